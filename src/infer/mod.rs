@@ -1,0 +1,5 @@
+//! Inference: the posterior target, kernels, adaptation, sampler planning and diagnostics.
+
+mod target;
+
+pub use target::{Eval, EvalError, Posterior};

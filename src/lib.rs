@@ -1,0 +1,16 @@
+//! uq: a probabilistic-programming language for Bayesian imaging inverse problems.
+//!
+//! Pipeline (one module per stage, imports point one way):
+//! `syntax` (text → AST) → `check` (names, types, shapes → typed model) → `graph` (operator DAG with
+//! forward + VJP) → `infer` (posterior target, planner, samplers, diagnostics) ← `score` (priors);
+//! `output` writes results; the CLI and REPL sit on top.
+#![deny(clippy::unwrap_used)]
+
+pub mod check;
+pub mod diagnostics;
+pub mod graph;
+pub mod infer;
+pub mod output;
+pub mod score;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,7 @@
+//! The `uq` command-line entry point.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}

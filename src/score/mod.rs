@@ -1,0 +1,57 @@
+//! Score priors: the `ScoreModel` trait, analytic priors, candle U-Nets, schedules and training.
+
+use ndarray::{Array1, Array2, ArrayView2};
+
+/// How a prior's noise level is parameterised.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoiseKind {
+    /// Exact at every σ ≥ 0 (analytic priors: `Normal`, `GaussianMixture`, `Flat`).
+    Analytic,
+    /// Noise-conditional (VE) network trained for σ in `[sigma_min, sigma_max]`.
+    Ve { sigma_min: f64, sigma_max: f64 },
+    /// DDPM (VP) ε-network with a linear β schedule over `t = 0..steps`.
+    Vp {
+        beta_start: f64,
+        beta_end: f64,
+        steps: usize,
+    },
+    /// A score at one fixed noise level only (not noise-conditional).
+    Fixed { sigma: f64 },
+}
+
+/// Error from evaluating a prior (network failure, bad shape).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ScoreError(pub String);
+
+/// A prior known through its score `∇ log p_σ(x)`, batched over chains.
+///
+/// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved
+/// (re, im) pairs, so the flat gradient is exactly the `∂/∂re + i ∂/∂im` convention.
+/// `level` is σ for `Analytic`/`Ve`/`Fixed` priors and the timestep `t` for `Vp` priors.
+pub trait ScoreModel: Send + Sync {
+    /// Length of one flat sample.
+    fn dim(&self) -> usize;
+    fn noise_kind(&self) -> NoiseKind;
+    /// `s(x, level)` for each row of `x`.
+    fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError>;
+    /// Row-wise `vᵀ ∂s(x, level)/∂x` (vector-Jacobian product with respect to the input).
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError>;
+    /// Exact `log p_σ(x)` per row up to a constant, when the prior has one (analytic priors).
+    fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
+        let _ = (x, level);
+        None
+    }
+    /// Network evaluations so far (each batched call counts once per row).
+    fn evaluations(&self) -> u64 {
+        0
+    }
+}
+
+mod header;
+pub use header::{HeaderError, HeaderKind, ScoreHeader};
