@@ -1,7 +1,7 @@
 //! Diagnostics: the one place that talks to ariadne; every stage's error becomes a `Diagnostic`.
 
 use crate::source::{SourceMap, Span};
-use ariadne::{Color, Config, Label, Report, ReportKind, Source};
+use ariadne::{Color, Config, Label, Report, ReportKind};
 use std::fmt::Write as _;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl Diagnostic {
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
         };
-        let primary_colour = if colour { Color::Red } else { Color::Unset };
+        let primary_colour = Color::Red;
         let mut report = Report::build(kind, (file.clone(), self.span.start..self.span.end))
             .with_config(Config::default().with_color(colour).with_compact(false))
             .with_code(self.code)
@@ -84,7 +84,7 @@ impl Diagnostic {
             report = report.with_label(
                 Label::new((name, span.start..span.end))
                     .with_message(text)
-                    .with_color(if colour { Color::Blue } else { Color::Unset })
+                    .with_color(Color::Blue)
                     .with_order(i as i32 + 1),
             );
         }
@@ -94,11 +94,7 @@ impl Diagnostic {
         if let Some(note) = &self.note {
             report = report.with_note(note);
         }
-        let cache = ariadne::sources(
-            sources
-                .files()
-                .map(|(_, f)| (f.name.clone(), Source::from(f.text.clone()))),
-        );
+        let cache = ariadne::sources(sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())));
         let mut out = Vec::new();
         if report.finish().write(cache, &mut out).is_err() {
             // Fall back to a plain line rather than losing the message.
