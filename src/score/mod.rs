@@ -47,6 +47,10 @@ pub trait ScoreModel: Send + Sync {
         let _ = (x, level);
         None
     }
+    /// For VP priors: the diffusion runs on `x₀ = data × data_scale` (1 for everything else).
+    fn data_scale(&self) -> f64 {
+        1.0
+    }
     /// Network evaluations so far (each batched call counts once per row).
     fn evaluations(&self) -> u64 {
         0
