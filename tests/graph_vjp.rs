@@ -188,10 +188,15 @@ fn fft_matches_numpy() {
     ];
     for (shape, complex, op, want) in cases {
         let got = op.forward(&[&support::input(shape, complex)], &cache).unwrap();
-        let Value::Complex(z) = got else { panic!("fft gives complex") };
+        let Value::Complex(z) = got else {
+            panic!("fft gives complex")
+        };
         assert_eq!(z.shape(), shape);
         for (g, &(re, im)) in z.iter().zip(want) {
-            assert!((g.re - re).abs() < 1e-13 && (g.im - im).abs() < 1e-13, "{op:?} {shape:?}: {g} vs {re}+{im}i");
+            assert!(
+                (g.re - re).abs() < 1e-13 && (g.im - im).abs() < 1e-13,
+                "{op:?} {shape:?}: {g} vs {re}+{im}i"
+            );
         }
     }
 }
@@ -206,13 +211,19 @@ fn fftshift_matches_numpy() {
     ];
     for (shape, op, want) in cases {
         let x = support::input(shape, false);
-        let Value::Real(got) = op.forward(&[&x], &cache).unwrap() else { panic!("real stays real") };
+        let Value::Real(got) = op.forward(&[&x], &cache).unwrap() else {
+            panic!("real stays real")
+        };
         // A permutation, so exact up to numpy's and Rust's `sin` differing in the last bit.
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-15, "{op:?} {shape:?}: {g} vs {w}");
         }
         // ifftshift undoes fftshift, odd sizes included.
-        let inv = if op == Op::FftShift { Op::IfftShift } else { Op::FftShift };
+        let inv = if op == Op::FftShift {
+            Op::IfftShift
+        } else {
+            Op::FftShift
+        };
         assert_eq!(inv.forward(&[&Value::Real(got)], &cache).unwrap(), x);
     }
 }

@@ -110,11 +110,15 @@ impl Graph {
         let node = self.nodes.get(i).ok_or_else(|| self.error(i, "no such node"))?;
         let (v, what) = match &node.kind {
             NodeKind::Latent(j) => {
-                let v = latents.get(*j).ok_or_else(|| self.error(i, format!("latent #{j} is not bound")))?;
+                let v = latents
+                    .get(*j)
+                    .ok_or_else(|| self.error(i, format!("latent #{j} is not bound")))?;
                 (v.clone(), "latent")
             }
             NodeKind::Data(j) => {
-                let v = data.get(*j).ok_or_else(|| self.error(i, format!("data #{j} is not bound")))?;
+                let v = data
+                    .get(*j)
+                    .ok_or_else(|| self.error(i, format!("data #{j} is not bound")))?;
                 (v.clone(), "data tensor")
             }
             NodeKind::Const(v) => (v.clone(), "constant"),
@@ -123,19 +127,29 @@ impl Graph {
                     .iter()
                     .map(|id| if id.0 < i { get(id.0) } else { None })
                     .collect::<Option<Vec<&Value>>>()
-                    .ok_or_else(|| self.error(i, format!("`{}` refers to a missing or later node", op.name())))?;
+                    .ok_or_else(|| {
+                        self.error(i, format!("`{}` refers to a missing or later node", op.name()))
+                    })?;
                 (op.forward(&args, fft).map_err(|e| self.op_error(i, e))?, "result")
             }
         };
         let ty = v.ty();
         if ty != node.ty {
-            return Err(self.error(i, format!("the {what} has type {ty}, but {} was expected", node.ty)));
+            return Err(self.error(
+                i,
+                format!("the {what} has type {ty}, but {} was expected", node.ty),
+            ));
         }
         Ok(v)
     }
 
     /// Values of all nodes, in node order.
-    pub fn forward(&self, latents: &[Value], data: &[Value], fft: &FftCache) -> Result<Vec<Value>, GraphError> {
+    pub fn forward(
+        &self,
+        latents: &[Value],
+        data: &[Value],
+        fft: &FftCache,
+    ) -> Result<Vec<Value>, GraphError> {
         let mut values: Vec<Value> = Vec::with_capacity(self.nodes.len());
         for i in 0..self.nodes.len() {
             let v = self.eval_node(i, |j| values.get(j), latents, data, fft)?;
@@ -170,7 +184,11 @@ impl Graph {
     /// `node` and every node it depends on, in topological order (empty for an unknown node).
     pub fn ancestors(&self, node: NodeId) -> Vec<NodeId> {
         let mask = self.ancestor_mask(node);
-        mask.iter().enumerate().filter(|(_, &m)| m).map(|(i, _)| NodeId(i)).collect()
+        mask.iter()
+            .enumerate()
+            .filter(|(_, &m)| m)
+            .map(|(i, _)| NodeId(i))
+            .collect()
     }
 
     /// Whether `node`'s value depends on any latent variable.
@@ -188,7 +206,9 @@ impl Graph {
         for (i, n) in self.nodes.iter().enumerate() {
             let m = match &n.kind {
                 NodeKind::Latent(_) => true,
-                NodeKind::Op(_, ids) => ids.iter().any(|id| id.0 < i && mask.get(id.0).copied().unwrap_or(false)),
+                NodeKind::Op(_, ids) => ids
+                    .iter()
+                    .any(|id| id.0 < i && mask.get(id.0).copied().unwrap_or(false)),
                 _ => false,
             };
             mask.push(m);
@@ -243,9 +263,14 @@ impl Graph {
         let needs = self.latent_mask();
         let mut cot: Vec<Option<Value>> = vec![None; n];
         for (id, seed) in seeds {
-            let node = self.node(*id).ok_or_else(|| self.error(id.0, format!("no node %{}", id.0)))?;
+            let node = self
+                .node(*id)
+                .ok_or_else(|| self.error(id.0, format!("no node %{}", id.0)))?;
             if seed.ty() != node.ty {
-                return Err(self.error(id.0, format!("seed of type {} for a node of type {}", seed.ty(), node.ty)));
+                return Err(self.error(
+                    id.0,
+                    format!("seed of type {} for a node of type {}", seed.ty(), node.ty),
+                ));
             }
             if needs[id.0] {
                 accumulate(&mut cot[id.0], seed.clone()).map_err(|m| self.error(id.0, m))?;
@@ -266,7 +291,9 @@ impl Graph {
                         .map(|id| if id.0 < i { values.get(id.0) } else { None })
                         .collect::<Option<Vec<&Value>>>()
                         .ok_or_else(|| self.error(i, "refers to a missing or later node"))?;
-                    let cots = op.vjp(&args, &values[i], &g, fft).map_err(|e| self.op_error(i, e))?;
+                    let cots = op
+                        .vjp(&args, &values[i], &g, fft)
+                        .map_err(|e| self.op_error(i, e))?;
                     for (id, c) in ids.iter().zip(cots) {
                         if needs[id.0] {
                             accumulate(&mut cot[id.0], c).map_err(|m| self.error(i, m))?;
@@ -300,13 +327,23 @@ fn accumulate(slot: &mut Option<Value>, v: Value) -> Result<(), String> {
         return Ok(());
     };
     if acc.shape() != v.shape() {
-        return Err(format!("cotangent of type {} added to one of type {}", v.ty(), acc.ty()));
+        return Err(format!(
+            "cotangent of type {} added to one of type {}",
+            v.ty(),
+            acc.ty()
+        ));
     }
     match (acc, &v) {
         (Value::Real(a), Value::Real(b)) => *a += b,
         (Value::Complex(a), Value::Complex(b)) => *a += b,
         (Value::Complex(a), Value::Real(b)) => a.zip_mut_with(b, |x, &y| *x += y),
-        (acc, v) => return Err(format!("cotangent of type {} added to one of type {}", v.ty(), acc.ty())),
+        (acc, v) => {
+            return Err(format!(
+                "cotangent of type {} added to one of type {}",
+                v.ty(),
+                acc.ty()
+            ))
+        }
     }
     Ok(())
 }

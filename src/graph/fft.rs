@@ -80,3 +80,43 @@ impl FftCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    /// One plan per (length, direction), shared by threads; concurrent results equal serial ones.
+    #[test]
+    fn plans_are_cached_and_shared() {
+        assert_send_sync::<FftCache>();
+        let cache = FftCache::new();
+        let input: Vec<Complex64> = (0..48).map(|k| Complex64::new((k as f64).sin(), 0.5)).collect();
+        let mut serial = input.clone();
+        cache.fft2(&mut serial, 6, 8, false);
+        assert_eq!(cache.len(), 2);
+        let results: Vec<Vec<Complex64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut d = input.clone();
+                        cache.fft2(&mut d, 6, 8, false);
+                        d
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(results.iter().all(|r| *r == serial));
+        assert_eq!(cache.len(), 2, "no new plans for a size seen before");
+        cache.fft2(&mut serial, 6, 8, true);
+        assert_eq!(cache.len(), 4);
+        let err = serial
+            .iter()
+            .zip(&input)
+            .map(|(a, b)| (a - b).norm())
+            .fold(0.0, f64::max);
+        assert!(err < 1e-14);
+    }
+}

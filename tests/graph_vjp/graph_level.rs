@@ -49,7 +49,10 @@ fn composed() -> (Graph, NodeId) {
 
 fn data() -> Vec<Value> {
     let mask = ArrayD::from_shape_fn(IxDyn(&[4, 5]), |ix| ((ix[0] + ix[1]) % 2) as f64);
-    vec![Value::Real(mask), rand_value(&mut rng(3), &[4, 5], true, Dom::Any)]
+    vec![
+        Value::Real(mask),
+        rand_value(&mut rng(3), &[4, 5], true, Dom::Any),
+    ]
 }
 
 fn scalar(v: &Value) -> f64 {
@@ -70,9 +73,15 @@ fn backward_matches_finite_differences() {
         Value::Real(ArrayD::zeros(IxDyn(&[2]))),
     ];
     let values = g.forward(&latents, &data, &cache).unwrap();
-    let grads = g.backward(&values, &[(loss, Value::scalar(1.0))], &cache).unwrap();
+    let grads = g
+        .backward(&values, &[(loss, Value::scalar(1.0))], &cache)
+        .unwrap();
     assert_eq!(grads.len(), 3);
-    assert_eq!(grads[2], Value::Real(ArrayD::zeros(IxDyn(&[2]))), "unused latent gets zeros");
+    assert_eq!(
+        grads[2],
+        Value::Real(ArrayD::zeros(IxDyn(&[2]))),
+        "unused latent gets zeros"
+    );
     let l_at = |lat: &[Value]| scalar(&g.forward(lat, &data, &cache).unwrap()[loss.0]);
     let h = 1e-5;
     let (mut err, mut scale) = (0.0f64, 1.0f64);
@@ -90,7 +99,11 @@ fn backward_matches_finite_differences() {
                         Value::Real(a) => a.as_slice_mut().unwrap()[idx] += sign * h,
                         Value::Complex(a) => {
                             let z = &mut a.as_slice_mut().unwrap()[idx];
-                            if imag { z.im += sign * h } else { z.re += sign * h }
+                            if imag {
+                                z.im += sign * h
+                            } else {
+                                z.re += sign * h
+                            }
                         }
                     }
                     fd += sign * l_at(&lat) / (2.0 * h);
@@ -105,9 +118,15 @@ fn backward_matches_finite_differences() {
 
     // Seeding the loss twice doubles the gradient (seeds accumulate).
     let twice = g
-        .backward(&values, &[(loss, Value::scalar(1.0)), (loss, Value::scalar(1.0))], &cache)
+        .backward(
+            &values,
+            &[(loss, Value::scalar(1.0)), (loss, Value::scalar(1.0))],
+            &cache,
+        )
         .unwrap();
-    let doubled = Op::Mul.forward(&[&Value::scalar(2.0), &grads[0]], &cache).unwrap();
+    let doubled = Op::Mul
+        .forward(&[&Value::scalar(2.0), &grads[0]], &cache)
+        .unwrap();
     assert!(twice[0].real_dot(&twice[0]) > 0.0);
     assert_eq!(twice[0], doubled);
 }
@@ -120,18 +139,29 @@ fn runtime_errors_point_at_the_node() {
     let bad = Value::Real(ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, -0.5, 0.0]).unwrap());
     let e = g.forward(&[], &[bad], &FftCache::new()).unwrap_err();
     assert_eq!((e.node, e.span, e.domain), (l, sp(42), true));
-    assert!(e.message.contains("log") && e.message.contains("-0.5"), "{}", e.message);
+    assert!(
+        e.message.contains("log") && e.message.contains("-0.5"),
+        "{}",
+        e.message
+    );
 
     // A data tensor of the wrong shape is reported at its node, not as a panic.
     let wrong = Value::Real(ArrayD::zeros(IxDyn(&[4])));
     let e = g.forward(&[], &[wrong], &FftCache::new()).unwrap_err();
     assert_eq!((e.node, e.domain), (d, false));
-    assert!(e.message.contains("real[4]") && e.message.contains("real[3]"), "{}", e.message);
+    assert!(
+        e.message.contains("real[4]") && e.message.contains("real[3]"),
+        "{}",
+        e.message
+    );
     // Missing bindings and a forward reference are errors too.
     assert!(g.forward(&[], &[], &FftCache::new()).is_err());
     g.push(NodeKind::Op(Op::Neg, vec![NodeId(9)]), Ty::real(vec![3]), sp(50));
     let ok = Value::Real(ArrayD::ones(IxDyn(&[3])));
-    assert_eq!(g.forward(&[], &[ok], &FftCache::new()).unwrap_err().node, NodeId(2));
+    assert_eq!(
+        g.forward(&[], &[ok], &FftCache::new()).unwrap_err().node,
+        NodeId(2)
+    );
 }
 
 #[test]
@@ -139,7 +169,10 @@ fn latent_dependence_and_constants() {
     let (g, loss) = composed();
     assert!(g.depends_on_latent(loss));
     assert!(!g.depends_on_latent(NodeId(3)), "data does not depend on latents");
-    assert_eq!(g.ancestors(NodeId(8)), vec![NodeId(0), NodeId(3), NodeId(5), NodeId(6), NodeId(7), NodeId(8)]);
+    assert_eq!(
+        g.ancestors(NodeId(8)),
+        vec![NodeId(0), NodeId(3), NodeId(5), NodeId(6), NodeId(7), NodeId(8)]
+    );
 
     let mut g = Graph::new();
     let mask = g.push(NodeKind::Data(0), Ty::real(vec![2]), sp(0));
@@ -148,8 +181,13 @@ fn latent_dependence_and_constants() {
     let scaled = op(&mut g, Op::Mul, &[two, mask], 3);
     let dep = op(&mut g, Op::Add, &[scaled, x], 4);
     let d = Value::Real(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.5, -1.0]).unwrap());
-    let got = g.eval_const(scaled, std::slice::from_ref(&d), &FftCache::new()).unwrap();
-    assert_eq!(got, Value::Real(ArrayD::from_shape_vec(IxDyn(&[2]), vec![3.0, -2.0]).unwrap()));
+    let got = g
+        .eval_const(scaled, std::slice::from_ref(&d), &FftCache::new())
+        .unwrap();
+    assert_eq!(
+        got,
+        Value::Real(ArrayD::from_shape_vec(IxDyn(&[2]), vec![3.0, -2.0]).unwrap())
+    );
     let e = g.eval_const(dep, &[d], &FftCache::new()).unwrap_err();
     assert_eq!(e.node, x);
 }
@@ -165,15 +203,23 @@ fn dump_lists_nodes_with_locations() {
     };
     let mut g = Graph::new();
     let x = g.push(NodeKind::Latent(0), Ty::complex(vec![2, 2]), at("x :"));
-    let f = g.push(NodeKind::Op(Op::Fft, vec![x]), Ty::complex(vec![2, 2]), at("fft(x)"));
+    let f = g.push(
+        NodeKind::Op(Op::Fft, vec![x]),
+        Ty::complex(vec![2, 2]),
+        at("fft(x)"),
+    );
     g.push(NodeKind::Const(Value::scalar(0.1)), Ty::real(vec![]), at("0.1"));
-    g.push(NodeKind::Op(Op::Crop(1, 2), vec![f]), Ty::complex(vec![1, 2]), at("fft(x)"));
+    g.push(
+        NodeKind::Op(Op::Crop(1, 2), vec![f]),
+        Ty::complex(vec![1, 2]),
+        at("fft(x)"),
+    );
     let out = dump(&g, &sources, &["x".into()], &["y".into()]);
     let want = "\
-%0 : complex[2, 2] = latent x           # model.uq:2:7
-%1 : complex[2, 2] = fft(%0)            # model.uq:3:12
-%2 : real = const 0.1                   # model.uq:3:20
-%3 : complex[1, 2] = crop[1, 2](%1)     # model.uq:3:12
+%0 : complex[2, 2] = latent x         # model.uq:2:7
+%1 : complex[2, 2] = fft(%0)          # model.uq:3:12
+%2 : real = const 0.1                 # model.uq:3:20
+%3 : complex[1, 2] = crop[1, 2](%1)   # model.uq:3:12
 ";
     assert_eq!(out, want);
 }

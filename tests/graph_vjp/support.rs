@@ -64,7 +64,10 @@ pub fn input(shape: &[usize], complex: bool) -> Value {
 pub fn max_abs_diff(a: &Value, b: &Value) -> f64 {
     assert_eq!(a.shape(), b.shape());
     let (a, b) = (a.to_complex(), b.to_complex());
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).norm())
+        .fold(0.0, f64::max)
 }
 
 /// `Σ conj(a) b` over all elements.
@@ -99,7 +102,9 @@ pub fn check_vjp(op: &Op, args: &[Value], seed: u64) -> Result<(), TestCaseError
     let cache = FftCache::new();
     let refs: Vec<&Value> = args.iter().collect();
     let tys: Vec<_> = args.iter().map(Value::ty).collect();
-    let out = op.forward(&refs, &cache).map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
+    let out = op
+        .forward(&refs, &cache)
+        .map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
     prop_assert_eq!(op.infer_type(&tys), Ok(out.ty()));
     let mut rng: ChaCha8Rng = rand::SeedableRng::seed_from_u64(seed ^ 0x9e37_79b9);
     let v = rand_value(&mut rng, out.shape(), out.is_complex(), Dom::Any);
@@ -145,6 +150,12 @@ pub fn check_adjoint(op: &Op, args: &[Value], which: usize, seed: u64) -> Result
     let which = which.min(args.len() - 1);
     let (lhs, rhs) = (cdot(&ax, &y), cdot(&args[which], &ahy[which]));
     let scale = 1.0 + ax.real_dot(&ax).sqrt() * y.real_dot(&y).sqrt();
-    prop_assert!((lhs - rhs).norm() <= 1e-12 * scale, "{:?}: <Ax,y> = {} but <x,A^H y> = {}", op, lhs, rhs);
+    prop_assert!(
+        (lhs - rhs).norm() <= 1e-12 * scale,
+        "{:?}: <Ax,y> = {} but <x,A^H y> = {}",
+        op,
+        lhs,
+        rhs
+    );
     Ok(())
 }

@@ -139,7 +139,10 @@ fn spectral_apply(v: &Value, spec: &[C], g: Geom, adjoint: bool, cache: &FftCach
 /// A complex result as a value of the promoted type (real when every input was real).
 fn finish(shape: &[usize], data: Vec<C>, real: bool) -> Result<Value, OpError> {
     if real {
-        Ok(Value::Real(build(shape, data.into_iter().map(|z| z.re).collect())?))
+        Ok(Value::Real(build(
+            shape,
+            data.into_iter().map(|z| z.re).collect(),
+        )?))
     } else {
         Ok(Value::Complex(build(shape, data)?))
     }
@@ -150,10 +153,15 @@ pub(super) fn forward(x: &Value, k: &Value, cache: &FftCache) -> Result<Value, O
     let all_real = !x.is_complex() && !k.is_complex();
     if g.direct_is_cheaper(all_real) {
         match (x, k) {
-            (Value::Real(xa), Value::Real(ka)) => {
-                Ok(Value::Real(build(x.shape(), direct(&row_major(xa), &row_major(ka), g, false))?))
-            }
-            _ => finish(x.shape(), direct(&complex_vec(x), &complex_vec(k), g, false), false),
+            (Value::Real(xa), Value::Real(ka)) => Ok(Value::Real(build(
+                x.shape(),
+                direct(&row_major(xa), &row_major(ka), g, false),
+            )?)),
+            _ => finish(
+                x.shape(),
+                direct(&complex_vec(x), &complex_vec(k), g, false),
+                false,
+            ),
         }
     } else {
         let spec = kernel_spectrum(k, g, cache);
@@ -183,7 +191,10 @@ pub(super) fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<
         ]);
     }
     let spec = kernel_spectrum(k, g, cache);
-    let gx = finish(x.shape(), spectral_apply(gv, &spec, g, true, cache), all_real)?;
+    let gx = reduce_to(
+        finish(x.shape(), spectral_apply(gv, &spec, g, true, cache), all_real)?,
+        x,
+    );
     let gk = spectral_kernel_grad(x, gv, g, cache);
     Ok(vec![gx, reduce_to(Value::Complex(build(k.shape(), gk)?), k)])
 }
@@ -255,5 +266,4 @@ mod tests {
             }
         }
     }
-
 }

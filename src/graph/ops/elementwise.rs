@@ -30,7 +30,12 @@ fn zip_with<A: Copy, B: Copy, O>(
 }
 
 /// Apply a real rule to real pairs and a complex rule to everything else (real sides promoted).
-fn binary(a: &Value, b: &Value, fr: impl Fn(f64, f64) -> f64, fc: impl Fn(C, C) -> C) -> Result<Value, OpError> {
+fn binary(
+    a: &Value,
+    b: &Value,
+    fr: impl Fn(f64, f64) -> f64,
+    fc: impl Fn(C, C) -> C,
+) -> Result<Value, OpError> {
     Ok(match (a, b) {
         (Value::Real(x), Value::Real(y)) => Value::Real(zip_with(x, y, fr)?),
         (Value::Real(x), Value::Complex(y)) => Value::Complex(zip_with(x, y, |p, q| fc(C::from(p), q))?),
@@ -49,7 +54,13 @@ pub(super) fn binary_forward(op: &Op, a: &Value, b: &Value) -> Result<Value, OpE
 }
 
 /// VJPs of `a ∘ b`: `d(ab) → (g·conj(b), g·conj(a))`, `d(a/b) → (g/conj(b), −g·conj(out/b))`.
-pub(super) fn binary_vjp(op: &Op, a: &Value, b: &Value, out: &Value, g: &Value) -> Result<Vec<Value>, OpError> {
+pub(super) fn binary_vjp(
+    op: &Op,
+    a: &Value,
+    b: &Value,
+    out: &Value,
+    g: &Value,
+) -> Result<Vec<Value>, OpError> {
     let (ga, gb) = match op {
         Op::Add => (g.clone(), g.clone()),
         Op::Sub => (g.clone(), negate(g)),
@@ -210,5 +221,37 @@ fn sign(x: f64) -> f64 {
         -1.0
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::FftCache;
+
+    #[test]
+    fn domain_errors_name_op_and_value() {
+        let x = Value::Real(ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 2.0, -3.5, 0.0]).unwrap());
+        let cache = FftCache::new();
+        let Err(OpError::Domain(m)) = Op::Log.forward(&[&x], &cache) else {
+            panic!("log domain")
+        };
+        assert_eq!(m, "`log` of a non-positive number: -3.5 at index [1, 0]");
+        let Err(OpError::Domain(m)) = Op::Sqrt.forward(&[&x], &cache) else {
+            panic!("sqrt domain")
+        };
+        assert!(m.contains("sqrt") && m.contains("-3.5"), "{m}");
+        // Shape mismatches are errors, not panics.
+        let y = Value::Real(ArrayD::zeros(IxDyn(&[4])));
+        assert!(matches!(
+            Op::Add.forward(&[&x, &y], &cache),
+            Err(OpError::Shape(_))
+        ));
+        assert!(matches!(Op::Add.forward(&[&x], &cache), Err(OpError::Shape(_))));
+        let out = Op::Neg.forward(&[&x], &cache).unwrap();
+        assert!(matches!(
+            Op::Neg.vjp(&[&x], &out, &y, &cache),
+            Err(OpError::Shape(_))
+        ));
     }
 }

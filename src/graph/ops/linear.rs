@@ -59,7 +59,11 @@ impl PlaneMap {
         for plane in x.chunks_exact(p.size()) {
             match *self {
                 PlaneMap::Roll { inverse } => {
-                    let (sh, sw) = if inverse { (h - h / 2, w - w / 2) } else { (h / 2, w / 2) };
+                    let (sh, sw) = if inverse {
+                        (h - h / 2, w - w / 2)
+                    } else {
+                        (h / 2, w / 2)
+                    };
                     for i in 0..h {
                         let src = (i + h - sh) % h;
                         let row = &plane[src * w..(src + 1) * w];
@@ -197,7 +201,10 @@ pub(super) fn matmul_vjp(a: &Value, x: &Value, g: &Value) -> Result<Vec<Value>, 
             let ac = a.to_complex().mapv(|z| z.conj());
             let xc = x.to_complex().mapv(|z| z.conj());
             let (ga, gx) = matmul_adjoint(view2(&ac)?, &xc, &g.to_complex())?;
-            Ok(vec![reduce_to(Value::Complex(ga), a), reduce_to(Value::Complex(gx), x)])
+            Ok(vec![
+                reduce_to(Value::Complex(ga), a),
+                reduce_to(Value::Complex(gx), x),
+            ])
         }
     }
 }

@@ -151,7 +151,13 @@ impl Op {
 
     /// Cotangents of every argument given the output cotangent `g` (same type as the output).
     /// Each returned value has its argument's type (broadcast scalars are summed back).
-    pub fn vjp(&self, args: &[&Value], out: &Value, g: &Value, fft: &FftCache) -> Result<Vec<Value>, OpError> {
+    pub fn vjp(
+        &self,
+        args: &[&Value],
+        out: &Value,
+        g: &Value,
+        fft: &FftCache,
+    ) -> Result<Vec<Value>, OpError> {
         let tys: Vec<Ty> = args.iter().map(|v| v.ty()).collect();
         let out_ty = self.infer_type(&tys).map_err(OpError::Shape)?;
         for (what, v) in [("output", out), ("cotangent", g)] {
@@ -178,7 +184,11 @@ impl Op {
 }
 
 fn arity_error(op: &Op, got: usize) -> OpError {
-    OpError::Shape(format!("`{}` takes {} argument(s), got {got}", op.name(), op.arity()))
+    OpError::Shape(format!(
+        "`{}` takes {} argument(s), got {got}",
+        op.name(),
+        op.arity()
+    ))
 }
 
 impl fmt::Display for Op {

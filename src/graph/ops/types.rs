@@ -71,7 +71,12 @@ pub(super) fn infer(op: &Op, args: &[Ty]) -> Result<Ty, String> {
         }
         _ => return Err(format!("`{}`: wrong number of arguments", op.name())),
     };
-    if ty.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none() {
+    if ty
+        .shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .is_none()
+    {
         return Err(format!("`{}`: the result {ty} has too many elements", op.name()));
     }
     Ok(ty)
@@ -98,9 +103,15 @@ fn verb(op: &Op) -> &'static str {
 fn broadcast(op: &Op, a: &Ty, b: &Ty) -> Result<Ty, String> {
     let elem = promote(a.elem, b.elem);
     if a.is_scalar() {
-        Ok(Ty { elem, shape: b.shape.clone() })
+        Ok(Ty {
+            elem,
+            shape: b.shape.clone(),
+        })
     } else if b.is_scalar() || a.shape == b.shape {
-        Ok(Ty { elem, shape: a.shape.clone() })
+        Ok(Ty {
+            elem,
+            shape: a.shape.clone(),
+        })
     } else {
         Err(format!(
             "cannot {} {a} and {b}: shapes {:?} and {:?} differ (only scalars broadcast)",
@@ -118,11 +129,16 @@ fn matmul(a: &Ty, x: &Ty) -> Result<Ty, String> {
     };
     match x.shape[..] {
         [n2] if n2 == n => Ok(Ty { elem, shape: vec![m] }),
-        [n2, k] if n2 == n => Ok(Ty { elem, shape: vec![m, k] }),
+        [n2, k] if n2 == n => Ok(Ty {
+            elem,
+            shape: vec![m, k],
+        }),
         [_] | [_, _] => Err(format!(
             "`@`: inner dimensions differ: {a} @ {x} (the left has {n} columns)"
         )),
-        _ => Err(format!("`@` needs a vector [n] or a matrix [n, k] on the right, got {x}")),
+        _ => Err(format!(
+            "`@` needs a vector [n] or a matrix [n, k] on the right, got {x}"
+        )),
     }
 }
 
@@ -135,7 +151,9 @@ fn conv(x: &Ty, k: &Ty) -> Result<Ty, String> {
         return Err(format!("`conv` needs a non-empty kernel, got {k}"));
     }
     if kh > h || kw > w {
-        return Err(format!("`conv`: the kernel {k} is larger than the image planes of {x}"));
+        return Err(format!(
+            "`conv`: the kernel {k} is larger than the image planes of {x}"
+        ));
     }
     Ok(Ty {
         elem: promote(x.elem, k.elem),
@@ -163,5 +181,55 @@ fn with_plane(x: &Ty, h: usize, w: usize) -> Ty {
     Ty {
         elem: x.elem,
         shape: Planes::shape_with(&x.shape, h, w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &[usize]) -> Ty {
+        Ty::real(s.to_vec())
+    }
+    fn c(s: &[usize]) -> Ty {
+        Ty::complex(s.to_vec())
+    }
+
+    #[test]
+    fn result_types() {
+        let ok = |op: Op, args: &[Ty]| infer(&op, args).unwrap();
+        assert_eq!(ok(Op::Mul, &[r(&[]), c(&[3, 4])]), c(&[3, 4]));
+        assert_eq!(ok(Op::Add, &[r(&[3, 4]), r(&[])]), r(&[3, 4]));
+        assert_eq!(ok(Op::Fft, &[r(&[2, 3, 4])]), c(&[2, 3, 4]));
+        assert_eq!(ok(Op::Abs, &[c(&[5, 5])]), r(&[5, 5]));
+        assert_eq!(ok(Op::Sqrt, &[c(&[2])]), c(&[2]));
+        assert_eq!(ok(Op::Sum, &[c(&[2, 2])]), c(&[]));
+        assert_eq!(ok(Op::Conv, &[r(&[8, 8]), c(&[8, 3])]), c(&[8, 8]));
+        assert_eq!(ok(Op::Downsample(2), &[r(&[3, 8, 6])]), r(&[3, 4, 3]));
+        assert_eq!(ok(Op::Upsample(3), &[c(&[2, 2])]), c(&[6, 6]));
+        assert_eq!(ok(Op::Crop(2, 3), &[r(&[4, 3])]), r(&[2, 3]));
+        assert_eq!(ok(Op::Pad(4, 5), &[r(&[4, 3])]), r(&[4, 5]));
+        assert_eq!(ok(Op::MatMul, &[r(&[2, 3]), c(&[3])]), c(&[2]));
+        assert_eq!(ok(Op::MatMul, &[r(&[2, 3]), r(&[3, 4])]), r(&[2, 4]));
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let err = |op: Op, args: &[Ty]| infer(&op, args).unwrap_err();
+        let e = err(Op::Add, &[r(&[3, 4]), c(&[4, 3])]);
+        assert!(e.contains("[3, 4]") && e.contains("[4, 3]"), "{e}");
+        assert!(err(Op::Fft, &[c(&[8])]).contains("at least 2 dimensions"));
+        assert!(err(Op::Softplus, &[c(&[2])]).contains("real"));
+        assert!(err(Op::Downsample(3), &[r(&[8, 9])]).contains("divisible by 3"));
+        assert!(err(Op::Downsample(0), &[r(&[8, 8])]).contains("at least 1"));
+        assert!(err(Op::Crop(9, 2), &[r(&[8, 8])]).contains("crop"));
+        assert!(err(Op::Pad(7, 8), &[r(&[8, 8])]).contains("pad"));
+        assert!(err(Op::Conv, &[r(&[4, 4]), r(&[5, 1])]).contains("larger"));
+        assert!(err(Op::Conv, &[r(&[4, 4]), r(&[2, 2, 1])]).contains("2-D kernel"));
+        assert!(err(Op::MatMul, &[r(&[2, 3]), r(&[4])]).contains("inner dimensions"));
+        assert!(err(Op::MatMul, &[r(&[2]), r(&[2])]).contains("matrix"));
+        assert!(err(Op::Neg, &[r(&[]), r(&[])]).contains("takes 1 argument, got 2"));
+        assert!(err(Op::Conv, &[r(&[4, 4])]).contains("takes 2 arguments, got 1"));
+        assert!(err(Op::Upsample(usize::MAX), &[r(&[2, 2])]).contains("too large"));
     }
 }
