@@ -68,7 +68,8 @@ fn mutate(rng: &mut ChaCha8Rng, text: &str) -> String {
             }
             2 if toks.len() > 1 => {
                 let j = rng.random_range(0..toks.len());
-                toks.swap(i.min(toks.len() - 1), j);
+                let k = i.min(toks.len() - 1);
+                toks.swap(k, j);
             }
             3 if !toks.is_empty() => {
                 // Character-level edit inside one piece.
