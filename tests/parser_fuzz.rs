@@ -23,8 +23,14 @@ fn check(text: &str) {
     for d in &diags {
         let spans = std::iter::once(d.span).chain(d.secondary.iter().map(|s| s.0));
         for s in spans {
-            assert!(s.start <= s.end && s.end <= text.len(), "span {s:?} outside {text:?}: {d:?}");
-            assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end), "{s:?} in {text:?}");
+            assert!(
+                s.start <= s.end && s.end <= text.len(),
+                "span {s:?} outside {text:?}: {d:?}"
+            );
+            assert!(
+                text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
+                "{s:?} in {text:?}"
+            );
         }
         assert!(d.code.starts_with("E00"), "{d:?}");
     }
@@ -37,7 +43,8 @@ fn pieces(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in text.chars() {
         let glue = out.last().and_then(|p| p.chars().last()).is_some_and(|last| {
-            (last.is_alphanumeric() || last == '_' || last == '.') && (c.is_alphanumeric() || c == '_' || c == '.')
+            (last.is_alphanumeric() || last == '_' || last == '.')
+                && (c.is_alphanumeric() || c == '_' || c == '.')
         });
         match out.last_mut() {
             Some(p) if glue => p.push(c),

@@ -15,7 +15,14 @@ pub fn dump(program: &Program) -> String {
 }
 
 fn line(out: &mut String, depth: usize, text: &str, span: Span) {
-    let _ = writeln!(out, "{:indent$}{text} @{}..{}", "", span.start, span.end, indent = depth * 2);
+    let _ = writeln!(
+        out,
+        "{:indent$}{text} @{}..{}",
+        "",
+        span.start,
+        span.end,
+        indent = depth * 2
+    );
 }
 
 fn type_text(ty: &TypeExpr) -> String {
@@ -38,7 +45,12 @@ fn stmt_lines(out: &mut String, stmt: &Stmt, depth: usize) {
             let default = default
                 .as_ref()
                 .map_or(String::new(), |d| format!(" = {:?}", d.value));
-            line(out, depth, &format!("Data {} : {}{default}", name.name, type_text(ty)), stmt.span);
+            line(
+                out,
+                depth,
+                &format!("Data {} : {}{default}", name.name, type_text(ty)),
+                stmt.span,
+            );
         }
         StmtKind::Let { name, value } => {
             line(out, depth, &format!("Let {}", name.name), stmt.span);
@@ -46,11 +58,18 @@ fn stmt_lines(out: &mut String, stmt: &Stmt, depth: usize) {
         }
         StmtKind::Fn { name, params, body } => {
             let params: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            line(out, depth, &format!("Fn {}({})", name.name, params.join(", ")), stmt.span);
+            line(
+                out,
+                depth,
+                &format!("Fn {}({})", name.name, params.join(", ")),
+                stmt.span,
+            );
             expr_lines(out, body, depth + 1);
         }
         StmtKind::Prior { name, ty, dist } => {
-            let ty = ty.as_ref().map_or(String::new(), |t| format!(" : {}", type_text(t)));
+            let ty = ty
+                .as_ref()
+                .map_or(String::new(), |t| format!(" : {}", type_text(t)));
             line(out, depth, &format!("Prior {}{ty}", name.name), stmt.span);
             expr_lines(out, dist, depth + 1);
         }
@@ -61,7 +80,12 @@ fn stmt_lines(out: &mut String, stmt: &Stmt, depth: usize) {
         StmtKind::Infer { sampler, args } => {
             line(out, depth, &format!("Infer {}", sampler.name), stmt.span);
             for arg in args {
-                line(out, depth + 1, &format!("Arg {}", arg.key.name), arg.key.span.join(arg.value.span));
+                line(
+                    out,
+                    depth + 1,
+                    &format!("Arg {}", arg.key.name),
+                    arg.key.span.join(arg.value.span),
+                );
                 expr_lines(out, &arg.value, depth + 2);
             }
         }

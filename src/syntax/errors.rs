@@ -31,7 +31,11 @@ fn context_help(context: &str) -> Option<&'static str> {
 }
 
 /// Convert one parser error; `None` when it only restates a problem the lexer or layout reported.
-pub(super) fn convert(file: FileId, err: &Rich<'_, Token<'_>>, first_word: Option<&str>) -> Option<Diagnostic> {
+pub(super) fn convert(
+    file: FileId,
+    err: &Rich<'_, Token<'_>>,
+    first_word: Option<&str>,
+) -> Option<Diagnostic> {
     let s = err.span();
     let span = Span::new(file, s.start, s.end);
     let (expected, found) = match err.reason() {
@@ -56,10 +60,16 @@ pub(super) fn convert(file: FileId, err: &Rich<'_, Token<'_>>, first_word: Optio
                 Diagnostic::error(
                     "E0006",
                     span,
-                    format!("`{}` is a reserved keyword and cannot be used as a name", k.as_str()),
+                    format!(
+                        "`{}` is a reserved keyword and cannot be used as a name",
+                        k.as_str()
+                    ),
                 )
                 .with_label("reserved keyword")
-                .with_help(format!("pick another name; reserved words are {}", reserved.join(", "))),
+                .with_help(format!(
+                    "pick another name; reserved words are {}",
+                    reserved.join(", ")
+                )),
             );
         }
     }
@@ -76,7 +86,13 @@ pub(super) fn convert(file: FileId, err: &Rich<'_, Token<'_>>, first_word: Optio
     let mut diag = Diagnostic::error("E0001", span, message).with_label(label);
     let help = if wants("a statement") {
         let typo = found.and_then(|t| match t {
-            Token::Ident(w) => did_you_mean(w, Keyword::ALL.iter().filter(|k| k.starts_statement()).map(|k| k.as_str())),
+            Token::Ident(w) => did_you_mean(
+                w,
+                Keyword::ALL
+                    .iter()
+                    .filter(|k| k.starts_statement())
+                    .map(|k| k.as_str()),
+            ),
             _ => None,
         });
         Some(match typo {
@@ -88,7 +104,13 @@ pub(super) fn convert(file: FileId, err: &Rich<'_, Token<'_>>, first_word: Optio
     } else if wants("`~`") {
         // `NAME junk`: maybe a misspelt statement keyword.
         let kw = first_word.and_then(|w| {
-            did_you_mean(w, Keyword::ALL.iter().filter(|k| k.starts_statement()).map(|k| k.as_str()))
+            did_you_mean(
+                w,
+                Keyword::ALL
+                    .iter()
+                    .filter(|k| k.starts_statement())
+                    .map(|k| k.as_str()),
+            )
         });
         Some(match kw {
             Some(kw) => format!("did you mean `{kw}`? {STATEMENT_HELP}"),

@@ -27,8 +27,18 @@ pub(super) fn group<'a, I>() -> impl Parser<'a, I, (), Extra<'a>> + Clone
 where
     I: ValueInput<'a, Token = Token<'a>, Span = SimpleSpan>,
 {
-    let paren = nested_delimiters(Token::LParen, Token::RParen, [(Token::LBracket, Token::RBracket)], |_| ());
-    let bracket = nested_delimiters(Token::LBracket, Token::RBracket, [(Token::LParen, Token::RParen)], |_| ());
+    let paren = nested_delimiters(
+        Token::LParen,
+        Token::RParen,
+        [(Token::LBracket, Token::RBracket)],
+        |_| (),
+    );
+    let bracket = nested_delimiters(
+        Token::LBracket,
+        Token::RBracket,
+        [(Token::LParen, Token::RParen)],
+        |_| (),
+    );
     paren.or(bracket)
 }
 
@@ -37,7 +47,8 @@ pub(super) fn name<'a, I>(file: FileId) -> impl Parser<'a, I, Ident, Extra<'a>> 
 where
     I: ValueInput<'a, Token = Token<'a>, Span = SimpleSpan>,
 {
-    select! { Token::Ident(n) = e => Ident { name: n.to_string(), span: sp(file, e.span()) } }.labelled("a name")
+    select! { Token::Ident(n) = e => Ident { name: n.to_string(), span: sp(file, e.span()) } }
+        .labelled("a name")
 }
 
 /// `string = STRING`
@@ -45,7 +56,8 @@ pub(super) fn string<'a, I>(file: FileId) -> impl Parser<'a, I, StrLit, Extra<'a
 where
     I: ValueInput<'a, Token = Token<'a>, Span = SimpleSpan>,
 {
-    select! { Token::Str(value) = e => StrLit { value, span: sp(file, e.span()) } }.labelled("a file name string")
+    select! { Token::Str(value) = e => StrLit { value, span: sp(file, e.span()) } }
+        .labelled("a file name string")
 }
 
 /// `type_expr = ("real" | "complex") [dims]`
@@ -105,26 +117,32 @@ where
     I: ValueInput<'a, Token = Token<'a>, Span = SimpleSpan>,
 {
     const HELP: &str = "dimensions are positive integer literals, as in `complex[64, 64]`";
-    let number = select! { Token::Num(t) => Some(t), Token::BadNum => None }.validate(move |lit, e, emitter| {
-        let span = sp(file, e.span());
-        let Some(lit) = lit else { return (1, span) };
-        let why = match lit.parse::<usize>() {
-            Ok(0) => "a dimension must be at least 1".to_string(),
-            Ok(n) => return (n, span),
-            Err(_) if lit.bytes().all(|b| b.is_ascii_digit()) => "this dimension is too large".to_string(),
-            Err(_) => "a dimension must be a whole number".to_string(),
-        };
-        let msg = format!("invalid dimension `{lit}`");
-        emitter.emit(Rich::custom(e.span(), custom("E0004", &msg, &why, HELP)));
-        (1, span)
-    });
+    let number =
+        select! { Token::Num(t) => Some(t), Token::BadNum => None }.validate(move |lit, e, emitter| {
+            let span = sp(file, e.span());
+            let Some(lit) = lit else { return (1, span) };
+            let why = match lit.parse::<usize>() {
+                Ok(0) => "a dimension must be at least 1".to_string(),
+                Ok(n) => return (n, span),
+                Err(_) if lit.bytes().all(|b| b.is_ascii_digit()) => {
+                    "this dimension is too large".to_string()
+                }
+                Err(_) => "a dimension must be a whole number".to_string(),
+            };
+            let msg = format!("invalid dimension `{lit}`");
+            emitter.emit(Rich::custom(e.span(), custom("E0004", &msg, &why, HELP)));
+            (1, span)
+        });
     let other = group()
         .or(none_of([Token::Comma, Token::RBracket]).ignored())
         .repeated()
         .at_least(1)
         .validate(move |(), e, emitter| {
             let msg = "a dimension must be a positive integer literal";
-            emitter.emit(Rich::custom(e.span(), custom("E0004", msg, "not an integer literal", HELP)));
+            emitter.emit(Rich::custom(
+                e.span(),
+                custom("E0004", msg, "not an integer literal", HELP),
+            ));
             (1, sp(file, e.span()))
         });
     number.or(other)
@@ -246,18 +264,21 @@ where
         .labelled("an operator");
         let product = unary
             .clone()
-            .foldl_with(product_op.then(operand(unary, file)).repeated(), move |lhs, (op, rhs), e| {
-                binary(file, op, lhs, rhs, e.span())
-            })
+            .foldl_with(
+                product_op.then(operand(unary, file)).repeated(),
+                move |lhs, (op, rhs), e| binary(file, op, lhs, rhs, e.span()),
+            )
             .boxed();
 
         // sum = product {("+" | "-") product}
-        let sum_op = select! { Token::Plus => BinOp::Add, Token::Minus => BinOp::Sub }.labelled("an operator");
+        let sum_op =
+            select! { Token::Plus => BinOp::Add, Token::Minus => BinOp::Sub }.labelled("an operator");
         product
             .clone()
-            .foldl_with(sum_op.then(operand(product, file)).repeated(), move |lhs, (op, rhs), e| {
-                binary(file, op, lhs, rhs, e.span())
-            })
+            .foldl_with(
+                sum_op.then(operand(product, file)).repeated(),
+                move |lhs, (op, rhs), e| binary(file, op, lhs, rhs, e.span()),
+            )
             .labelled("an expression")
             .boxed()
     })
@@ -271,7 +292,14 @@ where
     P: Parser<'a, I, Expr, Extra<'a>> + Clone,
 {
     let skip = group()
-        .or(none_of([Token::Newline, Token::Semi, Token::Comma, Token::RParen, Token::RBracket]).ignored())
+        .or(none_of([
+            Token::Newline,
+            Token::Semi,
+            Token::Comma,
+            Token::RParen,
+            Token::RBracket,
+        ])
+        .ignored())
         .repeated();
     p.recover_with(via_parser(skip.map_with(move |(), e| error_expr(file, e.span()))))
 }

@@ -172,9 +172,13 @@ impl<'a> State<'a> {
     fn closer(&mut self, delim: Delim, span: std::ops::Range<usize>) {
         let Some(top) = self.stack.last() else {
             self.diags.push(
-                Diagnostic::error("E0007", self.span(&span), format!("unmatched `{}`", delim.close()))
-                    .with_label(format!("no `{}` is open here", delim.open()))
-                    .with_help("remove it"),
+                Diagnostic::error(
+                    "E0007",
+                    self.span(&span),
+                    format!("unmatched `{}`", delim.close()),
+                )
+                .with_label(format!("no `{}` is open here", delim.open()))
+                .with_help("remove it"),
             );
             return;
         };
@@ -187,10 +191,17 @@ impl<'a> State<'a> {
                 let diag = Diagnostic::error(
                     "E0007",
                     self.span(&span),
-                    format!("mismatched closing delimiter: expected `{}`, found `{}`", expected.close(), delim.close()),
+                    format!(
+                        "mismatched closing delimiter: expected `{}`, found `{}`",
+                        expected.close(),
+                        delim.close()
+                    ),
                 )
                 .with_label(format!("expected `{}`", expected.close()))
-                .with_secondary(self.span(&top.span), format!("this `{}` is closed here", expected.open()));
+                .with_secondary(
+                    self.span(&top.span),
+                    format!("this `{}` is closed here", expected.open()),
+                );
                 self.diags.push(diag);
                 if let Some(open) = self.stack.pop() {
                     if open.emitted {
@@ -233,7 +244,10 @@ impl<'a> State<'a> {
             .with_help(format!("close it with `{closers}`"));
         let first_labelled = open.len().saturating_sub(3);
         for o in open.get(first_labelled..).unwrap_or(&[]) {
-            diag = diag.with_secondary(self.span(&o.span), format!("this `{}` is never closed", o.delim.open()));
+            diag = diag.with_secondary(
+                self.span(&o.span),
+                format!("this `{}` is never closed", o.delim.open()),
+            );
         }
         self.diags.push(diag);
         for o in open.iter().rev().filter(|o| o.emitted) {

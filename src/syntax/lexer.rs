@@ -289,9 +289,13 @@ impl<'a> Lexer<'a> {
                     help = format!("write `0{lit}`");
                 }
                 self.out.diags.push(
-                    Diagnostic::error("E0005", self.span(start, self.pos), format!("invalid number `{lit}`"))
-                        .with_label(why)
-                        .with_help(help),
+                    Diagnostic::error(
+                        "E0005",
+                        self.span(start, self.pos),
+                        format!("invalid number `{lit}`"),
+                    )
+                    .with_label(why)
+                    .with_help(help),
                 );
                 self.push(Token::BadNum, start);
             }
@@ -375,12 +379,15 @@ impl<'a> Lexer<'a> {
                 format!("unexpected `{bad}`"),
                 "strings are written with double quotes: \"file.npy\"",
             ),
-            Some('^') => (format!("unexpected `{bad}`"), "there is no power operator; write `x * x`"),
+            Some('^') => (
+                format!("unexpected `{bad}`"),
+                "there is no power operator; write `x * x`",
+            ),
             _ if bad.chars().count() == 1 => (format!("unexpected character `{}`", bad.escape_debug()), ""),
             _ => (format!("unexpected characters `{}`", bad.escape_debug()), ""),
         };
-        let mut diag =
-            Diagnostic::error("E0001", self.span(start, self.pos), message).with_label("not part of the language");
+        let mut diag = Diagnostic::error("E0001", self.span(start, self.pos), message)
+            .with_label("not part of the language");
         if !help.is_empty() {
             diag = diag.with_help(help);
         }

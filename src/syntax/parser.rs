@@ -35,8 +35,11 @@ pub fn parse(file: FileId, text: &str) -> (Program, Vec<Diagnostic>) {
     let laid = layout(file, text.len(), raw.tokens);
     let mut diags = raw.diags;
     diags.extend(laid.diags);
-    let tokens: Vec<(Token<'_>, SimpleSpan)> =
-        laid.tokens.into_iter().map(|(t, r)| (t, SimpleSpan::from(r))).collect();
+    let tokens: Vec<(Token<'_>, SimpleSpan)> = laid
+        .tokens
+        .into_iter()
+        .map(|(t, r)| (t, SimpleSpan::from(r)))
+        .collect();
     let eoi = SimpleSpan::from(text.len()..text.len());
     let input = tokens.as_slice().map(eoi, |(t, s)| (t, s));
     let (program, errors) = program(file).parse(input).into_output_errors();
@@ -60,7 +63,10 @@ pub fn is_incomplete(text: &str) -> bool {
 
 /// The identifier that starts the statement containing byte `at`, for keyword typo suggestions.
 fn statement_first_word<'a>(tokens: &[(Token<'a>, SimpleSpan)], at: usize) -> Option<&'a str> {
-    let idx = tokens.iter().position(|(_, s)| s.start >= at).unwrap_or(tokens.len());
+    let idx = tokens
+        .iter()
+        .position(|(_, s)| s.start >= at)
+        .unwrap_or(tokens.len());
     let before = tokens.get(..idx)?;
     let start = before
         .iter()
@@ -142,12 +148,12 @@ where
             span: sp(file, e.span()),
         })
         .then_ignore(rest.or_not())
-        .recover_with(via_parser(statement_piece().repeated().at_least(1).map_with(move |(), e| {
-            Stmt {
+        .recover_with(via_parser(statement_piece().repeated().at_least(1).map_with(
+            move |(), e| Stmt {
                 kind: StmtKind::Error,
                 span: sp(file, e.span()),
-            }
-        })))
+            },
+        )))
         .boxed()
 }
 

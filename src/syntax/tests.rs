@@ -16,7 +16,10 @@ fn ok(text: &str) -> Program {
 fn errs(text: &str) -> (Program, Vec<Diagnostic>) {
     let (p, d) = parse(F, text);
     for diag in &d {
-        assert!(diag.span.end <= text.len() && diag.span.start <= diag.span.end, "{diag:?}");
+        assert!(
+            diag.span.end <= text.len() && diag.span.start <= diag.span.end,
+            "{diag:?}"
+        );
         assert_eq!(diag.span.file, F);
     }
     (p, d)
@@ -84,14 +87,18 @@ fn each_statement_kind() {
         other => panic!("{other:?}"),
     }
     match k[2] {
-        StmtKind::Data { ty, default: Some(d), .. } => {
+        StmtKind::Data {
+            ty, default: Some(d), ..
+        } => {
             assert_eq!(ty.elem, ElemType::Real);
             assert_eq!(d.value, "mask.npy");
             assert_eq!(&text[d.span.start..d.span.end], "\"mask.npy\"");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(k[3], StmtKind::Let { name, value } if name.name == "sigma" && value.kind == ExprKind::Num(0.1)));
+    assert!(
+        matches!(k[3], StmtKind::Let { name, value } if name.name == "sigma" && value.kind == ExprKind::Num(0.1))
+    );
     match k[4] {
         StmtKind::Fn { name, params, body } => {
             assert_eq!(name.name, "A");
@@ -101,19 +108,28 @@ fn each_statement_kind() {
         other => panic!("{other:?}"),
     }
     match k[5] {
-        StmtKind::Prior { name, ty: Some(ty), dist } => {
+        StmtKind::Prior {
+            name,
+            ty: Some(ty),
+            dist,
+        } => {
             assert_eq!(name.name, "x");
             assert_eq!(ty.dims.len(), 2);
             assert_eq!(sx(dist), "score(\"brain64.safetensors\")");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(k[6], StmtKind::Observe { name, dist } if name.name == "y" && sx(dist) == "Normal(A(x) sigma)"));
+    assert!(
+        matches!(k[6], StmtKind::Observe { name, dist } if name.name == "y" && sx(dist) == "Normal(A(x) sigma)")
+    );
     match k[7] {
         StmtKind::Infer { sampler, args } => {
             assert_eq!(sampler.name, "annealed_hmc");
             let kv: Vec<(String, String)> = args.iter().map(|a| (a.key.name.clone(), sx(&a.value))).collect();
-            assert_eq!(kv, vec![("gamma".into(), "0.995".into()), ("eps".into(), "10".into())]);
+            assert_eq!(
+                kv,
+                vec![("gamma".into(), "0.995".into()), ("eps".into(), "10".into())]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -146,8 +162,18 @@ fn precedence_and_associativity() {
 
 #[test]
 fn number_literals() {
-    for (src, v) in [("10", 10.0), ("0.995", 0.995), ("1e-3", 1e-3), ("2.5E+2", 250.0), ("7e2", 700.0)] {
-        assert_eq!(let_value(&format!("let a = {src}")).kind, ExprKind::Num(v), "{src}");
+    for (src, v) in [
+        ("10", 10.0),
+        ("0.995", 0.995),
+        ("1e-3", 1e-3),
+        ("2.5E+2", 250.0),
+        ("7e2", 700.0),
+    ] {
+        assert_eq!(
+            let_value(&format!("let a = {src}")).kind,
+            ExprKind::Num(v),
+            "{src}"
+        );
     }
     for bad in ["1.", "1e", ".5", "12abc", "1e999", "1.2.3"] {
         let (_, d) = errs(&format!("let a = {bad}\nlet b = 2"));
@@ -175,7 +201,10 @@ fn multi_line_calls_and_separators() {
     match &p.stmts[0].kind {
         StmtKind::Observe { dist, .. } => {
             assert_eq!(sx(dist), "Normal(mask(fft(x)) 0.1)");
-            assert_eq!(slice(text, dist), "Normal(\n  mask(fft(x)),   # the mean\n\n  0.1\n)");
+            assert_eq!(
+                slice(text, dist),
+                "Normal(\n  mask(fft(x)),   # the mean\n\n  0.1\n)"
+            );
         }
         k => panic!("{k:?}"),
     }
@@ -190,7 +219,9 @@ fn spans_point_at_the_right_bytes() {
         StmtKind::Let { name, value } => {
             assert_eq!(&text[name.span.start..name.span.end], "sigma");
             assert_eq!(slice(text, &value), "0.1 * abs(x)");
-            let ExprKind::Binary { lhs, rhs, .. } = &value.kind else { panic!() };
+            let ExprKind::Binary { lhs, rhs, .. } = &value.kind else {
+                panic!()
+            };
             assert_eq!(slice(text, lhs), "0.1");
             assert_eq!(slice(text, rhs), "abs(x)");
             assert_eq!(value.span.file, F);
@@ -265,12 +296,19 @@ fn types_and_dimensions() {
         assert_eq!(d[0].message, why);
         assert!(matches!(p.stmts[0].kind, StmtKind::Data { .. }), "{src}");
     }
-    assert!(matches!(one("prior z : real ~ Normal(0, 1)").kind, StmtKind::Prior { ty: Some(TypeExpr { ref dims, .. }), .. } if dims.is_empty()));
+    assert!(
+        matches!(one("prior z : real ~ Normal(0, 1)").kind, StmtKind::Prior { ty: Some(TypeExpr { ref dims, .. }), .. } if dims.is_empty())
+    );
 }
 
 #[test]
 fn keywords_are_reserved() {
-    for src in ["let data = 1", "fn f(let) = 1", "y ~ Normal(real, 1)", "real ~ Flat()"] {
+    for src in [
+        "let data = 1",
+        "fn f(let) = 1",
+        "y ~ Normal(real, 1)",
+        "real ~ Flat()",
+    ] {
         let (_, d) = errs(src);
         assert_eq!(codes(&d), vec!["E0006"], "{src}: {d:#?}");
     }
@@ -287,9 +325,17 @@ fn other_errors_and_help() {
     assert_eq!(codes(&d), vec!["E0010"]);
     let (_, d) = errs("x = 3\n");
     assert_eq!(codes(&d), vec!["E0001"]);
-    assert!(d[0].help.as_deref().is_some_and(|h| h.contains("let NAME")), "{d:#?}");
+    assert!(
+        d[0].help.as_deref().is_some_and(|h| h.contains("let NAME")),
+        "{d:#?}"
+    );
     let (_, d) = errs("lett a = 3\n");
-    assert!(d[0].help.as_deref().is_some_and(|h| h.contains("did you mean `let`")), "{d:#?}");
+    assert!(
+        d[0].help
+            .as_deref()
+            .is_some_and(|h| h.contains("did you mean `let`")),
+        "{d:#?}"
+    );
     let (_, d) = errs("42\n");
     assert_eq!(d[0].message, "expected a statement, found `42`");
     let (_, d) = errs("let a = f(x)(y)\n");
@@ -328,7 +374,8 @@ fn incomplete_input_for_the_repl() {
 fn dump_is_an_indented_tree() {
     let text = "let s = -a * f(b, [1])\ninfer hmc(steps = 10)\nlet = 2\n";
     let (p, _) = errs(text);
-    let expected = "Program\n  Let s @0..22\n    Binary * @8..22\n      Neg @8..10\n        Var a @9..10\n      \
+    let expected =
+        "Program\n  Let s @0..22\n    Binary * @8..22\n      Neg @8..10\n        Var a @9..10\n      \
                     Call f @13..22\n        Var b @15..16\n        List @18..21\n          Num 1 @19..20\n  \
                     Infer hmc @23..44\n    Arg steps @33..43\n      Num 10 @41..43\n  ErrorStmt @45..52\n";
     assert_eq!(dump(&p), expected);
