@@ -1,5 +1,15 @@
 //! Inference: the posterior target, kernels, adaptation, sampler planning and diagnostics.
 
+mod adapt;
+mod heuristic;
+mod kernels;
+mod run;
 mod target;
 
+pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
+pub use kernels::{
+    evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
+    KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
+};
+pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
 pub use target::{Eval, EvalError, Posterior};
