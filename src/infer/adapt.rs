@@ -207,6 +207,7 @@ impl DiagMassAdaptation {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -226,9 +227,9 @@ mod tests {
     fn dual_averaging_converges_on_a_monotone_response() {
         // Acceptance falls with step size: a(ε) = exp(−ε); target 0.8 ⇒ ε* = −ln 0.8.
         let mut da = DualAveraging::new(0.8, 1.0);
-        let mut eps = 1.0;
+        let mut eps: f64 = 1.0;
         for _ in 0..2000 {
-            eps = da.update((-eps as f64).exp());
+            eps = da.update((-eps).exp());
         }
         let want = -(0.8f64).ln();
         assert!(

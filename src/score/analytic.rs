@@ -337,6 +337,7 @@ impl ScoreModel for FlatPrior {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::array;

@@ -182,6 +182,7 @@ pub fn ess(series: ArrayView2<f64>) -> f64 {
 }
 
 /// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+#[allow(clippy::excessive_precision)]
 pub fn normal_quantile(p: f64) -> f64 {
     let a = [
         -3.969683028665376e1,

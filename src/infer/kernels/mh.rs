@@ -51,7 +51,7 @@ pub fn simpson_weights(intervals: usize) -> Vec<f64> {
         return w;
     }
     // Simpson 1/3 on the first `n13` sub-intervals (even), 3/8 on the rest (0 or 3).
-    let n13 = if n % 2 == 0 { n } else { n - 3 };
+    let n13 = if n.is_multiple_of(2) { n } else { n - 3 };
     for k in (0..n13).step_by(2) {
         w[k] += h / 3.0;
         w[k + 1] += 4.0 * h / 3.0;
@@ -106,8 +106,8 @@ pub fn score_path_delta(
             return Err(EvalError::Fatal("prior_score returned the wrong shape".into()));
         }
         for r in 0..rows {
-            for j in 1..n {
-                total[r] += w[j] * scores.row(r * interior + j - 1).dot(&dx.row(r));
+            for (j, wj) in w.iter().enumerate().take(n).skip(1) {
+                total[r] += wj * scores.row(r * interior + j - 1).dot(&dx.row(r));
             }
         }
     }
@@ -168,6 +168,7 @@ pub(super) fn log_target_deltas(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
