@@ -1,7 +1,21 @@
 //! Inference: the posterior target, kernels, adaptation, sampler planning and diagnostics.
 
+mod adapt;
+mod heuristic;
+mod kernels;
 mod plan;
+mod posterior;
+mod run;
+mod samplers;
 mod target;
 
+pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
+pub use kernels::{
+    evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
+    KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
+};
 pub use plan::{plan, Plan, PlanInput, SamplerKind};
+pub use posterior::{GraphPosterior, Layout, Observation, Term};
+pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
+pub use samplers::{run_dps, DpsConfig, DpsOutput, DpsProgress, Respaced};
 pub use target::{Eval, EvalError, Posterior};

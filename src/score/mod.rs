@@ -59,3 +59,6 @@ pub trait ScoreModel: Send + Sync {
 
 mod header;
 pub use header::{HeaderError, HeaderKind, ScoreHeader};
+
+mod analytic;
+pub use analytic::{FlatPrior, GaussianMixturePrior, NormalPrior};
