@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// `path` with `suffix` appended to its final component (`a/run` + `.x` → `a/run.x`).
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "run".into());
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "run".into());
     name.push(suffix);
     path.with_file_name(name)
 }
@@ -152,6 +155,7 @@ impl Drop for RunWriter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -176,7 +180,10 @@ mod tests {
         w.commit().unwrap();
         assert!(!run.join("a.txt").exists());
         assert_eq!(read(&run.join("x/b.txt")), "second");
-        let names: Vec<_> = fs::read_dir(root.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(root.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("model")]);
     }
 

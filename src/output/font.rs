@@ -156,12 +156,24 @@ pub(crate) fn viridis(t: f64) -> [u8; 3] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn labels_use_only_font_characters() {
-        for x in [0.0, 1.0, -2.5, 0.012345, 123.456, 9999.9, 1e-7, -3.2e12, f64::NAN, f64::NEG_INFINITY] {
+        for x in [
+            0.0,
+            1.0,
+            -2.5,
+            0.012345,
+            123.456,
+            9999.9,
+            1e-7,
+            -3.2e12,
+            f64::NAN,
+            f64::NEG_INFINITY,
+        ] {
             let s = format_value(x);
             assert!(s.chars().all(|c| c == ' ' || glyph(c) != [0; 7]), "{s}");
         }

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 pub use atomic::{write_atomic, RunWriter};
 pub use npy::write_npy;
-pub use png::{magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png};
+pub use png::{
+    magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
+};
 pub use summary::{LatentSummary, Summary};
 pub use table::{format_table, LatentDiagnostics};
 

@@ -23,11 +23,14 @@ where
     let mut w = BufWriter::new(file);
     array.as_standard_layout().write_npy(&mut w).map_err(npy_err)?;
     w.flush().map_err(|e| OutputError::io(path, e))?;
-    let file = w.into_inner().map_err(|e| OutputError::io(path, e.into_error()))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| OutputError::io(path, e.into_error()))?;
     file.sync_all().map_err(|e| OutputError::io(path, e))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::{Array, Array3, ArrayD, IxDyn, ShapeBuilder};
@@ -44,13 +47,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("samples.npy");
         // [chains, draws, 2, 3] in Fortran order: written in C order.
-        let a = Array::from_shape_fn((2, 4, 2, 3).f(), |(c, d, i, j)| (c * 1000 + d * 100 + i * 10 + j) as f64);
+        let a = Array::from_shape_fn((2, 4, 2, 3).f(), |(c, d, i, j)| {
+            (c * 1000 + d * 100 + i * 10 + j) as f64
+        });
         write_npy(&p, &a).unwrap();
         let back: ArrayD<f64> = read_npy(&p).unwrap();
         assert_eq!(back.shape(), &[2, 4, 2, 3]);
         assert_eq!(back, a.into_dyn());
         let h = header(&p);
-        assert!(h.contains("'descr': '<f8'") && h.contains("'fortran_order': False"), "{h}");
+        assert!(
+            h.contains("'descr': '<f8'") && h.contains("'fortran_order': False"),
+            "{h}"
+        );
         // scalar latent: [chains, draws]
         let s = ArrayD::<f64>::zeros(IxDyn(&[]));
         write_npy(&dir.path().join("scalar.npy"), &s).unwrap();
@@ -60,7 +68,9 @@ mod tests {
     fn complex_is_complex128() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("z.npy");
-        let z = Array3::from_shape_fn((2, 3, 4), |(a, b, c)| Complex64::new(a as f64, (b * c) as f64 - 0.5));
+        let z = Array3::from_shape_fn((2, 3, 4), |(a, b, c)| {
+            Complex64::new(a as f64, (b * c) as f64 - 0.5)
+        });
         write_npy(&p, &z).unwrap();
         assert!(header(&p).contains("'descr': '<c16'"));
         let back: Array3<Complex64> = read_npy(&p).unwrap();

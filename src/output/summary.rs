@@ -135,7 +135,11 @@ impl Summary {
     /// Set `rhat_max`, `ess_bulk_min`, `ess_tail_min` from the latents (NaN entries skipped; NaN if none).
     pub fn update_extremes(&mut self) {
         let pick = |f: fn(&LatentSummary) -> f64, max: bool| {
-            self.latents.iter().map(f).filter(|x| !x.is_nan()).reduce(if max { f64::max } else { f64::min })
+            self.latents
+                .iter()
+                .map(f)
+                .filter(|x| !x.is_nan())
+                .reduce(if max { f64::max } else { f64::min })
         };
         self.rhat_max = pick(|l| l.rhat_max, true).unwrap_or(f64::NAN);
         self.ess_bulk_min = pick(|l| l.ess_bulk_min, false).unwrap_or(f64::NAN);
@@ -167,6 +171,7 @@ impl Summary {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::Array3;
@@ -197,7 +202,8 @@ mod tests {
             ],
             ..Default::default()
         };
-        s.extra.insert("sigmas".into(), serde_json::json!([1.0, 0.5, 0.25]));
+        s.extra
+            .insert("sigmas".into(), serde_json::json!([1.0, 0.5, 0.25]));
         s.update_extremes();
         s
     }
@@ -212,7 +218,16 @@ mod tests {
         assert_eq!(v["latents"][0]["rhat_argmax"], serde_json::json!([1, 1]));
         assert!(v["latents"][1]["note"].as_str().unwrap().contains("R-hat 1"));
         assert_eq!(v["partial"], serde_json::json!(true));
-        for key in ["sampler", "reason", "chains", "draws", "warmup", "seed", "step_size", "divergences"] {
+        for key in [
+            "sampler",
+            "reason",
+            "chains",
+            "draws",
+            "warmup",
+            "seed",
+            "step_size",
+            "divergences",
+        ] {
             assert!(v.get(key).is_some(), "{key}");
         }
         let dir = tempfile::tempdir().unwrap();
@@ -230,7 +245,10 @@ mod tests {
         let s = example();
         assert_eq!(s.rhat_max, s.latents[0].rhat_max);
         assert!(s.rhat_max > 1.5, "shifted chain: {}", s.rhat_max);
-        assert_eq!(s.ess_bulk_min, s.latents[0].ess_bulk_min.min(s.latents[1].ess_bulk_min));
+        assert_eq!(
+            s.ess_bulk_min,
+            s.latents[0].ess_bulk_min.min(s.latents[1].ess_bulk_min)
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ fn num(x: f64) -> String {
     }
     let a = x.abs();
     if a == 0.0 || (1e-3..1e5).contains(&a) {
-        let decimals = if a == 0.0 { 0 } else { (3 - a.log10().floor() as i32).clamp(0, 6) as usize };
+        let decimals = if a == 0.0 {
+            0
+        } else {
+            (3 - a.log10().floor() as i32).clamp(0, 6) as usize
+        };
         format!("{x:.decimals$}")
     } else {
         format!("{x:.2e}")
@@ -75,7 +79,10 @@ fn param_cols(d: &Diagnostics, i: usize) -> Cols {
 
 /// Mean of the non-NaN entries.
 fn nan_mean(v: &[f64]) -> f64 {
-    let (s, n) = v.iter().filter(|x| !x.is_nan()).fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    let (s, n) = v
+        .iter()
+        .filter(|x| !x.is_nan())
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     if n == 0 {
         f64::NAN
     } else {
@@ -84,7 +91,11 @@ fn nan_mean(v: &[f64]) -> f64 {
 }
 
 fn nan_max(v: &[f64]) -> f64 {
-    v.iter().copied().filter(|x| !x.is_nan()).reduce(f64::max).unwrap_or(f64::NAN)
+    v.iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .reduce(f64::max)
+        .unwrap_or(f64::NAN)
 }
 
 /// Aggregate columns: mean of means, max MCSE, mean sd and quantiles, min ESS, max R̂.
@@ -121,22 +132,46 @@ pub fn format_table(latents: &[LatentDiagnostics<'_>]) -> String {
         } else {
             aggregated = true;
             let dims: Vec<String> = l.shape.iter().map(usize::to_string).collect();
-            rows.push((format!("{}[{}] (all)", l.name, dims.join("x")), aggregate_cols(l.diag)));
+            rows.push((
+                format!("{}[{}] (all)", l.name, dims.join("x")),
+                aggregate_cols(l.diag),
+            ));
             let s = l.diag.summary();
             if let Some(i) = s.rhat_argmax {
-                rows.push((format!("{} (max R_hat)", index_label(l.name, l.shape, i)), param_cols(l.diag, i)));
+                rows.push((
+                    format!("{} (max R_hat)", index_label(l.name, l.shape, i)),
+                    param_cols(l.diag, i),
+                ));
             }
             if let Some(i) = s.ess_bulk_argmin.filter(|&i| Some(i) != s.rhat_argmax) {
-                rows.push((format!("{} (min N_Eff)", index_label(l.name, l.shape, i)), param_cols(l.diag, i)));
+                rows.push((
+                    format!("{} (min N_Eff)", index_label(l.name, l.shape, i)),
+                    param_cols(l.diag, i),
+                ));
             }
         }
         if let Some(note) = l.diag.summary().nan_note() {
             notes.push(format!("{}: {note}", l.name));
         }
     }
-    let header: Cols = ["Mean", "MCSE", "StdDev", "5%", "50%", "95%", "N_Eff(bulk)", "N_Eff(tail)", "R_hat"]
-        .map(String::from);
-    let name_w = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0).max(4);
+    let header: Cols = [
+        "Mean",
+        "MCSE",
+        "StdDev",
+        "5%",
+        "50%",
+        "95%",
+        "N_Eff(bulk)",
+        "N_Eff(tail)",
+        "R_hat",
+    ]
+    .map(String::from);
+    let name_w = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let mut widths = header.clone().map(|h| h.len().max(9));
     for (_, cols) in &rows {
         for (w, c) in widths.iter_mut().zip(cols) {
@@ -173,6 +208,7 @@ pub fn format_table(latents: &[LatentDiagnostics<'_>]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::Array3;
@@ -192,9 +228,21 @@ mod tests {
     fn scalars_vectors_and_images() {
         let (s, v, img) = (diag(1, None), diag(3, None), diag(12, Some(7)));
         let t = format_table(&[
-            LatentDiagnostics { name: "sigma", shape: &[], diag: &s },
-            LatentDiagnostics { name: "beta", shape: &[3], diag: &v },
-            LatentDiagnostics { name: "x", shape: &[3, 4], diag: &img },
+            LatentDiagnostics {
+                name: "sigma",
+                shape: &[],
+                diag: &s,
+            },
+            LatentDiagnostics {
+                name: "beta",
+                shape: &[3],
+                diag: &v,
+            },
+            LatentDiagnostics {
+                name: "x",
+                shape: &[3, 4],
+                diag: &img,
+            },
         ]);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].contains("N_Eff(bulk)") && lines[0].trim_end().ends_with("R_hat"));
@@ -213,7 +261,11 @@ mod tests {
     #[test]
     fn nan_cells_and_notes() {
         let d = Diagnostics::compute(Array3::from_elem((1, 10, 2), 1.0).view());
-        let t = format_table(&[LatentDiagnostics { name: "c", shape: &[2], diag: &d }]);
+        let t = format_table(&[LatentDiagnostics {
+            name: "c",
+            shape: &[2],
+            diag: &d,
+        }]);
         assert!(t.contains("nan"));
         assert!(t.contains("c: undefined"));
         assert_eq!(num(1234.5678), "1235");

@@ -10,7 +10,7 @@ fn next_fast_len(n: usize) -> usize {
     loop {
         let mut k = m;
         for f in [2, 3, 5] {
-            while k % f == 0 {
+            while k.is_multiple_of(f) {
                 k /= f;
             }
         }
@@ -44,12 +44,18 @@ impl EssPlan {
     }
 }
 
+/// Lags below this are summed directly (cheap when chains mix well: Geyer's sequence stops early);
+/// from here on the whole autocovariance comes from one FFT pass.
+const DIRECT_LAGS: usize = 32;
+
 /// Per-thread scratch for [`ess`]; sized once, reused for every parameter.
 pub(crate) struct EssScratch {
     plan: EssPlan,
+    centred: Vec<f64>,
     buf: Vec<Complex64>,
     power: Vec<Complex64>,
     fft_scratch: Vec<Complex64>,
+    fft_ready: bool,
     means: Vec<f64>,
     rho: Vec<f64>,
 }
@@ -57,15 +63,78 @@ pub(crate) struct EssScratch {
 impl EssScratch {
     pub(crate) fn new(plan: EssPlan) -> Self {
         let m = plan.m;
-        let scratch_len = plan.fwd.get_inplace_scratch_len().max(plan.inv.get_inplace_scratch_len());
+        let scratch_len = plan
+            .fwd
+            .get_inplace_scratch_len()
+            .max(plan.inv.get_inplace_scratch_len());
         EssScratch {
+            centred: Vec::new(),
             buf: vec![Complex64::default(); m],
             power: vec![Complex64::default(); m],
             fft_scratch: vec![Complex64::default(); scratch_len],
+            fft_ready: false,
             means: Vec::new(),
             rho: vec![0.0; plan.n],
             plan,
         }
+    }
+
+    /// Σ over chains of the autocovariance sums at every lag, via FFT of the zero-padded rows
+    /// (two real rows per complex transform; `power[t].re / m` is the lag-t sum).
+    fn fft_pass(&mut self) {
+        let (n, m) = (self.plan.n, self.plan.m);
+        self.power.iter_mut().for_each(|p| *p = Complex64::default());
+        let mut pairs = self.centred.chunks_exact(n);
+        while let Some(a) = pairs.next() {
+            let b = pairs.next();
+            for (k, slot) in self.buf.iter_mut().enumerate() {
+                *slot = match (a.get(k), b.and_then(|b| b.get(k))) {
+                    (Some(&x), Some(&y)) => Complex64::new(x, y),
+                    (Some(&x), None) => Complex64::new(x, 0.0),
+                    _ => Complex64::default(),
+                };
+            }
+            self.plan
+                .fwd
+                .process_with_scratch(&mut self.buf, &mut self.fft_scratch);
+            for k in 0..m {
+                let zk = self.buf[k].norm_sqr();
+                // |A_k|² + |B_k|² = (|Z_k|² + |Z_{m−k}|²) / 2 for Z = FFT(a + i b)
+                let p = if b.is_some() {
+                    0.5 * (zk + self.buf[(m - k) % m].norm_sqr())
+                } else {
+                    zk
+                };
+                self.power[k].re += p;
+            }
+        }
+        self.plan
+            .inv
+            .process_with_scratch(&mut self.power, &mut self.fft_scratch);
+        self.fft_ready = true;
+    }
+
+    /// Mean over chains of the biased (÷n) autocovariance at lag `t` of the centred rows.
+    fn acov(&mut self, t: usize) -> f64 {
+        let n = self.plan.n;
+        let n_chain = self.centred.len() / n;
+        let sum = if t < DIRECT_LAGS && !self.fft_ready {
+            self.centred
+                .chunks_exact(n)
+                .map(|row| {
+                    row.iter()
+                        .zip(row.get(t..).unwrap_or(&[]))
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                })
+                .sum()
+        } else {
+            if !self.fft_ready {
+                self.fft_pass();
+            }
+            self.power.get(t).map_or(f64::NAN, |p| p.re / self.plan.m as f64)
+        };
+        sum / (n as f64 * n_chain as f64)
     }
 }
 
@@ -76,13 +145,12 @@ pub(crate) fn var_ddof1(xs: &[f64]) -> f64 {
     xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)
 }
 
-/// ESS of `rows.len() / n` chains of `n` draws each, stored row-major (ArviZ's `_ess`):
+/// ESS of `rows.len() / n` chains of `n` draws each, stored row-major (ArviZ `_ess`):
 /// NaN if any value is NaN; the total size if the values are constant (range < 1e-15);
 /// otherwise S / τ̂ with τ̂ from Geyer's initial monotone sequence, τ̂ ≥ 1/log10(S).
 pub(crate) fn ess(rows: &[f64], s: &mut EssScratch) -> f64 {
     let n = s.plan.n;
-    let m = s.plan.m;
-    if n < 2 || rows.is_empty() || rows.len() % n != 0 {
+    if n < 2 || rows.is_empty() || !rows.len().is_multiple_of(n) {
         return f64::NAN;
     }
     let n_chain = rows.len() / n;
@@ -100,55 +168,32 @@ pub(crate) fn ess(rows: &[f64], s: &mut EssScratch) -> f64 {
         return size;
     }
     s.means.clear();
-    s.means.extend(rows.chunks_exact(n).map(|c| c.iter().sum::<f64>() / n as f64));
-
-    // Σ_chains |FFT(x_c − mean_c)|², two real rows per complex transform.
-    s.power.iter_mut().for_each(|p| *p = Complex64::default());
-    let mut r = 0;
-    while r < n_chain {
-        let a = &rows[r * n..(r + 1) * n];
-        let ma = s.means[r];
-        let b = (r + 1 < n_chain).then(|| (&rows[(r + 1) * n..(r + 2) * n], s.means[r + 1]));
-        for (k, slot) in s.buf.iter_mut().enumerate() {
-            *slot = if k < n {
-                let im = b.map_or(0.0, |(b, mb)| b[k] - mb);
-                Complex64::new(a[k] - ma, im)
-            } else {
-                Complex64::default()
-            };
-        }
-        s.plan.fwd.process_with_scratch(&mut s.buf, &mut s.fft_scratch);
-        for k in 0..m {
-            let zk = s.buf[k].norm_sqr();
-            // |A_k|² + |B_k|² = (|Z_k|² + |Z_{m−k}|²) / 2 for Z = FFT(a + i b)
-            let p = if b.is_some() { 0.5 * (zk + s.buf[(m - k) % m].norm_sqr()) } else { zk };
-            s.power[k].re += p;
-        }
-        r += 2;
+    s.means
+        .extend(rows.chunks_exact(n).map(|c| c.iter().sum::<f64>() / n as f64));
+    s.centred.clear();
+    for (row, &mu) in rows.chunks_exact(n).zip(&s.means) {
+        s.centred.extend(row.iter().map(|x| x - mu));
     }
-    s.plan.inv.process_with_scratch(&mut s.power, &mut s.fft_scratch);
-    // mean over chains of the biased autocovariance at lag t
-    let scale = 1.0 / (m as f64 * n as f64 * n_chain as f64);
-    let acov = |t: usize| s.power[t].re * scale;
+    s.fft_ready = false;
 
     let nf = n as f64;
-    let mean_var = acov(0) * nf / (nf - 1.0);
+    let mean_var = s.acov(0) * nf / (nf - 1.0);
     let mut var_plus = mean_var * (nf - 1.0) / nf;
     if n_chain > 1 {
         var_plus += var_ddof1(&s.means);
     }
-    let rho = &mut s.rho;
+    let mut rho = std::mem::take(&mut s.rho);
     rho.iter_mut().for_each(|r| *r = 0.0);
     let mut rho_even = 1.0;
     rho[0] = rho_even;
-    let mut rho_odd = 1.0 - (mean_var - acov(1)) / var_plus;
+    let mut rho_odd = 1.0 - (mean_var - s.acov(1)) / var_plus;
     rho[1] = rho_odd;
 
     // Geyer's initial positive sequence
     let mut t: usize = 1;
     while t + 3 < n && rho_even + rho_odd > 0.0 {
-        rho_even = 1.0 - (mean_var - acov(t + 1)) / var_plus;
-        rho_odd = 1.0 - (mean_var - acov(t + 2)) / var_plus;
+        rho_even = 1.0 - (mean_var - s.acov(t + 1)) / var_plus;
+        rho_odd = 1.0 - (mean_var - s.acov(t + 2)) / var_plus;
         if rho_even + rho_odd >= 0.0 {
             rho[t + 1] = rho_even;
             rho[t + 2] = rho_odd;
@@ -169,15 +214,19 @@ pub(crate) fn ess(rows: &[f64], s: &mut EssScratch) -> f64 {
         }
         t += 2;
     }
-    let tau = -1.0 + 2.0 * rho[..max_t1].iter().sum::<f64>() + rho[max_t1..(max_t1 + 1).min(n)].iter().sum::<f64>();
+    let tail = rho.get(max_t1).copied().unwrap_or(0.0);
+    let tau = -1.0 + 2.0 * rho[..max_t1].iter().sum::<f64>() + tail;
     let tau = tau.max(1.0 / size.log10());
-    if rho.iter().any(|r| r.is_nan()) {
+    let any_nan = rho.iter().any(|r| r.is_nan());
+    s.rho = rho;
+    if any_nan {
         return f64::NAN;
     }
     size / tau
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -195,7 +244,9 @@ mod tests {
         let mut state = 12345u64;
         let rows: Vec<f64> = (0..150)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (state >> 11) as f64 / (1u64 << 53) as f64
             })
             .collect();
@@ -209,8 +260,14 @@ mod tests {
             a1 += (0..n - 1).map(|k| (c[k] - mu) * (c[k + 1] - mu)).sum::<f64>() / n as f64;
         }
         a1 /= 3.0;
-        let scale = 1.0 / (s.plan.m as f64 * n as f64 * 3.0);
-        assert!((s.power[1].re * scale - a1).abs() < 1e-14);
+        s.fft_ready = false;
+        let direct = s.acov(1);
+        s.fft_pass();
+        let via_fft = s.acov(1);
+        assert!(
+            (direct - a1).abs() < 1e-15 && (via_fft - a1).abs() < 1e-14,
+            "{direct} {via_fft} {a1}"
+        );
         assert!(e > 50.0 && e < 150.0 * 150f64.log10(), "ess {e}");
     }
 

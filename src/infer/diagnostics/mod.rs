@@ -106,11 +106,17 @@ impl Diagnostics {
     pub fn compute(draws: ArrayView3<f64>) -> Self {
         let (chains, n, params) = draws.dim();
         let plan = ess::EssPlan::new((n / 2).max(2));
+        let ztable = std::sync::Arc::new(normal::ZTable::new(2 * chains * (n / 2)));
         let per = chains * n;
         let blocks: Vec<Vec<ParamStats>> = (0..params.div_ceil(BLOCK))
             .into_par_iter()
             .map_init(
-                || (Vec::<f64>::new(), Buffers::new(chains, n, plan.clone())),
+                || {
+                    (
+                        Vec::<f64>::new(),
+                        Buffers::new(chains, n, plan.clone(), ztable.clone()),
+                    )
+                },
                 |(block, bufs), b| {
                     let p0 = b * BLOCK;
                     let p1 = (p0 + BLOCK).min(params);
@@ -119,7 +125,9 @@ impl Diagnostics {
                     for ((c, d, j), v) in draws.slice(s![.., .., p0..p1]).indexed_iter() {
                         block[j * per + c * n + d] = *v;
                     }
-                    (0..p1 - p0).map(|j| bufs.stats(&block[j * per..(j + 1) * per])).collect()
+                    (0..p1 - p0)
+                        .map(|j| bufs.stats(&block[j * per..(j + 1) * per]))
+                        .collect()
                 },
             )
             .collect();
@@ -201,4 +209,5 @@ impl Diagnostics {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -8,33 +8,69 @@ fn horner(x: f64, coeffs: &[f64]) -> f64 {
 // AS241 (Wichura 1988) coefficients, highest degree first.
 #[allow(clippy::excessive_precision)]
 const A: [f64; 8] = [
-    2509.0809287301226727, 33430.575583588128105, 67265.770927008700853, 45921.953931549871457,
-    13731.693765509461125, 1971.5909503065514427, 133.14166789178437745, 3.387132872796366608,
+    2509.0809287301226727,
+    33430.575583588128105,
+    67265.770927008700853,
+    45921.953931549871457,
+    13731.693765509461125,
+    1971.5909503065514427,
+    133.14166789178437745,
+    3.387132872796366608,
 ];
 #[allow(clippy::excessive_precision)]
 const B: [f64; 8] = [
-    5226.495278852545925, 28729.085735721942674, 39307.89580009271061, 21213.794301586595867,
-    5394.1960214247511077, 687.1870074920579083, 42.313330701600911252, 1.0,
+    5226.495278852545925,
+    28729.085735721942674,
+    39307.89580009271061,
+    21213.794301586595867,
+    5394.1960214247511077,
+    687.1870074920579083,
+    42.313330701600911252,
+    1.0,
 ];
 #[allow(clippy::excessive_precision)]
 const C: [f64; 8] = [
-    7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177, 1.27045825245236838258,
-    3.64784832476320460504, 5.7694972214606914055, 4.6303378461565452959, 1.42343711074968357734,
+    7.7454501427834140764e-4,
+    0.0227238449892691845833,
+    0.24178072517745061177,
+    1.27045825245236838258,
+    3.64784832476320460504,
+    5.7694972214606914055,
+    4.6303378461565452959,
+    1.42343711074968357734,
 ];
 #[allow(clippy::excessive_precision)]
 const D: [f64; 8] = [
-    1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966, 0.14810397642748007459,
-    0.68976733498510000455, 1.6763848301838038494, 2.05319162663775882187, 1.0,
+    1.05075007164441684324e-9,
+    5.475938084995344946e-4,
+    0.0151986665636164571966,
+    0.14810397642748007459,
+    0.68976733498510000455,
+    1.6763848301838038494,
+    2.05319162663775882187,
+    1.0,
 ];
 #[allow(clippy::excessive_precision)]
 const E: [f64; 8] = [
-    2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386, 0.026532189526576123093,
-    0.29656057182850489123, 1.7848265399172913358, 5.4637849111641143699, 6.6579046435011037772,
+    2.01033439929228813265e-7,
+    2.71155556874348757815e-5,
+    0.0012426609473880784386,
+    0.026532189526576123093,
+    0.29656057182850489123,
+    1.7848265399172913358,
+    5.4637849111641143699,
+    6.6579046435011037772,
 ];
 #[allow(clippy::excessive_precision)]
 const F: [f64; 8] = [
-    2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5, 7.868691311456132591e-4,
-    0.0148753612908506148525, 0.13692988092273580531, 0.59983220655588793769, 1.0,
+    2.04426310338993978564e-15,
+    1.4215117583164458887e-7,
+    1.8463183175100546818e-5,
+    7.868691311456132591e-4,
+    0.0148753612908506148525,
+    0.13692988092273580531,
+    0.59983220655588793769,
+    1.0,
 ];
 
 /// Standard normal quantile function Φ⁻¹(p), Wichura's AS241 (PPND16), relative accuracy ~1e-16.
@@ -68,38 +104,69 @@ pub(crate) fn norm_ppf(p: f64) -> f64 {
     }
 }
 
-/// Average ranks (1-based, ties get the mean of their positions) of `values`, written into `ranks`.
-/// `order` is scratch space. NaN-free input is assumed (callers check first).
-pub(crate) fn average_ranks(values: &[f64], order: &mut Vec<usize>, ranks: &mut Vec<f64>) {
-    let n = values.len();
-    order.clear();
-    order.extend(0..n);
-    order.sort_unstable_by(|&a, &b| values[a].total_cmp(&values[b]));
-    ranks.clear();
-    ranks.resize(n, 0.0);
+/// Rank normalisation values z = Φ⁻¹((r − 3/8)/(S − 1/4)) (Blom's offset, as ArviZ) for every average
+/// rank r ∈ {1, 1.5, 2, …, S} of S values, indexed by 2r; built once per sample size, shared by threads.
+pub(crate) struct ZTable {
+    z: Vec<f64>,
+}
+
+impl ZTable {
+    pub(crate) fn new(size: usize) -> Self {
+        let c = 3.0 / 8.0;
+        let denom = size as f64 - 2.0 * c + 1.0;
+        let z = (0..=2 * size)
+            .map(|twice| norm_ppf((twice as f64 / 2.0 - c) / denom))
+            .collect();
+        ZTable { z }
+    }
+}
+
+/// Rank-normalise: `sorted` holds (value, original index) pairs in ascending order; ties get the
+/// average of their ranks; `out[index]` receives z. NaN-free input is assumed (callers check first).
+pub(crate) fn z_from_sorted(sorted: &[(f64, u32)], table: &ZTable, out: &mut [f64]) {
+    let n = sorted.len();
     let mut start = 0;
     while start < n {
-        let v = values[order[start]];
+        let v = sorted[start].0;
         let mut end = start + 1;
-        while end < n && values[order[end]] == v {
+        while end < n && sorted[end].0 == v {
             end += 1;
         }
-        // positions start..end hold ranks start+1 ..= end; their mean:
-        let rank = 0.5 * ((start + 1 + end) as f64);
-        for &i in &order[start..end] {
-            ranks[i] = rank;
+        // positions start..end hold ranks start+1 ..= end, whose mean is (start + 1 + end)/2
+        let z = table.z.get(start + 1 + end).copied().unwrap_or(f64::NAN);
+        for &(_, i) in &sorted[start..end] {
+            if let Some(o) = out.get_mut(i as usize) {
+                *o = z;
+            }
         }
         start = end;
     }
 }
 
-/// Rank-normalise: z = Φ⁻¹((r − 3/8) / (S − 1/4)) with average ranks r (Blom's offset, as ArviZ).
-pub(crate) fn z_scale(values: &[f64], order: &mut Vec<usize>, ranks: &mut Vec<f64>, out: &mut [f64]) {
-    average_ranks(values, order, ranks);
-    let c = 3.0 / 8.0;
-    let denom = values.len() as f64 - 2.0 * c + 1.0;
-    for (o, &r) in out.iter_mut().zip(ranks.iter()) {
-        *o = norm_ppf((r - c) / denom);
+/// From ascending (value, index) pairs, the pairs (|value − med|, index) in ascending order, by
+/// merging outward from the median (O(n), no second sort).
+pub(crate) fn fold_sorted(sorted: &[(f64, u32)], med: f64, out: &mut Vec<(f64, u32)>) {
+    out.clear();
+    let split = sorted.partition_point(|&(v, _)| v < med);
+    let (mut l, mut r) = (split, split);
+    while l > 0 || r < sorted.len() {
+        let left = (l > 0).then(|| (med - sorted[l - 1].0).abs());
+        let right = (r < sorted.len()).then(|| (sorted[r].0 - med).abs());
+        match (left, right) {
+            (Some(a), Some(b)) if a <= b => {
+                out.push((a, sorted[l - 1].1));
+                l -= 1;
+            }
+            (Some(a), None) => {
+                out.push((a, sorted[l - 1].1));
+                l -= 1;
+            }
+            (_, Some(b)) => {
+                out.push((b, sorted[r].1));
+                r += 1;
+            }
+            (None, None) => break,
+        }
     }
 }
 
@@ -111,7 +178,8 @@ pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
         0 => f64::NAN,
         1 => sorted[0],
         _ => {
-            let m = 1.0 + p * (1.0 - 1.0 - 1.0);
+            // m = alphap + p·(1 − alphap − betap) with alphap = betap = 1 (exactly 1 − p in floating point)
+            let m = 1.0 - p;
             let aleph = n as f64 * p + m;
             let k = aleph.clamp(1.0, (n - 1) as f64).floor();
             let gamma = (aleph - k).clamp(0.0, 1.0);
@@ -127,7 +195,7 @@ pub(crate) fn median_sorted(sorted: &[f64]) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    if n % 2 == 1 {
+    if !n.is_multiple_of(2) {
         sorted[n / 2]
     } else {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
@@ -135,6 +203,7 @@ pub(crate) fn median_sorted(sorted: &[f64]) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -158,12 +227,37 @@ mod tests {
         assert!(norm_ppf(1.5).is_nan());
     }
 
+    fn sorted_pairs(v: &[f64]) -> Vec<(f64, u32)> {
+        let mut p: Vec<(f64, u32)> = v.iter().enumerate().map(|(i, &x)| (x, i as u32)).collect();
+        p.sort_by(|a, b| a.0.total_cmp(&b.0));
+        p
+    }
+
     #[test]
     fn ranks_average_ties() {
         let v = [3.0, 1.0, 3.0, 2.0, 3.0];
-        let (mut o, mut r) = (Vec::new(), Vec::new());
-        average_ranks(&v, &mut o, &mut r);
-        assert_eq!(r, vec![4.0, 1.0, 4.0, 2.0, 4.0]);
+        let t = ZTable::new(5);
+        let mut z = vec![0.0; 5];
+        z_from_sorted(&sorted_pairs(&v), &t, &mut z);
+        let blom = |r: f64| norm_ppf((r - 0.375) / 5.25);
+        assert_eq!(z, vec![blom(4.0), blom(1.0), blom(4.0), blom(2.0), blom(4.0)]);
+    }
+
+    #[test]
+    fn fold_matches_sorting_the_folded_values() {
+        let v = [0.3, -1.0, 2.0, 0.5, 0.5, -0.2, 1.1, 0.7];
+        let p = sorted_pairs(&v);
+        let med = 0.5;
+        let mut folded = Vec::new();
+        fold_sorted(&p, med, &mut folded);
+        let direct: Vec<f64> = sorted_pairs(&v.map(|x| (x - med).abs()))
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(folded.iter().map(|p| p.0).collect::<Vec<_>>(), direct);
+        for &(f, i) in &folded {
+            assert_eq!(f, (v[i as usize] - med).abs());
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Every statistic of one parameter's draws, with reusable per-thread buffers (no per-parameter allocation).
 
 use super::ess::{ess, var_ddof1, EssPlan, EssScratch};
-use super::normal::{median_sorted, quantile_sorted, z_scale};
+use super::normal::{fold_sorted, median_sorted, quantile_sorted, z_from_sorted, ZTable};
 use super::rhat::{rhat_rows, split_chains};
+use std::sync::Arc;
 
 /// The statistics of one parameter (see [`super::Diagnostics`] for their definitions).
 #[derive(Clone, Copy, Debug)]
@@ -65,14 +66,16 @@ pub(crate) struct Buffers {
     tmp: Vec<f64>,
     split: Vec<f64>,
     z: Vec<f64>,
-    order: Vec<usize>,
-    ranks: Vec<f64>,
+    pairs: Vec<(f64, u32)>,
+    folded: Vec<(f64, u32)>,
     means: Vec<f64>,
+    ztable: Arc<ZTable>,
     ess: EssScratch,
 }
 
 impl Buffers {
-    pub(crate) fn new(chains: usize, draws: usize, plan: EssPlan) -> Self {
+    /// Buffers for parameters of `chains` × `draws`; `ztable` must be built for 2·chains·⌊draws/2⌋ values.
+    pub(crate) fn new(chains: usize, draws: usize, plan: EssPlan, ztable: Arc<ZTable>) -> Self {
         let total = chains * draws;
         Buffers {
             chains,
@@ -81,9 +84,10 @@ impl Buffers {
             tmp: Vec::with_capacity(total),
             split: Vec::with_capacity(total),
             z: vec![0.0; 2 * chains * (draws / 2)],
-            order: Vec::with_capacity(total),
-            ranks: Vec::with_capacity(total),
+            pairs: Vec::with_capacity(total),
+            folded: Vec::with_capacity(total),
             means: Vec::with_capacity(2 * chains),
+            ztable,
             ess: EssScratch::new(plan),
         }
     }
@@ -106,31 +110,42 @@ impl Buffers {
         let nf = total as f64;
         out.mean = x.iter().sum::<f64>() / nf;
         out.sd = var_ddof1(x).sqrt();
+        let half = draws / 2;
+        // Split chains, sorted once as (value, index) pairs: ranks, median and (even draws) quantiles.
+        split_chains(x, chains, draws, &mut self.split);
+        self.pairs.clear();
+        self.pairs
+            .extend(self.split.iter().enumerate().map(|(i, &v)| (v, i as u32)));
+        self.pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         self.sorted.clear();
-        self.sorted.extend_from_slice(x);
-        self.sorted.sort_unstable_by(f64::total_cmp);
-        let (q05, q95) = (quantile_sorted(&self.sorted, 0.05), quantile_sorted(&self.sorted, 0.95));
+        if draws.is_multiple_of(2) {
+            self.sorted.extend(self.pairs.iter().map(|p| p.0));
+        } else {
+            self.sorted.extend_from_slice(x);
+            self.sorted.sort_unstable_by(f64::total_cmp);
+        }
+        let (q05, q95) = (
+            quantile_sorted(&self.sorted, 0.05),
+            quantile_sorted(&self.sorted, 0.95),
+        );
         out.q05 = q05;
         out.q50 = quantile_sorted(&self.sorted, 0.5);
         out.q95 = q95;
         if draws < 4 {
             return out;
         }
-        let half = draws / 2;
 
         // Bulk: rank-normalised split chains.
-        split_chains(x, chains, draws, &mut self.split);
-        z_scale(&self.split, &mut self.order, &mut self.ranks, &mut self.z);
+        z_from_sorted(&self.pairs, &self.ztable, &mut self.z);
         out.ess_bulk = ess(&self.z, &mut self.ess);
         if chains >= 2 {
             let rhat_bulk = rhat_rows(&self.z, half, &mut self.means);
             // Tail: fold the split chains about their median, then rank-normalise again.
             self.tmp.clear();
-            self.tmp.extend(self.order.iter().map(|&i| self.split[i]));
+            self.tmp.extend(self.pairs.iter().map(|p| p.0));
             let med = median_sorted(&self.tmp);
-            self.tmp.clear();
-            self.tmp.extend(self.split.iter().map(|v| (v - med).abs()));
-            z_scale(&self.tmp, &mut self.order, &mut self.ranks, &mut self.z);
+            fold_sorted(&self.pairs, med, &mut self.folded);
+            z_from_sorted(&self.folded, &self.ztable, &mut self.z);
             let rhat_tail = rhat_rows(&self.z, half, &mut self.means);
             out.rhat = py_max(rhat_bulk, rhat_tail);
         }
@@ -149,7 +164,8 @@ impl Buffers {
 
         // MCSE of the sd (ArviZ ≥ 0.17): delta method on the squared deviations.
         self.tmp.clear();
-        self.tmp.extend(x.iter().map(|&v| (v - out.mean) * (v - out.mean)));
+        self.tmp
+            .extend(x.iter().map(|&v| (v - out.mean) * (v - out.mean)));
         let evar = self.tmp.iter().sum::<f64>() / nf;
         let e2 = self.tmp.iter().map(|s| s * s).sum::<f64>() / nf;
         let ess_sd = self.split_ess_of_tmp();

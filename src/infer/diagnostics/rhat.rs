@@ -37,6 +37,7 @@ pub(crate) fn rhat_rows(rows: &[f64], n: usize, means: &mut Vec<f64>) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

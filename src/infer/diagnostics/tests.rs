@@ -12,7 +12,7 @@ fn ar1(chains: usize, draws: usize, params: &[f64], seed: u64) -> Array3<f64> {
     for c in 0..chains {
         for (p, &phi) in params.iter().enumerate() {
             let mut x: f64 = StandardNormal.sample(&mut rng);
-            x /= (1.0 - phi * phi as f64).sqrt();
+            x /= (1.0 - phi * phi).sqrt();
             for d in 0..draws {
                 let e: f64 = StandardNormal.sample(&mut rng);
                 x = phi * x + e;
@@ -25,7 +25,15 @@ fn ar1(chains: usize, draws: usize, params: &[f64], seed: u64) -> Array3<f64> {
 
 #[test]
 fn degenerate_inputs_do_not_panic() {
-    for (c, d, p) in [(0, 0, 0), (0, 10, 3), (4, 0, 2), (4, 3, 2), (1, 1, 1), (2, 4, 1), (3, 5, 17)] {
+    for (c, d, p) in [
+        (0, 0, 0),
+        (0, 10, 3),
+        (4, 0, 2),
+        (4, 3, 2),
+        (1, 1, 1),
+        (2, 4, 1),
+        (3, 5, 17),
+    ] {
         let a = Array3::<f64>::zeros((c, d, p));
         let diag = Diagnostics::compute(a.view());
         assert_eq!(diag.len(), p);
@@ -79,7 +87,10 @@ fn nan_draw_makes_only_that_parameter_nan() {
     assert!(d.rhat[0].is_nan() && d.ess_bulk[0].is_nan() && d.mean[0].is_nan());
     assert!(d.rhat[1].is_finite() && d.ess_bulk[1].is_finite());
     let s = d.summary();
-    assert_eq!((s.rhat_argmax, s.ess_bulk_argmin, s.ess_bulk_nan), (Some(1), Some(1), 1));
+    assert_eq!(
+        (s.rhat_argmax, s.ess_bulk_argmin, s.ess_bulk_nan),
+        (Some(1), Some(1), 1)
+    );
 }
 
 /// AR(1) with coefficient φ has ESS = S(1 − φ)/(1 + φ). The estimator's relative sd for S = 40 000
@@ -93,13 +104,24 @@ fn ar1_ess_matches_theory() {
         let s = 40_000.0;
         let expected = s * (1.0 - phi) / (1.0 + phi);
         for got in [d.ess_bulk[p], d.ess_mean[p]] {
-            assert!((got / expected - 1.0).abs() < 0.15, "phi {phi}: ess {got} vs {expected}");
+            assert!(
+                (got / expected - 1.0).abs() < 0.15,
+                "phi {phi}: ess {got} vs {expected}"
+            );
         }
         assert!(d.rhat[p] < 1.01, "phi {phi}: rhat {}", d.rhat[p]);
         // Indicators of the 5%/95% quantiles are less autocorrelated than the chain itself.
-        assert!(d.ess_tail[p] > 0.85 * expected, "phi {phi}: tail ess {}", d.ess_tail[p]);
+        assert!(
+            d.ess_tail[p] > 0.85 * expected,
+            "phi {phi}: tail ess {}",
+            d.ess_tail[p]
+        );
         if phi == 0.0 {
-            assert!((d.ess_tail[p] / s - 1.0).abs() < 0.15, "iid tail ess {}", d.ess_tail[p]);
+            assert!(
+                (d.ess_tail[p] / s - 1.0).abs() < 0.15,
+                "iid tail ess {}",
+                d.ess_tail[p]
+            );
         }
     }
     // More draws than S·log10(S) is impossible: antithetic chains hit the cap.
@@ -111,7 +133,11 @@ fn ar1_ess_matches_theory() {
     }
     let d = Diagnostics::compute(anti.view());
     let cap = 2000.0 * 2000f64.log10();
-    assert!(d.ess_mean[0] <= cap * (1.0 + 1e-12) && d.ess_mean[0] > 2000.0, "{}", d.ess_mean[0]);
+    assert!(
+        d.ess_mean[0] <= cap * (1.0 + 1e-12) && d.ess_mean[0] > 2000.0,
+        "{}",
+        d.ess_mean[0]
+    );
 }
 
 #[test]

@@ -23,18 +23,18 @@ pub fn upscale_factor(h: usize, w: usize) -> usize {
 }
 
 /// |z| elementwise, for showing complex latents.
-pub fn magnitude<D: ndarray::Dimension>(
-    z: ndarray::ArrayView<'_, Complex64, D>,
-) -> ndarray::Array<f64, D> {
+pub fn magnitude<D: ndarray::Dimension>(z: ndarray::ArrayView<'_, Complex64, D>) -> ndarray::Array<f64, D> {
     z.mapv(|c| c.norm())
 }
 
 /// Min and max over the finite values (None when there are none).
 fn finite_range<'a>(xs: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
-    xs.into_iter().filter(|x| x.is_finite()).fold(None, |acc, &x| match acc {
-        None => Some((x, x)),
-        Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
-    })
+    xs.into_iter()
+        .filter(|x| x.is_finite())
+        .fold(None, |acc, &x| match acc {
+            None => Some((x, x)),
+            Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
+        })
 }
 
 /// Position of `x` in [lo, hi] as a fraction (0.5 for a constant image, 0 for non-finite x).
@@ -64,7 +64,14 @@ fn check_nonempty(path: &Path, h: usize, w: usize) -> Result<(), OutputError> {
 }
 
 /// Paint `img` at (x0, y0), each pixel an s×s block coloured by `colour`.
-fn blit(r: &mut Raster, img: ArrayView2<f64>, x0: usize, y0: usize, s: usize, colour: impl Fn(f64) -> [u8; 3]) {
+fn blit(
+    r: &mut Raster,
+    img: ArrayView2<f64>,
+    x0: usize,
+    y0: usize,
+    s: usize,
+    colour: impl Fn(f64) -> [u8; 3],
+) {
     for ((i, j), &v) in img.indexed_iter() {
         r.fill_rect(x0 + j * s, y0 + i * s, s, s, colour(v));
     }
@@ -78,7 +85,10 @@ pub fn write_mean_png(path: &Path, mean: ArrayView2<f64>) -> Result<(), OutputEr
     let (lo, hi) = finite_range(mean.iter()).unwrap_or((0.0, 0.0));
     let mut img = image::GrayImage::new((w * s) as u32, (h * s) as u32);
     for (x, y, px) in img.enumerate_pixels_mut() {
-        let v = mean.get([y as usize / s, x as usize / s]).copied().unwrap_or(f64::NAN);
+        let v = mean
+            .get([y as usize / s, x as usize / s])
+            .copied()
+            .unwrap_or(f64::NAN);
         *px = image::Luma([grey(unit(v, lo, hi))[0]]);
     }
     encode_and_write(path, |buf| img.write_to(buf, image::ImageFormat::Png))
@@ -114,7 +124,9 @@ pub fn write_std_png(path: &Path, std: ArrayView2<f64>) -> Result<(), OutputErro
 /// Indices of at most `k` evenly spaced items out of `n` (always including the last one).
 fn spread(n: usize, k: usize) -> Vec<usize> {
     let k = k.min(n);
-    (0..k).map(|i| if k == 1 { n - 1 } else { i * (n - 1) / (k - 1) }).collect()
+    (0..k)
+        .map(|i| if k == 1 { n - 1 } else { i * (n - 1) / (k - 1) })
+        .collect()
 }
 
 /// `samples.png`: a grid of up to 4 chains (rows) × 4 draws (columns, evenly spaced, the last one
@@ -171,4 +183,5 @@ pub fn write_image_pngs(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
