@@ -1,6 +1,7 @@
 //! Inference: the posterior target, kernels, adaptation, sampler planning and diagnostics.
 
 mod adapt;
+mod diagnostics;
 mod heuristic;
 mod kernels;
 mod plan;
@@ -10,6 +11,7 @@ mod samplers;
 mod target;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
+pub use diagnostics::{DiagSummary, Diagnostics};
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
