@@ -1,5 +1,82 @@
 //! Cached rustfft plans for the 2-D orthonormal DFT over the last two axes.
 
-/// Plans built once per size and reused (thread-safe).
+use num_complex::Complex64;
+use rustfft::{Fft, FftPlanner};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+type Plan = Arc<dyn Fft<f64>>;
+
+/// Plans built once per (length, direction) and reused across calls and threads.
+///
+/// The 2-D transform of an `h × w` plane runs `w`-point transforms over the rows, transposes,
+/// runs `h`-point transforms over the columns and transposes back, scaled by `1/√(hw)`.
+/// Forward is `exp(−2πi·)` like numpy, so `fft2(x)` equals `np.fft.fft2(x, norm="ortho")`.
 #[derive(Default)]
-pub struct FftCache {}
+pub struct FftCache {
+    plans: Mutex<HashMap<(usize, bool), Plan>>,
+}
+
+impl fmt::Debug for FftCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FftCache").field("plans", &self.len()).finish()
+    }
+}
+
+impl FftCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of cached 1-D plans.
+    pub fn len(&self) -> usize {
+        self.plans.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The 1-D plan of length `n`, built on first use.
+    fn plan(&self, n: usize, inverse: bool) -> Plan {
+        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(plans.entry((n, inverse)).or_insert_with(|| {
+            let mut planner = FftPlanner::new();
+            if inverse {
+                planner.plan_fft_inverse(n)
+            } else {
+                planner.plan_fft_forward(n)
+            }
+        }))
+    }
+
+    /// In-place orthonormal 2-D DFT (`inverse`: its inverse) of every consecutive row-major
+    /// `h × w` plane of `data`. A trailing partial plane, if any, is left untouched.
+    pub fn fft2(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool) {
+        let n = h * w;
+        if n == 0 || data.len() < n {
+            return;
+        }
+        let rows = self.plan(w, inverse);
+        let cols = self.plan(h, inverse);
+        let (rs, cs) = (rows.get_inplace_scratch_len(), cols.get_inplace_scratch_len());
+        let mut scratch = vec![Complex64::default(); rs.max(cs)];
+        let mut t = vec![Complex64::default(); n];
+        let scale = 1.0 / (n as f64).sqrt();
+        for plane in data.chunks_exact_mut(n) {
+            rows.process_with_scratch(plane, &mut scratch[..rs]);
+            for (i, row) in plane.chunks_exact(w).enumerate() {
+                for (j, &z) in row.iter().enumerate() {
+                    t[j * h + i] = z;
+                }
+            }
+            cols.process_with_scratch(&mut t, &mut scratch[..cs]);
+            for (j, col) in t.chunks_exact(h).enumerate() {
+                for (i, &z) in col.iter().enumerate() {
+                    plane[i * w + j] = z * scale;
+                }
+            }
+        }
+    }
+}

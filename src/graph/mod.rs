@@ -1,11 +1,15 @@
 //! The typed operator graph: a DAG lowered from a checked model, with forward evaluation and VJPs.
+//!
+//! Complex gradients follow `∂L/∂re + i ∂L/∂im` for a real loss `L` (see [`Op::vjp`]).
 
+mod dump;
 mod eval;
 mod fft;
 mod ops;
 mod value;
 
-pub use eval::{Graph, Node, NodeId, NodeKind};
+pub use dump::dump;
+pub use eval::{Graph, GraphError, Node, NodeId, NodeKind};
 pub use fft::FftCache;
 pub use ops::{Op, OpError};
 pub use value::{Ty, Value};

@@ -1,0 +1,137 @@
+//! Kernel plumbing shared by the ops: the element trait over `f64`/`Complex64`, row-major slices,
+//! array construction and plane (last-two-axes) geometry.
+
+use super::OpError;
+use crate::graph::value::Value;
+use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex64;
+use std::borrow::Cow;
+use std::ops::{Add, AddAssign, Mul, Neg, Sub};
+
+/// An element type of a tensor: `f64` or `Complex64`.
+pub(crate) trait Elem:
+    Copy
+    + Default
+    + PartialEq
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + Send
+    + Sync
+    + 'static
+{
+    fn conj(self) -> Self;
+    fn scale(self, s: f64) -> Self;
+}
+
+impl Elem for f64 {
+    fn conj(self) -> Self {
+        self
+    }
+    fn scale(self, s: f64) -> Self {
+        self * s
+    }
+}
+
+impl Elem for Complex64 {
+    fn conj(self) -> Self {
+        Complex64::conj(&self)
+    }
+    fn scale(self, s: f64) -> Self {
+        self * s
+    }
+}
+
+/// The elements in row-major order, borrowed when the array is already in standard layout.
+pub(crate) fn row_major<T: Clone>(a: &ArrayD<T>) -> Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(a.iter().cloned().collect()),
+    }
+}
+
+/// The elements of a value as complex numbers in row-major order (always a fresh buffer).
+pub(crate) fn complex_vec(v: &Value) -> Vec<Complex64> {
+    match v {
+        Value::Real(a) => a.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
+        Value::Complex(a) => a.iter().copied().collect(),
+    }
+}
+
+/// An array from a row-major buffer (lengths are computed by the kernels from checked shapes).
+pub(crate) fn build<T>(shape: &[usize], data: Vec<T>) -> Result<ArrayD<T>, OpError> {
+    ArrayD::from_shape_vec(IxDyn(shape), data)
+        .map_err(|e| OpError::Shape(format!("internal error: tensor of shape {shape:?}: {e}")))
+}
+
+/// The only element of a scalar (0-d) array.
+pub(crate) fn scalar_of<T: Copy>(a: &ArrayD<T>) -> Result<T, OpError> {
+    a.iter()
+        .next()
+        .copied()
+        .ok_or_else(|| OpError::Shape("internal error: empty scalar".into()))
+}
+
+/// Geometry of the last two axes: `(batch, h, w)` where `batch` is the product of leading dims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Planes {
+    pub batch: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Planes {
+    pub fn of(shape: &[usize], op: &str) -> Result<Planes, OpError> {
+        match shape {
+            [lead @ .., h, w] => Ok(Planes {
+                batch: lead.iter().product(),
+                h: *h,
+                w: *w,
+            }),
+            _ => Err(OpError::Shape(format!(
+                "`{op}` needs at least 2 dimensions, got shape {shape:?}"
+            ))),
+        }
+    }
+
+    /// Elements per plane.
+    pub fn size(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// The same leading dims with the last two replaced.
+    pub fn shape_with(shape: &[usize], h: usize, w: usize) -> Vec<usize> {
+        let mut out = shape.to_vec();
+        let n = out.len();
+        if n >= 2 {
+            out[n - 2] = h;
+            out[n - 1] = w;
+        }
+        out
+    }
+}
+
+/// Sum of all elements of a value, as a scalar value of the same element type.
+pub(crate) fn sum_value(v: &Value) -> Value {
+    match v {
+        Value::Real(a) => Value::Real(ArrayD::from_elem(IxDyn(&[]), a.sum())),
+        Value::Complex(a) => Value::Complex(ArrayD::from_elem(IxDyn(&[]), a.sum())),
+    }
+}
+
+/// Bring a cotangent to the type of the argument it belongs to: broadcast scalars are summed back,
+/// real arguments keep the real part (a complex one gets a real cotangent promoted).
+pub(crate) fn reduce_to(v: Value, arg: &Value) -> Value {
+    let v = if arg.shape().is_empty() && !v.shape().is_empty() {
+        sum_value(&v)
+    } else {
+        v
+    };
+    match (arg, v) {
+        (Value::Real(_), Value::Complex(z)) => Value::Real(z.mapv(|c| c.re)),
+        (Value::Complex(_), Value::Real(r)) => Value::Complex(r.mapv(|x| Complex64::new(x, 0.0))),
+        (_, v) => v,
+    }
+}
