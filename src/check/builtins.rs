@@ -36,11 +36,11 @@ pub const BUILTINS: &[(&str, &[&str])] = &[
     ("abs", &["abs(real[...]) -> real[...]", "abs(complex[...]) -> real[...]"]),
     ("abs2", &["abs2(real[...]) -> real[...]", "abs2(complex[...]) -> real[...]"]),
     ("exp", &["exp(real[...]) -> real[...]", "exp(complex[...]) -> complex[...]"]),
-    ("log", &["log(real[...]) -> real[...]"]),
-    ("sqrt", &["sqrt(real[...]) -> real[...]"]),
+    ("log", &["log(real[...]) -> real[...]", "log(complex[...]) -> complex[...]"]),
+    ("sqrt", &["sqrt(real[...]) -> real[...]", "sqrt(complex[...]) -> complex[...]"]),
     ("softplus", &["softplus(real[...]) -> real[...]"]),
     ("sum", &["sum(real[...]) -> real", "sum(complex[...]) -> complex"]),
-    ("conv", &["conv(T[..., h, w], real[kh, kw]) -> T[..., h, w] (circular, kernel centred)"]),
+    ("conv", &["conv(T[..., h, w], real[kh, kw]) -> T[..., h, w] (circular, kernel centred)", "conv(T[..., h, w], complex[kh, kw]) -> complex[..., h, w]"]),
     ("downsample", &["downsample(T[..., h, w], f) -> T[..., h/f, w/f] (average pooling, f divides h and w)"]),
     ("upsample", &["upsample(T[..., h, w], f) -> T[..., h*f, w*f] (nearest neighbour)"]),
     ("crop", &["crop(T[..., H, W], h, w) -> T[..., h, w] (centred, h <= H, w <= W)"]),
@@ -137,7 +137,8 @@ impl Ctx<'_> {
         };
         let tys: Vec<_> = inputs.iter().map(|&i| self.ty(i)).collect();
         match op_type(&op, &tys) {
-            Ok(ty) => Some(self.push(NodeKind::Op(op, inputs), ty, span)),
+            Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(op, inputs), ty, span)),
+            Ok(_) => None,
             Err(detail) => {
                 let found: Vec<String> = tys.iter().map(|t| t.to_string()).collect();
                 self.error(CheckError::ArgType {

@@ -44,7 +44,7 @@ pub enum CheckError {
     ModelUnreadable { path: String, reason: String, span: Span },
     // ── E02xx: types and shapes ──
     OpType { op: String, detail: String, span: Span },
-    ZeroDimension { span: Span },
+    TooLarge { ty: String, span: Span },
     ExpectedReal { what: String, found: String, span: Span },
     LatentType { name: String, declared: String, found: String, span: Span, decl: Span },
     ObservationType { name: String, data_ty: String, mean_ty: String, span: Span, decl: Span },
@@ -163,9 +163,9 @@ impl CheckError {
             OpType { op, detail, span } => e("E0201", *span, format!("type mismatch in `{op}`: {detail}"))
                 .with_label("ill-typed operation")
                 .with_help("shapes must match exactly, except that scalars broadcast; real ⊗ complex gives complex"),
-            ZeroDimension { span } => e("E0202", *span, "tensor dimensions must be positive")
-                .with_label("dimension 0")
-                .with_help("write every dimension as a positive integer, e.g. `real[64, 64]`"),
+            TooLarge { ty, span } => e("E0202", *span, format!("the type {ty} has too many elements"))
+                .with_label("too large")
+                .with_help(format!("tensors may have at most {} elements", super::types::MAX_ELEMENTS)),
             ExpectedReal { what, found, span } => {
                 e("E0203", *span, format!("{what} must be real, found {found}"))
                     .with_label("complex value here")

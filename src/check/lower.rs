@@ -3,9 +3,9 @@
 use super::builtins::{is_builtin, DISTRIBUTIONS, BUILTINS};
 use super::errors::{CheckError, NameKind};
 use super::model::{DataDecl, InferSpec, Latent, Observation};
-use super::types::op_type;
+use super::types::{numel, op_type, MAX_ELEMENTS};
 use crate::diagnostics::did_you_mean;
-use crate::graph::{Graph, Node, NodeId, NodeKind, Op, Ty, Value};
+use crate::graph::{Graph, NodeId, NodeKind, Op, Ty, Value};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};
 use ndarray::{ArrayD, IxDyn};
@@ -84,9 +84,17 @@ impl<'s> Ctx<'s> {
             NodeKind::Op(_, inputs) => inputs.iter().any(|i| self.depends_on_latent(*i)),
             _ => false,
         };
-        self.graph.nodes.push(Node { kind, ty, span });
         self.on_latent.push(dep);
-        NodeId(self.graph.nodes.len() - 1)
+        self.graph.push(kind, ty, span)
+    }
+
+    /// Report (and return false) when `ty` exceeds [`MAX_ELEMENTS`].
+    pub fn size_ok(&mut self, ty: &Ty, span: Span) -> bool {
+        let ok = numel(&ty.shape).is_some_and(|n| n <= MAX_ELEMENTS);
+        if !ok {
+            self.error(CheckError::TooLarge { ty: ty.to_string(), span });
+        }
+        ok
     }
 
     pub fn constant(&mut self, v: Value, span: Span) -> NodeId {
@@ -176,7 +184,8 @@ impl<'s> Ctx<'s> {
         };
         let tys = [self.ty(a), self.ty(b)];
         match op_type(&gop, &tys) {
-            Ok(ty) => Some(self.push(NodeKind::Op(gop, vec![a, b]), ty, span)),
+            Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(gop, vec![a, b]), ty, span)),
+            Ok(_) => None,
             Err(detail) => {
                 self.error(CheckError::OpType { op: op.symbol().into(), detail, span });
                 None

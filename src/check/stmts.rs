@@ -53,11 +53,8 @@ impl Ctx<'_> {
     }
 
     fn ty_expr(&mut self, t: &TypeExpr) -> Option<Ty> {
-        if let Some((_, span)) = t.dims.iter().find(|(d, _)| *d == 0) {
-            self.error(CheckError::ZeroDimension { span: *span });
-            return None;
-        }
-        Some(Ty { elem: t.elem, shape: t.dims.iter().map(|(d, _)| *d).collect() })
+        let ty = Ty { elem: t.elem, shape: t.dims.iter().map(|(d, _)| *d).collect() };
+        self.size_ok(&ty, t.span).then_some(ty)
     }
 
     /// Pass 2: lower statements in order.

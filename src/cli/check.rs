@@ -49,7 +49,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             let (program, _) = uq::syntax::parse(uq::source::FileId(0), &text);
             println!("{program:#?}");
         }
-        Some(Dump::Graph) => println!("{:#?}", model.graph),
+        Some(Dump::Graph) => {
+            let latents: Vec<String> = model.latents.iter().map(|l| l.name.clone()).collect();
+            let data: Vec<String> = model.data.iter().map(|d| d.name.clone()).collect();
+            print!("{}", uq::graph::dump(&model.graph, &sources, &latents, &data));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
