@@ -26,7 +26,12 @@ fn uq_check_passes_on_every_model() {
     let all = models();
     assert!(all.len() >= 8, "{all:?}");
     for path in all {
-        let out = Command::cargo_bin("uq").unwrap().arg("check").arg(&path).output().unwrap();
+        let out = Command::cargo_bin("uq")
+            .unwrap()
+            .arg("check")
+            .arg(&path)
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{}:\n{stderr}", path.display());
@@ -36,9 +41,15 @@ fn uq_check_passes_on_every_model() {
 
 #[test]
 fn every_stdlib_module_has_a_model() {
-    let text: String = models().iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let text: String = models()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     for (name, _) in STDLIB {
-        assert!(text.contains(&format!("import {name}")), "no model imports `{name}`");
+        assert!(
+            text.contains(&format!("import {name}")),
+            "no model imports `{name}`"
+        );
     }
 }
 
@@ -55,20 +66,40 @@ fn mri_model_lowers_to_mask_times_fft_and_fits_its_data() {
     assert_eq!(model.name, "mri_gauss");
     assert_eq!(model.latents.len(), 1);
     assert_eq!(model.latents[0].ty, Ty::real(vec![32, 32]));
-    assert_eq!(model.data[model.data_index("y").unwrap()].ty, Ty::complex(vec![32, 32]));
+    assert_eq!(
+        model.data[model.data_index("y").unwrap()].ty,
+        Ty::complex(vec![32, 32])
+    );
     // Real file promoted? No: y is complex64 on disk, read as complex.
     assert!(data[0].is_complex());
-    let Likelihood::Normal { mean, sigma } = model.observations[0].likelihood else { panic!() };
-    let NodeKind::Op(op, _) = &model.graph.nodes[mean.0].kind else { panic!() };
+    let Likelihood::Normal { mean, sigma } = model.observations[0].likelihood else {
+        panic!()
+    };
+    let NodeKind::Op(op, _) = &model.graph.nodes[mean.0].kind else {
+        panic!()
+    };
     assert_eq!(format!("{op:?}"), "Mul");
     // At the true image the residual is the simulated noise (sd 0.05 per part on sampled rows).
     let truth = uq::check::read_npy(Path::new("models/data/mri_truth.npy")).unwrap();
-    let values = model.graph.forward(&[truth], &data, &FftCache::default()).unwrap();
-    let (Value::Complex(mu), Value::Complex(y)) = (&values[mean.0], &data[0]) else { panic!() };
-    let r: Vec<f64> = mu.iter().zip(y.iter()).filter(|(_, y)| y.norm() > 0.0).map(|(m, y)| (m - y).norm_sqr()).collect();
+    let values = model
+        .graph
+        .forward(&[truth], &data, &FftCache::default())
+        .unwrap();
+    let (Value::Complex(mu), Value::Complex(y)) = (&values[mean.0], &data[0]) else {
+        panic!()
+    };
+    let r: Vec<f64> = mu
+        .iter()
+        .zip(y.iter())
+        .filter(|(_, y)| y.norm() > 0.0)
+        .map(|(m, y)| (m - y).norm_sqr())
+        .collect();
     let per_part = (r.iter().sum::<f64>() / (2.0 * r.len() as f64)).sqrt();
     assert!((per_part - 0.05).abs() < 0.01, "residual sd {per_part}");
-    assert_eq!(model.graph.nodes[sigma.0].kind, NodeKind::Const(Value::scalar(0.05)));
+    assert_eq!(
+        model.graph.nodes[sigma.0].kind,
+        NodeKind::Const(Value::scalar(0.05))
+    );
 }
 
 #[test]
@@ -76,7 +107,14 @@ fn card_forms_take_the_type_from_the_score_file() {
     let (model, _) = load("tests/valid/card_score.uq");
     let x = &model.latents[0];
     assert_eq!(x.ty, Ty::real(vec![32, 32]));
-    let PriorSpec::Score { header: Some(h), path, .. } = &x.prior else { panic!("{:?}", x.prior) };
+    let PriorSpec::Score {
+        header: Some(h),
+        path,
+        ..
+    } = &x.prior
+    else {
+        panic!("{:?}", x.prior)
+    };
     assert_eq!(h.image_shape, [32, 32]);
     assert!(path.ends_with("knee.safetensors"));
 }
@@ -95,16 +133,21 @@ fn prior_only_and_mixture_models() {
     assert!(model.is_prior_only());
     let (model, _) = load("models/mixture_regression.uq");
     assert_eq!(model.latents[0].ty, Ty::real(vec![2]));
-    assert!(matches!(model.latents[0].prior, PriorSpec::GaussianMixture { .. }));
+    assert!(matches!(
+        model.latents[0].prior,
+        PriorSpec::GaussianMixture { .. }
+    ));
 }
 
 #[test]
 fn check_source_uses_the_stdlib_without_a_folder() {
     let mut sources = SourceMap::new();
-    let text = "import superres\nprior x : real[8, 8] ~ Normal(0, 1)\ndata y : real[4, 4]\ny ~ Normal(superres_adjoint(superres(x, 2), 2) * 0 + superres(x, 2), 0.1)\n";
+    let text = "import superres\nprior x : real[8, 8] ~ Normal(0, 1)\ndata y : real[4, 4]\ny ~ Normal(superres(superres_adjoint(superres(x, 2), 2), 2), 0.1)\n";
     let model = check_source("repl", text, None, &mut sources).unwrap();
     assert_eq!(model.name, "repl");
-    let Likelihood::Normal { mean, .. } = model.observations[0].likelihood else { panic!() };
+    let Likelihood::Normal { mean, .. } = model.observations[0].likelihood else {
+        panic!()
+    };
     assert_eq!(model.graph.nodes[mean.0].ty, Ty::real(vec![4, 4]));
 }
 

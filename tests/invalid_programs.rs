@@ -57,7 +57,11 @@ fn diagnose(path: &Path) -> (Vec<Diagnostic>, SourceMap) {
 
 #[test]
 fn there_are_at_least_forty_invalid_programs() {
-    assert!(programs().len() >= 40, "only {} invalid programs", programs().len());
+    assert!(
+        programs().len() >= 40,
+        "only {} invalid programs",
+        programs().len()
+    );
 }
 
 #[test]
@@ -89,9 +93,15 @@ fn every_checker_error_code_is_exercised() {
     let err = check_file(Path::new("tests/invalid/no_such_model.uq"), &mut sources).unwrap_err();
     seen.extend(err.iter().map(|d| d.code));
     let missing: Vec<&str> = ALL_CODES.iter().copied().filter(|c| !seen.contains(c)).collect();
-    assert!(missing.is_empty(), "codes without an invalid program: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without an invalid program: {missing:?}"
+    );
     // The syntax stage contributes its own codes too.
-    assert!(seen.iter().any(|c| c.starts_with("E00")), "no syntax error among the programs");
+    assert!(
+        seen.iter().any(|c| c.starts_with("E00")),
+        "no syntax error among the programs"
+    );
 }
 
 fn has_line_col(s: &str) -> bool {
@@ -120,9 +130,22 @@ fn the_binary_exits_1_with_a_location() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{}: stderr:\n{stderr}", path.display());
-        assert!(has_line_col(&stderr), "{}: no line:col in\n{stderr}", path.display());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: stderr:\n{stderr}",
+            path.display()
+        );
+        assert!(
+            has_line_col(&stderr),
+            "{}: no line:col in\n{stderr}",
+            path.display()
+        );
         assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
-        assert!(!stderr.contains('\u{1b}'), "{}: colour in non-terminal stderr", path.display());
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{}: colour in non-terminal stderr",
+            path.display()
+        );
     }
 }

@@ -39,7 +39,11 @@ pub fn bind_data(
         match model.data_index(name) {
             Some(i) => {
                 if let Some(first) = first_span.get(i).copied().flatten() {
-                    errors.push(CheckError::DataOverrideTwice { name: name.clone(), span: *span, first });
+                    errors.push(CheckError::DataOverrideTwice {
+                        name: name.clone(),
+                        span: *span,
+                        first,
+                    });
                 } else {
                     chosen[i] = Some(path.as_path());
                     first_span[i] = Some(*span);
@@ -49,14 +53,21 @@ pub fn bind_data(
                 let mut names: Vec<&str> = model.data.iter().map(|d| d.name.as_str()).collect();
                 names.sort_unstable();
                 let suggestion = did_you_mean(name, names).map(String::from);
-                errors.push(CheckError::UnknownDataOverride { name: name.clone(), span: *span, suggestion });
+                errors.push(CheckError::UnknownDataOverride {
+                    name: name.clone(),
+                    span: *span,
+                    suggestion,
+                });
             }
         }
     }
     let mut values = Vec::with_capacity(model.data.len());
     for (d, over) in model.data.iter().zip(chosen) {
         let Some(path) = over.or(d.default.as_deref()) else {
-            errors.push(CheckError::DataMissing { name: d.name.clone(), span: d.span });
+            errors.push(CheckError::DataMissing {
+                name: d.name.clone(),
+                span: d.span,
+            });
             continue;
         };
         match load_one(&d.name, &d.ty, path, d.span) {
@@ -75,8 +86,18 @@ pub fn bind_data(
 fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, CheckError> {
     let (name, p) = (name.to_string(), path.display().to_string());
     let value = read_value(path).map_err(|e| match e {
-        NpyError::Io(reason) => CheckError::DataUnreadable { name: name.clone(), path: p.clone(), reason, span },
-        NpyError::Corrupt(reason) => CheckError::DataCorrupt { name: name.clone(), path: p.clone(), reason, span },
+        NpyError::Io(reason) => CheckError::DataUnreadable {
+            name: name.clone(),
+            path: p.clone(),
+            reason,
+            span,
+        },
+        NpyError::Corrupt(reason) => CheckError::DataCorrupt {
+            name: name.clone(),
+            path: p.clone(),
+            reason,
+            span,
+        },
         NpyError::Dtype(d) => CheckError::DataDtype {
             name: name.clone(),
             path: p.clone(),
@@ -88,18 +109,42 @@ fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, Check
     if value.shape() != ty.shape.as_slice() {
         let found = format!("{:?}", value.shape());
         let declared = ty.to_string();
-        return Err(CheckError::DataShape { name, path: p, found, declared, span });
+        return Err(CheckError::DataShape {
+            name,
+            path: p,
+            found,
+            declared,
+            span,
+        });
     }
     if value.is_complex() && !ty.is_complex() {
         let found = describe_elem(&value).to_string();
-        return Err(CheckError::DataDtype { name, path: p, found, declared: ty.to_string(), span });
+        return Err(CheckError::DataDtype {
+            name,
+            path: p,
+            found,
+            declared: ty.to_string(),
+            span,
+        });
     }
     let bad = match &value {
         Value::Real(a) => a.iter().filter(|x| !x.is_finite()).count(),
-        Value::Complex(a) => a.iter().filter(|z| !(z.re.is_finite() && z.im.is_finite())).count(),
+        Value::Complex(a) => a
+            .iter()
+            .filter(|z| !(z.re.is_finite() && z.im.is_finite()))
+            .count(),
     };
     if bad > 0 {
-        return Err(CheckError::DataNonFinite { name, path: p, count: bad, span });
+        return Err(CheckError::DataNonFinite {
+            name,
+            path: p,
+            count: bad,
+            span,
+        });
     }
-    Ok(if ty.is_complex() && !value.is_complex() { Value::Complex(value.to_complex()) } else { value })
+    Ok(if ty.is_complex() && !value.is_complex() {
+        Value::Complex(value.to_complex())
+    } else {
+        value
+    })
 }

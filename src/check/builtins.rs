@@ -15,9 +15,14 @@ pub const DISTRIBUTIONS: &[&str] = &["Normal", "Poisson", "GaussianMixture", "Fl
 /// Signatures of each distribution, for arity messages.
 pub fn dist_signatures(name: &str) -> Vec<String> {
     let s: &[&str] = match name {
-        "Normal" => &["Normal(mu, sigma) (prior, sigma > 0)", "Normal(mean, sigma) (likelihood, sigma > 0)"],
+        "Normal" => &[
+            "Normal(mu, sigma) (prior, sigma > 0)",
+            "Normal(mean, sigma) (likelihood, sigma > 0)",
+        ],
         "Poisson" => &["Poisson(rate) (likelihood, real data)"],
-        "GaussianMixture" => &["GaussianMixture(weights: real[K], means: real[K, ...], sigmas: real[K]) (prior)"],
+        "GaussianMixture" => {
+            &["GaussianMixture(weights: real[K], means: real[K, ...], sigmas: real[K]) (prior)"]
+        }
         "Flat" => &["Flat() (prior; the latent's type must be declared)"],
         _ => &["score(\"file.safetensors\") (prior)"],
     };
@@ -26,26 +31,89 @@ pub fn dist_signatures(name: &str) -> Vec<String> {
 
 /// `(name, signatures)` of every built-in function.
 pub const BUILTINS: &[(&str, &[&str])] = &[
-    ("fft", &["fft(real[..., h, w]) -> complex[..., h, w]", "fft(complex[..., h, w]) -> complex[..., h, w]"]),
-    ("ifft", &["ifft(real[..., h, w]) -> complex[..., h, w]", "ifft(complex[..., h, w]) -> complex[..., h, w]"]),
+    (
+        "fft",
+        &[
+            "fft(real[..., h, w]) -> complex[..., h, w]",
+            "fft(complex[..., h, w]) -> complex[..., h, w]",
+        ],
+    ),
+    (
+        "ifft",
+        &[
+            "ifft(real[..., h, w]) -> complex[..., h, w]",
+            "ifft(complex[..., h, w]) -> complex[..., h, w]",
+        ],
+    ),
     ("fftshift", &["fftshift(T[..., h, w]) -> T[..., h, w]"]),
     ("ifftshift", &["ifftshift(T[..., h, w]) -> T[..., h, w]"]),
-    ("conj", &["conj(complex[...]) -> complex[...]", "conj(real[...]) -> real[...]"]),
-    ("re", &["re(complex[...]) -> real[...]", "re(real[...]) -> real[...]"]),
-    ("im", &["im(complex[...]) -> real[...]", "im(real[...]) -> real[...]"]),
-    ("abs", &["abs(real[...]) -> real[...]", "abs(complex[...]) -> real[...]"]),
-    ("abs2", &["abs2(real[...]) -> real[...]", "abs2(complex[...]) -> real[...]"]),
-    ("exp", &["exp(real[...]) -> real[...]", "exp(complex[...]) -> complex[...]"]),
-    ("log", &["log(real[...]) -> real[...]", "log(complex[...]) -> complex[...]"]),
-    ("sqrt", &["sqrt(real[...]) -> real[...]", "sqrt(complex[...]) -> complex[...]"]),
+    (
+        "conj",
+        &[
+            "conj(complex[...]) -> complex[...]",
+            "conj(real[...]) -> real[...]",
+        ],
+    ),
+    (
+        "re",
+        &["re(complex[...]) -> real[...]", "re(real[...]) -> real[...]"],
+    ),
+    (
+        "im",
+        &["im(complex[...]) -> real[...]", "im(real[...]) -> real[...]"],
+    ),
+    (
+        "abs",
+        &["abs(real[...]) -> real[...]", "abs(complex[...]) -> real[...]"],
+    ),
+    (
+        "abs2",
+        &["abs2(real[...]) -> real[...]", "abs2(complex[...]) -> real[...]"],
+    ),
+    (
+        "exp",
+        &["exp(real[...]) -> real[...]", "exp(complex[...]) -> complex[...]"],
+    ),
+    (
+        "log",
+        &["log(real[...]) -> real[...]", "log(complex[...]) -> complex[...]"],
+    ),
+    (
+        "sqrt",
+        &[
+            "sqrt(real[...]) -> real[...]",
+            "sqrt(complex[...]) -> complex[...]",
+        ],
+    ),
     ("softplus", &["softplus(real[...]) -> real[...]"]),
     ("sum", &["sum(real[...]) -> real", "sum(complex[...]) -> complex"]),
-    ("conv", &["conv(T[..., h, w], real[kh, kw]) -> T[..., h, w] (circular, kernel centred)", "conv(T[..., h, w], complex[kh, kw]) -> complex[..., h, w]"]),
-    ("downsample", &["downsample(T[..., h, w], f) -> T[..., h/f, w/f] (average pooling, f divides h and w)"]),
-    ("upsample", &["upsample(T[..., h, w], f) -> T[..., h*f, w*f] (nearest neighbour)"]),
-    ("crop", &["crop(T[..., H, W], h, w) -> T[..., h, w] (centred, h <= H, w <= W)"]),
-    ("pad", &["pad(T[..., h, w], H, W) -> T[..., H, W] (centred zeros, H >= h, W >= w)"]),
-    ("gaussian_kernel", &["gaussian_kernel(n, s) -> real[n, n] (n a positive integer, s > 0, sums to 1)"]),
+    (
+        "conv",
+        &[
+            "conv(T[..., h, w], real[kh, kw]) -> T[..., h, w] (circular, kernel centred)",
+            "conv(T[..., h, w], complex[kh, kw]) -> complex[..., h, w]",
+        ],
+    ),
+    (
+        "downsample",
+        &["downsample(T[..., h, w], f) -> T[..., h/f, w/f] (average pooling, f divides h and w)"],
+    ),
+    (
+        "upsample",
+        &["upsample(T[..., h, w], f) -> T[..., h*f, w*f] (nearest neighbour)"],
+    ),
+    (
+        "crop",
+        &["crop(T[..., H, W], h, w) -> T[..., h, w] (centred, h <= H, w <= W)"],
+    ),
+    (
+        "pad",
+        &["pad(T[..., h, w], H, W) -> T[..., H, W] (centred zeros, H >= h, W >= w)"],
+    ),
+    (
+        "gaussian_kernel",
+        &["gaussian_kernel(n, s) -> real[n, n] (n a positive integer, s > 0, sums to 1)"],
+    ),
     ("load", &["load(\"file.npy\") -> the file's type (a constant)"]),
 ];
 
@@ -96,7 +164,13 @@ fn arity(name: &str) -> (usize, &'static str) {
 
 impl Ctx<'_> {
     /// Lower a call of the built-in `name`.
-    pub(super) fn call_builtin(&mut self, name: &str, args: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
+    pub(super) fn call_builtin(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+        locals: &Locals,
+    ) -> Option<NodeId> {
         let (n, text) = arity(name);
         if args.len() != n {
             self.error(CheckError::Arity {
@@ -140,10 +214,9 @@ impl Ctx<'_> {
             Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(op, inputs), ty, span)),
             Ok(_) => None,
             Err(detail) => {
-                let found: Vec<String> = tys.iter().map(|t| t.to_string()).collect();
                 self.error(CheckError::ArgType {
                     name: name.into(),
-                    detail: format!("{detail} (called with {})", found.join(", ")),
+                    detail,
                     span,
                     signatures: signatures(name),
                 });
@@ -158,7 +231,11 @@ impl Ctx<'_> {
         match self.static_num(id) {
             Some(v) if v >= 1.0 && v.fract() == 0.0 && v <= 1e6 => Some(v as usize),
             _ => {
-                self.error(CheckError::StaticArg { name: name.into(), what: what.into(), span: e.span });
+                self.error(CheckError::StaticArg {
+                    name: name.into(),
+                    what: what.into(),
+                    span: e.span,
+                });
                 None
             }
         }
@@ -171,13 +248,21 @@ impl Ctx<'_> {
             Some(s) if s > 0.0 && s.is_finite() => s,
             _ => {
                 let span = args[1].span;
-                self.error(CheckError::StaticArg { name: name.into(), what: "a positive number (the width)".into(), span });
+                self.error(CheckError::StaticArg {
+                    name: name.into(),
+                    what: "a positive number (the width)".into(),
+                    span,
+                });
                 return None;
             }
         };
         if n > 4096 {
             let span = args[0].span;
-            self.error(CheckError::StaticArg { name: name.into(), what: "at most 4096".into(), span });
+            self.error(CheckError::StaticArg {
+                name: name.into(),
+                what: "at most 4096".into(),
+                span,
+            });
             return None;
         }
         let c = (n as f64 - 1.0) / 2.0;
@@ -193,7 +278,11 @@ impl Ctx<'_> {
 
     fn load_const(&mut self, arg: &Expr) -> Option<NodeId> {
         let ExprKind::Str(file) = &arg.kind else {
-            self.error(CheckError::StaticArg { name: "load".into(), what: "a file name string".into(), span: arg.span });
+            self.error(CheckError::StaticArg {
+                name: "load".into(),
+                what: "a file name string".into(),
+                span: arg.span,
+            });
             return None;
         };
         let path = self.resolve(arg.span.file, file);
@@ -201,12 +290,20 @@ impl Ctx<'_> {
             Ok(v) if v.all_finite() => Some(self.constant(v, arg.span)),
             Ok(_) => {
                 let reason = "it contains NaN or infinite values".to_string();
-                self.error(CheckError::LoadFailed { path: path.display().to_string(), reason, span: arg.span });
+                self.error(CheckError::LoadFailed {
+                    path: path.display().to_string(),
+                    reason,
+                    span: arg.span,
+                });
                 None
             }
             Err(e) => {
                 let reason = e.to_string();
-                self.error(CheckError::LoadFailed { path: path.display().to_string(), reason, span: arg.span });
+                self.error(CheckError::LoadFailed {
+                    path: path.display().to_string(),
+                    reason,
+                    span: arg.span,
+                });
                 None
             }
         }

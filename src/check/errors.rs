@@ -33,63 +33,268 @@ impl NameKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckError {
     // ── E01xx: names, imports, scopes ──
-    UnknownName { name: String, span: Span, suggestion: Option<String> },
-    Duplicate { name: String, span: Span, first: Span },
-    UsedBeforeDefinition { name: String, span: Span, def: Span },
-    UnknownModule { name: String, span: Span, suggestion: Option<String>, searched: String },
-    ImportCycle { chain: Vec<String>, span: Span },
-    ModuleStatement { module: String, what: &'static str, span: Span },
-    ShadowsBuiltin { name: String, span: Span },
-    FunctionAsValue { name: String, span: Span },
-    ModelUnreadable { path: String, reason: String, span: Span },
+    UnknownName {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    Duplicate {
+        name: String,
+        span: Span,
+        first: Span,
+    },
+    UsedBeforeDefinition {
+        name: String,
+        span: Span,
+        def: Span,
+    },
+    UnknownModule {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+        searched: String,
+    },
+    ImportCycle {
+        chain: Vec<String>,
+        span: Span,
+    },
+    ModuleStatement {
+        module: String,
+        what: &'static str,
+        span: Span,
+    },
+    ShadowsBuiltin {
+        name: String,
+        span: Span,
+    },
+    FunctionAsValue {
+        name: String,
+        span: Span,
+    },
+    ModelUnreadable {
+        path: String,
+        reason: String,
+        span: Span,
+    },
     // ── E02xx: types and shapes ──
-    OpType { op: String, detail: String, span: Span },
-    TooLarge { ty: String, span: Span },
-    ExpectedReal { what: String, found: String, span: Span },
-    LatentType { name: String, declared: String, found: String, span: Span, decl: Span },
-    ObservationType { name: String, data_ty: String, mean_ty: String, span: Span, decl: Span },
-    ParamShape { what: String, detail: String, span: Span },
-    BadList { detail: String, span: Span },
+    OpType {
+        op: String,
+        detail: String,
+        span: Span,
+    },
+    TooLarge {
+        ty: String,
+        span: Span,
+    },
+    ExpectedReal {
+        what: String,
+        found: String,
+        span: Span,
+    },
+    LatentType {
+        name: String,
+        declared: String,
+        found: String,
+        span: Span,
+        decl: Span,
+    },
+    ObservationType {
+        name: String,
+        param: &'static str,
+        data_ty: String,
+        mean_ty: String,
+        span: Span,
+        decl: Span,
+    },
+    ParamShape {
+        what: String,
+        detail: String,
+        span: Span,
+    },
+    BadList {
+        detail: String,
+        span: Span,
+    },
     // ── E03xx: calls, arity, static arguments ──
-    Arity { name: String, expected: String, found: usize, span: Span, signatures: Vec<String> },
-    ArgType { name: String, detail: String, span: Span, signatures: Vec<String> },
-    StaticArg { name: String, what: String, span: Span },
-    FnArity { name: String, expected: usize, found: usize, span: Span, def: Span },
-    Recursion { chain: Vec<String>, span: Span },
-    TensorCallArity { name: String, found: usize, span: Span },
-    LoadFailed { path: String, reason: String, span: Span },
-    StringValue { span: Span },
+    Arity {
+        name: String,
+        expected: String,
+        found: usize,
+        span: Span,
+        signatures: Vec<String>,
+    },
+    ArgType {
+        name: String,
+        detail: String,
+        span: Span,
+        signatures: Vec<String>,
+    },
+    StaticArg {
+        name: String,
+        what: String,
+        span: Span,
+    },
+    FnArity {
+        name: String,
+        expected: usize,
+        found: usize,
+        span: Span,
+        def: Span,
+    },
+    Recursion {
+        chain: Vec<String>,
+        span: Span,
+    },
+    TensorCallArity {
+        name: String,
+        found: usize,
+        span: Span,
+    },
+    LoadFailed {
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    StringValue {
+        span: Span,
+    },
     // ── E04xx: model structure ──
-    DistributionAsValue { name: String, span: Span },
-    NotADistribution { span: Span, suggestion: Option<String> },
-    LikelihoodAsPrior { name: String, span: Span },
-    PriorAsLikelihood { name: String, span: Span },
-    ObserveNonData { name: String, kind: NameKind, span: Span, def: Span },
-    NoPrior { span: Span },
-    DependsOnLatent { what: String, span: Span },
-    NotPositive { what: String, span: Span },
-    MixtureWeights { detail: String, span: Span },
-    PoissonComplex { what: String, span: Span },
-    ObservedTwice { name: String, span: Span, first: Span },
-    FlatNeedsType { name: String, span: Span },
+    DistributionAsValue {
+        name: String,
+        span: Span,
+    },
+    NotADistribution {
+        span: Span,
+        suggestion: Option<String>,
+    },
+    LikelihoodAsPrior {
+        name: String,
+        span: Span,
+    },
+    PriorAsLikelihood {
+        name: String,
+        span: Span,
+    },
+    ObserveNonData {
+        name: String,
+        kind: NameKind,
+        span: Span,
+        def: Span,
+    },
+    NoPrior {
+        span: Span,
+    },
+    DependsOnLatent {
+        what: String,
+        span: Span,
+    },
+    NotPositive {
+        what: String,
+        span: Span,
+    },
+    MixtureWeights {
+        detail: String,
+        span: Span,
+    },
+    PoissonComplex {
+        what: String,
+        span: Span,
+    },
+    ObservedTwice {
+        name: String,
+        span: Span,
+        first: Span,
+    },
+    FlatNeedsType {
+        name: String,
+        span: Span,
+    },
     // ── E05xx: data binding ──
-    DataMissing { name: String, span: Span },
-    UnknownDataOverride { name: String, span: Span, suggestion: Option<String> },
-    DataUnreadable { name: String, path: String, reason: String, span: Span },
-    DataCorrupt { name: String, path: String, reason: String, span: Span },
-    DataDtype { name: String, path: String, found: String, declared: String, span: Span },
-    DataShape { name: String, path: String, found: String, declared: String, span: Span },
-    DataNonFinite { name: String, path: String, count: usize, span: Span },
-    DataOverrideTwice { name: String, span: Span, first: Span },
+    DataMissing {
+        name: String,
+        span: Span,
+    },
+    UnknownDataOverride {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    DataUnreadable {
+        name: String,
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    DataCorrupt {
+        name: String,
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    DataDtype {
+        name: String,
+        path: String,
+        found: String,
+        declared: String,
+        span: Span,
+    },
+    DataShape {
+        name: String,
+        path: String,
+        found: String,
+        declared: String,
+        span: Span,
+    },
+    DataNonFinite {
+        name: String,
+        path: String,
+        count: usize,
+        span: Span,
+    },
+    DataOverrideTwice {
+        name: String,
+        span: Span,
+        first: Span,
+    },
     // ── E06xx: score files ──
-    ScoreUnreadable { reason: String, span: Span, declared: bool },
-    ScoreType { declared: String, header: String, path: String, span: Span, decl: Span },
-    ScoreArgs { span: Span },
+    ScoreUnreadable {
+        reason: String,
+        span: Span,
+        declared: bool,
+    },
+    ScoreType {
+        declared: String,
+        header: String,
+        path: String,
+        span: Span,
+        decl: Span,
+    },
+    ScoreArgs {
+        span: Span,
+    },
     // ── E07xx: infer ──
-    UnknownSampler { name: String, span: Span, suggestion: Option<String> },
-    InferValue { key: String, span: Span },
-    DuplicateInferKey { key: String, span: Span, first: Span },
-    MultipleInfer { span: Span, first: Span },
+    UnknownSampler {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    InferValue {
+        key: String,
+        span: Span,
+    },
+    DuplicateInferKey {
+        key: String,
+        span: Span,
+        first: Span,
+    },
+    MultipleInfer {
+        span: Span,
+        first: Span,
+    },
+}
+
+fn e(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, span, message)
 }
 
 fn did_you_mean(s: &Option<String>) -> Option<String> {
@@ -109,7 +314,6 @@ impl CheckError {
     /// The one constructor of each rendered message.
     pub fn diagnostic(&self) -> Diagnostic {
         use CheckError::*;
-        let e = Diagnostic::error;
         match self {
             UnknownName { name, span, suggestion } => {
                 let d = e("E0101", *span, format!("identifier `{name}` is not in scope"))
@@ -160,9 +364,13 @@ impl CheckError {
                     .with_label("unreadable")
                     .with_help("check the path of the model file")
             }
-            OpType { op, detail, span } => e("E0201", *span, format!("type mismatch in `{op}`: {detail}"))
+            OpType { op, detail, span } => {
+                let prefix = format!("`{op}`: ");
+                let detail = detail.strip_prefix(&prefix).unwrap_or(detail);
+                e("E0201", *span, format!("type mismatch in `{op}`: {detail}"))
                 .with_label("ill-typed operation")
-                .with_help("shapes must match exactly, except that scalars broadcast; real ⊗ complex gives complex"),
+                    .with_help("shapes must match exactly, except that scalars broadcast; real ⊗ complex gives complex")
+            }
             TooLarge { ty, span } => e("E0202", *span, format!("the type {ty} has too many elements"))
                 .with_label("too large")
                 .with_help(format!("tensors may have at most {} elements", super::types::MAX_ELEMENTS)),
@@ -179,17 +387,17 @@ impl CheckError {
             .with_label(format!("this prior gives {found}"))
             .with_secondary(*decl, format!("declared {declared} here"))
             .with_help("make the declared type and the prior's parameters agree (scalar parameters broadcast)"),
-            ObservationType { name, data_ty, mean_ty, span, decl } => e(
+            ObservationType { name, param, data_ty, mean_ty, span, decl } => e(
                 "E0205",
                 *span,
-                format!("data `{name}` is {data_ty}, but the likelihood's mean is {mean_ty}"),
+                format!("data `{name}` is {data_ty}, but the likelihood's {param} is {mean_ty}"),
             )
             .with_label(format!("this is {mean_ty}"))
             .with_secondary(*decl, format!("`{name}` declared {data_ty} here"))
             .with_help(if data_ty.starts_with("complex") && mean_ty.starts_with("real") {
                 "complex data needs a complex mean, e.g. `fft(x)`".to_string()
             } else {
-                "the mean must have exactly the data's type and shape".to_string()
+                format!("the {param} must have exactly the data's type and shape")
             }),
             ParamShape { what, detail, span } => e("E0206", *span, format!("{what}: {detail}"))
                 .with_label("wrong shape")
@@ -217,7 +425,11 @@ impl CheckError {
             FnArity { name, expected, found, span, def } => e(
                 "E0304",
                 *span,
-                format!("function `{name}` takes {expected} argument(s), but {found} were given"),
+                format!(
+                    "function `{name}` takes {expected} argument{}, but {found} {} given",
+                    if *expected == 1 { "" } else { "s" },
+                    if *found == 1 { "was" } else { "were" }
+                ),
             )
             .with_label("wrong number of arguments")
             .with_secondary(*def, "function defined here"),
@@ -383,9 +595,9 @@ impl CheckError {
 
 /// Every code the checker can emit (tests assert each is exercised).
 pub const ALL_CODES: &[&str] = &[
-    "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0201", "E0202", "E0203",
-    "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306", "E0307",
-    "E0308", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0410",
-    "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505", "E0506", "E0507", "E0508", "E0601",
-    "E0602", "E0603", "E0701", "E0702", "E0703", "E0704",
+    "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0201", "E0202",
+    "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306",
+    "E0307", "E0308", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409",
+    "E0410", "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505", "E0506", "E0507", "E0508",
+    "E0601", "E0602", "E0603", "E0701", "E0702", "E0703", "E0704",
 ];

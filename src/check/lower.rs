@@ -1,6 +1,6 @@
 //! Expression checking fused with lowering: every well-typed expression becomes graph nodes.
 
-use super::builtins::{is_builtin, DISTRIBUTIONS, BUILTINS};
+use super::builtins::{is_builtin, BUILTINS, DISTRIBUTIONS};
 use super::errors::{CheckError, NameKind};
 use super::model::{DataDecl, InferSpec, Latent, Observation};
 use super::types::{numel, op_type, MAX_ELEMENTS};
@@ -92,7 +92,10 @@ impl<'s> Ctx<'s> {
     pub fn size_ok(&mut self, ty: &Ty, span: Span) -> bool {
         let ok = numel(&ty.shape).is_some_and(|n| n <= MAX_ELEMENTS);
         if !ok {
-            self.error(CheckError::TooLarge { ty: ty.to_string(), span });
+            self.error(CheckError::TooLarge {
+                ty: ty.to_string(),
+                span,
+            });
         }
         ok
     }
@@ -103,7 +106,11 @@ impl<'s> Ctx<'s> {
     }
 
     pub fn ty(&self, id: NodeId) -> Ty {
-        self.graph.nodes.get(id.0).map(|n| n.ty.clone()).unwrap_or_else(|| Ty::real(vec![]))
+        self.graph
+            .nodes
+            .get(id.0)
+            .map(|n| n.ty.clone())
+            .unwrap_or_else(|| Ty::real(vec![]))
     }
 
     pub fn depends_on_latent(&self, id: NodeId) -> bool {
@@ -127,7 +134,11 @@ impl<'s> Ctx<'s> {
 
     /// A path written in file `file`, resolved against that file's folder (or the model's).
     pub fn resolve(&self, file: FileId, path: &str) -> PathBuf {
-        let dir = self.sources.dir(file).map(Path::to_path_buf).or_else(|| self.model_dir.clone());
+        let dir = self
+            .sources
+            .dir(file)
+            .map(Path::to_path_buf)
+            .or_else(|| self.model_dir.clone());
         match dir {
             Some(d) => d.join(path),
             None => PathBuf::from(path),
@@ -145,7 +156,10 @@ impl<'s> Ctx<'s> {
             ExprKind::Var(name) => self.lookup(name, e.span, locals),
             ExprKind::Call { callee, args } => self.call(callee, args, e.span, locals),
             ExprKind::List(items) => self.list(items, e.span, locals),
-            ExprKind::Unary { op: UnOp::Neg, operand } => {
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                operand,
+            } => {
                 let x = self.expr(operand, locals)?;
                 if let Some(v) = self.static_num(x) {
                     return Some(self.constant(Value::scalar(-v), e.span));
@@ -187,7 +201,11 @@ impl<'s> Ctx<'s> {
             Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(gop, vec![a, b]), ty, span)),
             Ok(_) => None,
             Err(detail) => {
-                self.error(CheckError::OpType { op: op.symbol().into(), detail, span });
+                self.error(CheckError::OpType {
+                    op: op.symbol().into(),
+                    detail,
+                    span,
+                });
                 None
             }
         }
@@ -201,16 +219,38 @@ impl<'s> Ctx<'s> {
             return None;
         }
         let err = match self.decls.get(name) {
-            Some(d) if d.kind == NameKind::Fn => CheckError::FunctionAsValue { name: name.into(), span },
-            Some(d) => CheckError::UsedBeforeDefinition { name: name.into(), span, def: d.span },
-            None if is_builtin(name) => CheckError::FunctionAsValue { name: name.into(), span },
-            None if DISTRIBUTIONS.contains(&name) => CheckError::DistributionAsValue { name: name.into(), span },
+            Some(d) if d.kind == NameKind::Fn => CheckError::FunctionAsValue {
+                name: name.into(),
+                span,
+            },
+            Some(d) => CheckError::UsedBeforeDefinition {
+                name: name.into(),
+                span,
+                def: d.span,
+            },
+            None if is_builtin(name) => CheckError::FunctionAsValue {
+                name: name.into(),
+                span,
+            },
+            None if DISTRIBUTIONS.contains(&name) => CheckError::DistributionAsValue {
+                name: name.into(),
+                span,
+            },
             None => {
                 let mut cands: Vec<&str> = locals.keys().map(String::as_str).collect();
-                cands.extend(self.decls.iter().filter(|(_, d)| d.kind != NameKind::Fn).map(|(n, _)| n.as_str()));
+                cands.extend(
+                    self.decls
+                        .iter()
+                        .filter(|(_, d)| d.kind != NameKind::Fn)
+                        .map(|(n, _)| n.as_str()),
+                );
                 cands.sort_unstable();
                 let suggestion = did_you_mean(name, cands).map(str::to_string);
-                CheckError::UnknownName { name: name.into(), span, suggestion }
+                CheckError::UnknownName {
+                    name: name.into(),
+                    span,
+                    suggestion,
+                }
             }
         };
         self.error(err);
@@ -223,7 +263,11 @@ impl<'s> Ctx<'s> {
         if let Some(m) = tensor {
             // A tensor applied like a function: the diagonal operator `m * z`.
             let [arg] = args else {
-                self.error(CheckError::TensorCallArity { name: name.into(), found: args.len(), span });
+                self.error(CheckError::TensorCallArity {
+                    name: name.into(),
+                    found: args.len(),
+                    span,
+                });
                 return None;
             };
             let z = self.expr(arg, locals)?;
@@ -236,14 +280,21 @@ impl<'s> Ctx<'s> {
             return None;
         }
         if let Some(d) = self.decls.get(name).copied() {
-            self.error(CheckError::UsedBeforeDefinition { name: name.into(), span: callee.span, def: d.span });
+            self.error(CheckError::UsedBeforeDefinition {
+                name: name.into(),
+                span: callee.span,
+                def: d.span,
+            });
             return None;
         }
         if is_builtin(name) {
             return self.call_builtin(name, args, span, locals);
         }
         if DISTRIBUTIONS.contains(&name) {
-            self.error(CheckError::DistributionAsValue { name: name.into(), span });
+            self.error(CheckError::DistributionAsValue {
+                name: name.into(),
+                span,
+            });
             return None;
         }
         let mut cands: Vec<&str> = self.fns.keys().map(String::as_str).collect();
@@ -252,7 +303,11 @@ impl<'s> Ctx<'s> {
         cands.extend(self.values.keys().map(String::as_str));
         cands.sort_unstable();
         let suggestion = did_you_mean(name, cands).map(str::to_string);
-        self.error(CheckError::UnknownName { name: name.into(), span: callee.span, suggestion });
+        self.error(CheckError::UnknownName {
+            name: name.into(),
+            span: callee.span,
+            suggestion,
+        });
         None
     }
 
@@ -260,7 +315,13 @@ impl<'s> Ctx<'s> {
         let name = &f.name.name;
         if args.len() != f.params.len() {
             let (expected, found) = (f.params.len(), args.len());
-            self.error(CheckError::FnArity { name: name.clone(), expected, found, span, def: f.name.span });
+            self.error(CheckError::FnArity {
+                name: name.clone(),
+                expected,
+                found,
+                span,
+                def: f.name.span,
+            });
             return None;
         }
         if let Some(pos) = self.stack.iter().position(|n| n == name) {
@@ -291,7 +352,10 @@ impl<'s> Ctx<'s> {
     /// `[a, b, ...]`: a constant tensor stacked from equally typed constant elements.
     fn list(&mut self, items: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
         if items.is_empty() {
-            self.error(CheckError::BadList { detail: "a list cannot be empty".into(), span });
+            self.error(CheckError::BadList {
+                detail: "a list cannot be empty".into(),
+                span,
+            });
             return None;
         }
         let mut vals = Vec::with_capacity(items.len());
@@ -301,30 +365,48 @@ impl<'s> Ctx<'s> {
                 Some(v) => vals.push(v.clone()),
                 None => {
                     let detail = "elements must be constants".to_string();
-                    self.error(CheckError::BadList { detail, span: it.span });
+                    self.error(CheckError::BadList {
+                        detail,
+                        span: it.span,
+                    });
                     return None;
                 }
             }
         }
         let first = vals[0].shape().to_vec();
-        if let Some((i, v)) = vals.iter().enumerate().find(|(_, v)| v.shape() != first.as_slice()) {
+        if let Some((i, v)) = vals
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.shape() != first.as_slice())
+        {
             let detail = format!("elements have different shapes ({} and {})", vals[0].ty(), v.ty());
-            self.error(CheckError::BadList { detail, span: items.get(i).map_or(span, |e| e.span) });
+            self.error(CheckError::BadList {
+                detail,
+                span: items.get(i).map_or(span, |e| e.span),
+            });
             return None;
         }
         let mut shape = vec![vals.len()];
         shape.extend(&first);
         let value = if vals.iter().any(Value::is_complex) {
             let flat: Vec<_> = vals.iter().flat_map(|v| v.to_complex().into_iter()).collect();
-            ArrayD::from_shape_vec(IxDyn(&shape), flat).ok().map(Value::Complex)
+            ArrayD::from_shape_vec(IxDyn(&shape), flat)
+                .ok()
+                .map(Value::Complex)
         } else {
-            let flat: Vec<f64> = vals.iter().flat_map(|v| v.to_complex().into_iter().map(|z| z.re)).collect();
+            let flat: Vec<f64> = vals
+                .iter()
+                .flat_map(|v| v.to_complex().into_iter().map(|z| z.re))
+                .collect();
             ArrayD::from_shape_vec(IxDyn(&shape), flat).ok().map(Value::Real)
         };
         match value {
             Some(v) => Some(self.constant(v, span)),
             None => {
-                self.error(CheckError::BadList { detail: "inconsistent nesting".into(), span });
+                self.error(CheckError::BadList {
+                    detail: "inconsistent nesting".into(),
+                    span,
+                });
                 None
             }
         }

@@ -19,7 +19,9 @@ mod types;
 pub use bind::bind_data;
 pub use builtins::{BUILTINS, DISTRIBUTIONS};
 pub use errors::{CheckError, NameKind, ALL_CODES};
-pub use model::{DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS};
+pub use model::{
+    DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS,
+};
 pub use modules::STDLIB;
 pub use npy::{read_value as read_npy, NpyError};
 pub use summary::summary;
@@ -41,7 +43,12 @@ pub fn check_file(path: &Path, sources: &mut SourceMap) -> Result<Model, Vec<Dia
         Err(e) => {
             let id = sources.add(name.clone(), Some(path.to_path_buf()), "");
             let span = Span::new(id, 0, 0);
-            Err(vec![CheckError::ModelUnreadable { path: name, reason: e.to_string(), span }.diagnostic()])
+            Err(vec![CheckError::ModelUnreadable {
+                path: name,
+                reason: e.to_string(),
+                span,
+            }
+            .diagnostic()])
         }
     }
 }
@@ -58,7 +65,10 @@ pub fn check_source(
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_string()
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model")
+        .to_string()
 }
 
 fn check_id(
@@ -78,7 +88,9 @@ fn check_id(
     ctx.statements(&loaded.units);
     if ctx.latents.is_empty() && !ctx.poisoned_latent() {
         let len = sources.text(id).len();
-        ctx.error(CheckError::NoPrior { span: Span::new(id, 0, len.min(1)) });
+        ctx.error(CheckError::NoPrior {
+            span: Span::new(id, 0, len.min(1)),
+        });
     }
     let warnings: Vec<Diagnostic> = ctx.warnings.iter().map(CheckError::diagnostic).collect();
     if !ctx.errors.is_empty() {

@@ -79,8 +79,13 @@ pub struct Observation {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Likelihood {
     /// Real data: `N(mean, sigma²)`; complex data: real and imaginary parts each `N(·, sigma²)`.
-    Normal { mean: NodeId, sigma: NodeId },
-    Poisson { rate: NodeId },
+    Normal {
+        mean: NodeId,
+        sigma: NodeId,
+    },
+    Poisson {
+        rate: NodeId,
+    },
 }
 
 /// `infer SAMPLER(key = value, ...)`; keys are validated by the planner.

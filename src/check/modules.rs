@@ -17,11 +17,10 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("phase", include_str!("../../stdlib/phase.uq")),
 ];
 
-/// A statement with the module it came from (`None`: the model itself).
+/// A statement of the model or of an imported module, in import order.
 #[derive(Clone, Debug)]
 pub struct Unit {
     pub stmt: Stmt,
-    pub module: Option<String>,
 }
 
 /// Everything gathered from a model and its imports.
@@ -62,7 +61,7 @@ impl Loader<'_> {
             match &stmt.kind {
                 StmtKind::Import { module: m } => self.import(&m.name, m.span),
                 StmtKind::Fn { .. } | StmtKind::Let { .. } | StmtKind::Error => {
-                    self.out.units.push(Unit { stmt, module: module.map(String::from) })
+                    self.out.units.push(Unit { stmt })
                 }
                 other => match module {
                     Some(m) => self.out.errors.push(CheckError::ModuleStatement {
@@ -70,7 +69,7 @@ impl Loader<'_> {
                         what: statement_kind(other),
                         span: stmt.span,
                     }),
-                    None => self.out.units.push(Unit { stmt, module: None }),
+                    None => self.out.units.push(Unit { stmt }),
                 },
             }
         }
@@ -92,7 +91,12 @@ impl Loader<'_> {
                 Ok(text) => self.sources.add(p.display().to_string(), Some(p), text),
                 Err(e) => {
                     let searched = format!("{} ({e})", p.display());
-                    self.out.errors.push(CheckError::UnknownModule { name: name.into(), span, suggestion: None, searched });
+                    self.out.errors.push(CheckError::UnknownModule {
+                        name: name.into(),
+                        span,
+                        suggestion: None,
+                        searched,
+                    });
                     return;
                 }
             },
@@ -126,7 +130,12 @@ impl Loader<'_> {
             Some(_) => "`.` and the standard library".to_string(),
             None => "the standard library".to_string(),
         };
-        self.out.errors.push(CheckError::UnknownModule { name: name.into(), span, suggestion, searched });
+        self.out.errors.push(CheckError::UnknownModule {
+            name: name.into(),
+            span,
+            suggestion,
+            searched,
+        });
     }
 }
 

@@ -41,7 +41,11 @@ pub fn read_value(path: &Path) -> Result<Value, NpyError> {
         |b| attempt::<f64>(b, Value::Real),
         |b| attempt::<f32>(b, |a| Value::Real(a.mapv(f64::from))),
         |b| attempt::<Complex64>(b, Value::Complex),
-        |b| attempt::<Complex32>(b, |a| Value::Complex(a.mapv(|z| Complex64::new(z.re.into(), z.im.into())))),
+        |b| {
+            attempt::<Complex32>(b, |a| {
+                Value::Complex(a.mapv(|z| Complex64::new(z.re.into(), z.im.into())))
+            })
+        },
     ];
     let mut descr = String::from("unknown");
     for t in tries {

@@ -17,7 +17,11 @@ impl Ctx<'_> {
         let mut fns: Vec<_> = self.fns.values().cloned().collect();
         fns.sort_by_key(|f| (f.name.span.file, f.name.span.start));
         for f in fns {
-            let params: Locals = f.params.iter().map(|p| (p.name.clone(), NodeId(usize::MAX))).collect();
+            let params: Locals = f
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), NodeId(usize::MAX)))
+                .collect();
             self.names_in(&f.body, &params);
         }
     }
@@ -69,9 +73,11 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
     for l in &ctx.latents {
         match &l.prior {
             PriorSpec::Normal { mu, sigma } => [*mu, *sigma].into_iter().for_each(&mut mark),
-            PriorSpec::GaussianMixture { weights, means, sigmas } => {
-                [*weights, *means, *sigmas].into_iter().for_each(&mut mark)
-            }
+            PriorSpec::GaussianMixture {
+                weights,
+                means,
+                sigmas,
+            } => [*weights, *means, *sigmas].into_iter().for_each(&mut mark),
             PriorSpec::Flat | PriorSpec::Score { .. } => {}
         }
     }
@@ -100,7 +106,9 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
             continue;
         }
         if let NodeKind::Op(_, inputs) = &mut node.kind {
-            inputs.iter_mut().for_each(|j| *j = remap.get(j.0).copied().unwrap_or(*j));
+            inputs
+                .iter_mut()
+                .for_each(|j| *j = remap.get(j.0).copied().unwrap_or(*j));
         }
         remap[i] = NodeId(graph.nodes.len());
         graph.nodes.push(node);
@@ -110,8 +118,15 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
     for l in &mut latents {
         l.node = r(l.node);
         l.prior = match &l.prior {
-            PriorSpec::Normal { mu, sigma } => PriorSpec::Normal { mu: r(*mu), sigma: r(*sigma) },
-            PriorSpec::GaussianMixture { weights, means, sigmas } => PriorSpec::GaussianMixture {
+            PriorSpec::Normal { mu, sigma } => PriorSpec::Normal {
+                mu: r(*mu),
+                sigma: r(*sigma),
+            },
+            PriorSpec::GaussianMixture {
+                weights,
+                means,
+                sigmas,
+            } => PriorSpec::GaussianMixture {
                 weights: r(*weights),
                 means: r(*means),
                 sigmas: r(*sigmas),
@@ -122,7 +137,10 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
     let mut observations = ctx.observations;
     for o in &mut observations {
         o.likelihood = match &o.likelihood {
-            Likelihood::Normal { mean, sigma } => Likelihood::Normal { mean: r(*mean), sigma: r(*sigma) },
+            Likelihood::Normal { mean, sigma } => Likelihood::Normal {
+                mean: r(*mean),
+                sigma: r(*sigma),
+            },
             Likelihood::Poisson { rate } => Likelihood::Poisson { rate: r(*rate) },
         };
     }

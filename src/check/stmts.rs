@@ -14,13 +14,26 @@ use std::collections::HashMap;
 impl Ctx<'_> {
     fn declare(&mut self, name: &Ident, kind: NameKind) {
         if is_reserved(&name.name) {
-            self.error(CheckError::ShadowsBuiltin { name: name.name.clone(), span: name.span });
+            self.error(CheckError::ShadowsBuiltin {
+                name: name.name.clone(),
+                span: name.span,
+            });
             self.poisoned.insert(name.name.clone());
         } else if let Some(first) = self.decls.get(&name.name) {
             let first = first.span;
-            self.error(CheckError::Duplicate { name: name.name.clone(), span: name.span, first });
+            self.error(CheckError::Duplicate {
+                name: name.name.clone(),
+                span: name.span,
+                first,
+            });
         } else {
-            self.decls.insert(name.name.clone(), Decl { kind, span: name.span });
+            self.decls.insert(
+                name.name.clone(),
+                Decl {
+                    kind,
+                    span: name.span,
+                },
+            );
         }
     }
 
@@ -37,13 +50,24 @@ impl Ctx<'_> {
                     let mut seen: HashMap<&str, Span> = HashMap::new();
                     for p in params {
                         if is_reserved(&p.name) {
-                            self.error(CheckError::ShadowsBuiltin { name: p.name.clone(), span: p.span });
+                            self.error(CheckError::ShadowsBuiltin {
+                                name: p.name.clone(),
+                                span: p.span,
+                            });
                         } else if let Some(first) = seen.insert(&p.name, p.span) {
-                            self.error(CheckError::Duplicate { name: p.name.clone(), span: p.span, first });
+                            self.error(CheckError::Duplicate {
+                                name: p.name.clone(),
+                                span: p.span,
+                                first,
+                            });
                         }
                     }
                     if first_def && !is_reserved(&name.name) {
-                        let def = FnDef { name: name.clone(), params: params.clone(), body: body.clone() };
+                        let def = FnDef {
+                            name: name.clone(),
+                            params: params.clone(),
+                            body: body.clone(),
+                        };
                         self.fns.insert(name.name.clone(), def);
                     }
                 }
@@ -53,7 +77,10 @@ impl Ctx<'_> {
     }
 
     fn ty_expr(&mut self, t: &TypeExpr) -> Option<Ty> {
-        let ty = Ty { elem: t.elem, shape: t.dims.iter().map(|(d, _)| *d).collect() };
+        let ty = Ty {
+            elem: t.elem,
+            shape: t.dims.iter().map(|(d, _)| *d).collect(),
+        };
         self.size_ok(&ty, t.span).then_some(ty)
     }
 
@@ -69,7 +96,12 @@ impl Ctx<'_> {
                     };
                     let default = default.as_ref().map(|s| self.resolve(s.span.file, &s.value));
                     let i = self.data.len();
-                    self.data.push(DataDecl { name: name.name.clone(), ty: ty.clone(), default, span });
+                    self.data.push(DataDecl {
+                        name: name.name.clone(),
+                        ty: ty.clone(),
+                        default,
+                        span,
+                    });
                     let id = self.push(NodeKind::Data(i), ty, name.span);
                     self.values.entry(name.name.clone()).or_insert(id);
                 }
@@ -106,7 +138,13 @@ impl Ctx<'_> {
         };
         let i = self.latents.len();
         let node = self.push(NodeKind::Latent(i), ty.clone(), name.span);
-        self.latents.push(Latent { name: name.name.clone(), ty, prior, span, node });
+        self.latents.push(Latent {
+            name: name.name.clone(),
+            ty,
+            prior,
+            span,
+            node,
+        });
         self.values.entry(name.name.clone()).or_insert(node);
     }
 
@@ -116,15 +154,26 @@ impl Ctx<'_> {
                 return;
             }
             let err = match self.decls.get(&name.name) {
-                Some(d) if d.kind == NameKind::Data => {
-                    CheckError::UsedBeforeDefinition { name: name.name.clone(), span: name.span, def: d.span }
-                }
-                Some(d) => CheckError::ObserveNonData { name: name.name.clone(), kind: d.kind, span: name.span, def: d.span },
+                Some(d) if d.kind == NameKind::Data => CheckError::UsedBeforeDefinition {
+                    name: name.name.clone(),
+                    span: name.span,
+                    def: d.span,
+                },
+                Some(d) => CheckError::ObserveNonData {
+                    name: name.name.clone(),
+                    kind: d.kind,
+                    span: name.span,
+                    def: d.span,
+                },
                 None => {
                     let mut cands: Vec<&str> = self.data.iter().map(|d| d.name.as_str()).collect();
                     cands.sort_unstable();
                     let suggestion = did_you_mean(&name.name, cands).map(String::from);
-                    CheckError::UnknownName { name: name.name.clone(), span: name.span, suggestion }
+                    CheckError::UnknownName {
+                        name: name.name.clone(),
+                        span: name.span,
+                        suggestion,
+                    }
                 }
             };
             self.error(err);
@@ -139,10 +188,18 @@ impl Ctx<'_> {
         };
         if let Some(first) = self.observations.iter().find(|o| o.data == i) {
             let first = first.span;
-            self.error(CheckError::ObservedTwice { name: name.name.clone(), span, first });
+            self.error(CheckError::ObservedTwice {
+                name: name.name.clone(),
+                span,
+                first,
+            });
             return;
         }
-        self.observations.push(Observation { data: i, likelihood, span });
+        self.observations.push(Observation {
+            data: i,
+            likelihood,
+            span,
+        });
     }
 
     fn infer_stmt(&mut self, sampler: &Ident, args: &[InferArg], span: Span) {
@@ -153,21 +210,38 @@ impl Ctx<'_> {
         }
         if !SAMPLERS.contains(&sampler.name.as_str()) {
             let suggestion = did_you_mean(&sampler.name, SAMPLERS.iter().copied()).map(String::from);
-            self.error(CheckError::UnknownSampler { name: sampler.name.clone(), span: sampler.span, suggestion });
+            self.error(CheckError::UnknownSampler {
+                name: sampler.name.clone(),
+                span: sampler.span,
+                suggestion,
+            });
         }
         let mut out: Vec<(Ident, InferValue)> = Vec::new();
         for a in args {
             if let Some((first, _)) = out.iter().find(|(k, _)| k.name == a.key.name) {
                 let first = first.span;
-                self.error(CheckError::DuplicateInferKey { key: a.key.name.clone(), span: a.key.span, first });
+                self.error(CheckError::DuplicateInferKey {
+                    key: a.key.name.clone(),
+                    span: a.key.span,
+                    first,
+                });
                 continue;
             }
             match infer_value(&a.value) {
                 Some(v) => out.push((a.key.clone(), v)),
-                None => self.error(CheckError::InferValue { key: a.key.name.clone(), span: a.value.span }),
+                None => self.error(CheckError::InferValue {
+                    key: a.key.name.clone(),
+                    span: a.value.span,
+                }),
             }
         }
-        self.infer = Some((InferSpec { sampler: sampler.clone(), args: out }, span));
+        self.infer = Some((
+            InferSpec {
+                sampler: sampler.clone(),
+                args: out,
+            },
+            span,
+        ));
     }
 }
 
@@ -176,7 +250,10 @@ fn infer_value(e: &Expr) -> Option<InferValue> {
     match &e.kind {
         ExprKind::Num(x) => Some(InferValue::Num(*x)),
         ExprKind::Str(s) => Some(InferValue::Str(s.clone())),
-        ExprKind::Unary { op: UnOp::Neg, operand } => match infer_value(operand)? {
+        ExprKind::Unary {
+            op: UnOp::Neg,
+            operand,
+        } => match infer_value(operand)? {
             InferValue::Num(x) => Some(InferValue::Num(-x)),
             InferValue::Str(_) => None,
         },

@@ -10,7 +10,10 @@ fn param(model: &Model, id: NodeId) -> String {
     match model.graph.nodes.get(id.0) {
         Some(n) => match &n.kind {
             NodeKind::Const(Value::Real(a)) if a.ndim() == 0 => a.iter().map(|x| format!("{x}")).collect(),
-            NodeKind::Data(i) => model.data.get(*i).map_or_else(|| n.ty.to_string(), |d| d.name.clone()),
+            NodeKind::Data(i) => model
+                .data
+                .get(*i)
+                .map_or_else(|| n.ty.to_string(), |d| d.name.clone()),
             _ => n.ty.to_string(),
         },
         None => "?".into(),
@@ -21,7 +24,12 @@ fn prior(model: &Model, p: &PriorSpec) -> String {
     match p {
         PriorSpec::Normal { mu, sigma } => format!("Normal({}, {})", param(model, *mu), param(model, *sigma)),
         PriorSpec::GaussianMixture { weights, .. } => {
-            let k = model.graph.nodes.get(weights.0).and_then(|n| n.ty.shape.first().copied()).unwrap_or(0);
+            let k = model
+                .graph
+                .nodes
+                .get(weights.0)
+                .and_then(|n| n.ty.shape.first().copied())
+                .unwrap_or(0);
             format!("GaussianMixture({k} components)")
         }
         PriorSpec::Flat => "Flat()".into(),
@@ -67,7 +75,10 @@ pub fn summary(model: &Model, overrides: &[(String, PathBuf)]) -> String {
         let _ = writeln!(s, "  {:w$} : {} from {from}", d.name, d.ty);
     }
     if model.is_prior_only() {
-        let _ = writeln!(s, "likelihood: none (prior-only model: sampling draws from the prior)");
+        let _ = writeln!(
+            s,
+            "likelihood: none (prior-only model: sampling draws from the prior)"
+        );
     } else {
         let _ = writeln!(s, "likelihood:");
     }
@@ -75,11 +86,21 @@ pub fn summary(model: &Model, overrides: &[(String, PathBuf)]) -> String {
         let name = model.data.get(o.data).map_or("?", |d| d.name.as_str());
         let term = match &o.likelihood {
             Likelihood::Normal { mean, sigma } => {
-                let mt = model.graph.nodes.get(mean.0).map(|n| n.ty.to_string()).unwrap_or_default();
+                let mt = model
+                    .graph
+                    .nodes
+                    .get(mean.0)
+                    .map(|n| n.ty.to_string())
+                    .unwrap_or_default();
                 format!("Normal(mean: {mt}, sigma: {})", param(model, *sigma))
             }
             Likelihood::Poisson { rate } => {
-                let rt = model.graph.nodes.get(rate.0).map(|n| n.ty.to_string()).unwrap_or_default();
+                let rt = model
+                    .graph
+                    .nodes
+                    .get(rate.0)
+                    .map(|n| n.ty.to_string())
+                    .unwrap_or_default();
                 format!("Poisson(rate: {rt})")
             }
         };

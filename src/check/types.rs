@@ -18,12 +18,24 @@ pub fn numel(shape: &[usize]) -> Option<usize> {
 
 /// Scalar broadcasting of distribution parameters; real ⊗ complex → complex.
 pub fn broadcast(a: &Ty, b: &Ty) -> Result<Ty, String> {
-    let elem = if a.is_complex() || b.is_complex() { ElemType::Complex } else { ElemType::Real };
-    if a.shape == b.shape || b.is_scalar() {
-        Ok(Ty { elem, shape: a.shape.clone() })
-    } else if a.is_scalar() {
-        Ok(Ty { elem, shape: b.shape.clone() })
+    let elem = if a.is_complex() || b.is_complex() {
+        ElemType::Complex
     } else {
-        Err(format!("{a} and {b} have different shapes (only scalars broadcast)"))
+        ElemType::Real
+    };
+    if a.shape == b.shape || b.is_scalar() {
+        Ok(Ty {
+            elem,
+            shape: a.shape.clone(),
+        })
+    } else if a.is_scalar() {
+        Ok(Ty {
+            elem,
+            shape: b.shape.clone(),
+        })
+    } else {
+        Err(format!(
+            "{a} and {b} have different shapes (only scalars broadcast)"
+        ))
     }
 }

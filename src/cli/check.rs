@@ -47,7 +47,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Some(Dump::Ast) => {
             let text = std::fs::read_to_string(&args.model)?;
             let (program, _) = uq::syntax::parse(uq::source::FileId(0), &text);
-            println!("{program:#?}");
+            print!("{}", uq::syntax::dump(&program));
         }
         Some(Dump::Graph) => {
             let latents: Vec<String> = model.latents.iter().map(|l| l.name.clone()).collect();
