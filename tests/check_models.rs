@@ -160,3 +160,24 @@ fn real_files_feed_complex_data() {
     assert!(data[0].is_complex());
     assert_eq!(data[0].shape(), &[4]);
 }
+
+#[test]
+fn mutated_models_never_panic_the_checker() {
+    // Delete, duplicate or replace one byte at many positions of every model: the checker must
+    // answer with a model or diagnostics, never a panic.
+    let repl = [b'(', b')', b'~', b'[', b'0', b'x', b'\n', b'"', b'*', b','];
+    for path in models() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bytes = text.as_bytes();
+        for (k, i) in (0..bytes.len()).step_by(7).enumerate() {
+            let mut variants = vec![[&bytes[..i], &bytes[i + 1..]].concat()];
+            variants.push([&bytes[..i], &[repl[k % repl.len()]][..], &bytes[i + 1..]].concat());
+            variants.push([&bytes[..i], &bytes[i..]].concat());
+            for v in variants {
+                let Ok(s) = String::from_utf8(v) else { continue };
+                let mut sources = SourceMap::new();
+                let _ = check_source("mutant.uq", &s, path.parent(), &mut sources);
+            }
+        }
+    }
+}
