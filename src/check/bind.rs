@@ -72,7 +72,7 @@ pub fn bind_data(
         };
         match load_one(&d.name, &d.ty, path, d.span) {
             Ok(v) => values.push(v),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(*e),
         }
     }
     if errors.is_empty() {
@@ -83,49 +83,51 @@ pub fn bind_data(
 }
 
 /// Read `path` as data `name` of type `ty` (a real file may feed complex data).
-fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, CheckError> {
+fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, Box<CheckError>> {
     let (name, p) = (name.to_string(), path.display().to_string());
-    let value = read_value(path).map_err(|e| match e {
-        NpyError::Io(reason) => CheckError::DataUnreadable {
-            name: name.clone(),
-            path: p.clone(),
-            reason,
-            span,
-        },
-        NpyError::Corrupt(reason) => CheckError::DataCorrupt {
-            name: name.clone(),
-            path: p.clone(),
-            reason,
-            span,
-        },
-        NpyError::Dtype(d) => CheckError::DataDtype {
-            name: name.clone(),
-            path: p.clone(),
-            found: format!("values of dtype {d}"),
-            declared: ty.to_string(),
-            span,
-        },
+    let value = read_value(path).map_err(|e| {
+        Box::new(match e {
+            NpyError::Io(reason) => CheckError::DataUnreadable {
+                name: name.clone(),
+                path: p.clone(),
+                reason,
+                span,
+            },
+            NpyError::Corrupt(reason) => CheckError::DataCorrupt {
+                name: name.clone(),
+                path: p.clone(),
+                reason,
+                span,
+            },
+            NpyError::Dtype(d) => CheckError::DataDtype {
+                name: name.clone(),
+                path: p.clone(),
+                found: format!("values of dtype {d}"),
+                declared: ty.to_string(),
+                span,
+            },
+        })
     })?;
     if value.shape() != ty.shape.as_slice() {
         let found = format!("{:?}", value.shape());
         let declared = ty.to_string();
-        return Err(CheckError::DataShape {
+        return Err(Box::new(CheckError::DataShape {
             name,
             path: p,
             found,
             declared,
             span,
-        });
+        }));
     }
     if value.is_complex() && !ty.is_complex() {
         let found = describe_elem(&value).to_string();
-        return Err(CheckError::DataDtype {
+        return Err(Box::new(CheckError::DataDtype {
             name,
             path: p,
             found,
             declared: ty.to_string(),
             span,
-        });
+        }));
     }
     let bad = match &value {
         Value::Real(a) => a.iter().filter(|x| !x.is_finite()).count(),
@@ -135,12 +137,12 @@ fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, Check
             .count(),
     };
     if bad > 0 {
-        return Err(CheckError::DataNonFinite {
+        return Err(Box::new(CheckError::DataNonFinite {
             name,
             path: p,
             count: bad,
             span,
-        });
+        }));
     }
     Ok(if ty.is_complex() && !value.is_complex() {
         Value::Complex(value.to_complex())
