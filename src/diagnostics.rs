@@ -70,7 +70,12 @@ impl Diagnostic {
         };
         let primary_colour = Color::Red;
         let mut report = Report::build(kind, (file.clone(), self.span.start..self.span.end))
-            .with_config(Config::default().with_color(colour).with_compact(false))
+            .with_config(
+                Config::default()
+                    .with_color(colour)
+                    .with_compact(false)
+                    .with_index_type(ariadne::IndexType::Byte),
+            )
             .with_code(self.code)
             .with_message(format!("{} (at {file}:{line}:{col})", self.message))
             .with_label(

@@ -1,1 +1,109 @@
 //! Checking: names, imports, types and shapes → a typed model lowered to the operator graph.
+//!
+//! Entry points: [`check_file`] and [`check_source`] produce a [`Model`]; [`bind_data`] loads the
+//! model's `data` tensors. Every failure is a [`Diagnostic`] with a stable code (`docs/errors.md`).
+
+mod bind;
+mod builtins;
+mod dist;
+mod errors;
+mod lower;
+mod model;
+mod modules;
+mod npy;
+mod prune;
+mod stmts;
+mod summary;
+mod types;
+
+pub use bind::bind_data;
+pub use builtins::{BUILTINS, DISTRIBUTIONS};
+pub use errors::{CheckError, NameKind, ALL_CODES};
+pub use model::{
+    DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS,
+};
+pub use modules::STDLIB;
+pub use npy::{read_value as read_npy, NpyError};
+pub use summary::summary;
+
+use crate::diagnostics::Diagnostic;
+use crate::source::{SourceMap, Span};
+use lower::Ctx;
+use std::path::Path;
+
+/// Check the model file at `path` (its imports, data defaults and score files resolve beside it).
+pub fn check_file(path: &Path, sources: &mut SourceMap) -> Result<Model, Vec<Diagnostic>> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let id = sources.add(name, Some(path.to_path_buf()), text);
+            let dir = path.parent().map(Path::to_path_buf);
+            check_id(id, &stem(path), dir.as_deref(), sources)
+        }
+        Err(e) => {
+            let id = sources.add(name.clone(), Some(path.to_path_buf()), "");
+            let span = Span::new(id, 0, 0);
+            Err(vec![CheckError::ModelUnreadable {
+                path: name,
+                reason: e.to_string(),
+                span,
+            }
+            .diagnostic()])
+        }
+    }
+}
+
+/// Check model text not read from a file (the REPL); `dir` is where relative paths resolve.
+pub fn check_source(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    sources: &mut SourceMap,
+) -> Result<Model, Vec<Diagnostic>> {
+    let id = sources.add(name, None, text);
+    check_id(id, &stem(Path::new(name)), dir, sources)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model")
+        .to_string()
+}
+
+fn check_id(
+    id: crate::source::FileId,
+    name: &str,
+    dir: Option<&Path>,
+    sources: &mut SourceMap,
+) -> Result<Model, Vec<Diagnostic>> {
+    let loaded = modules::load(sources, id, name, dir);
+    if !loaded.syntax.is_empty() {
+        return Err(loaded.syntax);
+    }
+    let mut ctx = Ctx::new(sources, dir.map(Path::to_path_buf));
+    ctx.errors.extend(loaded.errors);
+    ctx.declare_all(&loaded.units);
+    ctx.check_fn_names();
+    ctx.statements(&loaded.units);
+    if ctx.latents.is_empty() && !ctx.poisoned_latent() {
+        let len = sources.text(id).len();
+        ctx.error(CheckError::NoPrior {
+            span: Span::new(id, 0, len.min(1)),
+        });
+    }
+    let warnings: Vec<Diagnostic> = ctx.warnings.iter().map(CheckError::diagnostic).collect();
+    if !ctx.errors.is_empty() {
+        return Err(sorted(ctx.errors.iter().map(CheckError::diagnostic).collect()));
+    }
+    let mut model = prune::finish(ctx, name);
+    model.warnings = warnings;
+    Ok(model)
+}
+
+/// In source order, each (code, place) once.
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+    diags.dedup_by(|a, b| a.code == b.code && a.span == b.span);
+    diags
+}

@@ -1,0 +1,603 @@
+//! The checker's error catalogue: one variant per case, each rendered by exactly one constructor.
+//!
+//! Codes are stable and documented in `docs/errors.md`: E01xx names, imports and scopes; E02xx types
+//! and shapes; E03xx calls, arity and static arguments; E04xx model structure; E05xx data binding;
+//! E06xx score files; E07xx `infer`.
+
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::source::Span;
+
+/// What kind of thing a name stands for (for messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Data,
+    Let,
+    Fn,
+    Latent,
+    Param,
+}
+
+impl NameKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NameKind::Data => "data",
+            NameKind::Let => "`let` binding",
+            NameKind::Fn => "function",
+            NameKind::Latent => "latent",
+            NameKind::Param => "parameter",
+        }
+    }
+}
+
+/// Every way a model can fail the checker or data binding.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckError {
+    // ── E01xx: names, imports, scopes ──
+    UnknownName {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    Duplicate {
+        name: String,
+        span: Span,
+        first: Span,
+    },
+    UsedBeforeDefinition {
+        name: String,
+        span: Span,
+        def: Span,
+    },
+    UnknownModule {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+        searched: String,
+    },
+    ImportCycle {
+        chain: Vec<String>,
+        span: Span,
+    },
+    ModuleStatement {
+        module: String,
+        what: &'static str,
+        span: Span,
+    },
+    ShadowsBuiltin {
+        name: String,
+        span: Span,
+    },
+    FunctionAsValue {
+        name: String,
+        span: Span,
+    },
+    ModelUnreadable {
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    // ── E02xx: types and shapes ──
+    OpType {
+        op: String,
+        detail: String,
+        span: Span,
+    },
+    TooLarge {
+        ty: String,
+        span: Span,
+    },
+    ExpectedReal {
+        what: String,
+        found: String,
+        span: Span,
+    },
+    LatentType {
+        name: String,
+        declared: String,
+        found: String,
+        span: Span,
+        decl: Span,
+    },
+    ObservationType {
+        name: String,
+        param: &'static str,
+        data_ty: String,
+        mean_ty: String,
+        span: Span,
+        decl: Span,
+    },
+    ParamShape {
+        what: String,
+        detail: String,
+        span: Span,
+    },
+    BadList {
+        detail: String,
+        span: Span,
+    },
+    // ── E03xx: calls, arity, static arguments ──
+    Arity {
+        name: String,
+        expected: String,
+        found: usize,
+        span: Span,
+        signatures: Vec<String>,
+    },
+    ArgType {
+        name: String,
+        detail: String,
+        span: Span,
+        signatures: Vec<String>,
+    },
+    StaticArg {
+        name: String,
+        what: String,
+        span: Span,
+    },
+    FnArity {
+        name: String,
+        expected: usize,
+        found: usize,
+        span: Span,
+        def: Span,
+    },
+    Recursion {
+        chain: Vec<String>,
+        span: Span,
+    },
+    TensorCallArity {
+        name: String,
+        found: usize,
+        span: Span,
+    },
+    LoadFailed {
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    StringValue {
+        span: Span,
+    },
+    // ── E04xx: model structure ──
+    DistributionAsValue {
+        name: String,
+        span: Span,
+    },
+    NotADistribution {
+        span: Span,
+        suggestion: Option<String>,
+    },
+    LikelihoodAsPrior {
+        name: String,
+        span: Span,
+    },
+    PriorAsLikelihood {
+        name: String,
+        span: Span,
+    },
+    ObserveNonData {
+        name: String,
+        kind: NameKind,
+        span: Span,
+        def: Span,
+    },
+    NoPrior {
+        span: Span,
+    },
+    DependsOnLatent {
+        what: String,
+        span: Span,
+    },
+    NotPositive {
+        what: String,
+        span: Span,
+    },
+    MixtureWeights {
+        detail: String,
+        span: Span,
+    },
+    PoissonComplex {
+        what: String,
+        span: Span,
+    },
+    ObservedTwice {
+        name: String,
+        span: Span,
+        first: Span,
+    },
+    FlatNeedsType {
+        name: String,
+        span: Span,
+    },
+    // ── E05xx: data binding ──
+    DataMissing {
+        name: String,
+        span: Span,
+    },
+    UnknownDataOverride {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    DataUnreadable {
+        name: String,
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    DataCorrupt {
+        name: String,
+        path: String,
+        reason: String,
+        span: Span,
+    },
+    DataDtype {
+        name: String,
+        path: String,
+        found: String,
+        declared: String,
+        span: Span,
+    },
+    DataShape {
+        name: String,
+        path: String,
+        found: String,
+        declared: String,
+        span: Span,
+    },
+    DataNonFinite {
+        name: String,
+        path: String,
+        count: usize,
+        span: Span,
+    },
+    DataOverrideTwice {
+        name: String,
+        span: Span,
+        first: Span,
+    },
+    // ── E06xx: score files ──
+    ScoreUnreadable {
+        reason: String,
+        span: Span,
+        declared: bool,
+    },
+    ScoreType {
+        declared: String,
+        header: String,
+        path: String,
+        span: Span,
+        decl: Span,
+    },
+    ScoreArgs {
+        span: Span,
+    },
+    // ── E07xx: infer ──
+    UnknownSampler {
+        name: String,
+        span: Span,
+        suggestion: Option<String>,
+    },
+    InferValue {
+        key: String,
+        span: Span,
+    },
+    DuplicateInferKey {
+        key: String,
+        span: Span,
+        first: Span,
+    },
+    MultipleInfer {
+        span: Span,
+        first: Span,
+    },
+}
+
+fn e(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, span, message)
+}
+
+fn did_you_mean(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|s| format!("did you mean `{s}`?"))
+}
+
+fn sigs(list: &[String]) -> String {
+    format!("Available signatures:\n  {}", list.join("\n  "))
+}
+
+impl CheckError {
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        self.diagnostic().code
+    }
+
+    /// The one constructor of each rendered message.
+    pub fn diagnostic(&self) -> Diagnostic {
+        use CheckError::*;
+        match self {
+            UnknownName { name, span, suggestion } => {
+                let d = e("E0101", *span, format!("identifier `{name}` is not in scope"))
+                    .with_label("not found in this scope");
+                match did_you_mean(suggestion) {
+                    Some(h) => d.with_help(h),
+                    None => d.with_help("define it with `data`, `let`, `fn` or `prior`, or `import` a module"),
+                }
+            }
+            Duplicate { name, span, first } => e("E0102", *span, format!("`{name}` is defined twice"))
+                .with_label("defined again here")
+                .with_secondary(*first, "first defined here")
+                .with_help("rename one of the two definitions"),
+            UsedBeforeDefinition { name, span, def } => {
+                e("E0103", *span, format!("`{name}` is used before its definition"))
+                    .with_label("used here")
+                    .with_secondary(*def, "defined later here")
+                    .with_help("move the definition above this use")
+            }
+            UnknownModule { name, span, suggestion, searched } => {
+                let d = e("E0104", *span, format!("module `{name}` not found"))
+                    .with_label("no such module")
+                    .with_note(format!("searched {searched}"));
+                match did_you_mean(suggestion) {
+                    Some(h) => d.with_help(h),
+                    None => d.with_help("put `NAME.uq` beside the model, or use a module from `stdlib/`"),
+                }
+            }
+            ImportCycle { chain, span } => e("E0105", *span, "import cycle")
+                .with_label("this import closes a cycle")
+                .with_note(format!("import chain: {}", chain.join(" -> ")))
+                .with_help("move the shared definitions into a module that imports neither"),
+            ModuleStatement { module, what, span } => {
+                e("E0106", *span, format!("module `{module}` contains a {what} statement"))
+                    .with_label("not allowed in an imported module")
+                    .with_help("an imported module may contain only `fn`, `let` and `import`")
+            }
+            ShadowsBuiltin { name, span } => {
+                e("E0107", *span, format!("`{name}` is a built-in name and cannot be redefined"))
+                    .with_label("redefines a built-in")
+                    .with_help("choose another name")
+            }
+            FunctionAsValue { name, span } => e("E0108", *span, format!("function `{name}` used as a value"))
+                .with_label("functions must be called")
+                .with_help(format!("call it, e.g. `{name}(x)`")),
+            ModelUnreadable { path, reason, span } => {
+                e("E0109", *span, format!("cannot read model file `{path}`: {reason}"))
+                    .with_label("unreadable")
+                    .with_help("check the path of the model file")
+            }
+            OpType { op, detail, span } => {
+                let prefix = format!("`{op}`: ");
+                let detail = detail.strip_prefix(&prefix).unwrap_or(detail);
+                e("E0201", *span, format!("type mismatch in `{op}`: {detail}"))
+                .with_label("ill-typed operation")
+                    .with_help("shapes must match exactly, except that scalars broadcast; real ⊗ complex gives complex")
+            }
+            TooLarge { ty, span } => e("E0202", *span, format!("the type {ty} has too many elements"))
+                .with_label("too large")
+                .with_help(format!("tensors may have at most {} elements", super::types::MAX_ELEMENTS)),
+            ExpectedReal { what, found, span } => {
+                e("E0203", *span, format!("{what} must be real, found {found}"))
+                    .with_label("complex value here")
+                    .with_help("take `re(...)`, `abs(...)` or `abs2(...)` to get a real value")
+            }
+            LatentType { name, declared, found, span, decl } => e(
+                "E0204",
+                *span,
+                format!("the prior of `{name}` has type {found}, but `{name}` is declared {declared}"),
+            )
+            .with_label(format!("this prior gives {found}"))
+            .with_secondary(*decl, format!("declared {declared} here"))
+            .with_help("make the declared type and the prior's parameters agree (scalar parameters broadcast)"),
+            ObservationType { name, param, data_ty, mean_ty, span, decl } => e(
+                "E0205",
+                *span,
+                format!("data `{name}` is {data_ty}, but the likelihood's {param} is {mean_ty}"),
+            )
+            .with_label(format!("this is {mean_ty}"))
+            .with_secondary(*decl, format!("`{name}` declared {data_ty} here"))
+            .with_help(if data_ty.starts_with("complex") && mean_ty.starts_with("real") {
+                "complex data needs a complex mean, e.g. `fft(x)`".to_string()
+            } else {
+                format!("the {param} must have exactly the data's type and shape")
+            }),
+            ParamShape { what, detail, span } => e("E0206", *span, format!("{what}: {detail}"))
+                .with_label("wrong shape")
+                .with_help("parameters are scalars or have the latent's (or data's) full shape"),
+            BadList { detail, span } => e("E0207", *span, format!("invalid list literal: {detail}"))
+                .with_label("here")
+                .with_help("lists hold constant numbers (or equally shaped constant lists)"),
+            Arity { name, expected, found, span, signatures } => e(
+                "E0301",
+                *span,
+                format!("`{name}` takes {expected}, but {found} {} given", if *found == 1 { "was" } else { "were" }),
+            )
+            .with_label("wrong number of arguments")
+            .with_help(sigs(signatures)),
+            ArgType { name, detail, span, signatures } => {
+                e("E0302", *span, format!("ill-typed arguments to `{name}`: {detail}"))
+                    .with_label("no signature matches")
+                    .with_help(sigs(signatures))
+            }
+            StaticArg { name, what, span } => {
+                e("E0303", *span, format!("argument of `{name}` must be {what}"))
+                    .with_label("not a suitable constant")
+                    .with_help("static arguments are number literals or `let` names bound to numbers")
+            }
+            FnArity { name, expected, found, span, def } => e(
+                "E0304",
+                *span,
+                format!(
+                    "function `{name}` takes {expected} argument{}, but {found} {} given",
+                    if *expected == 1 { "" } else { "s" },
+                    if *found == 1 { "was" } else { "were" }
+                ),
+            )
+            .with_label("wrong number of arguments")
+            .with_secondary(*def, "function defined here"),
+            Recursion { chain, span } => e("E0305", *span, "recursive function call")
+                .with_label("this call recurses")
+                .with_note(format!("call chain: {}", chain.join(" -> ")))
+                .with_help("functions are inlined, so they cannot call themselves, directly or indirectly"),
+            TensorCallArity { name, found, span } => e(
+                "E0306",
+                *span,
+                format!("tensor `{name}` applied like a function takes one argument, but {found} were given"),
+            )
+            .with_label("wrong number of arguments")
+            .with_help(format!("`{name}(z)` means the pointwise product `{name} * z`")),
+            LoadFailed { path, reason, span } => e("E0307", *span, format!("cannot load `{path}`: {reason}"))
+                .with_label("in this `load`")
+                .with_help("`load` reads a float32/float64/complex64/complex128 `.npy` file beside the model"),
+            StringValue { span } => e("E0308", *span, "a string is not a value")
+                .with_label("string here")
+                .with_help("strings are only file names, in `load(...)`, `score(...)`, `data` and `infer`"),
+            DistributionAsValue { name, span } => {
+                e("E0401", *span, format!("distribution `{name}` used as a value"))
+                    .with_label("distributions appear only right of `~`")
+                    .with_help(format!("write `prior x ~ {name}(...)` or `y ~ {name}(...)`"))
+            }
+            NotADistribution { span, suggestion } => {
+                let d = e("E0402", *span, "the right of `~` must be a distribution").with_label("not a distribution");
+                d.with_help(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "priors: Normal, GaussianMixture, Flat, score; likelihoods: Normal, Poisson".into(),
+                })
+            }
+            LikelihoodAsPrior { name, span } => e("E0403", *span, format!("`{name}` cannot be a prior"))
+                .with_label("likelihood only")
+                .with_help("priors are Normal(mu, sigma), GaussianMixture(w, means, sigmas), Flat() and score(\"file\")"),
+            PriorAsLikelihood { name, span } => e("E0404", *span, format!("`{name}` cannot be a likelihood"))
+                .with_label("prior only")
+                .with_help("likelihoods are Normal(mean, sigma) and Poisson(rate)"),
+            ObserveNonData { name, kind, span, def } => e(
+                "E0405",
+                *span,
+                format!("only data can be observed, but `{name}` is a {}", kind.describe()),
+            )
+            .with_label("observed here")
+            .with_secondary(*def, "defined here")
+            .with_help(if *kind == NameKind::Latent {
+                "a latent gets its distribution from its `prior` statement".to_string()
+            } else {
+                format!("declare it with `data {name} : TYPE`")
+            }),
+            NoPrior { span } => e("E0406", *span, "the model has no latent variable")
+                .with_label("in this model")
+                .with_help("add a `prior NAME ~ DIST` statement"),
+            DependsOnLatent { what, span } => e("E0407", *span, format!("{what} depends on a latent variable"))
+                .with_label("depends on a latent")
+                .with_help("prior parameters and likelihood noise levels must be fixed (data, constants, `let`s of them)"),
+            NotPositive { what, span } => e("E0408", *span, format!("{what} must be positive"))
+                .with_label("not positive")
+                .with_help("standard deviations are positive numbers"),
+            MixtureWeights { detail, span } => e("E0409", *span, format!("invalid mixture weights: {detail}"))
+                .with_label("weights here")
+                .with_help("weights are non-negative and sum to 1"),
+            PoissonComplex { what, span } => e("E0410", *span, format!("Poisson {what} must be real"))
+                .with_label("complex here")
+                .with_help("Poisson counts and rates are real; use Normal for complex data"),
+            ObservedTwice { name, span, first } => e("E0411", *span, format!("data `{name}` is observed twice"))
+                .with_label("observed again here")
+                .with_secondary(*first, "first observed here")
+                .with_help("give each data tensor one likelihood"),
+            FlatNeedsType { name, span } => e("E0412", *span, format!("`Flat()` cannot determine the type of `{name}`"))
+                .with_label("no type")
+                .with_help(format!("declare it: `prior {name} : real[64, 64] ~ Flat()`")),
+            DataMissing { name, span } => e("E0501", *span, format!("no file given for data `{name}`"))
+                .with_label("declared without a default file")
+                .with_help(format!("pass `--data {name}=PATH`, or add a default: `data {name} : ... = \"file.npy\"`")),
+            UnknownDataOverride { name, span, suggestion } => {
+                let d = e("E0502", *span, format!("`--data {name}=...` names no data declaration"))
+                    .with_label("not declared in the model");
+                match did_you_mean(suggestion) {
+                    Some(h) => d.with_help(h),
+                    None => d.with_help("only names declared with `data` can be bound"),
+                }
+            }
+            DataUnreadable { name, path, reason, span } => {
+                e("E0503", *span, format!("cannot read `{path}` for data `{name}`: {reason}"))
+                    .with_label("data declared here")
+                    .with_help("check the path; relative paths are relative to the model file")
+            }
+            DataCorrupt { name, path, reason, span } => {
+                e("E0504", *span, format!("`{path}` (for data `{name}`) is not a valid .npy file: {reason}"))
+                    .with_label("data declared here")
+                    .with_help("save it with numpy: `np.save(path, array)`")
+            }
+            DataDtype { name, path, found, declared, span } => e(
+                "E0505",
+                *span,
+                format!("`{path}` holds {found}, but data `{name}` is declared {declared}"),
+            )
+            .with_label("declared here")
+            .with_help("uq reads float32, float64, complex64 and complex128; real files may feed complex data, not the reverse"),
+            DataShape { name, path, found, declared, span } => e(
+                "E0506",
+                *span,
+                format!("`{path}` has shape {found}, but data `{name}` is declared {declared}"),
+            )
+            .with_label("declared here")
+            .with_help("the file's shape must equal the declared shape exactly"),
+            DataNonFinite { name, path, count, span } => e(
+                "E0507",
+                *span,
+                format!("`{path}` (for data `{name}`) contains {count} NaN or infinite value(s)"),
+            )
+            .with_label("declared here")
+            .with_help("clean the file: data must be finite"),
+            DataOverrideTwice { name, span, first } => e("E0508", *span, format!("`--data {name}` given twice"))
+                .with_label("given again here")
+                .with_secondary(*first, "first given here")
+                .with_help("bind each data name once"),
+            ScoreUnreadable { reason, span, declared } => {
+                let d = e("E0601", *span, format!("cannot use score file: {reason}"));
+                if *declared {
+                    Diagnostic { severity: Severity::Warning, ..d }
+                        .with_label("the latent's declared type is used for now")
+                        .with_help("the file must exist and be readable before sampling")
+                } else {
+                    d.with_label("the latent's type comes from this file")
+                        .with_help("give the path of a file written by `uq train`, or declare the latent's type")
+                }
+            }
+            ScoreType { declared, header, path, span, decl } => e(
+                "E0602",
+                *span,
+                format!("`{path}` models {header}, but the latent is declared {declared}"),
+            )
+            .with_label(format!("this network produces {header}"))
+            .with_secondary(*decl, format!("declared {declared} here"))
+            .with_help("declare the latent with the network's image type, or omit the type"),
+            ScoreArgs { span } => e("E0603", *span, "`score` takes one file name")
+                .with_label("expected a string literal")
+                .with_help("write `score(\"model.safetensors\")`"),
+            UnknownSampler { name, span, suggestion } => {
+                let d = e("E0701", *span, format!("unknown sampler `{name}`")).with_label("not a sampler");
+                let list = super::model::SAMPLERS.join(", ");
+                match suggestion {
+                    Some(s) => d.with_help(format!("did you mean `{s}`? Samplers: {list}")),
+                    None => d.with_help(format!("samplers: {list}")),
+                }
+            }
+            InferValue { key, span } => e("E0702", *span, format!("the value of `{key}` must be a number or a string"))
+                .with_label("not a constant")
+                .with_help("write e.g. `eps = 0.01` or `init = \"adjoint\"`"),
+            DuplicateInferKey { key, span, first } => e("E0703", *span, format!("`{key}` is set twice"))
+                .with_label("set again here")
+                .with_secondary(*first, "first set here")
+                .with_help("set each option once"),
+            MultipleInfer { span, first } => e("E0704", *span, "more than one `infer` statement")
+                .with_label("second `infer`")
+                .with_secondary(*first, "first `infer` here")
+                .with_help("keep one `infer` statement"),
+        }
+    }
+}
+
+/// Every code the checker can emit (tests assert each is exercised).
+pub const ALL_CODES: &[&str] = &[
+    "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0201", "E0202",
+    "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306",
+    "E0307", "E0308", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409",
+    "E0410", "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505", "E0506", "E0507", "E0508",
+    "E0601", "E0602", "E0603", "E0701", "E0702", "E0703", "E0704",
+];

@@ -1,0 +1,414 @@
+//! Expression checking fused with lowering: every well-typed expression becomes graph nodes.
+
+use super::builtins::{is_builtin, BUILTINS, DISTRIBUTIONS};
+use super::errors::{CheckError, NameKind};
+use super::model::{DataDecl, InferSpec, Latent, Observation};
+use super::types::{numel, op_type, MAX_ELEMENTS};
+use crate::diagnostics::did_you_mean;
+use crate::graph::{Graph, NodeId, NodeKind, Op, Ty, Value};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};
+use ndarray::{ArrayD, IxDyn};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Function parameters bound to argument nodes while inlining.
+pub type Locals = HashMap<String, NodeId>;
+
+/// A declared name: what it is and where.
+#[derive(Clone, Copy, Debug)]
+pub struct Decl {
+    pub kind: NameKind,
+    pub span: Span,
+}
+
+/// A user function (inlined at every call).
+#[derive(Clone, Debug)]
+pub struct FnDef {
+    pub name: Ident,
+    pub params: Vec<Ident>,
+    pub body: Expr,
+}
+
+/// The checker's state while lowering one model.
+pub struct Ctx<'s> {
+    pub sources: &'s SourceMap,
+    pub model_dir: Option<PathBuf>,
+    pub graph: Graph,
+    /// Per node: whether it depends on a latent.
+    pub on_latent: Vec<bool>,
+    pub decls: HashMap<String, Decl>,
+    pub fns: HashMap<String, FnDef>,
+    /// Names already lowered to a node (data, `let`, latents).
+    pub values: HashMap<String, NodeId>,
+    /// Names whose definition failed: uses are silently skipped (no cascades).
+    pub poisoned: HashSet<String>,
+    /// Functions being inlined (for recursion errors).
+    pub stack: Vec<String>,
+    pub errors: Vec<CheckError>,
+    pub warnings: Vec<CheckError>,
+    pub latents: Vec<Latent>,
+    pub data: Vec<DataDecl>,
+    pub observations: Vec<Observation>,
+    pub infer: Option<(InferSpec, Span)>,
+}
+
+impl<'s> Ctx<'s> {
+    pub fn new(sources: &'s SourceMap, model_dir: Option<PathBuf>) -> Self {
+        Ctx {
+            sources,
+            model_dir,
+            graph: Graph::default(),
+            on_latent: Vec::new(),
+            decls: HashMap::new(),
+            fns: HashMap::new(),
+            values: HashMap::new(),
+            poisoned: HashSet::new(),
+            stack: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            latents: Vec::new(),
+            data: Vec::new(),
+            observations: Vec::new(),
+            infer: None,
+        }
+    }
+
+    pub fn error(&mut self, e: CheckError) {
+        self.errors.push(e);
+    }
+
+    pub fn push(&mut self, kind: NodeKind, ty: Ty, span: Span) -> NodeId {
+        let dep = match &kind {
+            NodeKind::Latent(_) => true,
+            NodeKind::Op(_, inputs) => inputs.iter().any(|i| self.depends_on_latent(*i)),
+            _ => false,
+        };
+        self.on_latent.push(dep);
+        self.graph.push(kind, ty, span)
+    }
+
+    /// Report (and return false) when `ty` exceeds [`MAX_ELEMENTS`].
+    pub fn size_ok(&mut self, ty: &Ty, span: Span) -> bool {
+        let ok = numel(&ty.shape).is_some_and(|n| n <= MAX_ELEMENTS);
+        if !ok {
+            self.error(CheckError::TooLarge {
+                ty: ty.to_string(),
+                span,
+            });
+        }
+        ok
+    }
+
+    pub fn constant(&mut self, v: Value, span: Span) -> NodeId {
+        let ty = v.ty();
+        self.push(NodeKind::Const(v), ty, span)
+    }
+
+    pub fn ty(&self, id: NodeId) -> Ty {
+        self.graph
+            .nodes
+            .get(id.0)
+            .map(|n| n.ty.clone())
+            .unwrap_or_else(|| Ty::real(vec![]))
+    }
+
+    pub fn depends_on_latent(&self, id: NodeId) -> bool {
+        self.on_latent.get(id.0).copied().unwrap_or(false)
+    }
+
+    pub fn const_value(&self, id: NodeId) -> Option<&Value> {
+        match self.graph.nodes.get(id.0).map(|n| &n.kind) {
+            Some(NodeKind::Const(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The number a node stands for, when it is a real scalar constant.
+    pub fn static_num(&self, id: NodeId) -> Option<f64> {
+        match self.const_value(id)? {
+            Value::Real(a) if a.ndim() == 0 => a.iter().next().copied(),
+            _ => None,
+        }
+    }
+
+    /// A path written in file `file`, resolved against that file's folder (or the model's).
+    pub fn resolve(&self, file: FileId, path: &str) -> PathBuf {
+        let dir = self
+            .sources
+            .dir(file)
+            .map(Path::to_path_buf)
+            .or_else(|| self.model_dir.clone());
+        match dir {
+            Some(d) => d.join(path),
+            None => PathBuf::from(path),
+        }
+    }
+
+    /// Check and lower one expression; `None` when an error was reported.
+    pub fn expr(&mut self, e: &Expr, locals: &Locals) -> Option<NodeId> {
+        match &e.kind {
+            ExprKind::Num(x) => Some(self.constant(Value::scalar(*x), e.span)),
+            ExprKind::Str(_) => {
+                self.error(CheckError::StringValue { span: e.span });
+                None
+            }
+            ExprKind::Var(name) => self.lookup(name, e.span, locals),
+            ExprKind::Call { callee, args } => self.call(callee, args, e.span, locals),
+            ExprKind::List(items) => self.list(items, e.span, locals),
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                operand,
+            } => {
+                let x = self.expr(operand, locals)?;
+                if let Some(v) = self.static_num(x) {
+                    return Some(self.constant(Value::scalar(-v), e.span));
+                }
+                let ty = self.ty(x);
+                Some(self.push(NodeKind::Op(Op::Neg, vec![x]), ty, e.span))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.expr(lhs, locals);
+                let b = self.expr(rhs, locals);
+                self.binary(*op, a?, b?, e.span)
+            }
+            ExprKind::Error => None,
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: NodeId, b: NodeId, span: Span) -> Option<NodeId> {
+        if let (Some(x), Some(y)) = (self.static_num(a), self.static_num(b)) {
+            let v = match op {
+                BinOp::Add => Some(x + y),
+                BinOp::Sub => Some(x - y),
+                BinOp::Mul => Some(x * y),
+                BinOp::Div if y != 0.0 => Some(x / y),
+                _ => None,
+            };
+            if let Some(v) = v {
+                return Some(self.constant(Value::scalar(v), span));
+            }
+        }
+        let gop = match op {
+            BinOp::Add => Op::Add,
+            BinOp::Sub => Op::Sub,
+            BinOp::Mul => Op::Mul,
+            BinOp::Div => Op::Div,
+            BinOp::MatMul => Op::MatMul,
+        };
+        let tys = [self.ty(a), self.ty(b)];
+        match op_type(&gop, &tys) {
+            Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(gop, vec![a, b]), ty, span)),
+            Ok(_) => None,
+            Err(detail) => {
+                self.error(CheckError::OpType {
+                    op: op.symbol().into(),
+                    detail,
+                    span,
+                });
+                None
+            }
+        }
+    }
+
+    fn lookup(&mut self, name: &str, span: Span, locals: &Locals) -> Option<NodeId> {
+        if let Some(id) = locals.get(name).or_else(|| self.values.get(name)) {
+            return Some(*id);
+        }
+        if self.poisoned.contains(name) {
+            return None;
+        }
+        let err = match self.decls.get(name) {
+            Some(d) if d.kind == NameKind::Fn => CheckError::FunctionAsValue {
+                name: name.into(),
+                span,
+            },
+            Some(d) => CheckError::UsedBeforeDefinition {
+                name: name.into(),
+                span,
+                def: d.span,
+            },
+            None if is_builtin(name) => CheckError::FunctionAsValue {
+                name: name.into(),
+                span,
+            },
+            None if DISTRIBUTIONS.contains(&name) => CheckError::DistributionAsValue {
+                name: name.into(),
+                span,
+            },
+            None => {
+                let mut cands: Vec<&str> = locals.keys().map(String::as_str).collect();
+                cands.extend(
+                    self.decls
+                        .iter()
+                        .filter(|(_, d)| d.kind != NameKind::Fn)
+                        .map(|(n, _)| n.as_str()),
+                );
+                cands.sort_unstable();
+                let suggestion = did_you_mean(name, cands).map(str::to_string);
+                CheckError::UnknownName {
+                    name: name.into(),
+                    span,
+                    suggestion,
+                }
+            }
+        };
+        self.error(err);
+        None
+    }
+
+    fn call(&mut self, callee: &Ident, args: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
+        let name = callee.name.as_str();
+        let tensor = locals.get(name).or_else(|| self.values.get(name)).copied();
+        if let Some(m) = tensor {
+            // A tensor applied like a function: the diagonal operator `m * z`.
+            let [arg] = args else {
+                self.error(CheckError::TensorCallArity {
+                    name: name.into(),
+                    found: args.len(),
+                    span,
+                });
+                return None;
+            };
+            let z = self.expr(arg, locals)?;
+            return self.binary(BinOp::Mul, m, z, span);
+        }
+        if let Some(f) = self.fns.get(name).cloned() {
+            return self.inline(&f, args, span, locals);
+        }
+        if self.poisoned.contains(name) {
+            return None;
+        }
+        if let Some(d) = self.decls.get(name).copied() {
+            self.error(CheckError::UsedBeforeDefinition {
+                name: name.into(),
+                span: callee.span,
+                def: d.span,
+            });
+            return None;
+        }
+        if is_builtin(name) {
+            return self.call_builtin(name, args, span, locals);
+        }
+        if DISTRIBUTIONS.contains(&name) {
+            self.error(CheckError::DistributionAsValue {
+                name: name.into(),
+                span,
+            });
+            return None;
+        }
+        let mut cands: Vec<&str> = self.fns.keys().map(String::as_str).collect();
+        cands.extend(BUILTINS.iter().map(|(n, _)| *n));
+        cands.extend(locals.keys().map(String::as_str));
+        cands.extend(self.values.keys().map(String::as_str));
+        cands.sort_unstable();
+        let suggestion = did_you_mean(name, cands).map(str::to_string);
+        self.error(CheckError::UnknownName {
+            name: name.into(),
+            span: callee.span,
+            suggestion,
+        });
+        None
+    }
+
+    fn inline(&mut self, f: &FnDef, args: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
+        let name = &f.name.name;
+        if args.len() != f.params.len() {
+            let (expected, found) = (f.params.len(), args.len());
+            self.error(CheckError::FnArity {
+                name: name.clone(),
+                expected,
+                found,
+                span,
+                def: f.name.span,
+            });
+            return None;
+        }
+        if let Some(pos) = self.stack.iter().position(|n| n == name) {
+            let mut chain = self.stack[pos..].to_vec();
+            chain.push(name.clone());
+            self.error(CheckError::Recursion { chain, span });
+            return None;
+        }
+        let mut inner = Locals::new();
+        let mut ok = true;
+        for (p, a) in f.params.iter().zip(args) {
+            match self.expr(a, locals) {
+                Some(id) => {
+                    inner.insert(p.name.clone(), id);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        self.stack.push(name.clone());
+        let out = self.expr(&f.body, &inner);
+        self.stack.pop();
+        out
+    }
+
+    /// `[a, b, ...]`: a constant tensor stacked from equally typed constant elements.
+    fn list(&mut self, items: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
+        if items.is_empty() {
+            self.error(CheckError::BadList {
+                detail: "a list cannot be empty".into(),
+                span,
+            });
+            return None;
+        }
+        let mut vals = Vec::with_capacity(items.len());
+        for it in items {
+            let id = self.expr(it, locals)?;
+            match self.const_value(id) {
+                Some(v) => vals.push(v.clone()),
+                None => {
+                    let detail = "elements must be constants".to_string();
+                    self.error(CheckError::BadList {
+                        detail,
+                        span: it.span,
+                    });
+                    return None;
+                }
+            }
+        }
+        let first = vals[0].shape().to_vec();
+        if let Some((i, v)) = vals
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.shape() != first.as_slice())
+        {
+            let detail = format!("elements have different shapes ({} and {})", vals[0].ty(), v.ty());
+            self.error(CheckError::BadList {
+                detail,
+                span: items.get(i).map_or(span, |e| e.span),
+            });
+            return None;
+        }
+        let mut shape = vec![vals.len()];
+        shape.extend(&first);
+        let value = if vals.iter().any(Value::is_complex) {
+            let flat: Vec<_> = vals.iter().flat_map(|v| v.to_complex().into_iter()).collect();
+            ArrayD::from_shape_vec(IxDyn(&shape), flat)
+                .ok()
+                .map(Value::Complex)
+        } else {
+            let flat: Vec<f64> = vals
+                .iter()
+                .flat_map(|v| v.to_complex().into_iter().map(|z| z.re))
+                .collect();
+            ArrayD::from_shape_vec(IxDyn(&shape), flat).ok().map(Value::Real)
+        };
+        match value {
+            Some(v) => Some(self.constant(v, span)),
+            None => {
+                self.error(CheckError::BadList {
+                    detail: "inconsistent nesting".into(),
+                    span,
+                });
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! `uq check`: validate a model and its data, print a summary (or a dump of the AST or graph).
+
+use super::{parse_binding, report, EXIT_MODEL_ERROR};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use uq::check::{bind_data, check_file, summary};
+use uq::source::SourceMap;
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The model file (`.uq`).
+    pub model: PathBuf,
+    /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable.
+    #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
+    pub data: Vec<(String, PathBuf)>,
+    /// Print an intermediate form instead of the summary.
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub dump: Option<Dump>,
+}
+
+/// Stages `--dump` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dump {
+    /// The parsed syntax tree.
+    Ast,
+    /// The lowered operator graph.
+    Graph,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = SourceMap::new();
+    let model = match check_file(&args.model, &mut sources) {
+        Ok(m) => m,
+        Err(diags) => {
+            report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    report(&model.warnings, &sources);
+    if let Err(diags) = bind_data(&model, &args.data, &mut sources) {
+        report(&diags, &sources);
+        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+    }
+    match args.dump {
+        None => print!("{}", summary(&model, &args.data)),
+        Some(Dump::Ast) => {
+            let text = std::fs::read_to_string(&args.model)?;
+            let (program, _) = uq::syntax::parse(uq::source::FileId(0), &text);
+            print!("{}", uq::syntax::dump(&program));
+        }
+        Some(Dump::Graph) => {
+            let latents: Vec<String> = model.latents.iter().map(|l| l.name.clone()).collect();
+            let data: Vec<String> = model.data.iter().map(|d| d.name.clone()).collect();
+            print!("{}", uq::graph::dump(&model.graph, &sources, &latents, &data));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
+
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use uq::diagnostics::{render_all, Diagnostic};
+use uq::source::SourceMap;
+
+/// uq: a probabilistic-programming language for Bayesian imaging inverse problems.
+#[derive(Parser, Debug)]
+#[command(name = "uq", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a model: parse, resolve names and imports, type-check, bind data, print a summary.
+    Check(check::CheckArgs),
+}
+
+/// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}
+
+/// Exit code for model and data errors.
+pub const EXIT_MODEL_ERROR: u8 = 1;
+
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset.
+pub fn stderr_colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Print diagnostics to stderr.
+pub fn report(diags: &[Diagnostic], sources: &SourceMap) {
+    if !diags.is_empty() {
+        eprint!("{}", render_all(diags, sources, stderr_colour()));
+    }
+}
+
+/// `--data NAME=PATH`.
+pub fn parse_binding(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("expected NAME=PATH, found `{s}`")),
+    }
+}
