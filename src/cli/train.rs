@@ -100,7 +100,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         SigmaDistArg::Normal => SigmaDist::Normal { s: args.sigma_scale },
         SigmaDistArg::LogUniform => SigmaDist::LogUniform {
             min: args.sigma_min,
-            max: args.sigma_max.unwrap_or_else(|| max_pairwise_distance(&data.train)),
+            max: args
+                .sigma_max
+                .unwrap_or_else(|| max_pairwise_distance(&data.train)),
         },
     };
     let cfg = TrainConfig {
@@ -121,7 +123,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         timesteps: 1000,
         holdout: args.holdout,
     };
-    let ckpt_path = args.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&args.out));
+    let ckpt_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&args.out));
     let mut trainer = match &args.resume {
         Some(p) => {
             let ck = read_checkpoint(p)?;
@@ -132,7 +137,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing Ctrl-C handler")?;
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("installing Ctrl-C handler")?;
     }
     eprintln!(
         "training {:?} U-Net {:?} on {} ({} train / {} held-out images), steps {}..{}, σ: {:?}",
@@ -147,7 +153,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     );
     let bar = ProgressBar::new(trainer.cfg.steps as u64);
     bar.set_position(trainer.step as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+    {
         bar.set_style(style);
     }
     let t0 = Instant::now();
@@ -159,7 +167,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         if stop.load(Ordering::SeqCst) {
             bar.abandon();
             write_checkpoint(&ckpt_path, &trainer.checkpoint()?)?;
-            eprintln!("interrupted at step {}; checkpoint {}", trainer.step, ckpt_path.display());
+            eprintln!(
+                "interrupted at step {}; checkpoint {}",
+                trainer.step,
+                ckpt_path.display()
+            );
             return Ok(ExitCode::from(130));
         }
         let info = trainer.train_step()?;
@@ -198,8 +210,14 @@ fn write_model(trainer: &Trainer, out: &Path, data_name: &str) -> anyhow::Result
     let mut extra = BTreeMap::new();
     extra.insert("train_data".to_string(), data_name.to_string());
     extra.insert("train_images".to_string(), trainer.data.train.len().to_string());
-    extra.insert("heldout_images".to_string(), trainer.data.heldout.len().to_string());
-    extra.insert("train_command".to_string(), std::env::args().collect::<Vec<_>>().join(" "));
+    extra.insert(
+        "heldout_images".to_string(),
+        trainer.data.heldout.len().to_string(),
+    );
+    extra.insert(
+        "train_command".to_string(),
+        std::env::args().collect::<Vec<_>>().join(" "),
+    );
     let meta = trainer.model_metadata(&extra);
     write_safetensors(out, &trainer.weights()?, meta)?;
     Ok(())

@@ -32,7 +32,11 @@ pub enum ScoreFileError {
         found: Vec<usize>,
     },
     #[error("`{path}`: tensor `{name}` has type {found}, expected a float type")]
-    TensorDtype { path: String, name: String, found: String },
+    TensorDtype {
+        path: String,
+        name: String,
+        found: String,
+    },
     #[error("`{path}`: cannot build the network: {reason}")]
     Build { path: String, reason: String },
     #[error("cannot write `{path}`: {reason}")]
@@ -68,10 +72,7 @@ pub fn header_metadata(
     m.insert("image_channels".into(), cfg.image_channels.to_string());
     m.insert("data_scale".into(), format!("{data_scale:e}"));
     match kind {
-        HeaderKind::Ve {
-            sigma_min,
-            sigma_max,
-        } => {
+        HeaderKind::Ve { sigma_min, sigma_max } => {
             m.insert("kind".into(), "ve".into());
             m.insert("sigma_min".into(), format!("{sigma_min:e}"));
             m.insert("sigma_max".into(), format!("{sigma_max:e}"));
@@ -112,17 +113,20 @@ pub fn write_safetensors(
     {
         use std::os::unix::fs::PermissionsExt;
         let perms = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(perms).map_err(|e| err(e.to_string()))?;
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(|e| err(e.to_string()))?;
     }
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.to_string()))?;
     Ok(())
 }
 
+/// Tensors by name and the raw `__metadata__` map of a safetensors file.
+pub type TensorsAndMeta = (BTreeMap<String, Tensor>, HashMap<String, String>);
+
 /// Every tensor of a safetensors file, as f32 CPU tensors, plus its raw metadata (empty if none).
-pub fn read_safetensors(
-    path: &Path,
-) -> Result<(BTreeMap<String, Tensor>, HashMap<String, String>), ScoreFileError> {
+pub fn read_safetensors(path: &Path) -> Result<TensorsAndMeta, ScoreFileError> {
     let p = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| HeaderError::Io {
         path: p.clone(),
@@ -140,7 +144,10 @@ pub fn read_safetensors(
     for (name, view) in st.tensors() {
         let float = matches!(
             view.dtype(),
-            safetensors::Dtype::F32 | safetensors::Dtype::F64 | safetensors::Dtype::F16 | safetensors::Dtype::BF16
+            safetensors::Dtype::F32
+                | safetensors::Dtype::F64
+                | safetensors::Dtype::F16
+                | safetensors::Dtype::BF16
         );
         if !float {
             return Err(ScoreFileError::TensorDtype {

@@ -103,7 +103,9 @@ impl NetworkPrior {
         let (lv, factor) = match &self.schedule {
             None => {
                 if !(level.is_finite() && level != 0.0) {
-                    return Err(ScoreError(format!("noise level σ = {level} must be finite and non-zero")));
+                    return Err(ScoreError(format!(
+                        "noise level σ = {level} must be finite and non-zero"
+                    )));
                 }
                 (level.abs() * scale, scale)
             }
@@ -159,13 +161,7 @@ impl ScoreModel for NetworkPrior {
 
     fn noise_kind(&self) -> NoiseKind {
         match self.header.kind {
-            HeaderKind::Ve {
-                sigma_min,
-                sigma_max,
-            } => NoiseKind::Ve {
-                sigma_min,
-                sigma_max,
-            },
+            HeaderKind::Ve { sigma_min, sigma_max } => NoiseKind::Ve { sigma_min, sigma_max },
             HeaderKind::Vp {
                 beta_start,
                 beta_end,

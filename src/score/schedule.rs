@@ -112,7 +112,11 @@ mod tests {
         let direct: f64 = (0..1000).map(|t| 1.0 - s.beta(t)).product();
         assert!((s.alpha_bar(999) - direct).abs() < 1e-12);
         // Known value for the DDPM schedule: ᾱ_T ≈ 4.04e-5.
-        assert!((s.alpha_bar(999) - 4.04e-5).abs() < 0.05e-5, "{}", s.alpha_bar(999));
+        assert!(
+            (s.alpha_bar(999) - 4.04e-5).abs() < 0.05e-5,
+            "{}",
+            s.alpha_bar(999)
+        );
         assert_eq!(s.index(3.4), Some(3));
         assert_eq!(s.index(5000.0), Some(999));
         assert_eq!(s.index(f64::NAN), None);

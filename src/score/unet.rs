@@ -16,7 +16,7 @@
 //! block through a sinusoidal embedding of `100 (ln|σ| + 7)` added after the first norm. VP: the
 //! same embedding of the timestep `t` (DDPM); the head predicts ε.
 
-use candle_core::{DType, Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{conv2d, conv_transpose2d, group_norm, linear, Conv2d, Conv2dConfig, ConvTranspose2d};
 use candle_nn::{ConvTranspose2dConfig, GroupNorm, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,10 @@ const EMB_DIM: usize = 32;
 
 /// Groups for GroupNorm: the largest of 8, 4, 2 dividing `c` with at least 4 channels per group, else 1.
 fn groups(c: usize) -> usize {
-    [8, 4, 2].into_iter().find(|g| c % g == 0 && c / g >= 4).unwrap_or(1)
+    [8, 4, 2]
+        .into_iter()
+        .find(|g| c.is_multiple_of(*g) && c / g >= 4)
+        .unwrap_or(1)
 }
 
 /// 3×3 "same" convolution as one im2col matmul built from candle ops (narrow, cat, matmul), so its
@@ -87,7 +90,10 @@ fn conv1_forward(conv: &Conv2d, x: &Tensor) -> Result<Tensor> {
     let (b, cin, h, w) = x.dims4()?;
     let wt = conv.weight();
     let cout = wt.dim(0)?;
-    let y = wt.reshape((cout, cin))?.broadcast_left(b)?.matmul(&x.reshape((b, cin, h * w))?)?;
+    let y = wt
+        .reshape((cout, cin))?
+        .broadcast_left(b)?
+        .matmul(&x.reshape((b, cin, h * w))?)?;
     let y = match conv.bias() {
         Some(bias) => y.broadcast_add(&bias.reshape((1, cout, 1))?)?,
         None => y,
@@ -184,13 +190,13 @@ impl ResBlock {
     }
 }
 
-/// Sinusoidal features of a per-sample scalar `c` (`[B]`, f32) → `[B, EMB_DIM]`.
+/// Sinusoidal features of a per-sample scalar `c` (`[B]`) → `[B, EMB_DIM]`, in `c`'s dtype.
 pub fn sinusoidal(c: &Tensor) -> Result<Tensor> {
     let half = EMB_DIM / 2;
     let freqs: Vec<f32> = (0..half)
         .map(|i| (-(10_000f64.ln()) * i as f64 / half as f64).exp() as f32)
         .collect();
-    let freqs = Tensor::from_vec(freqs, (1, half), c.device())?;
+    let freqs = Tensor::from_vec(freqs, (1, half), c.device())?.to_dtype(c.dtype())?;
     let args = c.unsqueeze(1)?.broadcast_mul(&freqs)?;
     Tensor::cat(&[args.sin()?, args.cos()?], D::Minus1)
 }
@@ -218,7 +224,10 @@ impl UNet {
         let mut prev = cin;
         for (k, &c) in ch.iter().enumerate() {
             let vk = vb.pp(format!("down.{k}"));
-            down.push([ResBlock::new(prev, c, vk.pp("0"))?, ResBlock::new(c, c, vk.pp("1"))?]);
+            down.push([
+                ResBlock::new(prev, c, vk.pp("0"))?,
+                ResBlock::new(c, c, vk.pp("1"))?,
+            ]);
             prev = c;
         }
         let mut up = Vec::with_capacity(ch.len());
@@ -226,7 +235,10 @@ impl UNet {
         for (k, &c) in ch.iter().enumerate() {
             let vk = vb.pp(format!("up.{k}"));
             let first_in = if k + 1 < ch.len() { 2 * c } else { c };
-            up.push([ResBlock::new(first_in, c, vk.pp("0"))?, ResBlock::new(c, c, vk.pp("1"))?]);
+            up.push([
+                ResBlock::new(first_in, c, vk.pp("0"))?,
+                ResBlock::new(c, c, vk.pp("1"))?,
+            ]);
             if let Some(&below) = ch.get(k + 1) {
                 let tcfg = ConvTranspose2dConfig {
                     stride: 2,
@@ -255,7 +267,7 @@ impl UNet {
         1 << self.cfg.channels.len().saturating_sub(1)
     }
 
-    /// `x`: `[B, C, H, W]` f32; `level`: `[B]` f32 (signed σ for VE, timestep t for VP).
+    /// `x`: `[B, C, H, W]` in the weights' dtype; `level`: `[B]` (signed σ for VE, timestep t for VP).
     /// Returns the score (VE) or ε (VP), `[B, C, H, W]`.
     pub fn forward(&self, x: &Tensor, level: &Tensor) -> Result<Tensor> {
         let (b, _, h, w) = x.dims4()?;
@@ -263,7 +275,7 @@ impl UNet {
         if h % m != 0 || w % m != 0 {
             candle_core::bail!("image size {h}×{w} is not divisible by {m}")
         }
-        let level = level.to_dtype(DType::F32)?;
+        let level = level.to_dtype(x.dtype())?;
         let (input, c) = match self.cfg.kind {
             NetKind::Ve => {
                 let map = level.reshape((b, 1, 1, 1))?.broadcast_as((b, 1, h, w))?;

@@ -96,8 +96,12 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
     let history: Vec<HistoryEntry> =
         serde_json::from_str(get("history")?).map_err(|e| bad(format!("bad `history`: {e}")))?;
     let seed = unhex(get("rng_seed")?).ok_or_else(|| bad("bad `rng_seed`".into()))?;
-    let stream: u64 = get("rng_stream")?.parse().map_err(|_| bad("bad `rng_stream`".into()))?;
-    let pos: u128 = get("rng_word_pos")?.parse().map_err(|_| bad("bad `rng_word_pos`".into()))?;
+    let stream: u64 = get("rng_stream")?
+        .parse()
+        .map_err(|_| bad("bad `rng_stream`".into()))?;
+    let pos: u128 = get("rng_word_pos")?
+        .parse()
+        .map_err(|_| bad("bad `rng_word_pos`".into()))?;
     let mut rng = ChaCha8Rng::from_seed(seed);
     rng.set_stream(stream);
     rng.set_word_pos(pos);

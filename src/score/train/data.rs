@@ -20,7 +20,10 @@ pub struct ImageSet {
 /// Read an `(n, H, W)` float32 (or float64) `.npy` of images.
 pub fn read_images(path: &Path) -> Result<Array3<f32>, TrainError> {
     let p = path.display().to_string();
-    let bad = |reason: String| TrainError::Data { path: p.clone(), reason };
+    let bad = |reason: String| TrainError::Data {
+        path: p.clone(),
+        reason,
+    };
     let f32s: Result<Array3<f32>, _> = ndarray_npy::read_npy(path);
     match f32s {
         Ok(a) => Ok(a),
@@ -35,7 +38,13 @@ pub fn read_images(path: &Path) -> Result<Array3<f32>, TrainError> {
 impl ImageSet {
     /// Split `images` (n, size, size): a `holdout` fraction (at least one image when n ≥ 2), chosen by a
     /// seeded shuffle, is held out.
-    pub fn split(images: &Array3<f32>, size: usize, holdout: f64, seed: u64, path: &str) -> Result<Self, TrainError> {
+    pub fn split(
+        images: &Array3<f32>,
+        size: usize,
+        holdout: f64,
+        seed: u64,
+        path: &str,
+    ) -> Result<Self, TrainError> {
         let (n, h, w) = images.dim();
         let bad = |reason: String| TrainError::Data {
             path: path.to_string(),
@@ -53,7 +62,13 @@ impl ImageSet {
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_5917));
         let n_held = ((n as f64 * holdout).round() as usize).clamp(1, n - 1);
-        let img = |i: usize| images.index_axis(ndarray::Axis(0), i).iter().copied().collect::<Vec<f32>>();
+        let img = |i: usize| {
+            images
+                .index_axis(ndarray::Axis(0), i)
+                .iter()
+                .copied()
+                .collect::<Vec<f32>>()
+        };
         let (held, train) = order.split_at(n_held);
         Ok(ImageSet {
             size,
@@ -75,6 +90,7 @@ pub fn flipped(src: &[f32], size: usize, flip_h: bool, flip_v: bool, dst: &mut V
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

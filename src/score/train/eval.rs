@@ -25,7 +25,9 @@ pub fn gaussian_filter(img: &[f64], size: usize, width: f64) -> Vec<f64> {
         return img.to_vec();
     }
     let r = (3.0 * width).ceil() as isize;
-    let k: Vec<f64> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * width * width)).exp()).collect();
+    let k: Vec<f64> = (-r..=r)
+        .map(|i| (-(i * i) as f64 / (2.0 * width * width)).exp())
+        .collect();
     let ks: f64 = k.iter().sum();
     let n = size as isize;
     let refl = |i: isize| -> usize {
@@ -114,13 +116,16 @@ impl DenoiseReport {
         let gaussian_width = tune_gaussian_width(train, size, sigma, seed ^ 0x7A1A);
         let ny = noisy(test, sigma, seed);
         let nimg = test.len().max(1) as f64;
-        let mean = |f: &dyn Fn(&Vec<f32>, &Vec<f64>) -> f64| test.iter().zip(&ny).map(|(c, n)| f(c, n)).sum::<f64>() / nimg;
+        let mean = |f: &dyn Fn(&Vec<f32>, &Vec<f64>) -> f64| {
+            test.iter().zip(&ny).map(|(c, n)| f(c, n)).sum::<f64>() / nimg
+        };
         let noisy_psnr = mean(&|c, n| psnr(c, n));
         let gaussian_psnr = mean(&|c, n| psnr(c, &gaussian_filter(n, size, gaussian_width)));
         let mut tw = 0.0;
         for (cs, ns) in test.chunks(batch.max(1)).zip(ny.chunks(batch.max(1))) {
             let flat: Vec<f64> = ns.iter().flatten().copied().collect();
-            let x = Array2::from_shape_vec((ns.len(), size * size), flat).map_err(|e| ScoreError(e.to_string()))?;
+            let x = Array2::from_shape_vec((ns.len(), size * size), flat)
+                .map_err(|e| ScoreError(e.to_string()))?;
             let s = prior.score(x.view(), sigma)?;
             let den = &x + &(s * (sigma * sigma));
             for (c, row) in cs.iter().zip(den.rows()) {

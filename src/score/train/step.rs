@@ -60,7 +60,9 @@ impl Trainer {
         };
         let net = UNet::new(&ucfg, vb)?;
         let adam = {
-            let v = vars.lock().map_err(|_| TrainError::Config("variables poisoned".into()))?;
+            let v = vars
+                .lock()
+                .map_err(|_| TrainError::Config("variables poisoned".into()))?;
             Adam::new(&v, cfg.lr)?
         };
         let schedule = VpSchedule::linear(cfg.beta_start, cfg.beta_end, cfg.timesteps);
@@ -95,7 +97,10 @@ impl Trainer {
         {
             let vars = t.vars.lock().map_err(|_| bad("variables poisoned".into()))?;
             for (k, var) in vars.iter() {
-                let w = ck.weights.get(k).ok_or_else(|| bad(format!("tensor `{k}` is missing")))?;
+                let w = ck
+                    .weights
+                    .get(k)
+                    .ok_or_else(|| bad(format!("tensor `{k}` is missing")))?;
                 if w.dims() != var.dims() {
                     return Err(bad(format!("tensor `{k}` has shape {:?}", w.dims())));
                 }
@@ -208,13 +213,18 @@ impl Trainer {
         let l = f64::from(loss.to_scalar::<f32>()?);
         self.since_report.0 += l;
         self.since_report.1 += 1;
-        Ok(StepInfo { step: self.step, loss: l })
+        Ok(StepInfo {
+            step: self.step,
+            loss: l,
+        })
     }
 
     /// Loss on the held-out images with fixed noise (same draws every call, so values are comparable).
     pub fn heldout_loss(&self) -> Result<f64, TrainError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.seed ^ 0x00DE_1D0F);
-        let all: Vec<&Vec<f32>> = (0..HELDOUT_DRAWS).flat_map(|_| self.data.heldout.iter()).collect();
+        let all: Vec<&Vec<f32>> = (0..HELDOUT_DRAWS)
+            .flat_map(|_| self.data.heldout.iter())
+            .collect();
         let (mut sum, mut n) = (0.0, 0usize);
         for chunk in all.chunks(self.cfg.batch.max(1)) {
             let b = self.make_batch(&mut rng, chunk, false);
@@ -246,7 +256,10 @@ impl Trainer {
             .vars
             .lock()
             .map_err(|_| TrainError::Config("variables poisoned".into()))?;
-        Ok(vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect())
+        Ok(vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect())
     }
 
     /// A snapshot for `--resume`.
@@ -297,7 +310,7 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
         return bad("--channels needs one or more positive channel counts".into());
     }
     let m = 1usize << (cfg.channels.len() - 1);
-    if cfg.size == 0 || cfg.size % m != 0 {
+    if cfg.size == 0 || !cfg.size.is_multiple_of(m) {
         return bad(format!("--size {} must be a positive multiple of {m}", cfg.size));
     }
     if cfg.batch == 0 {
@@ -310,7 +323,9 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
         return bad("image channels must be 1 or 2".into());
     }
     match cfg.sigma {
-        SigmaDist::Normal { s } if !(s.is_finite() && s > 0.0) => bad(format!("σ scale {s} must be positive")),
+        SigmaDist::Normal { s } if !(s.is_finite() && s > 0.0) => {
+            bad(format!("σ scale {s} must be positive"))
+        }
         SigmaDist::LogUniform { min, max } if !(min > 0.0 && max > min && max.is_finite()) => {
             bad(format!("σ range [{min}, {max}] must satisfy 0 < min < max"))
         }

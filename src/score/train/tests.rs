@@ -1,4 +1,5 @@
 //! Training tests: the loss goes down on a few images, and checkpoint + resume is bit-identical.
+#![allow(clippy::unwrap_used)]
 
 use ndarray::Array3;
 
@@ -86,7 +87,10 @@ fn resume_is_bit_identical() {
     for (k, ta) in &a {
         let va: Vec<f32> = ta.flatten_all().unwrap().to_vec1().unwrap();
         let vb: Vec<f32> = b[k].flatten_all().unwrap().to_vec1().unwrap();
-        assert!(va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()), "{k} differs");
+        assert!(
+            va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{k} differs"
+        );
     }
     for (k, m) in &straight.adam.v {
         let va: Vec<f32> = m.flatten_all().unwrap().to_vec1().unwrap();
@@ -122,8 +126,13 @@ fn bad_settings_are_errors() {
 #[test]
 fn gaussian_filter_preserves_constants_and_smooths_noise() {
     let flat = vec![0.5f64; 64];
-    assert!(gaussian_filter(&flat, 8, 1.3).iter().all(|v| (v - 0.5).abs() < 1e-12));
-    let imgs: Vec<Vec<f32>> = images(6, 16).outer_iter().map(|a| a.iter().copied().collect()).collect();
+    assert!(gaussian_filter(&flat, 8, 1.3)
+        .iter()
+        .all(|v| (v - 0.5).abs() < 1e-12));
+    let imgs: Vec<Vec<f32>> = images(6, 16)
+        .outer_iter()
+        .map(|a| a.iter().copied().collect())
+        .collect();
     let w = tune_gaussian_width(&imgs, 16, 0.2, 3);
     assert!(w > 0.0, "at σ = 0.2 some blur must help");
     assert!((psnr(&[0.0, 1.0], &[0.1, 0.9]) - 20.0).abs() < 1e-9);
