@@ -26,8 +26,8 @@ fn prior(channels: &[usize]) -> NetworkPrior {
 fn bench(c: &mut Criterion) {
     let x = Array2::from_shape_fn((4, 64 * 64), |(i, j)| ((i * 7 + j) % 13) as f64 / 13.0);
     let lists: &[&[usize]] = match std::env::var("UQ_BENCH_CHANNELS") {
-        Ok(s) if s == "all" => &[&[16, 32, 64], &[12, 24, 48], &[8, 16, 32], &[32, 64, 128]],
-        _ => &[&[16, 32, 64]],
+        Ok(s) if s == "all" => &[&[8, 16, 32], &[12, 24, 48], &[16, 32, 64], &[32, 64, 128]],
+        _ => &[&[8, 16, 32]],
     };
     let mut g = c.benchmark_group("score_4x64x64");
     g.sample_size(10);

@@ -55,12 +55,19 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The parts that must agree between a checkpoint and a resumed run.
+    /// Both sides are compared after one JSON round trip, as checkpoints store them (serde_json's
+    /// default float parser is not always exact in the last digit).
     pub fn same_run(&self, other: &TrainConfig) -> bool {
-        let strip = |c: &TrainConfig| TrainConfig {
-            steps: 0,
-            ..c.clone()
+        let strip = |c: &TrainConfig| -> Option<TrainConfig> {
+            let c = TrainConfig {
+                steps: 0,
+                ..c.clone()
+            };
+            serde_json::to_string(&c)
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
         };
-        strip(self) == strip(other)
+        matches!((strip(self), strip(other)), (Some(a), Some(b)) if a == b)
     }
 
     /// The VE σ range recorded in the model file.

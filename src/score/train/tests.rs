@@ -98,6 +98,20 @@ fn resume_is_bit_identical() {
         assert_eq!(va, vb, "Adam v of {k}");
     }
 
+    // A σ range whose decimal form does not round-trip exactly still resumes.
+    let mut odd = cfg(NetKind::Ve, 6);
+    odd.sigma = SigmaDist::LogUniform {
+        min: 0.01,
+        max: 14.038140428375435,
+    };
+    let mut ck = read_checkpoint(&path).unwrap();
+    ck.config = odd.clone();
+    write_checkpoint(&path, &ck).unwrap();
+    let ck = read_checkpoint(&path).unwrap();
+    assert!(odd.same_run(&ck.config));
+    odd.lr = 0.5;
+    assert!(!odd.same_run(&ck.config));
+
     // A checkpoint from a different run is refused.
     let ck = read_checkpoint(&path).unwrap();
     let mut other = cfg(NetKind::Ve, 6);
