@@ -1,0 +1,323 @@
+//! `uq train` (denoising score matching for the U-Net priors) and `uq train-eval` (Tweedie denoising benchmark).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
+use uq::score::train::{SigmaDist, TrainConfig, Trainer};
+use uq::score::{max_pairwise_distance, write_safetensors, NetKind, NetworkPrior};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KindArg {
+    /// Noise-conditional score (annealed HMC / Langevin).
+    Ve,
+    /// DDPM ε-network (DPS, CCDF).
+    Vp,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SigmaDistArg {
+    /// |σ| log-uniform in [--sigma-min, --sigma-max], random sign.
+    LogUniform,
+    /// σ ~ N(0, s²) with s = --sigma-scale (Ramzi et al.).
+    Normal,
+}
+
+/// Train a score prior on an (n, H, W) float32 `.npy` of images in [0, 1].
+#[derive(Clone, Debug, Args)]
+pub struct TrainArgs {
+    /// Training images, (n, H, W) float32 in [0, 1].
+    #[arg(long)]
+    pub data: PathBuf,
+    /// `ve` (noise-conditional score) or `vp` (DDPM ε-prediction).
+    #[arg(long, value_enum)]
+    pub kind: KindArg,
+    /// Output model file (`.safetensors` with uq metadata).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Image side length (must match the data).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// U-Net channels per scale, top to bottom.
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+    pub channels: Vec<usize>,
+    /// Total optimiser steps (on resume: the total to reach).
+    #[arg(long, default_value_t = 2000)]
+    pub steps: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Seed for initialisation, split, batches and noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue from this checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Report held-out loss and write a checkpoint every K steps.
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+    /// Checkpoint path (default: OUT with extension `.ckpt.safetensors`).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// VE noise-level distribution.
+    #[arg(long, value_enum, default_value_t = SigmaDistArg::LogUniform)]
+    pub sigma_dist: SigmaDistArg,
+    /// VE: smallest |σ| (log-uniform).
+    #[arg(long, default_value_t = 0.01)]
+    pub sigma_min: f64,
+    /// VE: largest |σ| (default: the largest pairwise distance between training images, Song & Ermon).
+    #[arg(long)]
+    pub sigma_max: Option<f64>,
+    /// VE with `--sigma-dist normal`: s in σ ~ N(0, s²).
+    #[arg(long, default_value_t = 1.0)]
+    pub sigma_scale: f64,
+    /// Fraction of images held out for the held-out loss.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
+}
+
+fn default_checkpoint(out: &Path) -> PathBuf {
+    out.with_extension("ckpt.safetensors")
+}
+
+/// Run `uq train`. Exit 0 when done, 130 after Ctrl-C (checkpoint written), errors as `anyhow`.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let images = read_images(&args.data)?;
+    let data_name = args.data.display().to_string();
+    let data = ImageSet::split(&images, args.size, args.holdout, args.seed, &data_name)?;
+    let sigma = match args.sigma_dist {
+        SigmaDistArg::Normal => SigmaDist::Normal { s: args.sigma_scale },
+        SigmaDistArg::LogUniform => SigmaDist::LogUniform {
+            min: args.sigma_min,
+            max: args
+                .sigma_max
+                .unwrap_or_else(|| max_pairwise_distance(&data.train)),
+        },
+    };
+    let cfg = TrainConfig {
+        kind: match args.kind {
+            KindArg::Ve => NetKind::Ve,
+            KindArg::Vp => NetKind::Vp,
+        },
+        channels: args.channels.clone(),
+        size: args.size,
+        image_channels: 1,
+        steps: args.steps,
+        batch: args.batch,
+        lr: args.lr,
+        seed: args.seed,
+        sigma,
+        beta_start: 1e-4,
+        beta_end: 0.02,
+        timesteps: 1000,
+        holdout: args.holdout,
+    };
+    let ckpt_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&args.out));
+    let mut trainer = match &args.resume {
+        Some(p) => {
+            let ck = read_checkpoint(p)?;
+            Trainer::resume(cfg, data, ck, &p.display().to_string())?
+        }
+        None => Trainer::new(cfg, data)?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("installing Ctrl-C handler")?;
+    }
+    eprintln!(
+        "training {:?} U-Net {:?} on {} ({} train / {} held-out images), steps {}..{}, σ: {:?}",
+        trainer.cfg.kind,
+        trainer.cfg.channels,
+        data_name,
+        trainer.data.train.len(),
+        trainer.data.heldout.len(),
+        trainer.step,
+        trainer.cfg.steps,
+        trainer.cfg.sigma
+    );
+    let bar = ProgressBar::new(trainer.cfg.steps as u64);
+    bar.set_position(trainer.step as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+    {
+        bar.set_style(style);
+    }
+    let t0 = Instant::now();
+    let prior_seconds = trainer.history.last().map(|h| h.seconds).unwrap_or(0.0);
+    let start_step = trainer.step;
+    let every = args.checkpoint_every.max(1);
+    let mut ema = None::<f64>;
+    while trainer.step < trainer.cfg.steps {
+        if stop.load(Ordering::SeqCst) {
+            bar.abandon();
+            write_checkpoint(&ckpt_path, &trainer.checkpoint()?)?;
+            eprintln!(
+                "interrupted at step {}; checkpoint {}",
+                trainer.step,
+                ckpt_path.display()
+            );
+            return Ok(ExitCode::from(130));
+        }
+        let info = trainer.train_step()?;
+        let e = ema.map_or(info.loss, |e| 0.98 * e + 0.02 * info.loss);
+        ema = Some(e);
+        let rate = (trainer.step - start_step) as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+        bar.set_position(info.step as u64);
+        bar.set_message(format!("loss {e:.4} {rate:.2} steps/s"));
+        if trainer.step % every == 0 || trainer.step == trainer.cfg.steps {
+            let h = trainer.report(prior_seconds + t0.elapsed().as_secs_f64())?;
+            write_checkpoint(&ckpt_path, &trainer.checkpoint()?)?;
+            write_model(&trainer, &args.out, &data_name)?;
+            let line = format!(
+                "step {:>6}  train {:.5}  held-out {:.5}  {:.3} steps/s  {:.0} s",
+                h.step, h.train, h.heldout, rate, h.seconds
+            );
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
+    }
+    bar.finish();
+    if trainer.history.last().map(|h| h.step) != Some(trainer.step) {
+        trainer.report(prior_seconds + t0.elapsed().as_secs_f64())?;
+        write_checkpoint(&ckpt_path, &trainer.checkpoint()?)?;
+    }
+    write_model(&trainer, &args.out, &data_name)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the current weights as a model file with the uq header and training provenance.
+fn write_model(trainer: &Trainer, out: &Path, data_name: &str) -> anyhow::Result<()> {
+    let mut extra = BTreeMap::new();
+    extra.insert("train_data".to_string(), data_name.to_string());
+    extra.insert("train_images".to_string(), trainer.data.train.len().to_string());
+    extra.insert(
+        "heldout_images".to_string(),
+        trainer.data.heldout.len().to_string(),
+    );
+    extra.insert(
+        "train_command".to_string(),
+        std::env::args().collect::<Vec<_>>().join(" "),
+    );
+    let meta = trainer.model_metadata(&extra);
+    write_safetensors(out, &trainer.weights()?, meta)?;
+    Ok(())
+}
+
+/// Denoise held-out images with a VE model via Tweedie and compare with the best Gaussian filter.
+#[derive(Clone, Debug, Args)]
+pub struct EvalArgs {
+    /// VE model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Test images (n, H, W).
+    #[arg(long, default_value = "/work/shared/data/mri_head_test_64.npy")]
+    pub test: PathBuf,
+    /// Training images, used only to tune the Gaussian filter's width.
+    #[arg(long, default_value = "/work/shared/data/mri_brain_train_64.npy")]
+    pub train: PathBuf,
+    /// Noise levels.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2")]
+    pub sigmas: Vec<f64>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Run the denoising benchmark; prints one JSON line per σ.
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let prior = NetworkPrior::load(&args.model)?;
+    let [size, _] = prior.header().image_shape;
+    let flat = |p: &Path| -> anyhow::Result<Vec<Vec<f32>>> {
+        let a = read_images(p)?;
+        Ok(a.outer_iter().map(|im| im.iter().copied().collect()).collect())
+    };
+    let test = flat(&args.test)?;
+    let train = flat(&args.train)?;
+    for &s in &args.sigmas {
+        let r = DenoiseReport::run(&prior, &train, &test, size, s, args.seed, 4)?;
+        println!("{}", serde_json::to_string(&r)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Timing of a fresh network (no data needed).
+#[derive(Clone, Debug, Args)]
+pub struct TimeArgs {
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+    pub channels: Vec<usize>,
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Chains per score call.
+    #[arg(long, default_value_t = 4)]
+    pub chains: usize,
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+}
+
+/// Print median wall times of a batched score call and its VJP.
+pub fn run_time(args: TimeArgs) -> anyhow::Result<ExitCode> {
+    use ndarray::Array2;
+    use uq::score::{header_metadata, seeded_builder, HeaderKind, ScoreHeader, ScoreModel, UNet, UNetConfig};
+    let cfg = UNetConfig {
+        channels: args.channels.clone(),
+        image_channels: 1,
+        kind: NetKind::Ve,
+    };
+    let (vb, _) = seeded_builder(0);
+    let net = UNet::new(&cfg, vb)?;
+    let kind = HeaderKind::Ve {
+        sigma_min: 0.01,
+        sigma_max: 30.0,
+    };
+    let meta = header_metadata(&cfg, &kind, [args.size, args.size], 1.0, &BTreeMap::new());
+    let prior = NetworkPrior::from_net(net, ScoreHeader::from_metadata("time", &meta)?);
+    let n = args.size * args.size;
+    let x = Array2::from_shape_fn((args.chains, n), |(i, j)| ((i * 7 + j) % 13) as f64 / 13.0);
+    let median = |f: &dyn Fn() -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        let mut v = Vec::new();
+        for _ in 0..args.reps.max(1) {
+            let t = Instant::now();
+            f()?;
+            v.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        v.sort_by(f64::total_cmp);
+        Ok(v.get(v.len() / 2).copied().unwrap_or(f64::NAN))
+    };
+    let fwd = median(&|| {
+        prior.score(x.view(), 0.1)?;
+        Ok(())
+    })?;
+    let vjp = median(&|| {
+        prior.score_vjp(x.view(), 0.1, x.view())?;
+        Ok(())
+    })?;
+    println!(
+        "channels {:?} {}x{} chains {}: score {fwd:.1} ms, vjp {vjp:.1} ms (median of {}, {} threads)",
+        args.channels,
+        args.size,
+        args.size,
+        args.chains,
+        args.reps,
+        candle_core::utils::get_num_threads()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,216 @@
+//! `ScoreModel` for a loaded U-Net file: flat f64 rows ↔ `[B, C, H, W]` f32 tensors, VE/VP scores, VJPs, Tweedie.
+//!
+//! Units: the network sees `z = data_scale · x`. VE: `s_x(x, σ) = scale · net(z, scale·σ)`.
+//! VP: the diffusion runs in network units; `level = t` and `s_x = scale · (−ε(z, t)/√(1 − ᾱ_t))`.
+//! Complex images are flat interleaved (re, im) pairs, i.e. a row is `[H, W, C]` in C order.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use candle_core::{Device, Tensor, Var};
+use ndarray::{Array2, ArrayView2};
+
+use super::file::{load_net, ScoreFileError};
+use super::header::{HeaderKind, ScoreHeader};
+use super::schedule::VpSchedule;
+use super::unet::UNet;
+use super::{NoiseKind, ScoreError, ScoreModel};
+
+fn cerr(e: candle_core::Error) -> ScoreError {
+    ScoreError(format!("network evaluation failed: {e}"))
+}
+
+/// A trained U-Net prior read from a `.safetensors` file.
+pub struct NetworkPrior {
+    net: UNet,
+    header: ScoreHeader,
+    schedule: Option<VpSchedule>,
+    evals: AtomicU64,
+}
+
+impl NetworkPrior {
+    /// Load and validate a model file (every failure is a typed error).
+    pub fn load(path: &Path) -> Result<Self, ScoreFileError> {
+        let l = load_net(path)?;
+        Ok(Self::from_net(l.net, l.header))
+    }
+
+    /// Wrap an already built network with its header.
+    pub fn from_net(net: UNet, header: ScoreHeader) -> Self {
+        let schedule = match header.kind {
+            HeaderKind::Vp {
+                beta_start,
+                beta_end,
+                timesteps,
+            } => Some(VpSchedule::linear(beta_start, beta_end, timesteps)),
+            HeaderKind::Ve { .. } => None,
+        };
+        NetworkPrior {
+            net,
+            header,
+            schedule,
+            evals: AtomicU64::new(0),
+        }
+    }
+
+    pub fn header(&self) -> &ScoreHeader {
+        &self.header
+    }
+
+    /// The VP schedule (`None` for VE networks).
+    pub fn schedule(&self) -> Option<&VpSchedule> {
+        self.schedule.as_ref()
+    }
+
+    fn chw(&self) -> (usize, usize, usize) {
+        let [h, w] = self.header.image_shape;
+        (self.header.image_channels, h, w)
+    }
+
+    /// Flat rows (data units) → `[B, C, H, W]` f32 in data units.
+    fn to_tensor(&self, x: ArrayView2<f64>) -> Result<Tensor, ScoreError> {
+        let (c, h, w) = self.chw();
+        if x.ncols() != self.dim() {
+            return Err(ScoreError(format!(
+                "the prior expects rows of {} values ({h}×{w}×{c}), got {}",
+                self.dim(),
+                x.ncols()
+            )));
+        }
+        let b = x.nrows();
+        let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let t = Tensor::from_vec(data, (b, h, w, c), &Device::Cpu).map_err(cerr)?;
+        t.permute((0, 3, 1, 2)).and_then(|t| t.contiguous()).map_err(cerr)
+    }
+
+    /// `[B, C, H, W]` → flat f64 rows.
+    fn to_rows(t: &Tensor) -> Result<Array2<f64>, ScoreError> {
+        let b = t.dim(0).map_err(cerr)?;
+        let v: Vec<f32> = t
+            .permute((0, 2, 3, 1))
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1())
+            .map_err(cerr)?;
+        let n = v.len() / b.max(1);
+        Array2::from_shape_vec((b, n), v.into_iter().map(f64::from).collect())
+            .map_err(|e| ScoreError(e.to_string()))
+    }
+
+    /// The per-call level tensor and the output factor `scale · (VP: −1/√(1−ᾱ_t))` turning raw network
+    /// output into the data-unit score.
+    fn level(&self, level: f64, b: usize) -> Result<(Tensor, f64), ScoreError> {
+        let scale = self.header.data_scale;
+        let (lv, factor) = match &self.schedule {
+            None => {
+                if !(level.is_finite() && level != 0.0) {
+                    return Err(ScoreError(format!(
+                        "noise level σ = {level} must be finite and non-zero"
+                    )));
+                }
+                (level.abs() * scale, scale)
+            }
+            Some(s) => {
+                let t = s
+                    .index(level)
+                    .ok_or_else(|| ScoreError(format!("timestep t = {level} is not in 0..{}", s.steps())))?;
+                (t as f64, -scale / (1.0 - s.alpha_bar(t)).sqrt())
+            }
+        };
+        let lt = Tensor::from_vec(vec![lv as f32; b], b, &Device::Cpu).map_err(cerr)?;
+        Ok((lt, factor))
+    }
+
+    /// Raw network output (VE: score in network units; VP: ε) for data-unit input `x`.
+    fn raw(&self, x: &Tensor, level: &Tensor) -> candle_core::Result<Tensor> {
+        self.net.forward(&(x * self.header.data_scale)?, level)
+    }
+
+    fn count(&self, rows: usize) {
+        self.evals.fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
+    /// The VP network's ε prediction at timestep `t` (network units); an error for VE priors.
+    pub fn eps(&self, x: ArrayView2<f64>, t: f64) -> Result<Array2<f64>, ScoreError> {
+        if self.schedule.is_none() {
+            return Err(ScoreError("ε is only defined for VP (DDPM) priors".into()));
+        }
+        let xt = self.to_tensor(x)?;
+        let (lt, _) = self.level(t, x.nrows())?;
+        self.count(x.nrows());
+        Self::to_rows(&self.raw(&xt, &lt).map_err(cerr)?)
+    }
+
+    /// Tweedie's denoiser in data units: VE `x + σ² s(x, σ)`; VP `(x_t + (1 − ᾱ_t) s(x_t, t))/√ᾱ_t`.
+    pub fn denoise(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        let s = self.score(x, level)?;
+        Ok(match &self.schedule {
+            None => &x + &(s * (level * level)),
+            Some(sch) => {
+                let ab = sch.alpha_bar(sch.index(level).unwrap_or(0));
+                (&x + &(s * (1.0 - ab))) / ab.sqrt()
+            }
+        })
+    }
+}
+
+impl ScoreModel for NetworkPrior {
+    fn dim(&self) -> usize {
+        let (c, h, w) = self.chw();
+        c * h * w
+    }
+
+    fn noise_kind(&self) -> NoiseKind {
+        match self.header.kind {
+            HeaderKind::Ve { sigma_min, sigma_max } => NoiseKind::Ve { sigma_min, sigma_max },
+            HeaderKind::Vp {
+                beta_start,
+                beta_end,
+                timesteps,
+            } => NoiseKind::Vp {
+                beta_start,
+                beta_end,
+                steps: timesteps,
+            },
+        }
+    }
+
+    fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        let xt = self.to_tensor(x)?;
+        let (lt, factor) = self.level(level, x.nrows())?;
+        self.count(x.nrows());
+        let out = self.raw(&xt, &lt).and_then(|o| o * factor).map_err(cerr)?;
+        Self::to_rows(&out)
+    }
+
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        if v.dim() != x.dim() {
+            return Err(ScoreError(format!(
+                "VJP vector shape {:?} differs from the input shape {:?}",
+                v.dim(),
+                x.dim()
+            )));
+        }
+        let xv = Var::from_tensor(&self.to_tensor(x)?).map_err(cerr)?;
+        let vt = self.to_tensor(v)?;
+        let (lt, factor) = self.level(level, x.nrows())?;
+        self.count(x.nrows());
+        let grads = self
+            .raw(xv.as_tensor(), &lt)
+            .and_then(|o| (o * factor)?.mul(&vt)?.sum_all())
+            .and_then(|l| l.backward())
+            .map_err(cerr)?;
+        let g = grads
+            .get(xv.as_tensor())
+            .ok_or_else(|| ScoreError("the network output does not depend on its input".into()))?;
+        Self::to_rows(g)
+    }
+
+    fn evaluations(&self) -> u64 {
+        self.evals.load(Ordering::Relaxed)
+    }
+}

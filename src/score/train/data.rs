@@ -1,0 +1,121 @@
+//! Training images: `.npy` loading, the seeded held-out split, and flip augmentation.
+
+use std::path::Path;
+
+use ndarray::Array3;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::TrainError;
+
+/// Square images in [0, 1], row-major, split into training and held-out sets.
+#[derive(Clone, Debug)]
+pub struct ImageSet {
+    pub size: usize,
+    pub train: Vec<Vec<f32>>,
+    pub heldout: Vec<Vec<f32>>,
+}
+
+/// Read an `(n, H, W)` float32 (or float64) `.npy` of images.
+pub fn read_images(path: &Path) -> Result<Array3<f32>, TrainError> {
+    let p = path.display().to_string();
+    let bad = |reason: String| TrainError::Data {
+        path: p.clone(),
+        reason,
+    };
+    let f32s: Result<Array3<f32>, _> = ndarray_npy::read_npy(path);
+    match f32s {
+        Ok(a) => Ok(a),
+        Err(e32) => {
+            let f64s: Result<Array3<f64>, _> = ndarray_npy::read_npy(path);
+            f64s.map(|a| a.mapv(|v| v as f32))
+                .map_err(|_| bad(format!("expected an (n, H, W) float32 array: {e32}")))
+        }
+    }
+}
+
+impl ImageSet {
+    /// Split `images` (n, size, size): a `holdout` fraction (at least one image when n ≥ 2), chosen by a
+    /// seeded shuffle, is held out.
+    pub fn split(
+        images: &Array3<f32>,
+        size: usize,
+        holdout: f64,
+        seed: u64,
+        path: &str,
+    ) -> Result<Self, TrainError> {
+        let (n, h, w) = images.dim();
+        let bad = |reason: String| TrainError::Data {
+            path: path.to_string(),
+            reason,
+        };
+        if h != size || w != size {
+            return Err(bad(format!("images are {h}×{w}, --size asks for {size}×{size}")));
+        }
+        if n < 2 {
+            return Err(bad(format!("need at least 2 images, found {n}")));
+        }
+        if images.iter().any(|v| !v.is_finite()) {
+            return Err(bad("the images contain NaN or infinite values".into()));
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_5917));
+        let n_held = ((n as f64 * holdout).round() as usize).clamp(1, n - 1);
+        let img = |i: usize| {
+            images
+                .index_axis(ndarray::Axis(0), i)
+                .iter()
+                .copied()
+                .collect::<Vec<f32>>()
+        };
+        let (held, train) = order.split_at(n_held);
+        Ok(ImageSet {
+            size,
+            train: train.iter().map(|&i| img(i)).collect(),
+            heldout: held.iter().map(|&i| img(i)).collect(),
+        })
+    }
+}
+
+/// Copy `src` (size × size) into `dst`, flipped horizontally and/or vertically.
+pub fn flipped(src: &[f32], size: usize, flip_h: bool, flip_v: bool, dst: &mut Vec<f32>) {
+    for r in 0..size {
+        let sr = if flip_v { size - 1 - r } else { r };
+        for c in 0..size {
+            let sc = if flip_h { size - 1 - c } else { c };
+            dst.push(src.get(sr * size + sc).copied().unwrap_or(0.0));
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flips_are_mirror_images() {
+        let src: Vec<f32> = (0..6).map(|v| v as f32).collect::<Vec<_>>()[..4].to_vec(); // [[0,1],[2,3]]
+        let mut d = Vec::new();
+        flipped(&src, 2, true, false, &mut d);
+        assert_eq!(d, vec![1.0, 0.0, 3.0, 2.0]);
+        d.clear();
+        flipped(&src, 2, false, true, &mut d);
+        assert_eq!(d, vec![2.0, 3.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn split_is_seeded_and_disjoint() {
+        let imgs = Array3::from_shape_fn((20, 4, 4), |(i, _, _)| i as f32 / 20.0);
+        let a = ImageSet::split(&imgs, 4, 0.1, 7, "x").unwrap();
+        let b = ImageSet::split(&imgs, 4, 0.1, 7, "x").unwrap();
+        assert_eq!(a.heldout, b.heldout);
+        assert_eq!(a.heldout.len(), 2);
+        assert_eq!(a.train.len(), 18);
+        for h in &a.heldout {
+            assert!(!a.train.contains(h));
+        }
+        assert!(ImageSet::split(&imgs, 8, 0.1, 7, "x").is_err());
+    }
+}

@@ -1,0 +1,339 @@
+//! The training state machine: seeded batches, one DSM/ε-MSE Adam step, held-out loss, checkpoints.
+
+use std::collections::{BTreeMap, HashMap};
+
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::adam::Adam;
+use super::checkpoint::{Checkpoint, HistoryEntry};
+use super::data::{flipped, ImageSet};
+use super::{SigmaDist, TrainConfig, TrainError};
+use crate::score::file::header_metadata;
+use crate::score::header::HeaderKind;
+use crate::score::init::{seeded_builder, VarStore};
+use crate::score::schedule::VpSchedule;
+use crate::score::unet::{NetKind, UNet, UNetConfig};
+
+/// Held-out noise draws per held-out image.
+const HELDOUT_DRAWS: usize = 4;
+
+/// What one step reports.
+#[derive(Clone, Copy, Debug)]
+pub struct StepInfo {
+    pub step: usize,
+    pub loss: f64,
+}
+
+/// One batch: clean images, the noise, and the per-image level (σ or t), all f32.
+struct Batch {
+    clean: Vec<f32>,
+    noise: Vec<f32>,
+    levels: Vec<f32>,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    pub cfg: TrainConfig,
+    pub data: ImageSet,
+    pub net: UNet,
+    vars: VarStore,
+    pub adam: Adam,
+    rng: ChaCha8Rng,
+    pub step: usize,
+    pub history: Vec<HistoryEntry>,
+    schedule: VpSchedule,
+    since_report: (f64, usize),
+}
+
+impl Trainer {
+    /// A fresh run: weights drawn from ChaCha8(seed), zero Adam moments.
+    pub fn new(cfg: TrainConfig, data: ImageSet) -> Result<Self, TrainError> {
+        validate(&cfg)?;
+        let (vb, vars) = seeded_builder(cfg.seed);
+        let ucfg = UNetConfig {
+            channels: cfg.channels.clone(),
+            image_channels: cfg.image_channels,
+            kind: cfg.kind,
+        };
+        let net = UNet::new(&ucfg, vb)?;
+        let adam = {
+            let v = vars
+                .lock()
+                .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+            Adam::new(&v, cfg.lr)?
+        };
+        let schedule = VpSchedule::linear(cfg.beta_start, cfg.beta_end, cfg.timesteps);
+        let rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
+        Ok(Trainer {
+            cfg,
+            data,
+            net,
+            vars,
+            adam,
+            rng,
+            step: 0,
+            history: Vec::new(),
+            schedule,
+            since_report: (0.0, 0),
+        })
+    }
+
+    /// Continue from a checkpoint (its configuration must match except for `steps`).
+    pub fn resume(cfg: TrainConfig, data: ImageSet, ck: Checkpoint, path: &str) -> Result<Self, TrainError> {
+        let bad = |reason: String| TrainError::Checkpoint {
+            path: path.to_string(),
+            reason,
+        };
+        if !cfg.same_run(&ck.config) {
+            return Err(bad(format!(
+                "it was written for a different run: {:?}; this run is {:?}",
+                ck.config, cfg
+            )));
+        }
+        let mut t = Trainer::new(cfg, data)?;
+        {
+            let vars = t.vars.lock().map_err(|_| bad("variables poisoned".into()))?;
+            for (k, var) in vars.iter() {
+                let w = ck
+                    .weights
+                    .get(k)
+                    .ok_or_else(|| bad(format!("tensor `{k}` is missing")))?;
+                if w.dims() != var.dims() {
+                    return Err(bad(format!("tensor `{k}` has shape {:?}", w.dims())));
+                }
+                var.set(w)?;
+            }
+            if ck.adam_m.len() != vars.len() || ck.adam_v.len() != vars.len() {
+                return Err(bad("Adam moments do not match the network".into()));
+            }
+        }
+        t.adam.m = ck.adam_m;
+        t.adam.v = ck.adam_v;
+        t.adam.t = ck.step as u64;
+        t.step = ck.step;
+        t.rng = ck.rng;
+        t.history = ck.history;
+        Ok(t)
+    }
+
+    fn draw_level(&self, rng: &mut ChaCha8Rng) -> f32 {
+        match self.cfg.kind {
+            NetKind::Vp => rng.random_range(0..self.schedule.steps()) as f32,
+            NetKind::Ve => {
+                let s = match self.cfg.sigma {
+                    SigmaDist::Normal { s } => s * rng.sample::<f64, _>(StandardNormal),
+                    SigmaDist::LogUniform { min, max } => {
+                        let mag = (min.ln() + rng.random::<f64>() * (max.ln() - min.ln())).exp();
+                        if rng.random::<bool>() {
+                            mag
+                        } else {
+                            -mag
+                        }
+                    }
+                };
+                // |σ| ≥ 1e-4 keeps the division by |σ| finite.
+                (if s.abs() < 1e-4 { 1e-4f64.copysign(s) } else { s }) as f32
+            }
+        }
+    }
+
+    fn make_batch(&self, rng: &mut ChaCha8Rng, images: &[&Vec<f32>], augment: bool) -> Batch {
+        let n = self.cfg.size * self.cfg.size;
+        let mut clean = Vec::with_capacity(images.len() * n);
+        let mut levels = Vec::with_capacity(images.len());
+        for img in images {
+            let (fh, fv) = if augment {
+                (rng.random::<bool>(), rng.random::<bool>())
+            } else {
+                (false, false)
+            };
+            flipped(img, self.cfg.size, fh, fv, &mut clean);
+            levels.push(self.draw_level(rng));
+        }
+        let noise = (0..clean.len())
+            .map(|_| rng.sample::<f64, _>(StandardNormal) as f32)
+            .collect();
+        Batch { clean, noise, levels }
+    }
+
+    /// The batch loss as a scalar tensor (mean over pixels and images).
+    fn loss(&self, b: &Batch) -> candle_core::Result<Tensor> {
+        let bs = b.levels.len();
+        let s = self.cfg.size;
+        let shape = (bs, self.cfg.image_channels, s, s);
+        let per = b.clean.len() / bs.max(1);
+        let mut noisy = Vec::with_capacity(b.clean.len());
+        for (i, lv) in b.levels.iter().enumerate() {
+            let (a, c) = match self.cfg.kind {
+                NetKind::Ve => (1.0, *lv),
+                NetKind::Vp => {
+                    let ab = self.schedule.alpha_bar(*lv as usize);
+                    (ab.sqrt() as f32, (1.0 - ab).sqrt() as f32)
+                }
+            };
+            let rng = i * per..(i + 1) * per;
+            if let (Some(x), Some(u)) = (b.clean.get(rng.clone()), b.noise.get(rng)) {
+                noisy.extend(x.iter().zip(u).map(|(x, u)| a * x + c * u));
+            }
+        }
+        let dev = Device::Cpu;
+        let xt = Tensor::from_vec(noisy, shape, &dev)?;
+        let u = Tensor::from_slice(&b.noise, shape, &dev)?;
+        let lv = Tensor::from_slice(&b.levels, bs, &dev)?;
+        let out = self.net.forward(&xt, &lv)?;
+        let resid = match self.cfg.kind {
+            NetKind::Ve => (u + out.broadcast_mul(&lv.reshape((bs, 1, 1, 1))?)?)?,
+            NetKind::Vp => (out - u)?,
+        };
+        resid.sqr()?.mean_all()
+    }
+
+    /// One Adam step on a fresh batch; returns its loss.
+    pub fn train_step(&mut self) -> Result<StepInfo, TrainError> {
+        let mut rng = self.rng.clone();
+        let idx: Vec<usize> = (0..self.cfg.batch)
+            .map(|_| rng.random_range(0..self.data.train.len()))
+            .collect();
+        let imgs: Vec<&Vec<f32>> = idx.iter().filter_map(|&i| self.data.train.get(i)).collect();
+        let batch = self.make_batch(&mut rng, &imgs, true);
+        self.rng = rng;
+        let loss = self.loss(&batch)?;
+        let grads = loss.backward()?;
+        {
+            let vars = self
+                .vars
+                .lock()
+                .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+            self.adam.step(&vars, &grads)?;
+        }
+        self.step += 1;
+        let l = f64::from(loss.to_scalar::<f32>()?);
+        self.since_report.0 += l;
+        self.since_report.1 += 1;
+        Ok(StepInfo {
+            step: self.step,
+            loss: l,
+        })
+    }
+
+    /// Loss on the held-out images with fixed noise (same draws every call, so values are comparable).
+    pub fn heldout_loss(&self) -> Result<f64, TrainError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.seed ^ 0x00DE_1D0F);
+        let all: Vec<&Vec<f32>> = (0..HELDOUT_DRAWS)
+            .flat_map(|_| self.data.heldout.iter())
+            .collect();
+        let (mut sum, mut n) = (0.0, 0usize);
+        for chunk in all.chunks(self.cfg.batch.max(1)) {
+            let b = self.make_batch(&mut rng, chunk, false);
+            let l = f64::from(self.loss(&b)?.to_scalar::<f32>()?);
+            sum += l * chunk.len() as f64;
+            n += chunk.len();
+        }
+        Ok(sum / n.max(1) as f64)
+    }
+
+    /// Record the mean training loss since the last report and the held-out loss.
+    pub fn report(&mut self, seconds: f64) -> Result<HistoryEntry, TrainError> {
+        let heldout = self.heldout_loss()?;
+        let train = self.since_report.0 / self.since_report.1.max(1) as f64;
+        self.since_report = (0.0, 0);
+        let e = HistoryEntry {
+            step: self.step,
+            train,
+            heldout,
+            seconds,
+        };
+        self.history.push(e);
+        Ok(e)
+    }
+
+    /// Current weights by name.
+    pub fn weights(&self) -> Result<BTreeMap<String, Tensor>, TrainError> {
+        let vars = self
+            .vars
+            .lock()
+            .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+        Ok(vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect())
+    }
+
+    /// A snapshot for `--resume`.
+    pub fn checkpoint(&self) -> Result<Checkpoint, TrainError> {
+        Ok(Checkpoint {
+            config: self.cfg.clone(),
+            step: self.step,
+            weights: self.weights()?,
+            adam_m: self.adam.m.clone(),
+            adam_v: self.adam.v.clone(),
+            rng: self.rng.clone(),
+            history: self.history.clone(),
+        })
+    }
+
+    /// The model file's `__metadata__`: the uq header plus training provenance (`extra`).
+    pub fn model_metadata(&self, extra: &BTreeMap<String, String>) -> HashMap<String, String> {
+        let kind = match self.cfg.kind {
+            NetKind::Ve => {
+                let (sigma_min, sigma_max) = self.cfg.sigma_range();
+                HeaderKind::Ve { sigma_min, sigma_max }
+            }
+            NetKind::Vp => HeaderKind::Vp {
+                beta_start: self.cfg.beta_start,
+                beta_end: self.cfg.beta_end,
+                timesteps: self.cfg.timesteps,
+            },
+        };
+        let ucfg = self.net.config();
+        let mut extra = extra.clone();
+        extra.insert("train_steps".into(), self.step.to_string());
+        extra.insert("train_seed".into(), self.cfg.seed.to_string());
+        extra.insert("train_batch".into(), self.cfg.batch.to_string());
+        extra.insert("train_lr".into(), format!("{:e}", self.cfg.lr));
+        extra.insert("train_sigma_dist".into(), format!("{:?}", self.cfg.sigma));
+        if let Some(h) = self.history.last() {
+            extra.insert("train_loss".into(), format!("{:.6e}", h.train));
+            extra.insert("heldout_loss".into(), format!("{:.6e}", h.heldout));
+            extra.insert("train_seconds".into(), format!("{:.0}", h.seconds));
+        }
+        header_metadata(ucfg, &kind, [self.cfg.size, self.cfg.size], 1.0, &extra)
+    }
+}
+
+fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
+    let bad = |m: String| Err(TrainError::Config(m));
+    if cfg.channels.is_empty() || cfg.channels.contains(&0) {
+        return bad("--channels needs one or more positive channel counts".into());
+    }
+    let m = 1usize << (cfg.channels.len() - 1);
+    if cfg.size == 0 || !cfg.size.is_multiple_of(m) {
+        return bad(format!("--size {} must be a positive multiple of {m}", cfg.size));
+    }
+    if cfg.batch == 0 {
+        return bad("--batch must be at least 1".into());
+    }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        return bad(format!("--lr {} must be positive", cfg.lr));
+    }
+    if !(1..=2).contains(&cfg.image_channels) {
+        return bad("image channels must be 1 or 2".into());
+    }
+    match cfg.sigma {
+        SigmaDist::Normal { s } if !(s.is_finite() && s > 0.0) => {
+            bad(format!("σ scale {s} must be positive"))
+        }
+        SigmaDist::LogUniform { min, max } if !(min > 0.0 && max > min && max.is_finite()) => {
+            bad(format!("σ range [{min}, {max}] must satisfy 0 < min < max"))
+        }
+        _ if cfg.kind == NetKind::Vp
+            && !(cfg.timesteps >= 1 && 0.0 < cfg.beta_start && cfg.beta_end < 1.0) =>
+        {
+            bad("the β schedule must satisfy 0 < β < 1 with at least one step".into())
+        }
+        _ => Ok(()),
+    }
+}
