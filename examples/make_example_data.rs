@@ -81,7 +81,9 @@ fn conv(x: &Array2<f64>, k: &Array2<f64>) -> Array2<f64> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let src = std::env::args().nth(1).unwrap_or_else(|| "/work/shared/data/mri_head_test_64.npy".into());
+    let src = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/work/shared/data/mri_head_test_64.npy".into());
     let out = Path::new("examples/data");
     std::fs::create_dir_all(out)?;
     let slices: Array3<f32> = read_npy(&src)?;
@@ -107,13 +109,18 @@ fn main() -> anyhow::Result<()> {
     let (photons, background) = (50.0, 1.0);
     let rate = conv(&x, &kernel).mapv(|v| photons * v + background);
     let gauss = Normal::new(0.0, 2.0)?;
-    write_npy(out.join("deblur_y.npy"), &rate.mapv(|r| r + gauss.sample(&mut rng)))?;
+    write_npy(
+        out.join("deblur_y.npy"),
+        &rate.mapv(|r| r + gauss.sample(&mut rng)),
+    )?;
     let counts = rate.mapv(|r| Poisson::new(r).map(|p| p.sample(&mut rng)).unwrap_or(0.0));
     write_npy(out.join("deblur_poisson_y.npy"), &counts)?;
 
     // Inpainting: keep 30% of pixels at random, σ = 0.02.
     let keep = Array2::from_shape_fn((n, n), |_| if rng.random::<f64>() < 0.3 { 1.0 } else { 0.0 });
-    let yi = Array2::from_shape_fn((n, n), |(i, j)| keep[[i, j]] * (x[[i, j]] + noise.sample(&mut rng)));
+    let yi = Array2::from_shape_fn((n, n), |(i, j)| {
+        keep[[i, j]] * (x[[i, j]] + noise.sample(&mut rng))
+    });
     write_npy(out.join("inpaint_mask.npy"), &keep)?;
     write_npy(out.join("inpaint_y.npy"), &yi)?;
 

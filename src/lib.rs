@@ -12,5 +12,6 @@ pub mod graph;
 pub mod infer;
 pub mod output;
 pub mod score;
+pub mod session;
 pub mod source;
 pub mod syntax;

@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
 
 mod check;
+mod sample;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -21,6 +23,14 @@ pub struct Cli {
 pub enum Command {
     /// Check a model: parse, resolve names and imports, type-check, bind data, print a summary.
     Check(check::CheckArgs),
+    /// Draw posterior samples: plan a sampler, run all chains, write npy/png/summary.json.
+    Sample(sample::SampleArgs),
+    /// Train a score prior (VE or VP U-Net) on images by denoising score matching.
+    Train(train::TrainArgs),
+    /// Denoising check of a VE prior: Tweedie vs the best Gaussian filter.
+    EvalPrior(train::EvalArgs),
+    /// Time batched score and VJP evaluations of a prior file.
+    TimePrior(train::TimeArgs),
 }
 
 /// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
@@ -28,6 +38,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Train(args) => train::run(args),
+        Command::EvalPrior(args) => train::run_eval(args),
+        Command::TimePrior(args) => train::run_time(args),
     }
 }
 

@@ -67,7 +67,8 @@ pub struct Plan {
 
 /// Choose a sampler (DESIGN.md §4) or check a requested one. The error is a sentence for a diagnostic.
 pub fn plan(input: &PlanInput, requested: Option<SamplerKind>, why_requested: &str) -> Result<Plan, String> {
-    let find = |pred: fn(&NoiseKind) -> bool| input.priors.iter().find(|(_, k)| pred(k)).map(|(n, _)| n.clone());
+    let find =
+        |pred: fn(&NoiseKind) -> bool| input.priors.iter().find(|(_, k)| pred(k)).map(|(n, _)| n.clone());
     let vp = find(|k| matches!(k, NoiseKind::Vp { .. }));
     let ve = find(|k| matches!(k, NoiseKind::Ve { .. }));
     let fixed = find(|k| matches!(k, NoiseKind::Fixed { .. }));
@@ -137,7 +138,11 @@ mod tests {
 
     fn input(kinds: Vec<NoiseKind>) -> PlanInput {
         PlanInput {
-            priors: kinds.into_iter().enumerate().map(|(i, k)| (format!("x{i}"), k)).collect(),
+            priors: kinds
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| (format!("x{i}"), k))
+                .collect(),
             differentiable: true,
             has_init: false,
             has_observations: true,
@@ -146,15 +151,41 @@ mod tests {
 
     #[test]
     fn automatic_choices_follow_the_design() {
-        let ve = NoiseKind::Ve { sigma_min: 0.01, sigma_max: 1.0 };
-        let vp = NoiseKind::Vp { beta_start: 1e-4, beta_end: 0.02, steps: 1000 };
-        assert_eq!(plan(&input(vec![NoiseKind::Analytic]), None, "").unwrap().sampler, SamplerKind::Hmc);
-        assert_eq!(plan(&input(vec![ve.clone()]), None, "").unwrap().sampler, SamplerKind::AnnealedHmc);
-        assert_eq!(plan(&input(vec![vp.clone()]), None, "").unwrap().sampler, SamplerKind::Dps);
-        assert_eq!(plan(&input(vec![NoiseKind::Fixed { sigma: 0.1 }]), None, "").unwrap().sampler, SamplerKind::Mala);
+        let ve = NoiseKind::Ve {
+            sigma_min: 0.01,
+            sigma_max: 1.0,
+        };
+        let vp = NoiseKind::Vp {
+            beta_start: 1e-4,
+            beta_end: 0.02,
+            steps: 1000,
+        };
+        assert_eq!(
+            plan(&input(vec![NoiseKind::Analytic]), None, "").unwrap().sampler,
+            SamplerKind::Hmc
+        );
+        assert_eq!(
+            plan(&input(vec![ve.clone()]), None, "").unwrap().sampler,
+            SamplerKind::AnnealedHmc
+        );
+        assert_eq!(
+            plan(&input(vec![vp.clone()]), None, "").unwrap().sampler,
+            SamplerKind::Dps
+        );
+        assert_eq!(
+            plan(&input(vec![NoiseKind::Fixed { sigma: 0.1 }]), None, "")
+                .unwrap()
+                .sampler,
+            SamplerKind::Mala
+        );
         assert!(plan(&input(vec![ve]), Some(SamplerKind::Dps), "--sampler").is_err());
         assert!(plan(&input(vec![vp]), Some(SamplerKind::Hmc), "--sampler").is_err());
-        let p = plan(&input(vec![NoiseKind::Analytic]), Some(SamplerKind::Mala), "--sampler").unwrap();
+        let p = plan(
+            &input(vec![NoiseKind::Analytic]),
+            Some(SamplerKind::Mala),
+            "--sampler",
+        )
+        .unwrap();
         assert!(p.reason.contains("--sampler") && !p.score_only_mh);
     }
 }

@@ -38,7 +38,10 @@ impl Layout {
                         .chunks_exact(2)
                         .map(|c| Complex64::new(c[0], c[1]))
                         .collect();
-                    Value::Complex(ArrayD::from_shape_vec(IxDyn(&ty.shape), v).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&ty.shape))))
+                    Value::Complex(
+                        ArrayD::from_shape_vec(IxDyn(&ty.shape), v)
+                            .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&ty.shape))),
+                    )
                 } else {
                     Value::Real(
                         ArrayD::from_shape_vec(IxDyn(&ty.shape), part.to_vec())
@@ -87,7 +90,16 @@ mod tests {
         assert_eq!(layout.dim, 6 + 4 + 1);
         let row = Array1::from_iter((0..layout.dim).map(|i| i as f64));
         let vals = layout.unflatten(row.view());
-        assert_eq!(vals[1], Value::Complex(ArrayD::from_shape_vec(IxDyn(&[2]), vec![Complex64::new(6.0, 7.0), Complex64::new(8.0, 9.0)]).unwrap()));
+        assert_eq!(
+            vals[1],
+            Value::Complex(
+                ArrayD::from_shape_vec(
+                    IxDyn(&[2]),
+                    vec![Complex64::new(6.0, 7.0), Complex64::new(8.0, 9.0)]
+                )
+                .unwrap()
+            )
+        );
         assert_eq!(layout.flatten(&vals), row.to_vec());
     }
 }

@@ -41,7 +41,9 @@ pub fn normal(y: &Value, mean: &Value, sigma: &Value, level: f64) -> Result<Term
         if scalar_sigma {
             sig.iter().next().copied().unwrap_or(f64::NAN)
         } else {
-            sig.as_slice().and_then(|s| s.get(i).copied()).unwrap_or_else(|| sig.iter().nth(i).copied().unwrap_or(f64::NAN))
+            sig.as_slice()
+                .and_then(|s| s.get(i).copied())
+                .unwrap_or_else(|| sig.iter().nth(i).copied().unwrap_or(f64::NAN))
         }
     };
     let mut log_lik = 0.0;
@@ -50,7 +52,9 @@ pub fn normal(y: &Value, mean: &Value, sigma: &Value, level: f64) -> Result<Term
     for (i, (ri, dm)) in r.iter().zip(d_mean.iter_mut()).enumerate() {
         let s0 = sig_at(i);
         if !(s0 > 0.0) || !s0.is_finite() {
-            return Err(TermError::OutOfSupport(format!("Normal sigma must be positive, got {s0}")));
+            return Err(TermError::OutOfSupport(format!(
+                "Normal sigma must be positive, got {s0}"
+            )));
         }
         let var = s0 * s0 + level * level;
         let r2 = ri.norm_sqr();
@@ -68,8 +72,14 @@ pub fn normal(y: &Value, mean: &Value, sigma: &Value, level: f64) -> Result<Term
     } else {
         Value::Real(d_mean.mapv(|z| z.re))
     };
-    let d_sigma = ArrayD::from_shape_vec(sig.raw_dim(), d_sig_elems).ok().map(Value::Real);
-    Ok(TermEval { log_lik, d_mean, d_sigma })
+    let d_sigma = ArrayD::from_shape_vec(sig.raw_dim(), d_sig_elems)
+        .ok()
+        .map(Value::Real);
+    Ok(TermEval {
+        log_lik,
+        d_mean,
+        d_sigma,
+    })
 }
 
 /// `y ~ Poisson(rate)`: log p = Σ y log λ − λ − log Γ(y + 1); λ ≤ 0 anywhere is outside the support.
@@ -89,12 +99,20 @@ pub fn poisson(y: &Value, rate: &Value) -> Result<TermEval, TermError> {
         *g = yi / li - 1.0;
     });
     if let Some(li) = bad {
-        return Err(TermError::OutOfSupport(format!("Poisson rate must be positive, got {li}")));
+        return Err(TermError::OutOfSupport(format!(
+            "Poisson rate must be positive, got {li}"
+        )));
     }
     if !log_lik.is_finite() {
-        return Err(TermError::NonFinite("Poisson log-likelihood is not finite".into()));
+        return Err(TermError::NonFinite(
+            "Poisson log-likelihood is not finite".into(),
+        ));
     }
-    Ok(TermEval { log_lik, d_mean: Value::Real(grad), d_sigma: None })
+    Ok(TermEval {
+        log_lik,
+        d_mean: Value::Real(grad),
+        d_sigma: None,
+    })
 }
 
 /// log Γ(x) for x > 0 (Lanczos, g = 7, n = 9; |error| < 1e-13 on the positive axis).
@@ -143,20 +161,31 @@ mod tests {
         let m = |v: [f64; 3]| Value::Real(ArrayD::from_shape_vec(vec![3], v.to_vec()).unwrap());
         let s = Value::scalar(0.7);
         let base = [0.1, 0.2, 0.3];
-        let Ok(t) = normal(&y, &m(base), &s, 0.2) else { panic!() };
+        let Ok(t) = normal(&y, &m(base), &s, 0.2) else {
+            panic!()
+        };
         let Value::Real(g) = &t.d_mean else { panic!() };
         for i in 0..3 {
             let h = 1e-6;
             let (mut p, mut q) = (base, base);
             p[i] += h;
             q[i] -= h;
-            let (Ok(a), Ok(b)) = (normal(&y, &m(p), &s, 0.2), normal(&y, &m(q), &s, 0.2)) else { panic!() };
+            let (Ok(a), Ok(b)) = (normal(&y, &m(p), &s, 0.2), normal(&y, &m(q), &s, 0.2)) else {
+                panic!()
+            };
             let fd = (a.log_lik - b.log_lik) / (2.0 * h);
             assert!((fd - g[i]).abs() < 1e-6, "{fd} vs {}", g[i]);
         }
         let h = 1e-6;
-        let (Ok(a), Ok(b)) = (normal(&y, &m(base), &Value::scalar(0.7 + h), 0.2), normal(&y, &m(base), &Value::scalar(0.7 - h), 0.2)) else { panic!() };
-        let Some(Value::Real(ds)) = &t.d_sigma else { panic!() };
+        let (Ok(a), Ok(b)) = (
+            normal(&y, &m(base), &Value::scalar(0.7 + h), 0.2),
+            normal(&y, &m(base), &Value::scalar(0.7 - h), 0.2),
+        ) else {
+            panic!()
+        };
+        let Some(Value::Real(ds)) = &t.d_sigma else {
+            panic!()
+        };
         let fd = (a.log_lik - b.log_lik) / (2.0 * h);
         assert!((fd - ds.iter().sum::<f64>()).abs() < 1e-6);
     }

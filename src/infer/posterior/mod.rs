@@ -4,13 +4,12 @@ mod layout;
 mod likelihood;
 
 pub use layout::Layout;
-pub use likelihood::ln_gamma;
 
 use super::target::{Eval, EvalError, Posterior};
 use crate::graph::{FftCache, Graph, NodeId, Value};
 use crate::score::ScoreModel;
 use likelihood::{TermError, TermEval};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -51,15 +50,23 @@ impl GraphPosterior {
         priors: Vec<Box<dyn ScoreModel>>,
     ) -> Result<Self, String> {
         if priors.len() != layout.slots.len() {
-            return Err(format!("{} priors for {} latents", priors.len(), layout.slots.len()));
+            return Err(format!(
+                "{} priors for {} latents",
+                priors.len(),
+                layout.slots.len()
+            ));
         }
         for (i, (p, (ty, _, len))) in priors.iter().zip(&layout.slots).enumerate() {
             if p.dim() != *len {
-                return Err(format!("prior of latent {i} ({ty}) has dimension {} ≠ {len}", p.dim()));
+                return Err(format!(
+                    "prior of latent {i} ({ty}) has dimension {} ≠ {len}",
+                    p.dim()
+                ));
             }
         }
-        let has_density =
-            priors.iter().all(|p| p.log_density(Array2::zeros((1, p.dim())).view(), 0.0).is_some());
+        let has_density = priors
+            .iter()
+            .all(|p| p.log_density(Array2::zeros((1, p.dim())).view(), 0.0).is_some());
         Ok(GraphPosterior {
             graph,
             data,
@@ -99,14 +106,25 @@ impl GraphPosterior {
     }
 
     /// Exact log-likelihood and its gradient at one point (annealing level `sigma`).
-    pub fn likelihood(&self, row: ndarray::ArrayView1<f64>, sigma: f64) -> Result<(f64, Array1<f64>), EvalError> {
+    pub fn likelihood(
+        &self,
+        row: ndarray::ArrayView1<f64>,
+        sigma: f64,
+    ) -> Result<(f64, Array1<f64>), EvalError> {
         self.grad_evals.fetch_add(1, Ordering::Relaxed);
         let values = self.forward_values(row)?;
         let mut seeds: Vec<(NodeId, Value)> = Vec::new();
         let mut log_lik = 0.0;
         for obs in &self.observations {
-            let y = self.data.get(obs.data).ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-            let node = |id: NodeId| values.get(id.0).ok_or_else(|| EvalError::Fatal("node out of range".into()));
+            let y = self
+                .data
+                .get(obs.data)
+                .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
+            let node = |id: NodeId| {
+                values
+                    .get(id.0)
+                    .ok_or_else(|| EvalError::Fatal("node out of range".into()))
+            };
             let t: Result<TermEval, TermError> = match &obs.term {
                 Term::Normal { mean, sigma: s } => {
                     likelihood::normal(y, node(*mean)?, node(*s)?, sigma).map(|t| {
@@ -124,8 +142,12 @@ impl GraphPosterior {
             };
             match t {
                 Ok(t) => log_lik += t.log_lik,
-                Err(TermError::OutOfSupport(m)) => return Err(EvalError::OutOfSupport(format!("{}: {m}", obs.label))),
-                Err(TermError::NonFinite(m)) => return Err(EvalError::NonFinite(format!("{}: {m}", obs.label))),
+                Err(TermError::OutOfSupport(m)) => {
+                    return Err(EvalError::OutOfSupport(format!("{}: {m}", obs.label)))
+                }
+                Err(TermError::NonFinite(m)) => {
+                    return Err(EvalError::NonFinite(format!("{}: {m}", obs.label)))
+                }
             }
         }
         let grads = self
@@ -148,17 +170,23 @@ impl GraphPosterior {
         let mut parts: Vec<(NodeId, ndarray::ArrayD<num_complex::Complex64>, bool)> = Vec::new();
         let mut total = 0.0;
         for obs in &self.observations {
-            let y = self.data.get(obs.data).ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
+            let y = self
+                .data
+                .get(obs.data)
+                .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
             let (node, weighted) = match &obs.term {
                 Term::Normal { mean, .. } => (*mean, false),
                 Term::Poisson { rate } => (*rate, true),
             };
-            let m = values.get(node.0).ok_or_else(|| EvalError::Fatal("node out of range".into()))?;
+            let m = values
+                .get(node.0)
+                .ok_or_else(|| EvalError::Fatal("node out of range".into()))?;
             let mut r = &y.to_complex() - &m.to_complex();
             if weighted {
                 let w = y.to_complex().mapv(|v| 1.0 / (2.0 * v.re.max(1.0)));
-                total += r.iter().zip(w.iter()).map(|(a, b)| a.norm_sqr() * b.re).sum::<f64>();
-                r = &r * &w;
+                let w_c = w.mapv(|v| num_complex::Complex64::new(v, 0.0));
+                total += r.iter().zip(w.iter()).map(|(a, b)| a.norm_sqr() * b).sum::<f64>();
+                r = &r * &w_c;
             } else {
                 total += r.iter().map(|a| a.norm_sqr()).sum::<f64>();
             }
@@ -173,7 +201,14 @@ impl GraphPosterior {
             .into_iter()
             .map(|(node, r, complex)| {
                 let g = r.mapv(|z| z * scale);
-                (node, if complex { Value::Complex(g) } else { Value::Real(g.mapv(|z| z.re)) })
+                (
+                    node,
+                    if complex {
+                        Value::Complex(g)
+                    } else {
+                        Value::Real(g.mapv(|z| z.re))
+                    },
+                )
             })
             .collect();
         let grads = self
@@ -184,12 +219,19 @@ impl GraphPosterior {
     }
 
     /// Prior scores (and log densities when every prior has one) for a batch, latent by latent.
-    fn prior_eval(&self, xs: ArrayView2<f64>, sigma: f64, want_density: bool) -> Result<(Array2<f64>, Option<Array1<f64>>), EvalError> {
+    fn prior_eval(
+        &self,
+        xs: ArrayView2<f64>,
+        sigma: f64,
+        want_density: bool,
+    ) -> Result<(Array2<f64>, Option<Array1<f64>>), EvalError> {
         let mut score = Array2::zeros(xs.raw_dim());
         let mut logp = want_density.then(|| Array1::zeros(xs.nrows()));
         for (prior, (_, off, len)) in self.priors.iter().zip(&self.layout.slots) {
             let part = xs.slice(ndarray::s![.., *off..*off + *len]);
-            let s = prior.score(part, sigma).map_err(|e| EvalError::Fatal(e.to_string()))?;
+            let s = prior
+                .score(part, sigma)
+                .map_err(|e| EvalError::Fatal(e.to_string()))?;
             score.slice_mut(ndarray::s![.., *off..*off + *len]).assign(&s);
             if let Some(lp) = logp.as_mut() {
                 match prior.log_density(part, sigma) {
@@ -211,8 +253,10 @@ impl Posterior for GraphPosterior {
     }
 
     fn evaluate(&self, xs: ArrayView2<f64>, sigma: f64) -> Vec<Result<Eval, EvalError>> {
-        let liks: Vec<Result<(f64, Array1<f64>), EvalError>> =
-            xs.axis_iter(Axis(0)).into_par_iter().map(|row| self.likelihood(row, sigma)).collect();
+        let liks: Vec<Result<(f64, Array1<f64>), EvalError>> = (0..xs.nrows())
+            .into_par_iter()
+            .map(|i| self.likelihood(xs.row(i), sigma))
+            .collect();
         let prior = self.prior_eval(xs, sigma, self.has_prior_density());
         liks.into_iter()
             .enumerate()

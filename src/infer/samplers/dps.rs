@@ -81,7 +81,12 @@ pub fn run_dps(
     progress: &(dyn Fn(&DpsProgress) + Sync),
     stop: &AtomicBool,
 ) -> Result<DpsOutput, EvalError> {
-    let NoiseKind::Vp { beta_start, beta_end, steps: t_total } = prior.noise_kind() else {
+    let NoiseKind::Vp {
+        beta_start,
+        beta_end,
+        steps: t_total,
+    } = prior.noise_kind()
+    else {
         return Err(EvalError::Fatal("DPS needs a VP (diffusion) prior".into()));
     };
     let sched = Respaced::new(beta_start, beta_end, t_total, cfg.steps);
@@ -107,7 +112,9 @@ pub fn run_dps(
         for (j, v) in row.iter_mut().enumerate() {
             let z = gauss(&mut rngs[c]);
             *v = match &cfg.init {
-                Some((x0, _)) => ab.sqrt() * x0.get(j).copied().unwrap_or(0.0) * scale + (1.0 - ab).sqrt() * z,
+                Some((x0, _)) => {
+                    ab.sqrt() * x0.get(j).copied().unwrap_or(0.0) * scale + (1.0 - ab).sqrt() * z
+                }
                 None => z,
             };
         }
@@ -125,13 +132,14 @@ pub fn run_dps(
         let ab = sched.alpha_bar[k];
         let ab_prev = if k > 0 { sched.alpha_bar[k - 1] } else { 1.0 };
         let beta = 1.0 - ab / ab_prev;
-        let s = prior.score(x.view(), t as f64).map_err(|e| EvalError::Fatal(e.to_string()))?;
+        let s = prior
+            .score(x.view(), t as f64)
+            .map_err(|e| EvalError::Fatal(e.to_string()))?;
         x0 = (&x + &(&s * (1.0 - ab))) / ab.sqrt();
         // Data consistency through x̂₀ (in data units), per chain.
-        let meas: Vec<Result<(f64, Array1<f64>), EvalError>> = x0
-            .axis_iter(Axis(0))
+        let meas: Vec<Result<(f64, Array1<f64>), EvalError>> = (0..chains)
             .into_par_iter()
-            .map(|row| post.measurement_norm(row.mapv(|v| v / scale).view()))
+            .map(|c| post.measurement_norm(x0.row(c).mapv(|v| v / scale).view()))
             .collect();
         let mut g = Array2::<f64>::zeros((chains, dim));
         let mut mean_res = 0.0;
@@ -141,7 +149,9 @@ pub fn run_dps(
             g.row_mut(c).assign(&(grad / scale));
         }
         // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ.
-        let jt = prior.score_vjp(x.view(), t as f64, g.view()).map_err(|e| EvalError::Fatal(e.to_string()))?;
+        let jt = prior
+            .score_vjp(x.view(), t as f64, g.view())
+            .map_err(|e| EvalError::Fatal(e.to_string()))?;
         let grad_x = (&g + &(&jt * (1.0 - ab))) / ab.sqrt();
         // Ancestral DDPM step with the posterior-variance (β̃) noise.
         let c0 = ab_prev.sqrt() * beta / (1.0 - ab);
@@ -158,12 +168,24 @@ pub fn run_dps(
         x = next - &grad_x * cfg.zeta;
         residuals.push(mean_res);
         visited.push(t);
-        progress(&DpsProgress { step: k_start - k + 1, total: k_start + 1, t, residual: mean_res });
+        progress(&DpsProgress {
+            step: k_start - k + 1,
+            total: k_start + 1,
+            t,
+            residual: mean_res,
+        });
         if !x.iter().all(|v| v.is_finite()) {
-            return Err(EvalError::NonFinite(format!("DPS diverged at t = {t}; try a smaller zeta")));
+            return Err(EvalError::NonFinite(format!(
+                "DPS diverged at t = {t}; try a smaller zeta"
+            )));
         }
     }
-    Ok(DpsOutput { samples: x0.mapv(|v| v / scale), timesteps: visited, residuals, partial })
+    Ok(DpsOutput {
+        samples: x0.mapv(|v| v / scale),
+        timesteps: visited,
+        residuals,
+        partial,
+    })
 }
 
 #[cfg(test)]

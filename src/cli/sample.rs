@@ -1,0 +1,270 @@
+//! `uq sample`: check, bind data, plan a sampler, run all chains, write the run folder atomically.
+
+use super::{parse_binding, report, EXIT_MODEL_ERROR};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use uq::check::{bind_data, check_file, InferValue};
+use uq::diagnostics::Diagnostic;
+use uq::infer::{plan, MhMode, SamplerKind};
+use uq::session::{self, RunProgress, SampleOptions};
+use uq::source::SourceMap;
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// The model file (`.uq`).
+    pub model: PathBuf,
+    /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable.
+    #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
+    pub data: Vec<(String, PathBuf)>,
+    /// Output folder [default: uq-out/<model name>/]; an earlier run there is replaced only once this one completes.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Number of chains (run as one batch).
+    #[arg(long, default_value_t = 4)]
+    pub chains: usize,
+    /// Draws kept per chain (for DPS: independent samples per chain).
+    #[arg(long)]
+    pub draws: Option<usize>,
+    /// Warm-up iterations per chain (HMC/MALA), with step-size and mass adaptation.
+    #[arg(long, default_value_t = 1000)]
+    pub warmup: usize,
+    /// Seed of every random stream; the same seed gives bit-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// auto | mala | hmc | annealed-hmc | dps (overrides `infer` in the model).
+    #[arg(long, default_value = "auto")]
+    pub sampler: String,
+    /// Leapfrog steps per HMC transition.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Initial step size (adapted during warm-up).
+    #[arg(long)]
+    pub step_size: Option<f64>,
+    /// Target acceptance for step-size adaptation [default: 0.8 HMC, 0.574 MALA].
+    #[arg(long)]
+    pub target_accept: Option<f64>,
+    /// Metropolis correction: exact | score | off [default: exact when every prior has a density].
+    #[arg(long)]
+    pub mh: Option<String>,
+    /// Simpson intervals of the score-only correction.
+    #[arg(long, default_value_t = 4)]
+    pub simpson: usize,
+    /// DPS step size ζ.
+    #[arg(long)]
+    pub zeta: Option<f64>,
+    /// DPS reverse steps (fewer than T = a strided schedule).
+    #[arg(long)]
+    pub dps_steps: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Merge `infer NAME(key = value)` from the model under the CLI flags (flags win).
+fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOptions, String> {
+    let mut o = SampleOptions {
+        chains: args.chains,
+        warmup: args.warmup,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let mut mh = None;
+    for (k, v) in infer {
+        let num = match v {
+            InferValue::Num(x) => Some(*x),
+            InferValue::Str(_) => None,
+        };
+        let need = |n: Option<f64>| n.ok_or_else(|| format!("`{k}` takes a number"));
+        match k.as_str() {
+            "steps" => o.steps = need(num)? as usize,
+            "step_size" | "eps" => o.step_size = need(num)?,
+            "target_accept" | "delta" => o.target_accept = Some(need(num)?),
+            "warmup" => o.warmup = need(num)? as usize,
+            "draws" => o.draws = need(num)? as usize,
+            "zeta" => o.zeta = need(num)?,
+            "dps_steps" => o.dps_steps = need(num)? as usize,
+            "simpson" => mh = Some(MhMode::ScoreOnly { points: need(num)? as usize }),
+            "mh" => match v {
+                InferValue::Str(s) => mh = Some(parse_mh(s, args.simpson)?),
+                _ => return Err("`mh` takes \"exact\", \"score\" or \"off\"".into()),
+            },
+            _ => return Err(format!("unknown option `{k}`; known: steps, step_size, target_accept, warmup, draws, mh, simpson, zeta, dps_steps")),
+        }
+    }
+    if let Some(d) = args.draws {
+        o.draws = d;
+    }
+    o.steps = args.steps.unwrap_or(o.steps);
+    o.step_size = args.step_size.unwrap_or(o.step_size);
+    o.target_accept = args.target_accept.or(o.target_accept);
+    o.zeta = args.zeta.unwrap_or(o.zeta);
+    o.dps_steps = args.dps_steps.unwrap_or(o.dps_steps);
+    if let Some(m) = &args.mh {
+        mh = Some(parse_mh(m, args.simpson)?);
+    }
+    o.mh = mh;
+    if o.chains == 0 {
+        return Err("--chains must be at least 1".into());
+    }
+    Ok(o)
+}
+
+fn parse_mh(s: &str, points: usize) -> Result<MhMode, String> {
+    match s {
+        "exact" => Ok(MhMode::Exact),
+        "score" | "score-only" => Ok(MhMode::ScoreOnly {
+            points: points.max(1),
+        }),
+        "off" => Ok(MhMode::Off),
+        _ => Err(format!("`{s}` is not a Metropolis mode (exact, score, off)")),
+    }
+}
+
+pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = SourceMap::new();
+    let model = match check_file(&args.model, &mut sources) {
+        Ok(m) => m,
+        Err(diags) => {
+            report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    report(&model.warnings, &sources);
+    let data = match bind_data(&model, &args.data, &mut sources) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    let infer_args: Vec<(String, InferValue)> = model
+        .infer
+        .iter()
+        .flat_map(|i| i.args.iter().map(|(k, v)| (k.name.clone(), v.clone())))
+        .collect();
+    let opts = match options(&args, &infer_args) {
+        Ok(o) => o,
+        Err(m) => {
+            let span = model.infer.as_ref().map(|i| i.sampler.span).unwrap_or_default();
+            report(&[Diagnostic::error("E0705", span, m)], &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    let built = match session::build(&model, data, false) {
+        Ok(b) => b,
+        Err(diags) => {
+            report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    let (requested, why) = match SamplerKind::parse(&args.sampler) {
+        Ok(Some(k)) => (Some(k), "--sampler".to_string()),
+        Ok(None) => match &model.infer {
+            Some(i) => (
+                SamplerKind::parse(&i.sampler.name).ok().flatten(),
+                format!("`infer {}` in the model", i.sampler.name),
+            ),
+            None => (None, String::new()),
+        },
+        Err(m) => {
+            eprintln!("error: {m}; expected one of auto, mala, hmc, annealed-hmc, dps");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let plan = match plan(&built.plan_input, requested, &why) {
+        Ok(p) => p,
+        Err(m) => {
+            let span = model
+                .infer
+                .as_ref()
+                .map(|i| i.sampler.span)
+                .or(model.latents.first().map(|l| l.span))
+                .unwrap_or_default();
+            report(
+                &[Diagnostic::error(
+                    "E0706",
+                    span,
+                    format!("impossible sampler choice: {m}"),
+                )],
+                &sources,
+            );
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    if !args.quiet {
+        eprintln!("sampler: {} — {}", plan.sampler, plan.reason);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C while stopping falls through to the default (immediate exit).
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: stopping and writing the draws so far (Ctrl-C again to abort)");
+        });
+    }
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |p: RunProgress<'_>| match p {
+        RunProgress::Chains(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.iteration as u64);
+            bar.set_message(format!(
+                "{:?} acc {:.2} ε {:.3e} div {}",
+                p.phase, p.accept_rate, p.step_size, p.divergences
+            ));
+        }
+        RunProgress::Dps(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
+        }
+    };
+    let mut result = match session::run(&built, &plan, &opts, &progress, &stop) {
+        Ok(r) => r,
+        Err(e) => {
+            bar.abandon();
+            eprintln!("error: sampling failed: {e:#}");
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    bar.finish_and_clear();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("uq-out").join(&model.name));
+    let (dir, table) = session::write_run(&model, &built, &mut result, &out)?;
+    let s = &result.summary;
+    println!("{table}");
+    println!(
+        "{} chains × {} draws{} in {:.1} s; {} gradient and {} score evaluations; divergences {:?}",
+        s.chains,
+        s.draws,
+        if s.partial { " (partial: interrupted)" } else { "" },
+        s.wall_seconds,
+        s.grad_evals,
+        s.score_evals,
+        s.divergences
+    );
+    println!("wrote {}", dir.display());
+    Ok(if s.partial {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
