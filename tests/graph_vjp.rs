@@ -181,7 +181,8 @@ proptest! {
 #[test]
 fn fft_matches_numpy() {
     let cache = FftCache::new();
-    let cases: [(&[usize], bool, Op, &[(f64, f64)]); 3] = [
+    type Case<'a> = (&'a [usize], bool, Op, &'a [(f64, f64)]);
+    let cases: [Case; 3] = [
         (&[3, 5], true, Op::Fft, &numpy_ref::FFT2_3X5),
         (&[4, 3], true, Op::Ifft, &numpy_ref::IFFT2_4X3),
         (&[2, 2, 3], false, Op::Fft, &numpy_ref::FFT2_REAL_2X2X3),

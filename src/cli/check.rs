@@ -38,12 +38,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     report(&model.warnings, &sources);
-    if let Err(diags) = bind_data(&model, &args.data, &mut sources) {
-        report(&diags, &sources);
-        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-    }
+    let data = match bind_data(&model, &args.data, &mut sources) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
     match args.dump {
-        None => print!("{}", summary(&model, &args.data)),
+        None => {
+            print!("{}", summary(&model, &args.data));
+            match super::sample::plan_model(&model, data, "auto") {
+                Ok(plan) => println!("sampler: {} — {}", plan.sampler, plan.reason),
+                Err(diags) => {
+                    report(&diags, &sources);
+                    return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+                }
+            }
+        }
         Some(Dump::Ast) => {
             let text = std::fs::read_to_string(&args.model)?;
             let (program, _) = uq::syntax::parse(uq::source::FileId(0), &text);

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use uq::check::{bind_data, check_file, InferValue};
+use uq::check::{bind_data, check_file, InferValue, Model};
 use uq::diagnostics::Diagnostic;
-use uq::infer::{plan, MhMode, SamplerKind};
+use uq::infer::{plan, MhMode, Plan, SamplerKind};
 use uq::session::{self, RunProgress, SampleOptions};
 use uq::source::SourceMap;
 
@@ -124,6 +124,42 @@ fn parse_mh(s: &str, points: usize) -> Result<MhMode, String> {
     }
 }
 
+/// The sampler `requested` (`auto`, or a name) resolves to for this model, with `infer` honoured.
+fn resolve_request(model: &Model, requested: &str) -> Result<(Option<SamplerKind>, String), String> {
+    match SamplerKind::parse(requested)? {
+        Some(k) => Ok((Some(k), "--sampler".to_string())),
+        None => Ok(match &model.infer {
+            Some(i) => (
+                SamplerKind::parse(&i.sampler.name).ok().flatten(),
+                format!("`infer {}` in the model", i.sampler.name),
+            ),
+            None => (None, String::new()),
+        }),
+    }
+}
+
+fn plan_diag(model: &Model, m: String) -> Diagnostic {
+    let span = model
+        .infer
+        .as_ref()
+        .map(|i| i.sampler.span)
+        .or(model.latents.first().map(|l| l.span))
+        .unwrap_or_default();
+    Diagnostic::error("E0706", span, format!("impossible sampler choice: {m}"))
+        .with_help("remove the `infer` line or `--sampler` to let uq choose")
+}
+
+/// Build the posterior and plan (for `uq check`'s summary line).
+pub fn plan_model(
+    model: &Model,
+    data: Vec<uq::graph::Value>,
+    requested: &str,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let built = session::build(model, data, false)?;
+    let (req, why) = resolve_request(model, requested).map_err(|m| vec![plan_diag(model, m)])?;
+    plan(&built.plan_input, req, &why).map_err(|m| vec![plan_diag(model, m)])
+}
+
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::new();
     let model = match check_file(&args.model, &mut sources) {
@@ -161,15 +197,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };
-    let (requested, why) = match SamplerKind::parse(&args.sampler) {
-        Ok(Some(k)) => (Some(k), "--sampler".to_string()),
-        Ok(None) => match &model.infer {
-            Some(i) => (
-                SamplerKind::parse(&i.sampler.name).ok().flatten(),
-                format!("`infer {}` in the model", i.sampler.name),
-            ),
-            None => (None, String::new()),
-        },
+    let (requested, why) = match resolve_request(&model, &args.sampler) {
+        Ok(r) => r,
         Err(m) => {
             eprintln!("error: {m}; expected one of auto, mala, hmc, annealed-hmc, dps");
             return Ok(ExitCode::from(2));
@@ -178,20 +207,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let plan = match plan(&built.plan_input, requested, &why) {
         Ok(p) => p,
         Err(m) => {
-            let span = model
-                .infer
-                .as_ref()
-                .map(|i| i.sampler.span)
-                .or(model.latents.first().map(|l| l.span))
-                .unwrap_or_default();
-            report(
-                &[Diagnostic::error(
-                    "E0706",
-                    span,
-                    format!("impossible sampler choice: {m}"),
-                )],
-                &sources,
-            );
+            report(&[plan_diag(&model, m)], &sources);
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };

@@ -1,5 +1,8 @@
 //! From a checked model and bound data to a posterior: priors built from constants or score files.
 
+// Diagnostics are returned by value on this cold path (once per run), as everywhere in the checker.
+#![allow(clippy::result_large_err)]
+
 use crate::check::{Likelihood, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{FftCache, Value};

@@ -84,7 +84,7 @@ pub fn run(
     };
     let draws = match plan.sampler {
         SamplerKind::Hmc | SamplerKind::Mala => {
-            let mh = opts.mh.clone().unwrap_or(if plan.score_only_mh {
+            let mh = opts.mh.unwrap_or(if plan.score_only_mh {
                 MhMode::score_only()
             } else {
                 MhMode::Exact

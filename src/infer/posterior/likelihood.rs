@@ -51,7 +51,7 @@ pub fn normal(y: &Value, mean: &Value, sigma: &Value, level: f64) -> Result<Term
     let mut d_sig_elems = vec![0.0; if scalar_sigma { 1 } else { n }];
     for (i, (ri, dm)) in r.iter().zip(d_mean.iter_mut()).enumerate() {
         let s0 = sig_at(i);
-        if !(s0 > 0.0) || !s0.is_finite() {
+        if s0.is_nan() || s0 <= 0.0 || s0.is_infinite() {
             return Err(TermError::OutOfSupport(format!(
                 "Normal sigma must be positive, got {s0}"
             )));

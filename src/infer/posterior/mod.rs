@@ -126,18 +126,15 @@ impl GraphPosterior {
                     .ok_or_else(|| EvalError::Fatal("node out of range".into()))
             };
             let t: Result<TermEval, TermError> = match &obs.term {
-                Term::Normal { mean, sigma: s } => {
-                    likelihood::normal(y, node(*mean)?, node(*s)?, sigma).map(|t| {
+                Term::Normal { mean, sigma: s } => likelihood::normal(y, node(*mean)?, node(*s)?, sigma)
+                    .inspect(|t| {
                         seeds.push((*mean, t.d_mean.clone()));
                         if let Some(ds) = &t.d_sigma {
                             seeds.push((*s, ds.clone()));
                         }
-                        t
-                    })
-                }
-                Term::Poisson { rate } => likelihood::poisson(y, node(*rate)?).map(|t| {
+                    }),
+                Term::Poisson { rate } => likelihood::poisson(y, node(*rate)?).inspect(|t| {
                     seeds.push((*rate, t.d_mean.clone()));
-                    t
                 }),
             };
             match t {
