@@ -40,6 +40,12 @@ impl Diagnostic {
         }
     }
 
+    /// The same message as a warning (for problems that do not make the model invalid).
+    pub fn into_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self

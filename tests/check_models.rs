@@ -121,9 +121,11 @@ fn card_forms_take_the_type_from_the_score_file() {
 
 #[test]
 fn declared_score_type_without_file_is_a_warning() {
-    let (model, _) = load("models/mri_score.uq");
+    let (model, _) = load("tests/valid/score_declared_missing.uq");
     assert_eq!(model.warnings.len(), 1);
     assert_eq!(model.warnings[0].code, "E0601");
+    let (model, _) = load("models/mri_score.uq");
+    assert!(model.warnings.is_empty());
     assert_eq!(model.infer.as_ref().unwrap().sampler.name, "annealed_hmc");
 }
 
