@@ -1,0 +1,327 @@
+//! Model-level statistical tests through the real pipeline (`.uq` text → check → bind → build →
+//! `run_chains`): an 8×8 Gaussian-blur deblurring model against its closed-form posterior, and two
+//! posteriordb regressions (σ fixed) against their exact Gaussian posteriors.
+
+mod kernels_util;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use kernels_util::{bonferroni_bound, gaussian_posterior, normal_quantile, normal_vector, rng};
+use ndarray::{Array1, Array2};
+use ndarray_npy::{read_npy, write_npy};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use uq::check::{bind_data, check_file};
+use uq::infer::{run_chains, Diagnostics, KernelKind, Mass, MhMode, Posterior, RunConfig, RunOutput};
+use uq::session::{build, Built};
+use uq::source::SourceMap;
+
+const CHAINS: usize = 4;
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models")
+}
+
+/// Check, bind (with `overrides`) and build the model file `name` under `tests/models/`.
+fn load(name: &str, overrides: &[(String, PathBuf)]) -> Built {
+    let mut sources = SourceMap::new();
+    let model = check_file(&models_dir().join(name), &mut sources)
+        .unwrap_or_else(|d| panic!("{name} does not check: {d:?}"));
+    let data = bind_data(&model, overrides, &mut sources)
+        .unwrap_or_else(|d| panic!("{name}: data do not bind: {d:?}"));
+    build(&model, data, false).unwrap_or_else(|d| panic!("{name} does not build: {d:?}"))
+}
+
+/// Run `CHAINS` chains from Stan's default initialisation, uniform on (−2, 2).
+fn run(target: &dyn Posterior, cfg: &RunConfig, seed: u64) -> RunOutput {
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x1417);
+    let init = Array2::from_shape_fn((CHAINS, target.dim()), |_| r.random_range(-2.0..2.0));
+    run_chains(target, cfg, init, seed, &|_| {}, &AtomicBool::new(false)).unwrap()
+}
+
+/// Quantile `p` of χ²(k) (Wilson–Hilferty; relative error well under 1% for k ≥ 2 at these p).
+fn chi2_quantile(k: usize, p: f64) -> f64 {
+    let k = k as f64;
+    let c = 2.0 / (9.0 * k);
+    k * (1.0 - c + normal_quantile(p) * c.sqrt()).powi(3)
+}
+
+/// z-scores of every coordinate's mean and sd against the truth, with the crate's (ArviZ) MCSEs.
+struct Zs {
+    mean: Vec<f64>,
+    sd: Vec<f64>,
+    diag: Diagnostics,
+}
+
+fn z_scores(out: &RunOutput, mean: &Array1<f64>, sd: &Array1<f64>) -> Zs {
+    let diag = Diagnostics::compute(out.draws.view());
+    let zm = (0..mean.len())
+        .map(|j| (diag.mean[j] - mean[j]) / diag.mcse_mean[j])
+        .collect();
+    let zs = (0..mean.len())
+        .map(|j| (diag.sd[j] - sd[j]) / diag.mcse_sd[j])
+        .collect();
+    Zs {
+        mean: zm,
+        sd: zs,
+        diag,
+    }
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, z| m.max(z.abs()))
+}
+
+fn min_of(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn max_of(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn report(label: &str, out: &RunOutput, z: &Zs) {
+    let s = z.diag.summary();
+    eprintln!(
+        "{label}: accept {:.3?}, step {:.4?}, divergences {:?}, {:.2}s; max|z| mean {:.2}, sd {:.2}; \
+         R̂ max {:.4}, ESS bulk min {:.0}, tail min {:.0}, basic min {:.0}",
+        out.acceptance_rate,
+        out.step_size,
+        out.divergences,
+        out.wall_seconds,
+        max_abs(&z.mean),
+        max_abs(&z.sd),
+        s.rhat_max,
+        s.ess_bulk_min,
+        s.ess_tail_min,
+        min_of(&z.diag.ess_mean),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear-Gaussian deblurring
+// ---------------------------------------------------------------------------------------------
+
+const SIDE: usize = 8;
+const KSIZE: usize = 5;
+const KWIDTH: f64 = 1.0;
+const NOISE: f64 = 0.2;
+
+/// The normalised `n × n` Gaussian kernel of width `s`, centred at `(n − 1)/2`.
+fn gaussian_kernel(n: usize, s: f64) -> Array2<f64> {
+    let c = (n as f64 - 1.0) / 2.0;
+    let k = Array2::from_shape_fn((n, n), |(i, j)| {
+        let (a, b) = (i as f64 - c, j as f64 - c);
+        (-(a * a + b * b) / (2.0 * s * s)).exp()
+    });
+    let total = k.sum();
+    k / total
+}
+
+/// Dense matrix of the circular blur on row-major `SIDE × SIDE` images:
+/// `y[i, j] = Σ_{a,b} k[a, b] · x[(i − a + n/2) mod H, (j − b + n/2) mod W]`.
+fn blur_matrix() -> Array2<f64> {
+    let k = gaussian_kernel(KSIZE, KWIDTH);
+    let h = KSIZE / 2;
+    let d = SIDE * SIDE;
+    let mut b = Array2::zeros((d, d));
+    for i in 0..SIDE {
+        for j in 0..SIDE {
+            for ((a, c), kv) in k.indexed_iter() {
+                let p = (i + SIDE + h - a) % SIDE;
+                let q = (j + SIDE + h - c) % SIDE;
+                b[[i * SIDE + j, p * SIDE + q]] += kv;
+            }
+        }
+    }
+    b
+}
+
+/// Condition number of the posterior precision `I + BᵀB/σ²`: `B` is circulant and symmetric, its
+/// eigenvalues are the DFT of the centred kernel.
+fn precision_condition_number() -> f64 {
+    let k = gaussian_kernel(KSIZE, KWIDTH);
+    let c = (KSIZE / 2) as f64;
+    let n = SIDE as f64;
+    let mut eig = Vec::new();
+    for u in 0..SIDE {
+        for v in 0..SIDE {
+            let l: f64 = k
+                .indexed_iter()
+                .map(|((a, b), kv)| {
+                    let phase = 2.0 * std::f64::consts::PI * (u as f64 * (a as f64 - c) + v as f64 * (b as f64 - c)) / n;
+                    kv * phase.cos()
+                })
+                .sum();
+            eig.push(1.0 + l * l / (NOISE * NOISE));
+        }
+    }
+    max_of(&eig) / min_of(&eig)
+}
+
+struct BlurCase {
+    built: Built,
+    b: Array2<f64>,
+    y: Array1<f64>,
+    mean: Array1<f64>,
+    cov: Array2<f64>,
+}
+
+/// Synthetic data from a standard normal image, written to `.npy` and bound to the model's `y`.
+fn blur_case() -> BlurCase {
+    let b = blur_matrix();
+    let d = SIDE * SIDE;
+    let mut r = rng(2024);
+    let x_true = normal_vector(&mut r, d, 1.0);
+    let y = b.dot(&x_true) + normal_vector(&mut r, d, NOISE);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("posterior_models");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Unique per process and thread: the tests run in parallel and each writes the same content.
+    let path = dir.join(format!("blur8_y_{}_{:?}.npy", std::process::id(), std::thread::current().id()))
+        .with_extension("npy");
+    let y_img = y.clone().into_shape_with_order((SIDE, SIDE)).unwrap();
+    write_npy(&path, &y_img).unwrap();
+    let built = load("blur8.uq", &[("y".to_string(), path.clone())]);
+    let _ = std::fs::remove_file(&path);
+    let (mean, cov) = gaussian_posterior(&b, &y, NOISE, &Array1::zeros(d), &Array1::ones(d));
+    BlurCase {
+        built,
+        b,
+        y,
+        mean,
+        cov,
+    }
+}
+
+/// The built posterior evaluates the same likelihood and prior as the dense model (so the dense
+/// matrix, and with it the closed-form posterior, is the model's).
+#[test]
+fn blur_model_matches_the_dense_operator() {
+    let c = blur_case();
+    let mut r = rng(5);
+    let xs = Array2::from_shape_fn((3, SIDE * SIDE), |_| r.random_range(-2.0..2.0));
+    let evals = c.built.posterior.evaluate(xs.view(), 0.0);
+    for (x, e) in xs.rows().into_iter().zip(evals) {
+        let e = e.unwrap();
+        let res = &c.y - &c.b.dot(&x);
+        let log_lik = -0.5 * res.dot(&res) / (NOISE * NOISE);
+        let grad = c.b.t().dot(&res) / (NOISE * NOISE);
+        // The graph may include the Gaussian normalising constant: compare gradients exactly and
+        // log-likelihood differences between points.
+        let gerr = (&e.grad_lik - &grad).mapv(f64::abs).fold(0.0f64, |m, v| m.max(*v));
+        assert!(gerr < 1e-9 * grad.mapv(f64::abs).sum(), "likelihood gradient differs by {gerr}");
+        assert!((&e.score_prior + &x).mapv(f64::abs).iter().all(|v| *v < 1e-12));
+        eprintln!("log_lik graph {} dense {}", e.log_lik, log_lik);
+    }
+    let evals = c.built.posterior.evaluate(xs.view(), 0.0);
+    let ll: Vec<f64> = evals.into_iter().map(|e| e.unwrap().log_lik).collect();
+    let dense: Vec<f64> = xs
+        .rows()
+        .into_iter()
+        .map(|x| {
+            let res = &c.y - &c.b.dot(&x);
+            -0.5 * res.dot(&res) / (NOISE * NOISE)
+        })
+        .collect();
+    for i in 1..ll.len() {
+        let (dg, dd) = (ll[i] - ll[0], dense[i] - dense[0]);
+        assert!((dg - dd).abs() < 1e-9 * dd.abs().max(1.0), "log-lik differences {dg} vs {dd}");
+    }
+    let kappa = precision_condition_number();
+    eprintln!("posterior precision condition number {kappa:.1} (σ_n = {NOISE})");
+}
+
+/// Run `cfg` on the blur model; assert the χ² band on the mean squared z-score (means and sds)
+/// and the Bonferroni bound on every pixel.
+fn check_blur(label: &str, cfg: &RunConfig, seed: u64) {
+    let c = blur_case();
+    let out = run(&c.built.posterior, cfg, seed);
+    let sd = c.cov.diag().mapv(f64::sqrt);
+    let z = z_scores(&out, &c.mean, &sd);
+    report(label, &out, &z);
+    let d = c.mean.len();
+    let (lo, hi) = (chi2_quantile(d, 0.005) / d as f64, chi2_quantile(d, 0.995) / d as f64);
+    let bound = bonferroni_bound(d);
+    let msq = |v: &[f64]| v.iter().map(|z| z * z).sum::<f64>() / v.len() as f64;
+    let (mm, ms) = (msq(&z.mean), msq(&z.sd));
+    eprintln!("{label}: mean z² means {mm:.3}, sds {ms:.3} (χ² 99% band [{lo:.3}, {hi:.3}]), bound {bound:.2}");
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0, "{label}: divergences");
+    assert!(min_of(&z.diag.ess_mean) > 100.0, "{label}: ESS too small for the MCSE test");
+    assert!((lo..hi).contains(&mm), "{label}: mean z² of the means {mm:.3} outside [{lo:.3}, {hi:.3}]");
+    assert!((lo..hi).contains(&ms), "{label}: mean z² of the sds {ms:.3} outside [{lo:.3}, {hi:.3}]");
+    assert!(max_abs(&z.mean) < bound, "{label}: a pixel mean beyond the Bonferroni bound");
+    assert!(max_abs(&z.sd) < bound, "{label}: a pixel sd beyond the Bonferroni bound");
+}
+
+fn blur_cfg(kernel: KernelKind, mh: MhMode, draws: usize) -> RunConfig {
+    RunConfig {
+        kernel,
+        mh,
+        warmup: 1000,
+        draws,
+        ..RunConfig::default()
+    }
+}
+
+const SCORE_ONLY: MhMode = MhMode::ScoreOnly { points: 4 };
+
+fn hmc() -> KernelKind {
+    KernelKind::Hmc {
+        steps: 10,
+        mass: Mass::Diagonal,
+    }
+}
+
+#[test]
+fn blur_mala_exact_matches_closed_form() {
+    check_blur("blur MALA exact", &blur_cfg(KernelKind::Mala, MhMode::Exact, 4000), 11);
+}
+
+#[test]
+fn blur_mala_score_only_matches_closed_form() {
+    check_blur("blur MALA score-only", &blur_cfg(KernelKind::Mala, SCORE_ONLY, 4000), 12);
+}
+
+#[test]
+fn blur_hmc_exact_matches_closed_form() {
+    check_blur("blur HMC exact", &blur_cfg(hmc(), MhMode::Exact, 1000), 13);
+}
+
+#[test]
+fn blur_hmc_score_only_matches_closed_form() {
+    check_blur("blur HMC score-only", &blur_cfg(hmc(), SCORE_ONLY, 1000), 14);
+}
+
+// ---------------------------------------------------------------------------------------------
+// posteriordb regressions with σ fixed
+// ---------------------------------------------------------------------------------------------
+
+/// Default settings (HMC, 10 steps, diagonal mass, 1000 + 1000); every coefficient's mean and sd
+/// within the Bonferroni bound of the exact Gaussian posterior, R̂ < 1.01.
+fn check_refpost(model: &str, dir: &str, seed: u64) {
+    let built = load(model, &[]);
+    let base = models_dir().join("refpost").join(dir);
+    let mean: Array1<f64> = read_npy(base.join("gauss_mean.npy")).unwrap();
+    let cov: Array2<f64> = read_npy(base.join("gauss_cov.npy")).unwrap();
+    let sd = cov.diag().mapv(f64::sqrt);
+    let out = run(&built.posterior, &RunConfig::default(), seed);
+    let z = z_scores(&out, &mean, &sd);
+    report(model, &out, &z);
+    let bound = bonferroni_bound(2 * mean.len());
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0, "{model}: divergences");
+    assert!(max_abs(&z.mean) < bound, "{model}: a mean beyond the Bonferroni bound {bound:.2}");
+    assert!(max_abs(&z.sd) < bound, "{model}: an sd beyond the Bonferroni bound {bound:.2}");
+    let rhat = z.diag.summary().rhat_max;
+    assert!(rhat < 1.01, "{model}: R̂ {rhat:.4} ≥ 1.01");
+}
+
+#[test]
+fn sblrc_blr_matches_gaussian_posterior_with_defaults() {
+    check_refpost("sblrc_blr.uq", "sblrc-blr", 21);
+}
+
+#[test]
+fn earnings_matches_gaussian_posterior_with_defaults() {
+    check_refpost("earnings_logearn_height.uq", "earnings-logearn_height", 22);
+}
