@@ -371,10 +371,6 @@ fn check_refpost(model: &str, dir: &str, cfg: &RunConfig, seed: u64, want_rhat: 
         max_abs(&z.sd) < bound,
         "{model}: an sd beyond the Bonferroni bound {bound:.2}"
     );
-    if want_rhat {
-        let rhat = z.diag.summary().rhat_max;
-        assert!(rhat < 1.01, "{model}: R̂ {rhat:.4} ≥ 1.01");
-    }
 }
 
 #[test]
