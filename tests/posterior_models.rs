@@ -359,6 +359,10 @@ fn check_refpost(model: &str, dir: &str, cfg: &RunConfig, seed: u64, want_rhat: 
     eprintln!("{model}: adapted inverse mass / posterior variance per chain {ratio:?}");
     let bound = bonferroni_bound(2 * mean.len());
     assert_eq!(out.divergences.iter().sum::<usize>(), 0, "{model}: divergences");
+    if want_rhat {
+        let rhat = z.diag.summary().rhat_max;
+        assert!(rhat < 1.01, "{model}: R̂ {rhat:.4} ≥ 1.01");
+    }
     assert!(
         min_of(&z.diag.ess_mean) > 100.0,
         "{model}: ESS too small for the MCSE test"
