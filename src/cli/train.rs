@@ -230,10 +230,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// Test images (n, H, W).
-    #[arg(long, default_value = "/work/shared/data/mri_head_test_64.npy")]
+    #[arg(long, default_value = "../shared/data/mri_head_test_64.npy")]
     pub test: PathBuf,
     /// Training images, used only to tune the Gaussian filter's width.
-    #[arg(long, default_value = "/work/shared/data/mri_brain_train_64.npy")]
+    #[arg(long, default_value = "../shared/data/mri_head_train_64.npy")]
     pub train: PathBuf,
     /// Noise levels.
     #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2")]

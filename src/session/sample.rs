@@ -228,9 +228,9 @@ pub fn write_run(
                     write_npy(&dir.join("mean.npy"), m)?;
                 }
                 let mag = z.mapv(|v| v.norm());
-                write_moments(&dir, &mag, ty.shape.len() == 2, &writer, false)?;
+                write_moments(&dir, &mag, ty.shape.len() == 2, false)?;
             }
-            None => write_moments(&dir, &real, ty.shape.len() == 2, &writer, true)?,
+            None => write_moments(&dir, &real, ty.shape.len() == 2, true)?,
         }
         result.summary.latents.push(LatentSummary::from_diagnostics(
             &latent.name,
@@ -257,15 +257,16 @@ pub fn write_run(
 }
 
 /// mean.npy / std.npy (and the pngs for images) from samples [chains, draws, ...shape].
-fn write_moments(
-    dir: &Path,
-    x: &ArrayD<f64>,
-    image: bool,
-    _w: &RunWriter,
-    samples_npy: bool,
-) -> anyhow::Result<()> {
+fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) -> anyhow::Result<()> {
     let sh = x.shape().to_vec();
     let (c, n) = (sh[0], sh[1]);
+    if c * n == 0 {
+        // Interrupted during warm-up: nothing to summarise, but keep the (empty) draws.
+        if samples_npy {
+            write_npy(&dir.join("samples.npy"), x)?;
+        }
+        return Ok(());
+    }
     let flat = x.to_shape(IxDyn(&[c * n, x.len() / (c * n).max(1)]))?.to_owned();
     let mean = flat.mean_axis(Axis(0)).unwrap_or_default();
     let std = flat.std_axis(Axis(0), if c * n > 1 { 1.0 } else { 0.0 });
