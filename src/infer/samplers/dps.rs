@@ -149,9 +149,14 @@ pub fn run_dps(
             g.row_mut(c).assign(&(grad / scale));
         }
         // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ.
-        let jt = prior
-            .score_vjp(x.view(), t as f64, g.view())
-            .map_err(|e| EvalError::Fatal(e.to_string()))?;
+        // No data term (a prior-only model): plain ancestral sampling, no network VJP needed.
+        let jt = if g.iter().all(|v| *v == 0.0) {
+            Array2::zeros(g.raw_dim())
+        } else {
+            prior
+                .score_vjp(x.view(), t as f64, g.view())
+                .map_err(|e| EvalError::Fatal(e.to_string()))?
+        };
         let grad_x = (&g + &(&jt * (1.0 - ab))) / ab.sqrt();
         // Ancestral DDPM step with the posterior-variance (β̃) noise.
         let c0 = ab_prev.sqrt() * beta / (1.0 - ab);
