@@ -245,6 +245,11 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
                 p.phase, p.accept_rate, p.step_size, p.divergences
             ));
         }
+        RunProgress::Annealing { level, levels, sigma } => {
+            bar.set_length(levels as u64);
+            bar.set_position(level as u64);
+            bar.set_message(format!("σ {sigma:.3e}"));
+        }
         RunProgress::Dps(p) => {
             bar.set_length(p.total as u64);
             bar.set_position(p.step as u64);

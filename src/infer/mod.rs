@@ -19,5 +19,5 @@ pub use kernels::{
 pub use plan::{plan, Plan, PlanInput, SamplerKind};
 pub use posterior::{GraphPosterior, Layout, Observation, Term};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
-pub use samplers::{run_dps, DpsConfig, DpsOutput, DpsProgress, Respaced};
+pub use samplers::{annealed_langevin, run_dps, DpsConfig, DpsOutput, DpsProgress, LangevinConfig, Respaced};
 pub use target::{Eval, EvalError, Posterior};

@@ -9,6 +9,8 @@ pub enum SamplerKind {
     Mala,
     Hmc,
     AnnealedHmc,
+    /// Prior draws from a VE score network (a model without observations).
+    AnnealedLangevin,
     Dps,
 }
 
@@ -20,6 +22,7 @@ impl SamplerKind {
             "mala" => Ok(Some(SamplerKind::Mala)),
             "hmc" => Ok(Some(SamplerKind::Hmc)),
             "annealed_hmc" => Ok(Some(SamplerKind::AnnealedHmc)),
+            "annealed_langevin" => Ok(Some(SamplerKind::AnnealedLangevin)),
             "dps" => Ok(Some(SamplerKind::Dps)),
             _ => Err(format!("unknown sampler `{name}`")),
         }
@@ -32,6 +35,7 @@ impl SamplerKind {
             SamplerKind::Mala => "mala",
             SamplerKind::Hmc => "hmc",
             SamplerKind::AnnealedHmc => "annealed_hmc",
+            SamplerKind::AnnealedLangevin => "annealed_langevin",
             SamplerKind::Dps => "dps",
         }
     }
@@ -89,6 +93,11 @@ pub fn plan(input: &PlanInput, requested: Option<SamplerKind>, why_requested: &s
         (Some(n), _, _) => {
             return Err(format!("DPS samples one latent, but the model has {} besides `{n}`", input.priors.len() - 1))
         }
+        (None, Some(n), _) if !input.has_observations && input.priors.len() == 1 => Plan {
+            sampler: SamplerKind::AnnealedLangevin,
+            reason: format!("the model has no observation and the prior of `{n}` is a VE score network, so it draws from the prior by annealed Langevin dynamics"),
+            score_only_mh: false,
+        },
         (None, Some(n), _) => Plan {
             sampler: SamplerKind::AnnealedHmc,
             reason: format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used"),
@@ -122,6 +131,9 @@ pub fn plan(input: &PlanInput, requested: Option<SamplerKind>, why_requested: &s
             (Some(_), n) => Err(format!("DPS samples one latent, but the model has {n}")),
             (None, _) => Err("DPS needs a VP (diffusion) prior, and this model has none; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
         },
+        SamplerKind::AnnealedLangevin if ve.is_none() || input.priors.len() != 1 => {
+            Err("annealed Langevin draws from one VE score prior; this model has none".into())
+        }
         SamplerKind::AnnealedHmc if vp.is_some() => {
             Err("annealed HMC needs a noise-conditional (VE) or analytic prior, but this model's prior is a VP diffusion model; use `dps`".into())
         }

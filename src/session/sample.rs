@@ -2,12 +2,13 @@
 
 use crate::check::Model;
 use crate::infer::{
-    run_chains, run_dps, Diagnostics, DpsConfig, DpsProgress, KernelKind, Mass, MhMode, Plan, Progress,
-    RunConfig, SamplerKind,
+    annealed_langevin, run_chains, run_dps, Diagnostics, DpsConfig, DpsProgress, KernelKind, LangevinConfig,
+    Mass, MhMode, Plan, Progress, RunConfig, SamplerKind,
 };
 use crate::output::{
     format_table, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter, Summary,
 };
+use crate::score::NoiseKind;
 use crate::session::Built;
 use ndarray::{s, Array2, Array3, ArrayD, Axis, IxDyn};
 use num_complex::Complex64;
@@ -32,6 +33,10 @@ pub struct SampleOptions {
     pub mh: Option<MhMode>,
     pub zeta: f64,
     pub dps_steps: usize,
+    /// Annealed Langevin (prior draws): levels, steps per level, ε (Song & Ermon's defaults).
+    pub levels: usize,
+    pub level_steps: usize,
+    pub langevin_eps: f64,
 }
 
 impl Default for SampleOptions {
@@ -47,6 +52,9 @@ impl Default for SampleOptions {
             mh: None,
             zeta: 1.0,
             dps_steps: 1000,
+            levels: 10,
+            level_steps: 100,
+            langevin_eps: 2e-5,
         }
     }
 }
@@ -56,6 +64,12 @@ impl Default for SampleOptions {
 pub enum RunProgress<'a> {
     Chains(&'a Progress),
     Dps(&'a DpsProgress),
+    /// Annealing level done, of how many, at noise level σ.
+    Annealing {
+        level: usize,
+        levels: usize,
+        sigma: f64,
+    },
 }
 
 /// The result of a run, before it is written.
@@ -171,6 +185,53 @@ pub fn run(
             summary.wall_seconds = t0.elapsed().as_secs_f64();
             summary.partial = partial;
             all
+        }
+        SamplerKind::AnnealedLangevin => {
+            let prior = post
+                .priors()
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("no latent"))?;
+            let NoiseKind::Ve { sigma_min, sigma_max } = prior.noise_kind() else {
+                anyhow::bail!("annealed Langevin needs a VE prior")
+            };
+            let cfg = LangevinConfig {
+                sigma_max,
+                sigma_min,
+                levels: opts.levels,
+                steps: opts.level_steps,
+                eps: opts.langevin_eps,
+                eds: true,
+            };
+            let t0 = std::time::Instant::now();
+            let rounds = opts.draws.max(1);
+            let mut all = Array3::zeros((opts.chains, rounds, dim));
+            let mut kept = rounds;
+            for d in 0..rounds {
+                let report = |level: usize, levels: usize, sigma: f64| {
+                    progress(RunProgress::Dps(&DpsProgress {
+                        step: level,
+                        total: levels,
+                        t: d,
+                        residual: sigma,
+                    }))
+                };
+                let seed = opts.seed.wrapping_add(d as u64 * 7919);
+                let (x, stopped) = annealed_langevin(prior.as_ref(), &cfg, opts.chains, seed, &report, stop)?;
+                if stopped {
+                    kept = d;
+                    summary.partial = true;
+                    break;
+                }
+                all.slice_mut(s![.., d, ..]).assign(&x);
+            }
+            summary.extra.insert(
+                "schedule".into(),
+                serde_json::json!({"sigma_max": sigma_max, "sigma_min": sigma_min, "levels": cfg.levels,
+                    "steps_per_level": cfg.steps, "eps": cfg.eps, "eds": true}),
+            );
+            summary.score_evals = post.score_evals();
+            summary.wall_seconds = t0.elapsed().as_secs_f64();
+            all.slice(s![.., ..kept, ..]).to_owned()
         }
         SamplerKind::AnnealedHmc => {
             anyhow::bail!("annealed HMC is not available in this build yet; use --sampler mala")

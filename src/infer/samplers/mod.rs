@@ -1,5 +1,7 @@
 //! Score-based samplers beyond plain MALA/HMC: DPS (with CCDF) and annealed HMC.
 
 mod dps;
+mod langevin;
 
 pub use dps::{run_dps, DpsConfig, DpsOutput, DpsProgress, Respaced};
+pub use langevin::{annealed_langevin, LangevinConfig};
