@@ -64,7 +64,7 @@ pub fn annealed_langevin(
         let alpha = cfg.eps * (sigma / cfg.sigma_min).powi(2);
         for _ in 0..cfg.steps {
             let s = prior.score(x.view(), sigma).map_err(fatal)?;
-            x = x + &(s * (alpha / 2.0));
+            x += &(s * (alpha / 2.0));
             noise(&mut x, alpha.sqrt());
         }
         if !x.iter().all(|v| v.is_finite()) {
@@ -77,7 +77,7 @@ pub fn annealed_langevin(
     }
     if cfg.eds {
         let s = prior.score(x.view(), cfg.sigma_min).map_err(fatal)?;
-        x = x + &(s * cfg.sigma_min.powi(2));
+        x += &(s * cfg.sigma_min.powi(2));
     }
     Ok((x, false))
 }
