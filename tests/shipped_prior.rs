@@ -20,7 +20,6 @@ fn find(rel: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs the shipped models/head64_ve.safetensors (added at integration)"]
 fn shipped_ve_prior_beats_gaussian_filter_by_2db() {
     let prior = NetworkPrior::load(&find("models/head64_ve.safetensors")).unwrap();
     let flat = |p: PathBuf| -> Vec<Vec<f32>> {
@@ -30,11 +29,11 @@ fn shipped_ve_prior_beats_gaussian_filter_by_2db() {
             .map(|im| im.iter().copied().collect())
             .collect()
     };
-    let test: Vec<Vec<f32>> = flat(find("../shared/data/mri_head_test_64.npy"))
+    let test: Vec<Vec<f32>> = flat(find("tests/fixtures/mri/mri_head_test_64.npy"))
         .into_iter()
         .step_by(2)
         .collect();
-    let train: Vec<Vec<f32>> = flat(find("../shared/data/mri_head_train_64.npy"))
+    let train: Vec<Vec<f32>> = flat(find("tests/fixtures/mri/mri_head_train_64.npy"))
         .into_iter()
         .step_by(4)
         .collect();
