@@ -4,7 +4,7 @@ use super::{parse_binding, report, EXIT_MODEL_ERROR};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use uq::check::{bind_data, check_file, summary};
+use uq::check::summary;
 use uq::source::SourceMap;
 
 #[derive(Args, Debug)]
@@ -30,20 +30,8 @@ pub enum Dump {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::new();
-    let model = match check_file(&args.model, &mut sources) {
-        Ok(m) => m,
-        Err(diags) => {
-            report(&diags, &sources);
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        }
-    };
-    report(&model.warnings, &sources);
-    let data = match bind_data(&model, &args.data, &mut sources) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &sources);
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        }
+    let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
+        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
     };
     match args.dump {
         None => {

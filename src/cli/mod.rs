@@ -60,6 +60,30 @@ pub fn report(diags: &[Diagnostic], sources: &SourceMap) {
     }
 }
 
+/// Check a model file and bind its data, reporting diagnostics (and warnings) on stderr.
+/// `None` means a model or data error was reported (exit 1).
+pub fn load_model(
+    path: &std::path::Path,
+    data: &[(String, PathBuf)],
+    sources: &mut SourceMap,
+) -> Option<(uq::check::Model, Vec<uq::graph::Value>)> {
+    let model = match uq::check::check_file(path, sources) {
+        Ok(m) => m,
+        Err(diags) => {
+            report(&diags, sources);
+            return None;
+        }
+    };
+    report(&model.warnings, sources);
+    match uq::check::bind_data(&model, data, sources) {
+        Ok(values) => Some((model, values)),
+        Err(diags) => {
+            report(&diags, sources);
+            None
+        }
+    }
+}
+
 /// `--data NAME=PATH`.
 pub fn parse_binding(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use uq::check::{bind_data, check_file, InferValue, Model};
+use uq::check::{InferValue, Model};
 use uq::diagnostics::Diagnostic;
 use uq::infer::{plan, MhMode, Plan, SamplerKind};
 use uq::session::{self, RunProgress, SampleOptions};
@@ -162,20 +162,8 @@ pub fn plan_model(
 
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::new();
-    let model = match check_file(&args.model, &mut sources) {
-        Ok(m) => m,
-        Err(diags) => {
-            report(&diags, &sources);
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        }
-    };
-    report(&model.warnings, &sources);
-    let data = match bind_data(&model, &args.data, &mut sources) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &sources);
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        }
+    let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
+        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
     };
     let infer_args: Vec<(String, InferValue)> = model
         .infer
