@@ -122,6 +122,17 @@ pub struct Progress {
     pub step_size: f64,
 }
 
+/// One independent ChaCha8 stream per chain, all derived from one seed (stream = chain index).
+pub(crate) fn chain_rngs(seed: u64, chains: usize) -> Vec<ChaCha8Rng> {
+    (0..chains)
+        .map(|c| {
+            let mut r = ChaCha8Rng::seed_from_u64(seed);
+            r.set_stream(c as u64);
+            r
+        })
+        .collect()
+}
+
 /// Draws and statistics of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutput {
@@ -217,13 +228,7 @@ pub fn run_chains(
         )));
     }
     let mut states = initial_states(target, &init, cfg.sigma)?;
-    let mut rngs: Vec<ChaCha8Rng> = (0..chains)
-        .map(|c| {
-            let mut r = ChaCha8Rng::seed_from_u64(seed);
-            r.set_stream(c as u64);
-            r
-        })
-        .collect();
+    let mut rngs = chain_rngs(seed, chains);
     let mut eps = vec![cfg.step_size; chains];
     let mut inv_mass = vec![Array1::ones(dim); chains];
     let mut grad_evals = chains as u64;

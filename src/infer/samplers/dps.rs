@@ -1,10 +1,10 @@
 //! Diffusion posterior sampling (Chung et al. 2023, Algorithm 1), with CCDF starts and strided schedules.
 
 use crate::infer::posterior::GraphPosterior;
+use crate::infer::run::chain_rngs;
 use crate::infer::target::EvalError;
 use crate::score::{NoiseKind, ScoreModel};
 use ndarray::{Array1, Array2, Axis};
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -92,13 +92,7 @@ pub fn run_dps(
     let sched = Respaced::new(beta_start, beta_end, t_total, cfg.steps);
     let scale = prior.data_scale();
     let dim = prior.dim();
-    let mut rngs: Vec<ChaCha8Rng> = (0..chains)
-        .map(|c| {
-            let mut r = ChaCha8Rng::seed_from_u64(seed);
-            r.set_stream(c as u64);
-            r
-        })
-        .collect();
+    let mut rngs = chain_rngs(seed, chains);
     let gauss = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
     let n = sched.timesteps.len();
     // Where to start: the top (x_T ~ N(0, I)) or, for CCDF, k0 with x = √ᾱ x̂₀ + √(1−ᾱ) z.

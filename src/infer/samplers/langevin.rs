@@ -1,10 +1,9 @@
 //! Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1) for drawing from a VE prior, with a final EDS step.
 
+use crate::infer::run::chain_rngs;
 use crate::infer::target::EvalError;
 use crate::score::ScoreModel;
 use ndarray::Array2;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -38,13 +37,7 @@ pub fn annealed_langevin(
     } else {
         1.0
     };
-    let mut rngs: Vec<ChaCha8Rng> = (0..chains)
-        .map(|c| {
-            let mut r = ChaCha8Rng::seed_from_u64(seed);
-            r.set_stream(c as u64);
-            r
-        })
-        .collect();
+    let mut rngs = chain_rngs(seed, chains);
     let mut noise = |x: &mut Array2<f64>, scale: f64| {
         for (c, mut row) in x.outer_iter_mut().enumerate() {
             for v in row.iter_mut() {
