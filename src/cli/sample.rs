@@ -38,7 +38,8 @@ pub struct SampleArgs {
     /// auto | mala | hmc | annealed-hmc | dps (overrides `infer` in the model).
     #[arg(long, default_value = "auto")]
     pub sampler: String,
-    /// Leapfrog steps per HMC transition.
+    /// Leapfrog steps per HMC transition [default: NUTS (adaptive path length, tree depth ≤ 10) when
+    /// every prior has a density, else 10 static steps].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Initial step size (adapted during warm-up).
@@ -80,7 +81,7 @@ fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOp
         };
         let need = |n: Option<f64>| n.ok_or_else(|| format!("`{k}` takes a number"));
         match k.as_str() {
-            "steps" => o.steps = need(num)? as usize,
+            "steps" => o.steps = Some(need(num)? as usize),
             "step_size" | "eps" => o.step_size = need(num)?,
             "target_accept" | "delta" => o.target_accept = Some(need(num)?),
             "warmup" => o.warmup = need(num)? as usize,
@@ -98,7 +99,7 @@ fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOp
     if let Some(d) = args.draws {
         o.draws = d;
     }
-    o.steps = args.steps.unwrap_or(o.steps);
+    o.steps = args.steps.or(o.steps);
     o.step_size = args.step_size.unwrap_or(o.step_size);
     o.target_accept = args.target_accept.or(o.target_accept);
     o.zeta = args.zeta.unwrap_or(o.zeta);

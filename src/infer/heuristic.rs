@@ -3,13 +3,16 @@
 use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
 
-use super::kernels::{hmc_step, mala_step, ChainState, HmcParams, KernelError, MalaParams, MhMode, StepInfo};
+use super::kernels::{
+    hmc_step, mala_step, nuts_step, ChainState, HmcParams, KernelError, MalaParams, MhMode, NutsParams,
+    StepInfo,
+};
 use super::run::KernelKind;
 use super::target::Posterior;
 
 /// One transition of every chain with the given per-chain step sizes and inverse masses.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn transition(
+pub(crate) fn transition(
     kernel: &KernelKind,
     rngs: &mut [ChaCha8Rng],
     states: &mut [ChainState],
@@ -36,12 +39,29 @@ pub(super) fn transition(
                 .collect();
             hmc_step(rngs, states, target, &params, mh, sigma)
         }
+        KernelKind::Nuts { max_depth, .. } => {
+            if mh != MhMode::Exact {
+                return Err(KernelError::Fatal(
+                    "NUTS needs exact Metropolis–Hastings (a prior log density); use static HMC".into(),
+                ));
+            }
+            let params: Vec<NutsParams> = eps
+                .iter()
+                .zip(inv_mass)
+                .map(|(&e, m)| NutsParams {
+                    step_size: e,
+                    inv_mass: m.clone(),
+                    max_depth: *max_depth,
+                })
+                .collect();
+            nuts_step(rngs, states, target, &params, sigma)
+        }
     }
 }
 
 /// Evaluations spent by a heuristic run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Spent {
+pub(crate) struct Spent {
     pub grad: u64,
     pub score: u64,
 }
@@ -51,7 +71,7 @@ pub(super) struct Spent {
 /// double the step size until it does not, otherwise halve it until it does. States are not moved;
 /// the RNG streams advance. All chains still searching are evaluated in one batch.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn init_step_size(
+pub(crate) fn init_step_size(
     kernel: &KernelKind,
     rngs: &mut [ChaCha8Rng],
     states: &[ChainState],
@@ -64,7 +84,7 @@ pub(super) fn init_step_size(
 ) -> Result<Spent, KernelError> {
     let trial = match kernel {
         KernelKind::Mala => KernelKind::Mala,
-        KernelKind::Hmc { mass, .. } => KernelKind::Hmc {
+        KernelKind::Hmc { mass, .. } | KernelKind::Nuts { mass, .. } => KernelKind::Hmc {
             steps: 1,
             mass: *mass,
         },

@@ -111,9 +111,9 @@ pub fn plan(input: &PlanInput, requested: Option<SamplerKind>, why_requested: &s
         (None, None, None) => Plan {
             sampler: SamplerKind::Hmc,
             reason: if input.has_observations {
-                "every prior has an exact log density and the likelihood is differentiable, so HMC with exact Metropolis–Hastings is used".to_string()
+                "every prior has an exact log density and the likelihood is differentiable, so HMC (NUTS, adaptive path length) with exact Metropolis–Hastings is used".to_string()
             } else {
-                "every prior has an exact log density and there is no observation, so HMC samples the prior with exact Metropolis–Hastings".to_string()
+                "every prior has an exact log density and there is no observation, so HMC (NUTS) samples the prior with exact Metropolis–Hastings".to_string()
             },
             score_only_mh: false,
         },

@@ -29,6 +29,19 @@ pub enum KernelKind {
         steps: usize,
         mass: Mass,
     },
+    /// The No-U-Turn sampler (Stan's multinomial NUTS); needs exact Metropolis–Hastings.
+    Nuts {
+        max_depth: usize,
+        mass: Mass,
+    },
+}
+
+impl KernelKind {
+    /// Stan's defaults: NUTS, tree depth ≤ 10, diagonal mass adapted in warm-up.
+    pub const NUTS: KernelKind = KernelKind::Nuts {
+        max_depth: 10,
+        mass: Mass::Diagonal,
+    };
 }
 
 /// Everything about a run except the target, the initial points and the seed.
@@ -53,10 +66,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
-            kernel: KernelKind::Hmc {
-                steps: 10,
-                mass: Mass::Diagonal,
-            },
+            kernel: KernelKind::NUTS,
             mh: MhMode::Exact,
             warmup: 1000,
             draws: 1000,
@@ -73,7 +83,7 @@ impl RunConfig {
     pub fn target_accept(&self) -> f64 {
         self.target_accept.unwrap_or(match self.kernel {
             KernelKind::Mala => 0.574,
-            KernelKind::Hmc { .. } => 0.8,
+            KernelKind::Hmc { .. } | KernelKind::Nuts { .. } => 0.8,
         })
     }
 
@@ -84,6 +94,16 @@ impl RunConfig {
         }
         if let KernelKind::Hmc { steps: 0, .. } = self.kernel {
             return bad("HMC needs at least one leapfrog step");
+        }
+        if let KernelKind::Nuts { max_depth, .. } = self.kernel {
+            if max_depth == 0 || max_depth > 30 {
+                return bad("the NUTS tree depth must be in 1..=30");
+            }
+            if self.mh != MhMode::Exact {
+                return bad(
+                    "NUTS needs exact Metropolis–Hastings; use static HMC with the score-only correction",
+                );
+            }
         }
         if let MhMode::ScoreOnly { points: 0 } = self.mh {
             return bad("the score-only correction needs at least one integration interval");
@@ -254,6 +274,9 @@ pub fn run_chains(
     let mut dual: Vec<DualAveraging> = eps.iter().map(|&e| DualAveraging::new(delta, e)).collect();
     let mut mass_adapt: Option<Vec<DiagMassAdaptation>> = match cfg.kernel {
         KernelKind::Hmc {
+            mass: Mass::Diagonal, ..
+        }
+        | KernelKind::Nuts {
             mass: Mass::Diagonal, ..
         } if adapting => Some(
             (0..chains)

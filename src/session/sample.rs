@@ -24,8 +24,8 @@ pub struct SampleOptions {
     pub draws: usize,
     pub warmup: usize,
     pub seed: u64,
-    /// Leapfrog steps per HMC transition.
-    pub steps: usize,
+    /// Leapfrog steps per HMC transition; `None`: NUTS when MH is exact, else 10 static steps.
+    pub steps: Option<usize>,
     /// Initial step size (adapted during warm-up).
     pub step_size: f64,
     pub target_accept: Option<f64>,
@@ -46,7 +46,7 @@ impl Default for SampleOptions {
             draws: 1000,
             warmup: 1000,
             seed: 1,
-            steps: 10,
+            steps: None,
             step_size: 0.1,
             target_accept: None,
             mh: None,
@@ -105,9 +105,12 @@ pub fn run(
             });
             let kernel = match plan.sampler {
                 SamplerKind::Mala => KernelKind::Mala,
-                _ => KernelKind::Hmc {
-                    steps: opts.steps,
-                    mass: Mass::Diagonal,
+                _ => match opts.steps {
+                    None if mh == MhMode::Exact => KernelKind::NUTS,
+                    steps => KernelKind::Hmc {
+                        steps: steps.unwrap_or(10),
+                        mass: Mass::Diagonal,
+                    },
                 },
             };
             let cfg = RunConfig {
@@ -141,6 +144,9 @@ pub fn run(
             summary
                 .extra
                 .insert("mh".into(), serde_json::json!(format!("{mh:?}")));
+            summary
+                .extra
+                .insert("kernel".into(), serde_json::json!(format!("{:?}", cfg.kernel)));
             out.draws
         }
         SamplerKind::Dps => {

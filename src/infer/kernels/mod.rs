@@ -9,10 +9,12 @@
 mod hmc;
 mod mala;
 mod mh;
+mod nuts;
 
 pub use hmc::{hmc_step, HmcParams};
 pub use mala::{mala_step, MalaParams};
 pub use mh::{score_path_delta, simpson_weights, MhMode};
+pub use nuts::{nuts_step, NutsParams};
 
 use ndarray::{Array1, Array2};
 
