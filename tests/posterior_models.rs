@@ -13,7 +13,10 @@ use ndarray_npy::{read_npy, write_npy};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uq::check::{bind_data, check_file};
-use uq::infer::{run_chains, Diagnostics, KernelKind, Mass, MhMode, Posterior, RunConfig, RunOutput};
+use uq::infer::{
+    annealed_hmc, run_chains, AnnealedConfig, Diagnostics, KernelKind, Mass, MhMode, Posterior, RunConfig,
+    RunOutput,
+};
 use uq::session::{build, Built};
 use uq::source::SourceMap;
 
@@ -237,14 +240,20 @@ fn blur_model_matches_the_dense_operator() {
 fn check_blur(label: &str, cfg: &RunConfig, seed: u64) {
     let c = blur_case();
     let out = run(&c.built.posterior, cfg, seed);
-    let sd = c.cov.diag().mapv(f64::sqrt);
-    let z = z_scores(&out, &c.mean, &sd);
-    report(label, &out, &z);
-    let d = c.mean.len();
+    check_draws(label, &out, &c.mean, &c.cov);
+}
+
+/// The χ² band and Bonferroni checks of `out`'s draws against the Gaussian `N(mean, cov)`.
+fn check_draws(label: &str, out: &RunOutput, mean: &Array1<f64>, cov: &Array2<f64>) {
+    let c = (mean, cov);
+    let sd = c.1.diag().mapv(f64::sqrt);
+    let z = z_scores(out, c.0, &sd);
+    report(label, out, &z);
+    let d = c.0.len();
     // The pixels' Monte-Carlo errors are correlated like the posterior (mean errors ∝ R, sd errors
     // ∝ R∘R for a Gaussian), so Σz²/d is a weighted sum of χ²₁ with mean 1 and variance
     // 2·tr(R²)/d²: compare it with the moment-matched χ²_ν/ν, ν = d²/tr(R²) (ν = d if independent).
-    let corr = Array2::from_shape_fn((d, d), |(i, j)| c.cov[[i, j]] / (sd[i] * sd[j]));
+    let corr = Array2::from_shape_fn((d, d), |(i, j)| c.1[[i, j]] / (sd[i] * sd[j]));
     let nu_mean = (d * d) as f64 / corr.iter().map(|r| r * r).sum::<f64>();
     let nu_sd = (d * d) as f64 / corr.iter().map(|r| r.powi(4)).sum::<f64>();
     let band = |nu: f64| {
@@ -328,6 +337,60 @@ fn blur_mala_score_only_matches_closed_form() {
 #[test]
 fn blur_hmc_exact_matches_closed_form() {
     check_blur("blur HMC exact", &blur_cfg(hmc(), MhMode::Exact, 1000), 13);
+}
+
+/// Annealed HMC (score-only correction) on the blur model: its draws at the last level match that
+/// level's exact posterior (prior N(0, 1 + σ²), likelihood variance σ_n² + σ²).
+#[test]
+fn annealed_hmc_matches_the_last_level_posterior() {
+    let c = blur_case();
+    let cfg = AnnealedConfig {
+        sigma0: 1.0,
+        sigma_min: 0.05,
+        gamma: 0.98,
+        steps: 4,
+        eps: None,
+        mh: SCORE_ONLY,
+        warmup: 500,
+        draws: 1000,
+        eds: true,
+    };
+    let mut r = ChaCha8Rng::seed_from_u64(16);
+    let start = c.built.posterior.adjoint_estimate().unwrap();
+    let init = Array2::from_shape_fn((CHAINS, start.len()), |(_, j)| {
+        start[j] + r.random_range(-1.0..1.0)
+    });
+    let out = annealed_hmc(
+        &c.built.posterior,
+        &cfg,
+        init,
+        16,
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let acc = out.level_accept.iter().sum::<f64>() / out.level_accept.len() as f64;
+    eprintln!(
+        "annealed HMC: {} levels, ε {:.3}, mean level acceptance {acc:.3}",
+        out.sigmas.len(),
+        out.eps
+    );
+    let s2 = cfg.sigma_min * cfg.sigma_min;
+    let d = SIDE * SIDE;
+    let (mean, cov) = gaussian_posterior(
+        &c.b,
+        &c.y,
+        (NOISE * NOISE + s2).sqrt(),
+        &Array1::zeros(d),
+        &Array1::from_elem(d, (1.0 + s2).sqrt()),
+    );
+    let last = out.last.expect("the run was not stopped");
+    assert_eq!(last.draws, out.raw);
+    check_draws("annealed HMC, last level", &last, &mean, &cov);
+    // EDS moves every draw by σ_min² s(x, σ_min) = −σ_min² x/(1 + σ_min²) under this prior.
+    let moved = &out.draws - &out.raw;
+    let want = out.raw.mapv(|x| -s2 * x / (1.0 + s2));
+    assert!((moved - want).iter().all(|e| e.abs() < 1e-12));
 }
 
 /// The default kernel for models with exact densities: NUTS with a diagonal mass.

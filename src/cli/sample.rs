@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uq::check::{InferValue, Model};
 use uq::diagnostics::Diagnostic;
+use uq::graph::Value;
 use uq::infer::{plan, MhMode, Plan, SamplerKind};
-use uq::session::{self, RunProgress, SampleOptions};
+use uq::session::{self, RunProgress, SampleOptions, StartSpec};
 use uq::source::SourceMap;
 
 #[derive(Args, Debug)]
@@ -26,23 +27,26 @@ pub struct SampleArgs {
     /// Number of chains (run as one batch).
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
-    /// Draws kept per chain (for DPS: independent samples per chain).
+    /// Draws kept per chain [HMC/MALA 1000; annealed HMC 100 at σ_min; DPS: rounds of one
+    /// independent sample per chain, 1].
     #[arg(long)]
     pub draws: Option<usize>,
-    /// Warm-up iterations per chain (HMC/MALA), with step-size and mass adaptation.
-    #[arg(long, default_value_t = 1000)]
-    pub warmup: usize,
+    /// Warm-up iterations per chain, with step-size (and mass) adaptation [HMC/MALA 1000; annealed
+    /// HMC 100 at σ_min].
+    #[arg(long)]
+    pub warmup: Option<usize>,
     /// Seed of every random stream; the same seed gives bit-identical output.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// auto | mala | hmc | annealed-hmc | dps (overrides `infer` in the model).
     #[arg(long, default_value = "auto")]
     pub sampler: String,
-    /// Leapfrog steps per HMC transition [default: NUTS (adaptive path length, tree depth ≤ 10) when
-    /// every prior has a density, else 10 static steps].
+    /// Leapfrog steps per transition [HMC: NUTS (adaptive path length, tree depth ≤ 10) when every
+    /// prior has a density, else 10 static steps; annealed HMC: 4 per level].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Initial step size (adapted during warm-up).
+    /// Initial step size (HMC/MALA, then adapted) or annealed HMC's ε in α_i = ε (σ_i/σ_0)^1.5
+    /// [Stan's step-size heuristic].
     #[arg(long)]
     pub step_size: Option<f64>,
     /// Target acceptance for step-size adaptation [default: 0.8 HMC, 0.574 MALA].
@@ -54,10 +58,27 @@ pub struct SampleArgs {
     /// Simpson intervals of the score-only correction.
     #[arg(long, default_value_t = 4)]
     pub simpson: usize,
-    /// DPS step size ζ.
+    /// Annealed HMC: geometric factor γ of the σ schedule [0.995].
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// Annealed HMC: first level σ_0 [min(σ_max of the prior, data range)].
+    #[arg(long)]
+    pub sigma0: Option<f64>,
+    /// Annealed HMC: last level σ_min [the prior's σ_min].
+    #[arg(long)]
+    pub sigma_min: Option<f64>,
+    /// Warm start (CCDF): `adjoint` (the scaled zero-filled/adjoint reconstruction) or a `.npy`
+    /// estimate with the latent's shape; DPS then runs only the last fraction t0 of its schedule,
+    /// annealed HMC starts at σ = σ_min (σ_0/σ_min)^t0.
+    #[arg(long)]
+    pub init: Option<String>,
+    /// Fraction of the schedule a warm start runs (CCDF's t0 = N′/N) [0.2].
+    #[arg(long)]
+    pub t0: Option<f64>,
+    /// DPS step size ζ [1].
     #[arg(long)]
     pub zeta: Option<f64>,
-    /// DPS reverse steps (fewer than T = a strided schedule).
+    /// DPS reverse steps (fewer than T = a strided schedule) [1000].
     #[arg(long)]
     pub dps_steps: Option<usize>,
     /// No progress bar.
@@ -65,45 +86,80 @@ pub struct SampleArgs {
     pub quiet: bool,
 }
 
+/// `init` as given (resolved against the posterior later).
+enum InitArg {
+    Adjoint,
+    File(PathBuf),
+}
+
+fn parse_init(s: &str) -> InitArg {
+    if s == "adjoint" {
+        InitArg::Adjoint
+    } else {
+        InitArg::File(PathBuf::from(s))
+    }
+}
+
 /// Merge `infer NAME(key = value)` from the model under the CLI flags (flags win).
-fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOptions, String> {
+fn options(
+    args: &SampleArgs,
+    infer: &[(String, InferValue)],
+) -> Result<(SampleOptions, Option<InitArg>), String> {
     let mut o = SampleOptions {
         chains: args.chains,
-        warmup: args.warmup,
         seed: args.seed,
         ..Default::default()
     };
     let mut mh = None;
+    let mut init = None;
     for (k, v) in infer {
         let num = match v {
             InferValue::Num(x) => Some(*x),
             InferValue::Str(_) => None,
         };
         let need = |n: Option<f64>| n.ok_or_else(|| format!("`{k}` takes a number"));
+        let count = |n: Option<f64>| match n {
+            Some(x) if x >= 0.0 && x.fract() == 0.0 => Ok(x as usize),
+            _ => Err(format!("`{k}` takes a whole number")),
+        };
         match k.as_str() {
-            "steps" => o.steps = Some(need(num)? as usize),
-            "step_size" | "eps" => o.step_size = need(num)?,
+            "steps" => o.steps = Some(count(num)?),
+            "step_size" | "eps" => o.step_size = Some(need(num)?),
             "target_accept" | "delta" => o.target_accept = Some(need(num)?),
-            "warmup" => o.warmup = need(num)? as usize,
-            "draws" => o.draws = need(num)? as usize,
+            "warmup" => o.warmup = Some(count(num)?),
+            "draws" => o.draws = Some(count(num)?),
             "zeta" => o.zeta = need(num)?,
-            "dps_steps" => o.dps_steps = need(num)? as usize,
-            "simpson" => mh = Some(MhMode::ScoreOnly { points: need(num)? as usize }),
+            "dps_steps" => o.dps_steps = count(num)?,
+            "gamma" => o.gamma = need(num)?,
+            "sigma0" => o.sigma0 = Some(need(num)?),
+            "sigma_min" => o.sigma_min = Some(need(num)?),
+            "t0" => o.t0 = need(num)?,
+            "init" => match v {
+                InferValue::Str(s) => init = Some(parse_init(s)),
+                _ => return Err("`init` takes \"adjoint\" or a path to a .npy estimate".into()),
+            },
+            "simpson" => mh = Some(MhMode::ScoreOnly { points: count(num)? }),
             "mh" => match v {
                 InferValue::Str(s) => mh = Some(parse_mh(s, args.simpson)?),
                 _ => return Err("`mh` takes \"exact\", \"score\" or \"off\"".into()),
             },
-            _ => return Err(format!("unknown option `{k}`; known: steps, step_size, target_accept, warmup, draws, mh, simpson, zeta, dps_steps")),
+            _ => return Err(format!("unknown option `{k}`; known: {INFER_KEYS}")),
         }
     }
-    if let Some(d) = args.draws {
-        o.draws = d;
-    }
+    o.draws = args.draws.or(o.draws);
+    o.warmup = args.warmup.or(o.warmup);
     o.steps = args.steps.or(o.steps);
-    o.step_size = args.step_size.unwrap_or(o.step_size);
+    o.step_size = args.step_size.or(o.step_size);
     o.target_accept = args.target_accept.or(o.target_accept);
     o.zeta = args.zeta.unwrap_or(o.zeta);
     o.dps_steps = args.dps_steps.unwrap_or(o.dps_steps);
+    o.gamma = args.gamma.unwrap_or(o.gamma);
+    o.sigma0 = args.sigma0.or(o.sigma0);
+    o.sigma_min = args.sigma_min.or(o.sigma_min);
+    o.t0 = args.t0.unwrap_or(o.t0);
+    if let Some(i) = &args.init {
+        init = Some(parse_init(i));
+    }
     if let Some(m) = &args.mh {
         mh = Some(parse_mh(m, args.simpson)?);
     }
@@ -111,8 +167,44 @@ fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOp
     if o.chains == 0 {
         return Err("--chains must be at least 1".into());
     }
-    Ok(o)
+    if !(o.gamma > 0.0 && o.gamma < 1.0) {
+        return Err(format!("γ = {} must be in (0, 1)", o.gamma));
+    }
+    if !(0.0..=1.0).contains(&o.t0) || o.t0 == 0.0 {
+        return Err(format!("t0 = {} must be in (0, 1]", o.t0));
+    }
+    Ok((o, init))
 }
+
+/// `adjoint`, or a `.npy` estimate with as many values as the latents (complex as re/im pairs).
+fn resolve_init(init: InitArg, built: &session::Built) -> Result<StartSpec, String> {
+    match init {
+        InitArg::Adjoint => Ok(StartSpec::Adjoint),
+        InitArg::File(path) => {
+            let v = uq::check::read_npy(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let flat: Vec<f64> = match &v {
+                Value::Real(a) => a.iter().copied().collect(),
+                Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
+            };
+            let dim = built.posterior.layout().dim;
+            if flat.len() != dim {
+                return Err(format!(
+                    "{} has {} values, the latents {dim}",
+                    path.display(),
+                    flat.len()
+                ));
+            }
+            if !flat.iter().all(|x| x.is_finite()) {
+                return Err(format!("{} contains NaN or infinite values", path.display()));
+            }
+            Ok(StartSpec::Values(flat.into()))
+        }
+    }
+}
+
+/// Every key `infer NAME(...)` accepts.
+const INFER_KEYS: &str =
+    "steps, step_size, target_accept, warmup, draws, mh, simpson, zeta, dps_steps, gamma, sigma0, sigma_min, init, t0";
 
 fn parse_mh(s: &str, points: usize) -> Result<MhMode, String> {
     match s {
@@ -171,7 +263,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|i| i.args.iter().map(|(k, v)| (k.name.clone(), v.clone())))
         .collect();
-    let opts = match options(&args, &infer_args) {
+    let (mut opts, init) = match options(&args, &infer_args) {
         Ok(o) => o,
         Err(m) => {
             let span = model.infer.as_ref().map(|i| i.sampler.span).unwrap_or_default();
@@ -179,10 +271,17 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };
-    let built = match session::build(&model, data, false) {
+    let built = match session::build(&model, data, init.is_some()) {
         Ok(b) => b,
         Err(diags) => {
             report(&diags, &sources);
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    opts.init = match init.map(|i| resolve_init(i, &built)).transpose() {
+        Ok(i) => i,
+        Err(m) => {
+            eprintln!("error: --init: {m}");
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };
@@ -234,10 +333,15 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
                 p.phase, p.accept_rate, p.step_size, p.divergences
             ));
         }
-        RunProgress::Annealing { level, levels, sigma } => {
+        RunProgress::Annealing {
+            level,
+            levels,
+            sigma,
+            accept_rate,
+        } => {
             bar.set_length(levels as u64);
             bar.set_position(level as u64);
-            bar.set_message(format!("σ {sigma:.3e}"));
+            bar.set_message(format!("annealing σ {sigma:.3e} acc {accept_rate:.2}"));
         }
         RunProgress::Dps(p) => {
             bar.set_length(p.total as u64);

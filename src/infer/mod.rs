@@ -19,5 +19,8 @@ pub use kernels::{
 pub use plan::{plan, Plan, PlanInput, SamplerKind};
 pub use posterior::{GraphPosterior, Layout, Observation, Term};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
-pub use samplers::{annealed_langevin, run_dps, DpsConfig, DpsOutput, DpsProgress, LangevinConfig, Respaced};
+pub use samplers::{
+    annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,
+    DpsOutput, DpsProgress, LangevinConfig, Respaced,
+};
 pub use target::{Eval, EvalError, Posterior};

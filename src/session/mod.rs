@@ -2,6 +2,9 @@
 
 mod build;
 mod sample;
+mod score_runs;
+mod write;
 
 pub use build::{build, Built};
-pub use sample::{run, write_run, RunProgress, RunResult, SampleOptions};
+pub use sample::{run, RunProgress, RunResult, SampleOptions, StartSpec};
+pub use write::write_run;

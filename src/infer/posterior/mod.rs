@@ -2,6 +2,7 @@
 
 mod layout;
 mod likelihood;
+mod measure;
 
 pub use layout::Layout;
 
@@ -156,63 +157,6 @@ impl GraphPosterior {
             return Err(EvalError::NonFinite("likelihood gradient".into()));
         }
         Ok((log_lik, grad))
-    }
-
-    /// DPS data consistency at one point: `‖y − A(x)‖` summed in quadrature over observations
-    /// (Gaussian: plain ℓ2; Poisson: weighted with Λ_jj = 1/(2 max(y_j, 1)), the `max` keeping empty
-    /// pixels finite) and its gradient with respect to the flat latent vector.
-    pub fn measurement_norm(&self, row: ndarray::ArrayView1<f64>) -> Result<(f64, Array1<f64>), EvalError> {
-        self.grad_evals.fetch_add(1, Ordering::Relaxed);
-        let values = self.forward_values(row)?;
-        let mut parts: Vec<(NodeId, ndarray::ArrayD<num_complex::Complex64>, bool)> = Vec::new();
-        let mut total = 0.0;
-        for obs in &self.observations {
-            let y = self
-                .data
-                .get(obs.data)
-                .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-            let (node, weighted) = match &obs.term {
-                Term::Normal { mean, .. } => (*mean, false),
-                Term::Poisson { rate } => (*rate, true),
-            };
-            let m = values
-                .get(node.0)
-                .ok_or_else(|| EvalError::Fatal("node out of range".into()))?;
-            let mut r = &y.to_complex() - &m.to_complex();
-            if weighted {
-                let w = y.to_complex().mapv(|v| 1.0 / (2.0 * v.re.max(1.0)));
-                let w_c = w.mapv(|v| num_complex::Complex64::new(v, 0.0));
-                total += r.iter().zip(w.iter()).map(|(a, b)| a.norm_sqr() * b).sum::<f64>();
-                r = &r * &w_c;
-            } else {
-                total += r.iter().map(|a| a.norm_sqr()).sum::<f64>();
-            }
-            parts.push((node, r, m.is_complex()));
-        }
-        let norm = total.sqrt();
-        if !norm.is_finite() {
-            return Err(EvalError::NonFinite("measurement residual".into()));
-        }
-        let scale = if norm > 0.0 { -1.0 / norm } else { 0.0 };
-        let seeds: Vec<(NodeId, Value)> = parts
-            .into_iter()
-            .map(|(node, r, complex)| {
-                let g = r.mapv(|z| z * scale);
-                (
-                    node,
-                    if complex {
-                        Value::Complex(g)
-                    } else {
-                        Value::Real(g.mapv(|z| z.re))
-                    },
-                )
-            })
-            .collect();
-        let grads = self
-            .graph
-            .backward(&values, &seeds, &self.fft)
-            .map_err(|e| EvalError::NonFinite(e.to_string()))?;
-        Ok((norm, Array1::from(self.layout.flatten(&grads))))
     }
 
     /// Prior scores (and log densities when every prior has one) for a batch, latent by latent.

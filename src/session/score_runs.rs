@@ -1,0 +1,245 @@
+//! The score-based samplers of a session: annealed HMC, DPS (with CCDF) and prior draws by annealed Langevin.
+
+use super::sample::{RunProgress, SampleOptions, StartSpec};
+use crate::infer::{
+    annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedProgress, DpsConfig, DpsProgress,
+    LangevinConfig, MhMode, Plan,
+};
+use crate::output::Summary;
+use crate::score::{NoiseKind, ScoreModel};
+use crate::session::Built;
+use ndarray::{s, Array1, Array2, Array3};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::sync::atomic::AtomicBool;
+
+type Progress<'a> = &'a (dyn Fn(RunProgress<'_>) + Sync);
+
+fn first_prior(built: &Built) -> anyhow::Result<&dyn ScoreModel> {
+    built
+        .posterior
+        .priors()
+        .first()
+        .map(|p| p.as_ref())
+        .ok_or_else(|| anyhow::anyhow!("the model has no latent"))
+}
+
+/// The starting estimate asked for, on the flat layout.
+fn start_estimate(built: &Built, spec: &StartSpec) -> anyhow::Result<Array1<f64>> {
+    let dim = built.posterior.layout().dim;
+    match spec {
+        StartSpec::Adjoint => built
+            .posterior
+            .adjoint_estimate()
+            .map_err(|e| anyhow::anyhow!("cannot form the adjoint reconstruction: {e}")),
+        StartSpec::Values(v) if v.len() == dim => Ok(v.clone()),
+        StartSpec::Values(v) => {
+            anyhow::bail!("the initial estimate has {} values, the latents {dim}", v.len())
+        }
+    }
+}
+
+/// Annealed HMC from the scaled adjoint plus N(0, σ_0²), or (with `--init`) from the estimate plus
+/// noise at σ_start = σ_min (σ_0/σ_min)^t0, i.e. the last fraction t0 of the geometric schedule.
+pub(super) fn run_annealed(
+    built: &Built,
+    plan: &Plan,
+    opts: &SampleOptions,
+    progress: Progress<'_>,
+    stop: &AtomicBool,
+    summary: &mut Summary,
+) -> anyhow::Result<Array3<f64>> {
+    let post = &built.posterior;
+    let prior = first_prior(built)?;
+    let (s_min, s_max) = match prior.noise_kind() {
+        NoiseKind::Ve { sigma_min, sigma_max } => (sigma_min, sigma_max),
+        NoiseKind::Analytic => (0.01, 1.0),
+        other => anyhow::bail!("annealed HMC needs a noise-conditional prior, not {other:?}"),
+    };
+    let sigma_min = opts.sigma_min.unwrap_or(s_min);
+    // The schedule starts where noise hides the image's content: σ_0 = the data range (1/data
+    // scale), unless the network was trained on less.
+    let sigma0 = opts.sigma0.unwrap_or_else(|| s_max.min(1.0 / prior.data_scale()));
+    let (start, sigma_start, from) = match &opts.init {
+        Some(spec) => (
+            start_estimate(built, spec)?,
+            sigma_min * (sigma0.max(sigma_min) / sigma_min).powf(opts.t0.clamp(0.0, 1.0)),
+            "init",
+        ),
+        None => (start_estimate(built, &StartSpec::Adjoint)?, sigma0, "adjoint"),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xa11e_a1ed);
+    let init = Array2::from_shape_fn((opts.chains, start.len()), |(_, j)| {
+        let z: f64 = StandardNormal.sample(&mut rng);
+        start[j] + sigma_start * z
+    });
+    let cfg = AnnealedConfig {
+        sigma0: sigma_start.max(sigma_min),
+        sigma_min,
+        gamma: opts.gamma,
+        steps: opts.steps.unwrap_or(4),
+        eps: opts.step_size,
+        mh: opts.mh.unwrap_or(if plan.score_only_mh {
+            MhMode::score_only()
+        } else {
+            MhMode::Exact
+        }),
+        warmup: opts.warmup.unwrap_or(100),
+        draws: opts.draws.unwrap_or(100),
+        eds: true,
+    };
+    let report = |p: AnnealedProgress<'_>| match p {
+        AnnealedProgress::Level {
+            level,
+            levels,
+            sigma,
+            accept_rate,
+        } => progress(RunProgress::Annealing {
+            level,
+            levels,
+            sigma,
+            accept_rate,
+        }),
+        AnnealedProgress::Final(p) => progress(RunProgress::Chains(p)),
+    };
+    let out = annealed_hmc(post, &cfg, init, opts.seed, &report, stop)?;
+    summary.warmup = cfg.warmup;
+    if let Some(last) = &out.last {
+        summary.acceptance_rate = last.acceptance_rate.clone();
+        summary.step_size = last.step_size.clone();
+        summary.divergences = last.divergences.iter().map(|d| *d as u64).collect();
+    }
+    summary.grad_evals = out.grad_evals;
+    summary.score_evals = out.score_evals;
+    summary.wall_seconds = out.wall_seconds;
+    summary.partial = out.partial;
+    summary.extra.insert(
+        "schedule".into(),
+        serde_json::json!({
+            "sigma0": cfg.sigma0, "sigma_min": cfg.sigma_min, "gamma": cfg.gamma,
+            "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps": out.eps,
+            "step_rule": "eps * (sigma_i / sigma0)^1.5", "start": from, "eds": cfg.eds,
+            "mh": format!("{:?}", cfg.mh),
+        }),
+    );
+    summary
+        .extra
+        .insert("level_accept".into(), serde_json::json!(out.level_accept));
+    summary.extra.insert(
+        "level_accept_mean".into(),
+        serde_json::json!(out.level_accept.iter().sum::<f64>() / out.level_accept.len().max(1) as f64),
+    );
+    Ok(out.draws)
+}
+
+/// DPS: `draws` rounds, each giving one sample per chain (all chains batched through the network).
+pub(super) fn run_dps_rounds(
+    built: &Built,
+    opts: &SampleOptions,
+    progress: Progress<'_>,
+    stop: &AtomicBool,
+    summary: &mut Summary,
+) -> anyhow::Result<Array3<f64>> {
+    let post = &built.posterior;
+    let prior = first_prior(built)?;
+    let dim = post.layout().dim;
+    let init = match &opts.init {
+        Some(spec) => Some((start_estimate(built, spec)?, opts.t0)),
+        None => None,
+    };
+    let cfg = DpsConfig {
+        zeta: opts.zeta,
+        steps: opts.dps_steps,
+        init,
+    };
+    let t0 = std::time::Instant::now();
+    let rounds = opts.draws.unwrap_or(1).max(1);
+    let mut all = Array3::zeros((opts.chains, rounds, dim));
+    let mut kept = rounds;
+    for d in 0..rounds {
+        let out = run_dps(
+            post,
+            prior,
+            &cfg,
+            opts.chains,
+            opts.seed.wrapping_add(d as u64 * 7919),
+            &|p| progress(RunProgress::Dps(p)),
+            stop,
+        )?;
+        all.slice_mut(s![.., d, ..]).assign(&out.samples);
+        if out.partial {
+            summary.partial = true;
+            kept = d + 1;
+            break;
+        }
+        summary
+            .extra
+            .insert("timesteps".into(), serde_json::json!(out.timesteps.len()));
+        summary
+            .extra
+            .insert("final_residual".into(), serde_json::json!(out.residuals.last()));
+    }
+    summary.extra.insert("zeta".into(), serde_json::json!(opts.zeta));
+    if let Some((_, t0)) = &cfg.init {
+        summary.extra.insert("ccdf_t0".into(), serde_json::json!(t0));
+    }
+    summary.grad_evals = post.grad_evals();
+    summary.score_evals = post.score_evals();
+    summary.wall_seconds = t0.elapsed().as_secs_f64();
+    Ok(all.slice(s![.., ..kept, ..]).to_owned())
+}
+
+/// Prior draws from a VE network by annealed Langevin dynamics (`draws` rounds of `chains` draws).
+pub(super) fn run_langevin(
+    built: &Built,
+    opts: &SampleOptions,
+    progress: Progress<'_>,
+    stop: &AtomicBool,
+    summary: &mut Summary,
+) -> anyhow::Result<Array3<f64>> {
+    let post = &built.posterior;
+    let prior = first_prior(built)?;
+    let dim = post.layout().dim;
+    let NoiseKind::Ve { sigma_min, sigma_max } = prior.noise_kind() else {
+        anyhow::bail!("annealed Langevin needs a VE prior")
+    };
+    let cfg = LangevinConfig {
+        sigma_max,
+        sigma_min,
+        levels: opts.levels,
+        steps: opts.level_steps,
+        eps: opts.langevin_eps,
+        eds: true,
+    };
+    let t0 = std::time::Instant::now();
+    let rounds = opts.draws.unwrap_or(1).max(1);
+    let mut all = Array3::zeros((opts.chains, rounds, dim));
+    let mut kept = rounds;
+    for d in 0..rounds {
+        let report = |level: usize, levels: usize, sigma: f64| {
+            progress(RunProgress::Dps(&DpsProgress {
+                step: level,
+                total: levels,
+                t: d,
+                residual: sigma,
+            }))
+        };
+        let seed = opts.seed.wrapping_add(d as u64 * 7919);
+        let (x, stopped) = annealed_langevin(prior, &cfg, opts.chains, seed, &report, stop)?;
+        if stopped {
+            kept = d;
+            summary.partial = true;
+            break;
+        }
+        all.slice_mut(s![.., d, ..]).assign(&x);
+    }
+    summary.extra.insert(
+        "schedule".into(),
+        serde_json::json!({"sigma_max": sigma_max, "sigma_min": sigma_min, "levels": cfg.levels,
+            "steps_per_level": cfg.steps, "eps": cfg.eps, "eds": true}),
+    );
+    summary.score_evals = post.score_evals();
+    summary.wall_seconds = t0.elapsed().as_secs_f64();
+    Ok(all.slice(s![.., ..kept, ..]).to_owned())
+}

@@ -1,0 +1,119 @@
+//! Writing a run folder: per-latent samples/mean/std (npy and png), summary.json and the table.
+
+use super::sample::RunResult;
+use crate::check::Model;
+use crate::infer::Diagnostics;
+use crate::output::{format_table, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter};
+use crate::session::Built;
+use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
+use num_complex::Complex64;
+use std::path::{Path, PathBuf};
+
+/// Per-latent arrays: samples [chains, draws, ...shape] (complex as complex), and the flat diagnostics.
+fn latent_samples(
+    draws: &Array3<f64>,
+    off: usize,
+    len: usize,
+    shape: &[usize],
+    complex: bool,
+) -> anyhow::Result<(ArrayD<f64>, Option<ArrayD<Complex64>>)> {
+    let (c, n, _) = draws.dim();
+    let part = draws.slice(s![.., .., off..off + len]).to_owned();
+    let mut full = vec![c, n];
+    full.extend_from_slice(shape);
+    if complex {
+        let z: Vec<Complex64> = part
+            .iter()
+            .collect::<Vec<_>>()
+            .chunks_exact(2)
+            .map(|p| Complex64::new(*p[0], *p[1]))
+            .collect();
+        Ok((part.into_dyn(), Some(ArrayD::from_shape_vec(IxDyn(&full), z)?)))
+    } else {
+        Ok((part.into_shape_with_order(IxDyn(&full))?, None))
+    }
+}
+
+/// Diagnostics, files and the table. Returns the final folder and the table text.
+pub fn write_run(
+    model: &Model,
+    built: &Built,
+    result: &mut RunResult,
+    out: &Path,
+) -> anyhow::Result<(PathBuf, String)> {
+    let writer = RunWriter::begin(out)?;
+    let layout = built.posterior.layout();
+    let mut diags = Vec::new();
+    for (latent, (ty, off, len)) in model.latents.iter().zip(&layout.slots) {
+        let diag = Diagnostics::compute(result.draws.slice(s![.., .., *off..*off + *len]));
+        let dir = writer.subdir(&latent.name)?;
+        let (real, complex) = latent_samples(&result.draws, *off, *len, &ty.shape, ty.is_complex())?;
+        let dtype = if ty.is_complex() { "complex128" } else { "float64" };
+        match &complex {
+            Some(z) => {
+                write_npy(&dir.join("samples.npy"), z)?;
+                let mean = z.mean_axis(Axis(0)).and_then(|m| m.mean_axis(Axis(0)));
+                if let Some(m) = &mean {
+                    write_npy(&dir.join("mean.npy"), m)?;
+                }
+                let mag = z.mapv(|v| v.norm());
+                write_moments(&dir, &mag, ty.shape.len() == 2, false)?;
+            }
+            None => write_moments(&dir, &real, ty.shape.len() == 2, true)?,
+        }
+        result.summary.latents.push(LatentSummary::from_diagnostics(
+            &latent.name,
+            &ty.shape,
+            dtype,
+            &diag,
+        ));
+        diags.push((latent.name.clone(), ty.shape.clone(), diag));
+    }
+    result.summary.update_extremes();
+    result.summary.write(&writer.path("summary.json"))?;
+    let table = format_table(
+        &diags
+            .iter()
+            .map(|(n, s, d)| LatentDiagnostics {
+                name: n,
+                shape: s,
+                diag: d,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let dir = writer.commit()?;
+    Ok((dir, table))
+}
+
+/// mean.npy / std.npy (and the pngs for images) from samples [chains, draws, ...shape].
+fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) -> anyhow::Result<()> {
+    let sh = x.shape().to_vec();
+    let (c, n) = (sh[0], sh[1]);
+    if c * n == 0 {
+        // Interrupted during warm-up: nothing to summarise, but keep the (empty) draws.
+        if samples_npy {
+            write_npy(&dir.join("samples.npy"), x)?;
+        }
+        return Ok(());
+    }
+    let flat = x.to_shape(IxDyn(&[c * n, x.len() / (c * n).max(1)]))?.to_owned();
+    let mean = flat.mean_axis(Axis(0)).unwrap_or_default();
+    let std = flat.std_axis(Axis(0), if c * n > 1 { 1.0 } else { 0.0 });
+    let mean = mean.into_shape_with_order(IxDyn(&sh[2..]))?;
+    let std = std.into_shape_with_order(IxDyn(&sh[2..]))?;
+    if samples_npy {
+        write_npy(&dir.join("samples.npy"), x)?;
+        write_npy(&dir.join("mean.npy"), &mean)?;
+    }
+    write_npy(&dir.join("std.npy"), &std)?;
+    if image {
+        let s4 = x.view().into_dimensionality::<ndarray::Ix4>()?;
+        write_image_pngs(
+            dir,
+            s4,
+            mean.view().into_dimensionality()?,
+            std.view().into_dimensionality()?,
+        )?;
+    }
+    Ok(())
+}
