@@ -53,6 +53,11 @@ fn cartesian_mask(n: usize, accel: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
     m
 }
 
+/// The inverse of [`fft2_ortho`]: conjugate, transform, conjugate.
+fn ifft2_ortho(k: &Array2<Complex64>) -> Array2<Complex64> {
+    fft2_ortho(&k.mapv(|z| z.conj())).mapv(|z| z.conj())
+}
+
 fn gaussian_kernel(n: usize, s: f64) -> Array2<f64> {
     let c = (n / 2) as f64;
     let mut k = Array2::from_shape_fn((n, n), |(i, j)| {
@@ -102,6 +107,9 @@ fn main() -> anyhow::Result<()> {
     });
     write_npy(out.join("mri_mask.npy"), &mask)?;
     write_npy(out.join("mri_kspace.npy"), &y)?;
+    // The zero-filled reconstruction Re Fᴴ y (the baseline the posterior mean is compared with).
+    let zf = ifft2_ortho(&y).mapv(|z| z.re);
+    write_npy(out.join("mri_zero_filled.npy"), &zf)?;
     println!("mri: sampled fraction {:.3}", mask.mean().unwrap_or(0.0));
 
     // Deblurring: photons · (k ∗ x) + background, Gaussian (σ = 1 photon... see README) and Poisson.
@@ -109,12 +117,19 @@ fn main() -> anyhow::Result<()> {
     let (photons, background) = (50.0, 1.0);
     let rate = conv(&x, &kernel).mapv(|v| photons * v + background);
     let gauss = Normal::new(0.0, 2.0)?;
-    write_npy(
-        out.join("deblur_y.npy"),
-        &rate.mapv(|r| r + gauss.sample(&mut rng)),
-    )?;
+    let yg = rate.mapv(|r| r + gauss.sample(&mut rng));
+    write_npy(out.join("deblur_y.npy"), &yg)?;
     let counts = rate.mapv(|r| Poisson::new(r).map(|p| p.sample(&mut rng)).unwrap_or(0.0));
     write_npy(out.join("deblur_poisson_y.npy"), &counts)?;
+    // The blurred inputs in image units, (y − background)/photons: the deblurring baselines.
+    write_npy(
+        out.join("deblur_input.npy"),
+        &yg.mapv(|v| (v - background) / photons),
+    )?;
+    write_npy(
+        out.join("deblur_poisson_input.npy"),
+        &counts.mapv(|v| (v - background) / photons),
+    )?;
 
     // Inpainting: keep 30% of pixels at random, σ = 0.02.
     let keep = Array2::from_shape_fn((n, n), |_| if rng.random::<f64>() < 0.3 { 1.0 } else { 0.0 });

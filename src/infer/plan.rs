@@ -119,6 +119,12 @@ pub fn plan(input: &PlanInput, requested: Option<SamplerKind>, why_requested: &s
         },
     };
     let Some(req) = requested else { return Ok(auto) };
+    if req == auto.sampler {
+        return Ok(Plan {
+            reason: format!("{} ({why_requested} agrees)", auto.reason),
+            ..auto
+        });
+    }
     let score_only = !all_exact;
     let ok = |sampler: SamplerKind, detail: &str| Plan {
         sampler,
