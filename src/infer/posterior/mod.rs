@@ -80,6 +80,12 @@ impl GraphPosterior {
         })
     }
 
+    /// The same likelihood with other priors (e.g. an analytic stand-in for a network, to measure a
+    /// sampler against a closed form). The priors must fit the latents as in [`GraphPosterior::new`].
+    pub fn with_priors(self, priors: Vec<Box<dyn ScoreModel>>) -> Result<Self, String> {
+        Self::new(self.graph, self.data, self.observations, self.layout, priors)
+    }
+
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
