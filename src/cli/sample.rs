@@ -213,37 +213,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             eprintln!("\ninterrupted: stopping and writing the draws so far (Ctrl-C again to abort)");
         });
     }
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let progress = |p: RunProgress<'_>| match p {
-        RunProgress::Chains(p) => {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.iteration as u64);
-            bar.set_message(format!(
-                "{:?} acc {:.2} ε {:.3e} div {}",
-                p.phase, p.accept_rate, p.step_size, p.divergences
-            ));
-        }
-        RunProgress::Annealing { level, levels, sigma } => {
-            bar.set_length(levels as u64);
-            bar.set_position(level as u64);
-            bar.set_message(format!("σ {sigma:.3e}"));
-        }
-        RunProgress::Dps(p) => {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.step as u64);
-            bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
-        }
-    };
+    let bar = progress_bar(args.quiet);
+    let progress = |p: RunProgress<'_>| show_progress(&bar, p);
     let mut result = match session::run(&built, &plan, &opts, &progress, &stop) {
         Ok(r) => r,
         Err(e) => {
@@ -276,4 +247,44 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The sampling progress bar (on stderr; indicatif hides it when stderr is not a terminal).
+pub fn progress_bar(hidden: bool) -> ProgressBar {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Show one progress report of any sampler on `bar`.
+pub fn show_progress(bar: &ProgressBar, p: RunProgress<'_>) {
+    match p {
+        RunProgress::Chains(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.iteration as u64);
+            bar.set_message(format!(
+                "{:?} acc {:.2} ε {:.3e} div {}",
+                p.phase, p.accept_rate, p.step_size, p.divergences
+            ));
+        }
+        RunProgress::Annealing { level, levels, sigma } => {
+            bar.set_length(levels as u64);
+            bar.set_position(level as u64);
+            bar.set_message(format!("σ {sigma:.3e}"));
+        }
+        RunProgress::Dps(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
+        }
+    }
 }
