@@ -25,6 +25,7 @@ impl Session {
             "load" | "l" => return self.load(Path::new(arg)),
             "data" | "d" => return self.data(arg),
             "type" | "t" => return self.type_of(arg),
+            "model" | "m" if self.entries.is_empty() => out.line("(no statements yet)"),
             "model" | "m" => out.out = model::source_text(&self.entries),
             "graph" | "g" => match &self.checked {
                 Some(c) => {

@@ -45,6 +45,8 @@ impl Output {
     }
 }
 
+const NOT_ADDED: &str = "(not added: the model stays as it was)\n";
+
 /// Flags shared with a Ctrl-C handler: `stop` ends the running sampler (its draws so far are kept).
 #[derive(Debug, Default)]
 pub struct Interrupt {
@@ -146,6 +148,7 @@ impl Session {
         let (program, diags) = parse(id, text);
         if !diags.is_empty() {
             out.err = self.render(&diags, &sources);
+            out.err.push_str(NOT_ADDED);
             return out;
         }
         let mut entries = self.entries.clone();
@@ -167,7 +170,7 @@ impl Session {
         match model::check(&entries, self.dir.as_deref(), &typed, None) {
             Err(failed) => {
                 out.err = self.render(&failed.diags, &failed.sources);
-                out.err.push_str("(not added: the model stays as it was)\n");
+                out.err.push_str(NOT_ADDED);
             }
             Ok((checked, _)) => {
                 if !checked.model.warnings.is_empty() {
