@@ -102,6 +102,7 @@ y ~ Poisson(10 * softplus(blur_with(x, 5, 1.0)))
 y ~ Normal(blur_with(x, 5, 1.0), sigma)
 :sample 100 warmup=100 chains=2
 :summary
+:save run
 blur_with(x, 5, 1.0)
 :write deblur.uq
 :quit
@@ -109,6 +110,9 @@ blur_with(x, 5, 1.0)
     let t = transcript(dir.path(), &[], script);
     assert!(t.contains("(max R_hat)"), "the table names the worst element:\n{t}");
     insta::assert_snapshot!(mask_run_numbers(&t));
+    for f in ["summary.json", "x/samples.npy", "x/mean.npy", "x/std.npy", "x/mean.png"] {
+        assert!(dir.path().join("run").join(f).is_file(), "`:save run` wrote no {f}");
+    }
     let written = std::fs::read_to_string(dir.path().join("deblur.uq")).unwrap();
     insta::assert_snapshot!("written_model", written);
     let check = Command::new(env!("CARGO_BIN_EXE_uq"))

@@ -172,3 +172,29 @@ fn tab_completes_names_and_history_survives_a_restart() {
     pty.send(":quit\r");
     pty.finish();
 }
+
+#[test]
+fn ctrl_c_stops_a_run_but_not_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(&dir.path().join("history"), dir.path());
+    pty.wait_for("uq> ", 1);
+    pty.quiet();
+    pty.send("prior x : real ~ Normal(0, 1)\r");
+    pty.wait_for("prior x : real ~ Normal(0, 1)\r\n", 1);
+    pty.quiet();
+    pty.send(":sample 1000000 warmup=10 chains=1\r");
+    // The progress bar shows the draws so far, e.g. ` 1234/1000010 `.
+    pty.wait_for("/1000010", 1);
+    pty.send("\x03");
+    pty.wait_for("(partial: interrupted)", 1);
+    pty.quiet();
+    pty.send("1 + 1\r");
+    pty.wait_for("real = 2", 1);
+    pty.quiet();
+    pty.send(":summary\r");
+    pty.wait_for("R_hat", 1);
+    pty.quiet();
+    pty.send(":quit\r");
+    let out = pty.finish();
+    assert!(out.contains("interrupted: stopping the run"), "{out}");
+}
