@@ -1,6 +1,10 @@
 //! Bare expressions: parse one expression, evaluate it on the bound data, describe the value compactly.
 
+use super::model::{self, Typed};
+use super::{Output, Session};
 use crate::diagnostics::Diagnostic;
+use crate::graph::Ty;
+use crate::source::SourceMap;
 use crate::graph::{FftCache, Graph, NodeId, NodeKind, Value};
 use crate::source::FileId;
 use crate::syntax::ast::{Expr, ExprKind, StmtKind};
@@ -156,6 +160,105 @@ fn nested(items: &[String], shape: &[usize]) -> String {
                 .collect();
             format!("[{}]", parts.join(", "))
         }
+    }
+}
+
+impl Session {
+    /// Evaluate (or, with `type_only`, only type) an expression against the current model.
+    pub(super) fn expression(&self, text: &str, type_only: bool) -> Output {
+        let s = self;
+        let mut out = Output::default();
+        let mut sources = SourceMap::new();
+        let id = sources.add(model::INPUT, None, text);
+        let expr = match parse_expr(id, text) {
+            Ok(e) => e,
+            Err(diags) if diags.is_empty() => {
+                out.error("expected one expression");
+                return out;
+            }
+            Err(diags) => {
+                out.err = s.render(&diags, &sources);
+                return out;
+            }
+        };
+        let typed = Typed {
+            text,
+            pieces: Vec::new(),
+        };
+        let (checked, node) = match model::check(&s.entries, s.dir.as_deref(), &typed, Some(&expr)) {
+            Ok((c, Some(n))) => (c, n),
+            Ok((_, None)) => {
+                out.error("the expression could not be checked");
+                return out;
+            }
+            Err(failed) => {
+                out.err = s.render(&failed.diags, &failed.sources);
+                return out;
+            }
+        };
+        let graph = &checked.model.graph;
+        let ty = graph
+            .node(node)
+            .map(|n| n.ty.clone())
+            .unwrap_or_else(|| Ty::real(vec![]));
+        if type_only {
+            out.line(ty.to_string());
+            return out;
+        }
+        let (latents, data) = inputs_of(graph, node);
+        let values = s.data_values();
+        let unbound: Vec<&str> = data
+            .iter()
+            .filter(|j| values.get(**j).is_none_or(Option::is_none))
+            .filter_map(|j| checked.model.data.get(*j).map(|d| d.name.as_str()))
+            .collect();
+        if let Some(name) = unbound.first() {
+            out.line(format!(
+                "{ty}   (depends on data `{name}`, not bound yet: :data {name}=PATH)"
+            ));
+            return out;
+        }
+        let data_values: Vec<Value> = values
+            .into_iter()
+            .zip(&checked.model.data)
+            .map(|(v, d)| v.unwrap_or_else(|| Value::zeros(&d.ty)))
+            .collect();
+        let mut at_mean = false;
+        let mut latent_values = Vec::new();
+        if let Some(&first) = latents.first() {
+            let name = checked.model.latents.get(first).map_or("?", |l| l.name.as_str());
+            let means = s.last.as_ref().map(|r| r.means.as_slice()).unwrap_or(&[]);
+            for l in &checked.model.latents {
+                match means.iter().find(|(n, v)| *n == l.name && v.ty() == l.ty) {
+                    Some((_, v)) => latent_values.push(v.clone()),
+                    None if latents
+                        .iter()
+                        .any(|j| checked.model.latents.get(*j).is_some_and(|x| x.name == l.name)) =>
+                    {
+                        out.line(format!(
+                            "{ty}   (depends on the latent `{name}`; :sample first, or use :type)"
+                        ));
+                        return out;
+                    }
+                    None => latent_values.push(Value::zeros(&l.ty)),
+                }
+            }
+            at_mean = true;
+        }
+        match eval_at(graph, node, &latent_values, &data_values) {
+            Ok(v) => {
+                let note = if at_mean {
+                    "   (at the posterior mean of the last run)"
+                } else {
+                    ""
+                };
+                let desc = describe(&v);
+                let gap = if desc.starts_with('=') { " " } else { "  " };
+                out.line(format!("{ty}{gap}{desc}{note}"));
+            }
+            Err(m) => out.error(format!("cannot evaluate: {m}")),
+        }
+        out
     }
 }
 
