@@ -108,10 +108,22 @@ blur_with(x, 5, 1.0)
 :quit
 ";
     let t = transcript(dir.path(), &[], script);
-    assert!(t.contains("(max R_hat)"), "the table names the worst element:\n{t}");
+    assert!(
+        t.contains("(max R_hat)"),
+        "the table names the worst element:\n{t}"
+    );
     insta::assert_snapshot!(mask_run_numbers(&t));
-    for f in ["summary.json", "x/samples.npy", "x/mean.npy", "x/std.npy", "x/mean.png"] {
-        assert!(dir.path().join("run").join(f).is_file(), "`:save run` wrote no {f}");
+    for f in [
+        "summary.json",
+        "x/samples.npy",
+        "x/mean.npy",
+        "x/std.npy",
+        "x/mean.png",
+    ] {
+        assert!(
+            dir.path().join("run").join(f).is_file(),
+            "`:save run` wrote no {f}"
+        );
     }
     let written = std::fs::read_to_string(dir.path().join("deblur.uq")).unwrap();
     insta::assert_snapshot!("written_model", written);
@@ -165,7 +177,11 @@ fn a_rejected_statement_keeps_the_previous_model() {
     assert_eq!(ok.err, "");
     let bad = s.eval_line("let y = x + [1, 2, 3]");
     assert!(bad.err.contains("E0201"), "{}", bad.err);
-    assert!(bad.err.contains("<input>:1:9"), "points into the typed line: {}", bad.err);
+    assert!(
+        bad.err.contains("<input>:1:9"),
+        "points into the typed line: {}",
+        bad.err
+    );
     assert_eq!(s.eval_line(":model").out, "prior x : real[2] ~ Normal(0, 1)\n");
     // Redefinition replaces in place, and `infer` replaces `infer`.
     s.eval_line("let a = 1");

@@ -4,9 +4,9 @@ use super::model::{self, Typed};
 use super::{Output, Session};
 use crate::diagnostics::Diagnostic;
 use crate::graph::Ty;
-use crate::source::SourceMap;
 use crate::graph::{FftCache, Graph, NodeId, NodeKind, Value};
 use crate::source::FileId;
+use crate::source::SourceMap;
 use crate::syntax::ast::{Expr, ExprKind, StmtKind};
 use crate::syntax::parse;
 
