@@ -193,5 +193,11 @@ fn a_rejected_statement_keeps_the_previous_model() {
         "prior x : real[2] ~ Normal(0, 1)\nlet a = [1, 2]\ninfer mala()\n"
     );
     assert_eq!(s.eval_line("a * 2").out, "real[2] = [2, 4]\n");
+    // Several statements on one line.
+    let two = s.eval_line("let p = 1; let q = p + 1");
+    assert_eq!(two.out, "let p : real = 1\nlet q : real = 2\n");
+    // A latent-free expression before any `prior` exists, in a fresh session.
+    let mut fresh = Session::new(false);
+    assert_eq!(fresh.eval_line("sum([1, 2, 3])").out, "real = 6\n");
     assert!(s.eval_line(":quit").quit);
 }

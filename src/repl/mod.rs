@@ -163,7 +163,10 @@ impl Session {
                 is_prior: matches!(stmt.kind, crate::syntax::ast::StmtKind::Prior { .. }),
             };
             let (i, replaced) = model::upsert(&mut entries, entry);
+            // Typed twice on one line: the later statement is the one kept.
+            pieces.retain(|(j, _)| *j != i);
             pieces.push((i, stmt.span.start));
+            notes.retain(|(k, _)| *k != key);
             notes.push((key, replaced));
         }
         let typed = Typed { text, pieces };

@@ -79,7 +79,11 @@ pub struct Checked {
 impl Checked {
     /// The latents the user defined (without the placeholder).
     pub fn latents(&self) -> &[crate::check::Latent] {
-        let n = self.model.latents.len() - usize::from(self.placeholder);
+        let n = self
+            .model
+            .latents
+            .len()
+            .saturating_sub(usize::from(self.placeholder));
         &self.model.latents[..n]
     }
 }
