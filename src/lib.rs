@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod graph;
 pub mod infer;
 pub mod output;
+pub mod repl;
 pub mod score;
 pub mod session;
 pub mod source;

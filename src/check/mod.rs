@@ -17,7 +17,7 @@ mod summary;
 mod types;
 
 pub use bind::bind_data;
-pub use builtins::{BUILTINS, DISTRIBUTIONS};
+pub use builtins::{dist_signatures, BUILTINS, DISTRIBUTIONS};
 pub use errors::{CheckError, NameKind, ALL_CODES};
 pub use model::{
     DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS,
@@ -27,7 +27,9 @@ pub use npy::{read_value as read_npy, NpyError};
 pub use summary::summary;
 
 use crate::diagnostics::Diagnostic;
+use crate::graph::NodeId;
 use crate::source::{SourceMap, Span};
+use crate::syntax::ast::Expr;
 use lower::Ctx;
 use std::path::Path;
 
@@ -38,7 +40,7 @@ pub fn check_file(path: &Path, sources: &mut SourceMap) -> Result<Model, Vec<Dia
         Ok(text) => {
             let id = sources.add(name, Some(path.to_path_buf()), text);
             let dir = path.parent().map(Path::to_path_buf);
-            check_id(id, &stem(path), dir.as_deref(), sources)
+            check_id(id, &stem(path), dir.as_deref(), sources, None).map(|(m, _)| m)
         }
         Err(e) => {
             let id = sources.add(name.clone(), Some(path.to_path_buf()), "");
@@ -61,7 +63,23 @@ pub fn check_source(
     sources: &mut SourceMap,
 ) -> Result<Model, Vec<Diagnostic>> {
     let id = sources.add(name, None, text);
-    check_id(id, &stem(Path::new(name)), dir, sources)
+    check_id(id, &stem(Path::new(name)), dir, sources, None).map(|(m, _)| m)
+}
+
+/// Check model text and lower one more expression in its scope (the REPL's bare expressions and
+/// `:type`). `expr` was parsed from a source already in `sources`; the returned node is its value
+/// in the model's graph.
+pub fn check_source_with_expr(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    expr: &Expr,
+    sources: &mut SourceMap,
+) -> Result<(Model, NodeId), Vec<Diagnostic>> {
+    let id = sources.add(name, None, text);
+    let (model, node) = check_id(id, &stem(Path::new(name)), dir, sources, Some(expr))?;
+    // A failed expression always reports an error, so `node` is present here.
+    node.map(|n| (model, n)).ok_or_else(Vec::new)
 }
 
 fn stem(path: &Path) -> String {
@@ -76,7 +94,8 @@ fn check_id(
     name: &str,
     dir: Option<&Path>,
     sources: &mut SourceMap,
-) -> Result<Model, Vec<Diagnostic>> {
+    expr: Option<&Expr>,
+) -> Result<(Model, Option<NodeId>), Vec<Diagnostic>> {
     let loaded = modules::load(sources, id, name, dir);
     if !loaded.syntax.is_empty() {
         return Err(loaded.syntax);
@@ -86,6 +105,7 @@ fn check_id(
     ctx.declare_all(&loaded.units);
     ctx.check_fn_names();
     ctx.statements(&loaded.units);
+    let probe = expr.and_then(|e| ctx.expr(e, &lower::Locals::new()));
     if ctx.latents.is_empty() && !ctx.poisoned_latent() {
         let len = sources.text(id).len();
         ctx.error(CheckError::NoPrior {
@@ -96,9 +116,9 @@ fn check_id(
     if !ctx.errors.is_empty() {
         return Err(sorted(ctx.errors.iter().map(CheckError::diagnostic).collect()));
     }
-    let mut model = prune::finish(ctx, name);
+    let (mut model, probe) = prune::finish(ctx, name, probe);
     model.warnings = warnings;
-    Ok(model)
+    Ok((model, probe))
 }
 
 /// In source order, each (code, place) once.

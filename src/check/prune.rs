@@ -56,8 +56,9 @@ impl Ctx<'_> {
     }
 }
 
-/// Keep the nodes reachable from latents, data, prior parameters and likelihoods.
-pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
+/// Keep the nodes reachable from latents, data, prior parameters, likelihoods and `keep` (the REPL's
+/// probe expression), returning `keep` renumbered.
+pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, Option<NodeId>) {
     let n = ctx.graph.nodes.len();
     let mut live = vec![false; n];
     let mut mark = |id: NodeId| {
@@ -87,6 +88,7 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
             Likelihood::Poisson { rate } => mark(*rate),
         }
     }
+    keep.into_iter().for_each(&mut mark);
     // Inputs precede their nodes, so one backward sweep propagates liveness.
     for i in (0..n).rev() {
         if live[i] {
@@ -144,7 +146,7 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
             Likelihood::Poisson { rate } => Likelihood::Poisson { rate: r(*rate) },
         };
     }
-    Model {
+    let model = Model {
         name: name.to_string(),
         graph,
         latents,
@@ -152,5 +154,6 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str) -> Model {
         observations,
         infer: ctx.infer.map(|(spec, _)| spec),
         warnings: Vec::new(),
-    }
+    };
+    (model, keep.map(r))
 }

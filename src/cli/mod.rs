@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
 
 mod check;
+mod repl;
 mod sample;
 mod train;
 
@@ -25,6 +26,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Draw posterior samples: plan a sampler, run all chains, write npy/png/summary.json.
     Sample(sample::SampleArgs),
+    /// Interactive session: define and redefine statements, evaluate expressions, sample, look at results.
+    ///
+    /// Reads a piped script when stdin is not a terminal. `:help` lists the commands.
+    Repl(repl::ReplArgs),
     /// Train a score prior (VE or VP U-Net) on images by denoising score matching.
     Train(train::TrainArgs),
     /// Denoising check of a VE prior: Tweedie vs the best Gaussian filter.
@@ -39,6 +44,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Repl(args) => repl::run(args),
         Command::Train(args) => train::run(args),
         Command::EvalPrior(args) => train::run_eval(args),
         Command::TimePrior(args) => train::run_time(args),

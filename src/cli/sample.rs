@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uq::check::{InferValue, Model};
 use uq::diagnostics::Diagnostic;
-use uq::graph::Value;
 use uq::infer::{plan, MhMode, Plan, SamplerKind};
-use uq::session::{self, RunProgress, SampleOptions, StartSpec};
+use uq::session::{self, OptionValue, RunProgress, SampleOptions};
 use uq::source::SourceMap;
 
 #[derive(Args, Debug)]
@@ -86,125 +85,51 @@ pub struct SampleArgs {
     pub quiet: bool,
 }
 
-/// `init` as given (resolved against the posterior later).
-enum InitArg {
-    Adjoint,
-    File(PathBuf),
-}
-
-fn parse_init(s: &str) -> InitArg {
-    if s == "adjoint" {
-        InitArg::Adjoint
-    } else {
-        InitArg::File(PathBuf::from(s))
-    }
-}
-
 /// Merge `infer NAME(key = value)` from the model under the CLI flags (flags win).
-fn options(
-    args: &SampleArgs,
-    infer: &[(String, InferValue)],
-) -> Result<(SampleOptions, Option<InitArg>), String> {
+fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOptions, String> {
     let mut o = SampleOptions {
         chains: args.chains,
         seed: args.seed,
+        simpson: args.simpson.max(1),
         ..Default::default()
     };
-    let mut mh = None;
-    let mut init = None;
     for (k, v) in infer {
-        let num = match v {
-            InferValue::Num(x) => Some(*x),
-            InferValue::Str(_) => None,
+        let v = match v {
+            InferValue::Num(x) => OptionValue::Num(*x),
+            InferValue::Str(s) => OptionValue::Str(s),
         };
-        let need = |n: Option<f64>| n.ok_or_else(|| format!("`{k}` takes a number"));
-        let count = |n: Option<f64>| match n {
-            Some(x) if x >= 0.0 && x.fract() == 0.0 => Ok(x as usize),
-            _ => Err(format!("`{k}` takes a whole number")),
-        };
-        match k.as_str() {
-            "steps" => o.steps = Some(count(num)?),
-            "step_size" | "eps" => o.step_size = Some(need(num)?),
-            "target_accept" | "delta" => o.target_accept = Some(need(num)?),
-            "warmup" => o.warmup = Some(count(num)?),
-            "draws" => o.draws = Some(count(num)?),
-            "zeta" => o.zeta = need(num)?,
-            "dps_steps" => o.dps_steps = count(num)?,
-            "gamma" => o.gamma = need(num)?,
-            "sigma0" => o.sigma0 = Some(need(num)?),
-            "sigma_min" => o.sigma_min = Some(need(num)?),
-            "t0" => o.t0 = need(num)?,
-            "init" => match v {
-                InferValue::Str(s) => init = Some(parse_init(s)),
-                _ => return Err("`init` takes \"adjoint\" or a path to a .npy estimate".into()),
-            },
-            "simpson" => mh = Some(MhMode::ScoreOnly { points: count(num)? }),
-            "mh" => match v {
-                InferValue::Str(s) => mh = Some(parse_mh(s, args.simpson)?),
-                _ => return Err("`mh` takes \"exact\", \"score\" or \"off\"".into()),
-            },
-            _ => return Err(format!("unknown option `{k}`; known: {INFER_KEYS}")),
+        session::set_option(&mut o, k, v)?;
+    }
+    let flags = [
+        ("draws", args.draws.map(|d| d as f64)),
+        ("warmup", args.warmup.map(|d| d as f64)),
+        ("steps", args.steps.map(|d| d as f64)),
+        ("step_size", args.step_size),
+        ("target_accept", args.target_accept),
+        ("zeta", args.zeta),
+        ("dps_steps", args.dps_steps.map(|d| d as f64)),
+        ("gamma", args.gamma),
+        ("sigma0", args.sigma0),
+        ("sigma_min", args.sigma_min),
+        ("t0", args.t0),
+    ];
+    for (k, v) in flags {
+        if let Some(x) = v {
+            session::set_option(&mut o, k, OptionValue::Num(x))
+                .map_err(|m| format!("--{}: {m}", k.replace('_', "-")))?;
         }
     }
-    o.draws = args.draws.or(o.draws);
-    o.warmup = args.warmup.or(o.warmup);
-    o.steps = args.steps.or(o.steps);
-    o.step_size = args.step_size.or(o.step_size);
-    o.target_accept = args.target_accept.or(o.target_accept);
-    o.zeta = args.zeta.unwrap_or(o.zeta);
-    o.dps_steps = args.dps_steps.unwrap_or(o.dps_steps);
-    o.gamma = args.gamma.unwrap_or(o.gamma);
-    o.sigma0 = args.sigma0.or(o.sigma0);
-    o.sigma_min = args.sigma_min.or(o.sigma_min);
-    o.t0 = args.t0.unwrap_or(o.t0);
     if let Some(i) = &args.init {
-        init = Some(parse_init(i));
+        session::set_option(&mut o, "init", OptionValue::Str(i))?;
     }
     if let Some(m) = &args.mh {
-        mh = Some(parse_mh(m, args.simpson)?);
+        o.mh = Some(parse_mh(m, o.simpson)?);
     }
-    o.mh = mh;
     if o.chains == 0 {
         return Err("--chains must be at least 1".into());
     }
-    if !(o.gamma > 0.0 && o.gamma < 1.0) {
-        return Err(format!("γ = {} must be in (0, 1)", o.gamma));
-    }
-    if !(0.0..=1.0).contains(&o.t0) || o.t0 == 0.0 {
-        return Err(format!("t0 = {} must be in (0, 1]", o.t0));
-    }
-    Ok((o, init))
+    Ok(o)
 }
-
-/// `adjoint`, or a `.npy` estimate with as many values as the latents (complex as re/im pairs).
-fn resolve_init(init: InitArg, built: &session::Built) -> Result<StartSpec, String> {
-    match init {
-        InitArg::Adjoint => Ok(StartSpec::Adjoint),
-        InitArg::File(path) => {
-            let v = uq::check::read_npy(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let flat: Vec<f64> = match &v {
-                Value::Real(a) => a.iter().copied().collect(),
-                Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
-            };
-            let dim = built.posterior.layout().dim;
-            if flat.len() != dim {
-                return Err(format!(
-                    "{} has {} values, the latents {dim}",
-                    path.display(),
-                    flat.len()
-                ));
-            }
-            if !flat.iter().all(|x| x.is_finite()) {
-                return Err(format!("{} contains NaN or infinite values", path.display()));
-            }
-            Ok(StartSpec::Values(flat.into()))
-        }
-    }
-}
-
-/// Every key `infer NAME(...)` accepts.
-const INFER_KEYS: &str =
-    "steps, step_size, target_accept, warmup, draws, mh, simpson, zeta, dps_steps, gamma, sigma0, sigma_min, init, t0";
 
 fn parse_mh(s: &str, points: usize) -> Result<MhMode, String> {
     match s {
@@ -263,7 +188,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|i| i.args.iter().map(|(k, v)| (k.name.clone(), v.clone())))
         .collect();
-    let (mut opts, init) = match options(&args, &infer_args) {
+    let opts = match options(&args, &infer_args) {
         Ok(o) => o,
         Err(m) => {
             let span = model.infer.as_ref().map(|i| i.sampler.span).unwrap_or_default();
@@ -271,17 +196,10 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };
-    let built = match session::build(&model, data, init.is_some()) {
+    let built = match session::build(&model, data, opts.init.is_some()) {
         Ok(b) => b,
         Err(diags) => {
             report(&diags, &sources);
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        }
-    };
-    opts.init = match init.map(|i| resolve_init(i, &built)).transpose() {
-        Ok(i) => i,
-        Err(m) => {
-            eprintln!("error: --init: {m}");
             return Ok(ExitCode::from(EXIT_MODEL_ERROR));
         }
     };
@@ -313,42 +231,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             eprintln!("\ninterrupted: stopping and writing the draws so far (Ctrl-C again to abort)");
         });
     }
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let progress = |p: RunProgress<'_>| match p {
-        RunProgress::Chains(p) => {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.iteration as u64);
-            bar.set_message(format!(
-                "{:?} acc {:.2} ε {:.3e} div {}",
-                p.phase, p.accept_rate, p.step_size, p.divergences
-            ));
-        }
-        RunProgress::Annealing {
-            level,
-            levels,
-            sigma,
-            accept_rate,
-        } => {
-            bar.set_length(levels as u64);
-            bar.set_position(level as u64);
-            bar.set_message(format!("annealing σ {sigma:.3e} acc {accept_rate:.2}"));
-        }
-        RunProgress::Dps(p) => {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.step as u64);
-            bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
-        }
-    };
+    let bar = progress_bar(args.quiet);
+    let progress = |p: RunProgress<'_>| show_progress(&bar, p);
     let mut result = match session::run(&built, &plan, &opts, &progress, &stop) {
         Ok(r) => r,
         Err(e) => {
@@ -381,4 +265,49 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The sampling progress bar (on stderr; indicatif hides it when stderr is not a terminal).
+pub fn progress_bar(hidden: bool) -> ProgressBar {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Show one progress report of any sampler on `bar`.
+pub fn show_progress(bar: &ProgressBar, p: RunProgress<'_>) {
+    match p {
+        RunProgress::Chains(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.iteration as u64);
+            bar.set_message(format!(
+                "{:?} acc {:.2} ε {:.3e} div {}",
+                p.phase, p.accept_rate, p.step_size, p.divergences
+            ));
+        }
+        RunProgress::Annealing {
+            level,
+            levels,
+            sigma,
+            accept_rate,
+        } => {
+            bar.set_length(levels as u64);
+            bar.set_position(level as u64);
+            bar.set_message(format!("annealing σ {sigma:.3e} acc {accept_rate:.2}"));
+        }
+        RunProgress::Dps(p) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
+        }
+    }
 }

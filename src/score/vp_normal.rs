@@ -30,10 +30,12 @@ impl VpNormalPrior {
     }
 
     fn moments(&self, level: f64) -> Result<(f64, Array1<f64>), ScoreError> {
-        let t = self
-            .schedule
-            .index(level)
-            .ok_or_else(|| ScoreError(format!("timestep t = {level} is not in 0..{}", self.schedule.steps())))?;
+        let t = self.schedule.index(level).ok_or_else(|| {
+            ScoreError(format!(
+                "timestep t = {level} is not in 0..{}",
+                self.schedule.steps()
+            ))
+        })?;
         let ab = self.schedule.alpha_bar(t);
         Ok((ab.sqrt(), self.tau.mapv(|s| ab * s * s + 1.0 - ab)))
     }
@@ -76,7 +78,12 @@ impl ScoreModel for VpNormalPrior {
         Ok(out)
     }
 
-    fn score_vjp(&self, x: ArrayView2<f64>, level: f64, v: ArrayView2<f64>) -> Result<Array2<f64>, ScoreError> {
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
         self.check(&x)?;
         self.check(&v)?;
         self.evals.fetch_add(x.nrows() as u64, Ordering::Relaxed);

@@ -18,6 +18,8 @@ pub enum StartSpec {
     Adjoint,
     /// A given estimate on the flat layout (e.g. another run's mean).
     Values(Array1<f64>),
+    /// A `.npy` estimate with the latents' shape, read when the run starts.
+    File(std::path::PathBuf),
 }
 
 /// Settings of one `uq sample` run (CLI flags and `infer(...)` keys end up here). `None` means the
@@ -35,8 +37,10 @@ pub struct SampleOptions {
     /// Initial step size (HMC/MALA, adapted) or annealed HMC's ε [heuristic].
     pub step_size: Option<f64>,
     pub target_accept: Option<f64>,
-    /// `None`: exact when every prior has a density, else score-only with 4 Simpson intervals.
+    /// `None`: exact when every prior has a density, else score-only with `simpson` intervals.
     pub mh: Option<MhMode>,
+    /// Simpson intervals of the score-only correction [4].
+    pub simpson: usize,
     pub zeta: f64,
     pub dps_steps: usize,
     /// Annealed HMC: γ, σ_0 [min(σ_max, data range)], σ_min [the prior's].
@@ -63,6 +67,7 @@ impl Default for SampleOptions {
             step_size: None,
             target_accept: None,
             mh: None,
+            simpson: 4,
             zeta: 1.0,
             dps_steps: 1000,
             gamma: 0.995,
@@ -134,7 +139,9 @@ fn run_mcmc(
     let post = &built.posterior;
     let dim = post.layout().dim;
     let mh = opts.mh.unwrap_or(if plan.score_only_mh {
-        MhMode::score_only()
+        MhMode::ScoreOnly {
+            points: opts.simpson.max(1),
+        }
     } else {
         MhMode::Exact
     });

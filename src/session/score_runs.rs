@@ -37,6 +37,24 @@ fn start_estimate(built: &Built, spec: &StartSpec) -> anyhow::Result<Array1<f64>
         StartSpec::Values(v) => {
             anyhow::bail!("the initial estimate has {} values, the latents {dim}", v.len())
         }
+        StartSpec::File(path) => {
+            let shown = path.display();
+            let v = crate::check::read_npy(path).map_err(|e| anyhow::anyhow!("--init {shown}: {e}"))?;
+            let flat: Vec<f64> = match &v {
+                crate::graph::Value::Real(a) => a.iter().copied().collect(),
+                crate::graph::Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
+            };
+            if flat.len() != dim {
+                anyhow::bail!(
+                    "--init {shown}: {} values, but the latents have {dim}",
+                    flat.len()
+                );
+            }
+            if !flat.iter().all(|x| x.is_finite()) {
+                anyhow::bail!("--init {shown}: contains NaN or infinite values");
+            }
+            Ok(flat.into())
+        }
     }
 }
 
@@ -81,7 +99,9 @@ pub(super) fn run_annealed(
         steps: opts.steps.unwrap_or(4),
         eps: opts.step_size,
         mh: opts.mh.unwrap_or(if plan.score_only_mh {
-            MhMode::score_only()
+            MhMode::ScoreOnly {
+                points: opts.simpson.max(1),
+            }
         } else {
             MhMode::Exact
         }),

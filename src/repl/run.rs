@@ -1,0 +1,161 @@
+//! `:plan`, `:sample`, `:summary`, `:save`: build the posterior, run the planned sampler, keep the result.
+
+use crate::check::{InferValue, Model};
+use crate::graph::Value;
+use crate::infer::{plan, Plan, SamplerKind};
+use crate::output::Summary;
+use crate::session::{self, RunProgress, SampleOptions};
+use ndarray::Axis;
+use num_complex::Complex64;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// The options `:sample` understands: `sampler` and every key of `infer(...)`.
+pub fn option_keys() -> impl Iterator<Item = &'static str> {
+    std::iter::once("sampler").chain(session::OPTION_KEYS.iter().copied())
+}
+
+/// The last completed (or interrupted) run, kept for `:summary`, `:save` and evaluation at the mean.
+pub struct LastRun {
+    /// The run folder, written to a temporary place and copied by `:save`.
+    pub folder: tempfile::TempDir,
+    pub table: String,
+    pub summary: Summary,
+    /// Posterior mean of each latent, by name.
+    pub means: Vec<(String, Value)>,
+}
+
+/// Options from `infer(...)` in the model, then `key=value` words (which win), then a bare number
+/// as the draws. Returns the options and the requested sampler name.
+pub fn options(model: &Model, words: &[&str]) -> Result<(SampleOptions, String), String> {
+    let mut o = SampleOptions::default();
+    let mut sampler = "auto".to_string();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in model.infer.iter().flat_map(|i| i.args.iter()) {
+        let v = match v {
+            InferValue::Num(x) => x.to_string(),
+            InferValue::Str(s) => s.clone(),
+        };
+        pairs.push((k.name.clone(), v));
+    }
+    for w in words {
+        match w.split_once('=') {
+            Some((k, v)) => pairs.push((k.trim().to_string(), v.trim().trim_matches('"').to_string())),
+            None if w.parse::<usize>().is_ok() => pairs.push(("draws".into(), w.to_string())),
+            None => return Err(format!("expected `key=value` or a number of draws, found `{w}`")),
+        }
+    }
+    for (k, v) in pairs {
+        if k == "sampler" {
+            sampler = v.clone();
+            continue;
+        }
+        session::set_option(&mut o, &k, session::OptionValue::parse(&v))?;
+    }
+    if o.chains == 0 {
+        return Err("chains must be at least 1".into());
+    }
+    Ok((o, sampler))
+}
+
+/// Plan a sampler for `built`: `requested` (`auto` or a name), else `infer` in the model, else automatic.
+pub fn plan_for(model: &Model, built: &session::Built, requested: &str) -> Result<Plan, String> {
+    let (req, why) = match SamplerKind::parse(requested)? {
+        Some(k) => (Some(k), "`sampler=` on :sample".to_string()),
+        None => match &model.infer {
+            Some(i) => (
+                SamplerKind::parse(&i.sampler.name).ok().flatten(),
+                format!("`infer {}` in the model", i.sampler.name),
+            ),
+            None => (None, String::new()),
+        },
+    };
+    plan(&built.plan_input, req, &why).map_err(|m| format!("impossible sampler choice: {m}"))
+}
+
+/// Run the sampler and write its folder to a temporary place.
+pub fn sample(
+    model: &Model,
+    built: &session::Built,
+    plan: &Plan,
+    opts: &SampleOptions,
+    progress: &(dyn Fn(RunProgress<'_>) + Sync),
+    stop: &AtomicBool,
+) -> Result<LastRun, String> {
+    let mut result =
+        session::run(built, plan, opts, progress, stop).map_err(|e| format!("sampling failed: {e:#}"))?;
+    let folder = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let (_, table) = session::write_run(model, built, &mut result, &folder.path().join("run"))
+        .map_err(|e| format!("cannot write the run: {e:#}"))?;
+    let layout = built.posterior.layout();
+    let mut means = Vec::new();
+    let flat = result.draws.view();
+    let (c, n) = (flat.shape()[0], flat.shape()[1]);
+    if c * n > 0 {
+        let pooled = flat
+            .to_shape((c * n, flat.shape()[2]))
+            .map_err(|e| e.to_string())?
+            .mean_axis(Axis(0))
+            .unwrap_or_default();
+        for (latent, (ty, off, len)) in model.latents.iter().zip(&layout.slots) {
+            let part = pooled.slice(ndarray::s![*off..*off + *len]).to_vec();
+            let shape = ndarray::IxDyn(&ty.shape);
+            let value = if ty.is_complex() {
+                let z: Vec<Complex64> = part.chunks_exact(2).map(|p| Complex64::new(p[0], p[1])).collect();
+                ndarray::ArrayD::from_shape_vec(shape, z).ok().map(Value::Complex)
+            } else {
+                ndarray::ArrayD::from_shape_vec(shape, part).ok().map(Value::Real)
+            };
+            if let Some(v) = value {
+                means.push((latent.name.clone(), v));
+            }
+        }
+    }
+    Ok(LastRun {
+        folder,
+        table,
+        summary: result.summary,
+        means,
+    })
+}
+
+/// One line about a run: chains, draws, acceptance, divergences.
+pub fn run_line(s: &Summary) -> String {
+    let acc = s
+        .acceptance_rate
+        .iter()
+        .copied()
+        .filter(|a| a.is_finite())
+        .collect::<Vec<_>>();
+    let acc = if acc.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; acceptance {}",
+            super::eval::num(acc.iter().sum::<f64>() / acc.len() as f64)
+        )
+    };
+    format!(
+        "{} chains × {} draws with {}{}{acc}; divergences {}",
+        s.chains,
+        s.draws,
+        s.sampler,
+        if s.partial { " (partial: interrupted)" } else { "" },
+        s.divergences.iter().sum::<u64>()
+    )
+}
+
+/// Copy a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
