@@ -76,7 +76,10 @@ impl Loader<'_> {
     }
 
     fn import(&mut self, name: &str, span: Span) {
-        if let Some(pos) = self.stack.iter().position(|n| n == name) {
+        let stdlib = STDLIB.iter().find(|(n, _)| *n == name);
+        // A model named like a stdlib module (models/mri.uq) imports the stdlib module, not itself.
+        let is_self = self.stack.len() == 1 && self.stack[0] == name && stdlib.is_some();
+        if let Some(pos) = self.stack.iter().position(|n| n == name).filter(|_| !is_self) {
             let mut chain = self.stack[pos..].to_vec();
             chain.push(name.to_string());
             self.out.errors.push(CheckError::ImportCycle { chain, span });
@@ -85,25 +88,32 @@ impl Loader<'_> {
         if !self.done.insert(name.to_string()) {
             return;
         }
-        let local = self.model_dir.as_ref().map(|d| d.join(format!("{name}.uq")));
-        let id = match local.filter(|p| p.is_file()) {
-            Some(p) => match std::fs::read_to_string(&p) {
-                Ok(text) => self.sources.add(p.display().to_string(), Some(p), text),
-                Err(e) => {
-                    let searched = format!("{} ({e})", p.display());
-                    self.out.errors.push(CheckError::UnknownModule {
-                        name: name.into(),
-                        span,
-                        suggestion: None,
-                        searched,
-                    });
-                    return;
-                }
-            },
-            None => match STDLIB.iter().find(|(n, _)| *n == name) {
-                Some((n, text)) => self.sources.add(format!("stdlib/{n}.uq"), None, *text),
-                None => return self.unknown(name, span),
-            },
+        let local = self
+            .model_dir
+            .as_ref()
+            .map(|d| d.join(format!("{name}.uq")))
+            .filter(|p| p.is_file() && !is_self);
+        let local = match local.map(|p| (std::fs::read_to_string(&p), p)) {
+            Some((Err(e), p)) => {
+                let searched = format!("{} ({e})", p.display());
+                self.out.errors.push(CheckError::UnknownModule {
+                    name: name.into(),
+                    span,
+                    suggestion: None,
+                    searched,
+                });
+                return;
+            }
+            // A full model beside this one (data, priors, observations) is not a module: when the
+            // stdlib has a module of that name, that is the one meant.
+            Some((Ok(text), _)) if stdlib.is_some() && !is_module_text(&text) => None,
+            Some((Ok(text), p)) => Some((text, p)),
+            None => None,
+        };
+        let id = match (local, stdlib) {
+            (Some((text, p)), _) => self.sources.add(p.display().to_string(), Some(p), text),
+            (None, Some((n, text))) => self.sources.add(format!("stdlib/{n}.uq"), None, *text),
+            (None, None) => return self.unknown(name, span),
         };
         self.stack.push(name.to_string());
         self.file(id, Some(name));
@@ -137,6 +147,19 @@ impl Loader<'_> {
             searched,
         });
     }
+}
+
+/// Whether `text` has only what a module may contain (`fn`, `let`, `import`).
+fn is_module_text(text: &str) -> bool {
+    let mut scratch = SourceMap::new();
+    let id = scratch.add("probe", None, text);
+    let (program, _) = parse(id, text);
+    program.stmts.iter().all(|s| {
+        matches!(
+            s.kind,
+            StmtKind::Import { .. } | StmtKind::Fn { .. } | StmtKind::Let { .. } | StmtKind::Error
+        )
+    })
 }
 
 fn statement_kind(k: &StmtKind) -> &'static str {
