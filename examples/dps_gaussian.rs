@@ -6,7 +6,6 @@
 //! samples (the Monte-Carlo floor of the first figure is 1/√512 ≈ 0.044).
 
 #[path = "../tests/kernels_util/mod.rs"]
-#[allow(dead_code)]
 mod kernels_util;
 
 use kernels_util::{gaussian_posterior, normal_vector, rng};
