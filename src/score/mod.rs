@@ -61,6 +61,7 @@ mod header;
 pub use header::{HeaderError, HeaderKind, ScoreHeader};
 
 mod analytic;
+pub mod fast;
 pub use analytic::{FlatPrior, GaussianMixturePrior, NormalPrior};
 mod file;
 mod init;
