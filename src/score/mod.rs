@@ -72,6 +72,6 @@ mod unet;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
 pub use file::{ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
-pub use network::NetworkPrior;
+pub use network::{Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
 pub use unet::{sinusoidal, NetKind, UNet, UNetConfig};

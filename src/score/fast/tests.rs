@@ -424,3 +424,45 @@ fn vjp_matches_finite_differences() {
         "fd {fd} vs fast VJP {analytic}"
     );
 }
+
+/// `NetworkPrior` (data scale, VP factor, flat rows) gives the same score and VJP on both backends.
+#[test]
+fn prior_backends_agree() {
+    use crate::score::file::header_metadata;
+    use crate::score::header::{HeaderKind, ScoreHeader};
+    use crate::score::{Backend, NetworkPrior, ScoreModel};
+    use ndarray::Array2;
+    for (kind, level, ic) in [(NetKind::Ve, 0.2, 2), (NetKind::Vp, 300.0, 1)] {
+        let ch = [8, 16];
+        let hk = match kind {
+            NetKind::Ve => HeaderKind::Ve {
+                sigma_min: 0.01,
+                sigma_max: 10.0,
+            },
+            NetKind::Vp => HeaderKind::Vp {
+                beta_start: 1e-4,
+                beta_end: 0.02,
+                timesteps: 1000,
+            },
+        };
+        let cfg = UNetConfig {
+            channels: ch.to_vec(),
+            image_channels: ic,
+            kind,
+        };
+        let meta = header_metadata(&cfg, &hk, [8, 8], 1.7, &Default::default());
+        let header = ScoreHeader::from_metadata("t", &meta).unwrap();
+        let mut prior = NetworkPrior::from_net(random_net(&ch, ic, kind, DType::F32), header);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let x = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
+        let v = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
+        prior.set_backend(Backend::Fast).unwrap();
+        let (s1, g1) = (prior.score(x.view(), level).unwrap(), prior.score_vjp(x.view(), level, v.view()).unwrap());
+        prior.set_backend(Backend::Candle).unwrap();
+        let (s0, g0) = (prior.score(x.view(), level).unwrap(), prior.score_vjp(x.view(), level, v.view()).unwrap());
+        let rel = |a: &Array2<f64>, b: &Array2<f64>| ((a - b).mapv(|d| d * d).sum() / b.mapv(|d| d * d).sum()).sqrt();
+        assert!(rel(&s1, &s0) < 1e-4, "{kind:?} score {}", rel(&s1, &s0));
+        assert!(rel(&g1, &g0) < 1e-4, "{kind:?} vjp {}", rel(&g1, &g0));
+        assert_eq!(prior.evaluations(), 12);
+    }
+}

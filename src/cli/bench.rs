@@ -1,0 +1,198 @@
+//! `uq bench score`: median forward and input-VJP times of the fast path and of the candle reference
+//! on a seeded benchmark U-Net, in one process so the ratio is honest; prints one JSON line.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, Var};
+use clap::{Args, Subcommand};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use uq::score::fast::FastUNet;
+use uq::score::{seeded_builder, NetKind, UNet, UNetConfig};
+
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Time the score network (fast path vs candle reference) with random weights.
+    Score(ScoreBenchArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ScoreBenchArgs {
+    /// Channels per scale, top to bottom.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128")]
+    pub channels: Vec<usize>,
+    /// Image side length.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Images per call (chains).
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Image channels (2: complex images as real, imaginary); the σ-map adds one more input channel.
+    #[arg(long, default_value_t = 2)]
+    pub image_channels: usize,
+    /// Timed repetitions per measurement (at least 10).
+    #[arg(long, default_value_t = 10)]
+    pub reps: usize,
+    /// Untimed calls before each measurement.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Skip the candle reference (its VJP takes seconds at batch 8).
+    #[arg(long)]
+    pub no_reference: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    channels: Vec<usize>,
+    size: usize,
+    batch: usize,
+    image_channels: usize,
+    isa: String,
+    threads: usize,
+    reps: usize,
+    gflop_fwd: f64,
+    fwd_ms: f64,
+    vjp_ms: f64,
+    gflops_fwd: f64,
+    /// The VJP counted as forward + input gradient, 2 × the forward's FLOPs.
+    gflops_vjp: f64,
+    ref_fwd_ms: Option<f64>,
+    ref_vjp_ms: Option<f64>,
+    speedup_fwd: Option<f64>,
+    speedup_vjp: Option<f64>,
+    /// |fast − candle|₂ / |candle|₂ of the output and of the VJP.
+    fwd_rel_err: Option<f64>,
+    vjp_rel_err: Option<f64>,
+}
+
+/// Median wall time in ms of `reps` calls after `warmup` untimed ones.
+fn median_ms(warmup: usize, reps: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut v = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        v.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    v.sort_by(f64::total_cmp);
+    Ok(v[v.len() / 2])
+}
+
+fn rel2(a: &[f32], b: &[f32]) -> f64 {
+    let d: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
+    let n: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+    (d / n.max(1e-300)).sqrt()
+}
+
+/// The benchmark network: a VE U-Net with seeded weights and a random (not zero) output conv.
+pub fn bench_net(channels: &[usize], image_channels: usize, seed: u64) -> anyhow::Result<UNet> {
+    let cfg = UNetConfig {
+        channels: channels.to_vec(),
+        image_channels,
+        kind: NetKind::Ve,
+    };
+    let (vb, vars) = seeded_builder(seed);
+    let net = UNet::new(&cfg, vb)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let guard = vars.lock().map_err(|_| anyhow::anyhow!("variable store poisoned"))?;
+    for (_, var) in guard.iter().filter(|(n, _)| n.starts_with("out.")) {
+        let vals: Vec<f32> = (0..var.elem_count()).map(|_| rng.random_range(-0.1..0.1)).collect();
+        var.set(&Tensor::from_vec(vals, var.shape(), &Device::Cpu)?)?;
+    }
+    Ok(net)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.what {
+        BenchWhat::Score(a) => run_score(a),
+    }
+}
+
+fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
+    let reps = a.reps.max(10);
+    let (b, s, ic) = (a.batch.max(1), a.size, a.image_channels);
+    let net = bench_net(&a.channels, ic, a.seed)?;
+    let fast = FastUNet::from_unet(&net)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed + 1);
+    let n = b * s * s * ic;
+    let x: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let levels: Vec<f32> = (0..b).map(|i| 0.05 + 0.1 * i as f32).collect();
+
+    let fwd_ms = median_ms(a.warmup, reps, || {
+        fast.forward(&x, &levels, s, s)?;
+        Ok(())
+    })?;
+    let vjp_ms = median_ms(a.warmup, reps, || {
+        fast.vjp(&x, &levels, &v, s, s)?;
+        Ok(())
+    })?;
+    let flops = fast.flops(b, s, s);
+    let mut r = Report {
+        channels: a.channels.clone(),
+        size: s,
+        batch: b,
+        image_channels: ic,
+        isa: format!("{:?}", fast.isa()),
+        threads: rayon::current_num_threads(),
+        reps,
+        gflop_fwd: flops / 1e9,
+        fwd_ms,
+        vjp_ms,
+        gflops_fwd: flops / fwd_ms / 1e6,
+        gflops_vjp: 2.0 * flops / vjp_ms / 1e6,
+        ref_fwd_ms: None,
+        ref_vjp_ms: None,
+        speedup_fwd: None,
+        speedup_vjp: None,
+        fwd_rel_err: None,
+        vjp_rel_err: None,
+    };
+    if !a.no_reference {
+        let dev = Device::Cpu;
+        let nchw = |d: &[f32]| -> candle_core::Result<Tensor> {
+            Tensor::from_vec(d.to_vec(), (b, s, s, ic), &dev)?.permute((0, 3, 1, 2))?.contiguous()
+        };
+        let nhwc = |t: &Tensor| -> candle_core::Result<Vec<f32>> { t.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1() };
+        let (xt, vt) = (nchw(&x)?, nchw(&v)?);
+        let lt = Tensor::new(levels.as_slice(), &dev)?;
+        let reference_vjp = || -> anyhow::Result<Tensor> {
+            let xv = Var::from_tensor(&xt)?;
+            let grads = net.forward(xv.as_tensor(), &lt)?.mul(&vt)?.sum_all()?.backward()?;
+            grads
+                .get(xv.as_tensor())
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no input gradient"))
+        };
+        let ref_fwd = median_ms(a.warmup.min(1), reps, || {
+            net.forward(&xt, &lt)?;
+            Ok(())
+        })?;
+        let ref_vjp = median_ms(a.warmup.min(1), reps, || {
+            reference_vjp()?;
+            Ok(())
+        })?;
+        let (y, g) = fast.vjp(&x, &levels, &v, s, s)?;
+        r.fwd_rel_err = Some(rel2(&y, &nhwc(&net.forward(&xt, &lt)?)?));
+        r.vjp_rel_err = Some(rel2(&g, &nhwc(&reference_vjp()?)?));
+        r.ref_fwd_ms = Some(ref_fwd);
+        r.ref_vjp_ms = Some(ref_vjp);
+        r.speedup_fwd = Some(ref_fwd / fwd_ms);
+        r.speedup_vjp = Some(ref_vjp / vjp_ms);
+    }
+    println!("{}", serde_json::to_string(&r)?);
+    Ok(ExitCode::SUCCESS)
+}
