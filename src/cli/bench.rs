@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use clap::{Args, Subcommand};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -50,6 +50,9 @@ pub struct ScoreBenchArgs {
     pub no_reference: bool,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also compare both paths with an f64 candle reference, per image (printed to stderr).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Serialize)]
@@ -98,19 +101,23 @@ fn rel2(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// The benchmark network: a VE U-Net with seeded weights and a random (not zero) output conv.
-pub fn bench_net(channels: &[usize], image_channels: usize, seed: u64) -> anyhow::Result<UNet> {
+pub fn bench_net(channels: &[usize], image_channels: usize, seed: u64, dtype: DType) -> anyhow::Result<UNet> {
     let cfg = UNetConfig {
         channels: channels.to_vec(),
         image_channels,
         kind: NetKind::Ve,
     };
     let (vb, vars) = seeded_builder(seed);
-    let net = UNet::new(&cfg, vb)?;
+    let net = UNet::new(&cfg, vb.set_dtype(dtype))?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let guard = vars.lock().map_err(|_| anyhow::anyhow!("variable store poisoned"))?;
+    let guard = vars
+        .lock()
+        .map_err(|_| anyhow::anyhow!("variable store poisoned"))?;
     for (_, var) in guard.iter().filter(|(n, _)| n.starts_with("out.")) {
-        let vals: Vec<f32> = (0..var.elem_count()).map(|_| rng.random_range(-0.1..0.1)).collect();
-        var.set(&Tensor::from_vec(vals, var.shape(), &Device::Cpu)?)?;
+        let vals: Vec<f32> = (0..var.elem_count())
+            .map(|_| rng.random_range(-0.1..0.1))
+            .collect();
+        var.set(&Tensor::from_vec(vals, var.shape(), &Device::Cpu)?.to_dtype(dtype)?)?;
     }
     Ok(net)
 }
@@ -124,7 +131,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
     let reps = a.reps.max(10);
     let (b, s, ic) = (a.batch.max(1), a.size, a.image_channels);
-    let net = bench_net(&a.channels, ic, a.seed)?;
+    let net = bench_net(&a.channels, ic, a.seed, DType::F32)?;
     let fast = FastUNet::from_unet(&net)?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed + 1);
     let n = b * s * s * ic;
@@ -164,14 +171,22 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
     if !a.no_reference {
         let dev = Device::Cpu;
         let nchw = |d: &[f32]| -> candle_core::Result<Tensor> {
-            Tensor::from_vec(d.to_vec(), (b, s, s, ic), &dev)?.permute((0, 3, 1, 2))?.contiguous()
+            Tensor::from_vec(d.to_vec(), (b, s, s, ic), &dev)?
+                .permute((0, 3, 1, 2))?
+                .contiguous()
         };
-        let nhwc = |t: &Tensor| -> candle_core::Result<Vec<f32>> { t.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1() };
+        let nhwc = |t: &Tensor| -> candle_core::Result<Vec<f32>> {
+            t.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()
+        };
         let (xt, vt) = (nchw(&x)?, nchw(&v)?);
         let lt = Tensor::new(levels.as_slice(), &dev)?;
         let reference_vjp = || -> anyhow::Result<Tensor> {
             let xv = Var::from_tensor(&xt)?;
-            let grads = net.forward(xv.as_tensor(), &lt)?.mul(&vt)?.sum_all()?.backward()?;
+            let grads = net
+                .forward(xv.as_tensor(), &lt)?
+                .mul(&vt)?
+                .sum_all()?
+                .backward()?;
             grads
                 .get(xv.as_tensor())
                 .cloned()
@@ -186,8 +201,38 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
             Ok(())
         })?;
         let (y, g) = fast.vjp(&x, &levels, &v, s, s)?;
-        r.fwd_rel_err = Some(rel2(&y, &nhwc(&net.forward(&xt, &lt)?)?));
-        r.vjp_rel_err = Some(rel2(&g, &nhwc(&reference_vjp()?)?));
+        let (y32, g32) = (nhwc(&net.forward(&xt, &lt)?)?, nhwc(&reference_vjp()?)?);
+        r.fwd_rel_err = Some(rel2(&y, &y32));
+        r.vjp_rel_err = Some(rel2(&g, &g32));
+        if a.check {
+            let net64 = bench_net(&a.channels, ic, a.seed, DType::F64)?;
+            let (x64, v64) = (xt.to_dtype(DType::F64)?, vt.to_dtype(DType::F64)?);
+            let l64 = lt.to_dtype(DType::F64)?;
+            let xv = Var::from_tensor(&x64)?;
+            let grads = net64
+                .forward(xv.as_tensor(), &l64)?
+                .mul(&v64)?
+                .sum_all()?
+                .backward()?;
+            let g64 = grads
+                .get(xv.as_tensor())
+                .ok_or_else(|| anyhow::anyhow!("no gradient"))?;
+            let y64 = net64.forward(&x64, &l64)?;
+            let f = |t: &Tensor| -> candle_core::Result<Vec<f32>> { nhwc(&t.to_dtype(DType::F32)?) };
+            let (y64, g64) = (f(&y64)?, f(g64)?);
+            let per = n / b;
+            for i in 0..b {
+                let r = i * per..(i + 1) * per;
+                eprintln!(
+                    "image {i} level {}: fwd fast/f64 {:.2e} candle32/f64 {:.2e}; vjp fast/f64 {:.2e} candle32/f64 {:.2e}",
+                    levels[i],
+                    rel2(&y[r.clone()], &y64[r.clone()]),
+                    rel2(&y32[r.clone()], &y64[r.clone()]),
+                    rel2(&g[r.clone()], &g64[r.clone()]),
+                    rel2(&g32[r.clone()], &g64[r.clone()])
+                );
+            }
+        }
         r.ref_fwd_ms = Some(ref_fwd);
         r.ref_vjp_ms = Some(ref_vjp);
         r.speedup_fwd = Some(ref_fwd / fwd_ms);

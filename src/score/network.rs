@@ -185,7 +185,9 @@ impl NetworkPrior {
         let xs = self.fast_input(x)?;
         let (lv, factor) = self.level_value(level)?;
         let (_, h, w) = self.chw();
-        let out = fast.forward(&xs, &vec![lv as f32; x.nrows()], h, w).map_err(cerr)?;
+        let out = fast
+            .forward(&xs, &vec![lv as f32; x.nrows()], h, w)
+            .map_err(cerr)?;
         let rows = out.into_iter().map(|o| f64::from(o) * factor).collect();
         Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()))
     }
@@ -280,7 +282,9 @@ impl ScoreModel for NetworkPrior {
             let (f32f, scale) = (factor as f32, self.header.data_scale);
             let vs: Vec<f32> = v.iter().map(|&a| a as f32 * f32f).collect();
             let (_, h, w) = self.chw();
-            let (_, g) = fast.vjp(&xs, &vec![lv as f32; x.nrows()], &vs, h, w).map_err(cerr)?;
+            let (_, g) = fast
+                .vjp(&xs, &vec![lv as f32; x.nrows()], &vs, h, w)
+                .map_err(cerr)?;
             self.count(x.nrows());
             let rows = g.into_iter().map(|a| f64::from(a) * scale).collect();
             return Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()));

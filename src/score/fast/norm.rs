@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::act::{par_rows, Act, Ptr};
+use super::kernel::Isa;
 
 /// A GroupNorm layer's parameters.
 pub struct Norm {
@@ -24,12 +25,16 @@ pub struct Stats {
     pub shift: Vec<f32>,
 }
 
-/// `K` per-channel sums `Σ_pixels f(n, k, x-index)` over the interior, `[K][B][C]` in f64.
-fn channel_sums<const K: usize>(a: &Act, f: impl Fn(usize, usize, &mut [[f32; 256]; K]) + Sync) -> Vec<f64> {
+/// `K` per-channel sums over the interior, `[K][B][C]` in f64; `f(n, y, acc)` adds row `y` of image
+/// `n` into `acc[k][..C]` (f32 within a row).
+fn channel_sums<const K: usize>(
+    a: &Act,
+    f: impl Fn(usize, usize, &mut [[f32; MAX_C]; K]) + Sync,
+) -> Vec<f64> {
     let (b, h, c) = (a.b, a.h, a.c);
     let rows = b * h;
     let fold = |mut acc: Vec<f64>, i: usize| {
-        let mut row = [[0f32; 256]; K];
+        let mut row = [[0f32; MAX_C]; K];
         f(i / h, i % h, &mut row);
         let n = i / h;
         for (k, r) in row.iter().enumerate() {
@@ -53,6 +58,93 @@ fn channel_sums<const K: usize>(a: &Act, f: impl Fn(usize, usize, &mut [[f32; 25
     }
 }
 
+simd_fn! {
+    /// `acc[ch] += Σ_px row[px, ch]`.
+    fn row_sum(acc: &mut [f32], row: &[f32]) {
+        for px in row.chunks_exact(acc.len()) {
+            for (s, v) in acc.iter_mut().zip(px) {
+                *s += v;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `acc[ch] += Σ_px (row[px, ch] − mean[ch])²`.
+    fn row_sq(acc: &mut [f32], row: &[f32], mean: &[f32]) {
+        for px in row.chunks_exact(acc.len()) {
+            for ((s, v), m) in acc.iter_mut().zip(px).zip(mean) {
+                let d = v - m;
+                *s += d * d;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `dst = src·sc + sh`.
+    fn row_norm(dst: &mut [f32], src: &[f32], sc: &[f32], sh: &[f32]) {
+        let c = sc.len();
+        for (d, s) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
+            for (((d, v), k), t) in d.iter_mut().zip(s).zip(sc).zip(sh) {
+                *d = v * k + t;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `dst = relu(src·sc + sh) + e`.
+    fn row_norm_relu_add(dst: &mut [f32], src: &[f32], sc: &[f32], sh: &[f32], e: &[f32]) {
+        let c = sc.len();
+        for (d, s) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
+            for ((((d, v), k), t), e) in d.iter_mut().zip(s).zip(sc).zip(sh).zip(e) {
+                *d = (v * k + t).max(0.0) + e;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `dst = relu(src·sc + sh + skip)`.
+    fn row_norm_add_relu(dst: &mut [f32], src: &[f32], sc: &[f32], sh: &[f32], skip: &[f32]) {
+        let c = sc.len();
+        for ((d, s), e) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)).zip(skip.chunks_exact(c)) {
+            for ((((d, v), k), t), e) in d.iter_mut().zip(s).zip(sc).zip(sh).zip(e) {
+                *d = (v * k + t + e).max(0.0);
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// VJP sums: `s0[ch] += Σ g'`, `s1[ch] += Σ g'·(a − mean)`, `g' = g·[a·sc + sh > 0]` with `relu`.
+    fn row_vjp_sums(s0: &mut [f32], s1: &mut [f32], a: &[f32], g: &[f32], sc: &[f32], sh: &[f32], mean: &[f32], relu: bool) {
+        let c = sc.len();
+        for (ap, gp) in a.chunks_exact(c).zip(g.chunks_exact(c)) {
+            for ((((((s0, s1), av), gv), k), t), m) in s0.iter_mut().zip(s1.iter_mut()).zip(ap).zip(gp).zip(sc).zip(sh).zip(mean) {
+                let gv = if relu && av * k + t <= 0.0 { 0.0 } else { *gv };
+                *s0 += gv;
+                *s1 += gv * (av - m);
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// VJP apply: `g = k1·g' + k2·a + k3`, `g'` masked as in `row_vjp_sums`.
+    #[allow(clippy::too_many_arguments)]
+    fn row_vjp_apply(g: &mut [f32], a: &[f32], k1: &[f32], k2: &[f32], k3: &[f32], sc: &[f32], sh: &[f32], relu: bool) {
+        let c = sc.len();
+        for (gp, ap) in g.chunks_exact_mut(c).zip(a.chunks_exact(c)) {
+            for ((((((gv, av), k1), k2), k3), k), t) in gp.iter_mut().zip(ap).zip(k1).zip(k2).zip(k3).zip(sc).zip(sh) {
+                let gm = if relu && av * k + t <= 0.0 { 0.0 } else { *gv };
+                *gv = k1 * gm + k2 * av + k3;
+            }
+        }
+    }
+}
+
 /// Largest channel count the norm kernels accept.
 pub const MAX_C: usize = 256;
 
@@ -66,11 +158,7 @@ impl Norm {
         let w = a.w;
         let s1 = channel_sums::<1>(a, |n, y, acc| {
             let o = a.at(n, y, 0);
-            for px in a.d[o..o + w * c].chunks_exact(c) {
-                for (s, v) in acc[0].iter_mut().zip(px) {
-                    *s += v;
-                }
-            }
+            row_sum(&mut acc[0][..c], &a.d[o..o + w * c]);
         });
         st.mean.clear();
         st.rstd.clear();
@@ -84,13 +172,7 @@ impl Norm {
         }
         let s2 = channel_sums::<1>(a, |n, y, acc| {
             let o = a.at(n, y, 0);
-            let mr = &mc[n * c..(n + 1) * c];
-            for px in a.d[o..o + w * c].chunks_exact(c) {
-                for ((s, v), mu) in acc[0].iter_mut().zip(px).zip(mr) {
-                    let d = v - mu;
-                    *s += d * d;
-                }
-            }
+            row_sq(&mut acc[0][..c], &a.d[o..o + w * c], &mc[n * c..(n + 1) * c]);
         });
         st.scale.resize(b * c, 0.0);
         st.shift.resize(b * c, 0.0);
@@ -124,38 +206,21 @@ pub enum Then<'a> {
 pub fn apply(a: &Act, st: &Stats, then: Then, out: &mut Act) {
     debug_assert!(a.same_shape(out));
     let (c, w) = (a.c, a.w);
+    let zeros = vec![0f32; c];
     let op = Ptr(out.d.as_mut_ptr());
     par_rows(a.b, a.h, a.b * a.interior(), |n, y| {
         let o = a.at(n, y, 0);
         // SAFETY: row `y` of image `n` is this worker's alone.
-        let dr = unsafe { op.slice(o, w * c) };
+        let dst = unsafe { op.slice(o, w * c) };
         let (sc, sh) = (&st.scale[n * c..(n + 1) * c], &st.shift[n * c..(n + 1) * c]);
         let src = &a.d[o..o + w * c];
-        for (px, (dst, s)) in dr.chunks_exact_mut(c).zip(src.chunks_exact(c)).enumerate() {
-            match &then {
-                Then::Nothing => {
-                    for (((d, v), k), t) in dst.iter_mut().zip(s).zip(sc).zip(sh) {
-                        *d = v * k + t;
-                    }
-                }
-                Then::Relu(e) if e.is_empty() => {
-                    for (((d, v), k), t) in dst.iter_mut().zip(s).zip(sc).zip(sh) {
-                        *d = (v * k + t).max(0.0);
-                    }
-                }
-                Then::Relu(e) => {
-                    let e = &e[n * c..(n + 1) * c];
-                    for ((((d, v), k), t), e) in dst.iter_mut().zip(s).zip(sc).zip(sh).zip(e) {
-                        *d = (v * k + t).max(0.0) + e;
-                    }
-                }
-                Then::AddRelu(skip) => {
-                    let so = skip.at(n, y, px);
-                    let sk = &skip.d[so..so + c];
-                    for ((((d, v), k), t), e) in dst.iter_mut().zip(s).zip(sc).zip(sh).zip(sk) {
-                        *d = (v * k + t + e).max(0.0);
-                    }
-                }
+        match &then {
+            Then::Nothing => row_norm(dst, src, sc, sh),
+            Then::Relu(e) if e.is_empty() => row_norm_relu_add(dst, src, sc, sh, &zeros),
+            Then::Relu(e) => row_norm_relu_add(dst, src, sc, sh, &e[n * c..(n + 1) * c]),
+            Then::AddRelu(skip) => {
+                let so = skip.at(n, y, 0);
+                row_norm_add_relu(dst, src, sc, sh, &skip.d[so..so + w * c]);
             }
         }
     });
@@ -169,29 +234,25 @@ pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) {
     let (b, c, w, gr) = (a.b, a.c, a.w, norm.groups);
     let cg = c / gr;
     let m = (a.h * a.w * cg) as f64;
-    let gpr = &*g;
-    let masked = |n: usize, o: usize, px: usize, ch: usize| -> f32 {
-        let gv = gpr.d[o + px * c + ch];
-        if relu_mask && a.d[o + px * c + ch] * st.scale[n * c + ch] + st.shift[n * c + ch] <= 0.0 {
-            0.0
-        } else {
-            gv
-        }
-    };
     // Per channel: Σ g and Σ g·(a − mean_group).
     let mc: Vec<f32> = (0..b * c)
         .map(|i| st.mean[(i / c) * gr + (i % c) / cg] as f32)
         .collect();
+    let gd = &g.d;
     let s = channel_sums::<2>(a, |n, y, acc| {
         let o = a.at(n, y, 0);
         let [s0, s1] = acc;
-        for px in 0..w {
-            for ch in 0..c {
-                let gv = masked(n, o, px, ch);
-                s0[ch] += gv;
-                s1[ch] += gv * (a.d[o + px * c + ch] - mc[n * c + ch]);
-            }
-        }
+        let r = n * c..(n + 1) * c;
+        row_vjp_sums(
+            &mut s0[..c],
+            &mut s1[..c],
+            &a.d[o..o + w * c],
+            &gd[o..o + w * c],
+            &st.scale[r.clone()],
+            &st.shift[r.clone()],
+            &mc[r],
+            relu_mask,
+        );
     });
     // da = rstd·γ·g − rstd·A − rstd²·B·(a − mean), A = mean(γ g), B = rstd·mean(γ g (a − mean)).
     let mut k1 = vec![0f32; b * c];
@@ -218,18 +279,18 @@ pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) {
     let gp = Ptr(g.d.as_mut_ptr());
     par_rows(b, a.h, b * a.interior(), |n, y| {
         let o = a.at(n, y, 0);
-        // SAFETY: row `y` of image `n` is this worker's alone; `masked` reads only this row.
+        // SAFETY: row `y` of image `n` is this worker's alone.
         let gr = unsafe { gp.slice(o, w * c) };
-        for px in 0..w {
-            for ch in 0..c {
-                let i = n * c + ch;
-                let gv = if relu_mask && a.d[o + px * c + ch] * st.scale[i] + st.shift[i] <= 0.0 {
-                    0.0
-                } else {
-                    gr[px * c + ch]
-                };
-                gr[px * c + ch] = k1[i] * gv + k2[i] * a.d[o + px * c + ch] + k3[i];
-            }
-        }
+        let r = n * c..(n + 1) * c;
+        row_vjp_apply(
+            gr,
+            &a.d[o..o + w * c],
+            &k1[r.clone()],
+            &k2[r.clone()],
+            &k3[r.clone()],
+            &st.scale[r.clone()],
+            &st.shift[r],
+            relu_mask,
+        );
     });
 }

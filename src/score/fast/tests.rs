@@ -457,10 +457,18 @@ fn prior_backends_agree() {
         let x = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
         let v = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
         prior.set_backend(Backend::Fast).unwrap();
-        let (s1, g1) = (prior.score(x.view(), level).unwrap(), prior.score_vjp(x.view(), level, v.view()).unwrap());
+        let (s1, g1) = (
+            prior.score(x.view(), level).unwrap(),
+            prior.score_vjp(x.view(), level, v.view()).unwrap(),
+        );
         prior.set_backend(Backend::Candle).unwrap();
-        let (s0, g0) = (prior.score(x.view(), level).unwrap(), prior.score_vjp(x.view(), level, v.view()).unwrap());
-        let rel = |a: &Array2<f64>, b: &Array2<f64>| ((a - b).mapv(|d| d * d).sum() / b.mapv(|d| d * d).sum()).sqrt();
+        let (s0, g0) = (
+            prior.score(x.view(), level).unwrap(),
+            prior.score_vjp(x.view(), level, v.view()).unwrap(),
+        );
+        let rel = |a: &Array2<f64>, b: &Array2<f64>| {
+            ((a - b).mapv(|d| d * d).sum() / b.mapv(|d| d * d).sum()).sqrt()
+        };
         assert!(rel(&s1, &s0) < 1e-4, "{kind:?} score {}", rel(&s1, &s0));
         assert!(rel(&g1, &g0) < 1e-4, "{kind:?} vjp {}", rel(&g1, &g0));
         assert_eq!(prior.evaluations(), 12);
