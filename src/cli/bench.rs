@@ -79,19 +79,31 @@ struct Report {
     vjp_rel_err: Option<f64>,
 }
 
-/// Median wall time in ms of `reps` calls after `warmup` untimed ones.
-fn median_ms(warmup: usize, reps: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+type Timed<'a> = Box<dyn FnMut() -> anyhow::Result<()> + 'a>;
+
+/// Median wall time in ms of each function over `reps` rounds, after `warmup` untimed rounds; a round
+/// calls every function once, so load changes on this shared machine hit all of them alike.
+fn medians_ms(warmup: usize, reps: usize, fs: &mut [Timed]) -> anyhow::Result<Vec<f64>> {
     for _ in 0..warmup {
-        f()?;
+        for f in fs.iter_mut() {
+            f()?;
+        }
     }
-    let mut v = Vec::with_capacity(reps);
+    let mut times = vec![Vec::with_capacity(reps); fs.len()];
     for _ in 0..reps {
-        let t = Instant::now();
-        f()?;
-        v.push(t.elapsed().as_secs_f64() * 1e3);
+        for (f, t) in fs.iter_mut().zip(times.iter_mut()) {
+            let start = Instant::now();
+            f()?;
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    v.sort_by(f64::total_cmp);
-    Ok(v[v.len() / 2])
+    Ok(times
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect())
 }
 
 fn rel2(a: &[f32], b: &[f32]) -> f64 {
@@ -139,14 +151,6 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
     let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
     let levels: Vec<f32> = (0..b).map(|i| 0.05 + 0.1 * i as f32).collect();
 
-    let fwd_ms = median_ms(a.warmup, reps, || {
-        fast.forward(&x, &levels, s, s)?;
-        Ok(())
-    })?;
-    let vjp_ms = median_ms(a.warmup, reps, || {
-        fast.vjp(&x, &levels, &v, s, s)?;
-        Ok(())
-    })?;
     let flops = fast.flops(b, s, s);
     let mut r = Report {
         channels: a.channels.clone(),
@@ -157,10 +161,10 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         threads: rayon::current_num_threads(),
         reps,
         gflop_fwd: flops / 1e9,
-        fwd_ms,
-        vjp_ms,
-        gflops_fwd: flops / fwd_ms / 1e6,
-        gflops_vjp: 2.0 * flops / vjp_ms / 1e6,
+        fwd_ms: 0.0,
+        vjp_ms: 0.0,
+        gflops_fwd: 0.0,
+        gflops_vjp: 0.0,
         ref_fwd_ms: None,
         ref_vjp_ms: None,
         speedup_fwd: None,
@@ -168,7 +172,18 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         fwd_rel_err: None,
         vjp_rel_err: None,
     };
-    if !a.no_reference {
+    if a.no_reference {
+        let t = medians_ms(
+            a.warmup,
+            reps,
+            &mut [
+                Box::new(|| fast.forward(&x, &levels, s, s).map(drop).map_err(Into::into)),
+                Box::new(|| fast.vjp(&x, &levels, &v, s, s).map(drop).map_err(Into::into)),
+            ],
+        )?;
+        r.fwd_ms = t[0];
+        r.vjp_ms = t[1];
+    } else {
         let dev = Device::Cpu;
         let nchw = |d: &[f32]| -> candle_core::Result<Tensor> {
             Tensor::from_vec(d.to_vec(), (b, s, s, ic), &dev)?
@@ -192,14 +207,19 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
                 .cloned()
                 .ok_or_else(|| anyhow::anyhow!("no input gradient"))
         };
-        let ref_fwd = median_ms(a.warmup.min(1), reps, || {
-            net.forward(&xt, &lt)?;
-            Ok(())
-        })?;
-        let ref_vjp = median_ms(a.warmup.min(1), reps, || {
-            reference_vjp()?;
-            Ok(())
-        })?;
+        let t = medians_ms(
+            a.warmup,
+            reps,
+            &mut [
+                Box::new(|| fast.forward(&x, &levels, s, s).map(drop).map_err(Into::into)),
+                Box::new(|| fast.vjp(&x, &levels, &v, s, s).map(drop).map_err(Into::into)),
+                Box::new(|| net.forward(&xt, &lt).map(drop).map_err(Into::into)),
+                Box::new(|| reference_vjp().map(drop)),
+            ],
+        )?;
+        let (ref_fwd, ref_vjp) = (t[2], t[3]);
+        r.fwd_ms = t[0];
+        r.vjp_ms = t[1];
         let (y, g) = fast.vjp(&x, &levels, &v, s, s)?;
         let (y32, g32) = (nhwc(&net.forward(&xt, &lt)?)?, nhwc(&reference_vjp()?)?);
         r.fwd_rel_err = Some(rel2(&y, &y32));
@@ -235,9 +255,11 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         }
         r.ref_fwd_ms = Some(ref_fwd);
         r.ref_vjp_ms = Some(ref_vjp);
-        r.speedup_fwd = Some(ref_fwd / fwd_ms);
-        r.speedup_vjp = Some(ref_vjp / vjp_ms);
+        r.speedup_fwd = Some(ref_fwd / r.fwd_ms);
+        r.speedup_vjp = Some(ref_vjp / r.vjp_ms);
     }
+    r.gflops_fwd = flops / r.fwd_ms / 1e6;
+    r.gflops_vjp = 2.0 * flops / r.vjp_ms / 1e6;
     println!("{}", serde_json::to_string(&r)?);
     Ok(ExitCode::SUCCESS)
 }
