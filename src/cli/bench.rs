@@ -241,11 +241,11 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
             let f = |t: &Tensor| -> candle_core::Result<Vec<f32>> { nhwc(&t.to_dtype(DType::F32)?) };
             let (y64, g64) = (f(&y64)?, f(g64)?);
             let per = n / b;
-            for i in 0..b {
+            for (i, level) in levels.iter().enumerate() {
                 let r = i * per..(i + 1) * per;
                 eprintln!(
                     "image {i} level {}: fwd fast/f64 {:.2e} candle32/f64 {:.2e}; vjp fast/f64 {:.2e} candle32/f64 {:.2e}",
-                    levels[i],
+                    level,
                     rel2(&y[r.clone()], &y64[r.clone()]),
                     rel2(&y32[r.clone()], &y64[r.clone()]),
                     rel2(&g[r.clone()], &g64[r.clone()]),

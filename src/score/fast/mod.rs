@@ -10,19 +10,20 @@
 macro_rules! simd_fn {
     ($(#[$m:meta])* fn $name:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
         $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
         fn $name($($a: $t),*) {
             #[inline(always)]
-            $(#[$m])*
+            #[allow(clippy::too_many_arguments)]
             fn imp($($a: $t),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx2,fma")]
-                $(#[$m])*
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v512($($a: $t),*) {
                     imp($($a),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                $(#[$m])*
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v256($($a: $t),*) {
                     imp($($a),*)
                 }
@@ -50,3 +51,5 @@ pub use net::FastUNet;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_net;

@@ -165,7 +165,7 @@ impl FastUNet {
     fn check(&self, x: &[f32], levels: &[f32], h: usize, w: usize) -> Result<usize> {
         let b = levels.len();
         let m = 1 << self.channels.len().saturating_sub(1);
-        if h % m != 0 || w % m != 0 || h == 0 || w == 0 {
+        if !h.is_multiple_of(m) || !w.is_multiple_of(m) || h == 0 || w == 0 {
             candle_core::bail!("image size {h}×{w} is not divisible by {m}")
         }
         if x.len() != b * h * w * self.ic {
@@ -236,11 +236,11 @@ impl FastUNet {
         ws.input.fill_from(x, self.ic, 0);
         if self.kind == NetKind::Ve {
             let (b, h, w, c) = (ws.input.b, ws.input.h, ws.input.w, ws.input.c);
-            for n in 0..b {
+            for (n, &l) in levels.iter().enumerate().take(b) {
                 for y in 0..h {
                     let o = ws.input.at(n, y, 0);
                     for px in 0..w {
-                        ws.input.d[o + px * c + self.ic] = levels[n];
+                        ws.input.d[o + px * c + self.ic] = l;
                     }
                 }
             }

@@ -133,7 +133,6 @@ simd_fn! {
 
 simd_fn! {
     /// VJP apply: `g = k1·g' + k2·a + k3`, `g'` masked as in `row_vjp_sums`.
-    #[allow(clippy::too_many_arguments)]
     fn row_vjp_apply(g: &mut [f32], a: &[f32], k1: &[f32], k2: &[f32], k3: &[f32], sc: &[f32], sh: &[f32], relu: bool) {
         let c = sc.len();
         for (gp, ap) in g.chunks_exact_mut(c).zip(a.chunks_exact(c)) {
@@ -216,7 +215,7 @@ pub fn apply(a: &Act, st: &Stats, then: Then, out: &mut Act) {
         let src = &a.d[o..o + w * c];
         match &then {
             Then::Nothing => row_norm(dst, src, sc, sh),
-            Then::Relu(e) if e.is_empty() => row_norm_relu_add(dst, src, sc, sh, &zeros),
+            Then::Relu([]) => row_norm_relu_add(dst, src, sc, sh, &zeros),
             Then::Relu(e) => row_norm_relu_add(dst, src, sc, sh, &e[n * c..(n + 1) * c]),
             Then::AddRelu(skip) => {
                 let so = skip.at(n, y, 0);
