@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
 
+mod bench;
 mod check;
 mod repl;
 mod sample;
@@ -36,6 +37,8 @@ pub enum Command {
     EvalPrior(train::EvalArgs),
     /// Time batched score and VJP evaluations of a prior file.
     TimePrior(train::TimeArgs),
+    /// Benchmarks: `uq bench score` times the score network (fast path vs candle) and prints JSON.
+    Bench(bench::BenchArgs),
 }
 
 /// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
@@ -48,6 +51,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::EvalPrior(args) => train::run_eval(args),
         Command::TimePrior(args) => train::run_time(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

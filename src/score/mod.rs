@@ -61,6 +61,7 @@ mod header;
 pub use header::{HeaderError, HeaderKind, ScoreHeader};
 
 mod analytic;
+pub mod fast;
 pub use analytic::{FlatPrior, GaussianMixturePrior, NormalPrior};
 mod file;
 mod init;
@@ -72,7 +73,7 @@ mod vp_normal;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
 pub use file::{ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
-pub use network::NetworkPrior;
+pub use network::{Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
 pub use unet::{sinusoidal, NetKind, UNet, UNetConfig};
 pub use vp_normal::VpNormalPrior;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use candle_core::{Device, Tensor, Var};
 use ndarray::{Array2, ArrayView2};
 
+use super::fast::FastUNet;
 use super::file::{load_net, ScoreFileError};
 use super::header::{HeaderKind, ScoreHeader};
 use super::schedule::VpSchedule;
@@ -20,9 +21,20 @@ fn cerr(e: candle_core::Error) -> ScoreError {
     ScoreError(format!("network evaluation failed: {e}"))
 }
 
+/// Which implementation evaluates the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Packed weights and SIMD kernels (`score::fast`), the default.
+    Fast,
+    /// The candle network, with autograd for the VJP (the reference).
+    Candle,
+}
+
 /// A trained U-Net prior read from a `.safetensors` file.
 pub struct NetworkPrior {
     net: UNet,
+    /// Built once from `net` unless `UQ_SCORE_BACKEND=candle`.
+    fast: Option<FastUNet>,
     header: ScoreHeader,
     schedule: Option<VpSchedule>,
     evals: AtomicU64,
@@ -45,12 +57,39 @@ impl NetworkPrior {
             } => Some(VpSchedule::linear(beta_start, beta_end, timesteps)),
             HeaderKind::Ve { .. } => None,
         };
+        let fast = match std::env::var("UQ_SCORE_BACKEND").as_deref() {
+            Ok("candle") => None,
+            _ => FastUNet::from_unet(&net).ok(),
+        };
         NetworkPrior {
             net,
+            fast,
             header,
             schedule,
             evals: AtomicU64::new(0),
         }
+    }
+
+    /// Choose the implementation; `Fast` fails only if the network cannot be packed.
+    pub fn set_backend(&mut self, backend: Backend) -> Result<(), ScoreError> {
+        self.fast = match backend {
+            Backend::Candle => None,
+            Backend::Fast => Some(FastUNet::from_unet(&self.net).map_err(cerr)?),
+        };
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.fast.is_some() {
+            Backend::Fast
+        } else {
+            Backend::Candle
+        }
+    }
+
+    /// The candle network (the reference implementation).
+    pub fn net(&self) -> &UNet {
+        &self.net
     }
 
     pub fn header(&self) -> &ScoreHeader {
@@ -99,6 +138,13 @@ impl NetworkPrior {
     /// The per-call level tensor and the output factor `scale · (VP: −1/√(1−ᾱ_t))` turning raw network
     /// output into the data-unit score.
     fn level(&self, level: f64, b: usize) -> Result<(Tensor, f64), ScoreError> {
+        let (lv, factor) = self.level_value(level)?;
+        let lt = Tensor::from_vec(vec![lv as f32; b], b, &Device::Cpu).map_err(cerr)?;
+        Ok((lt, factor))
+    }
+
+    /// The network's level input and the output factor.
+    fn level_value(&self, level: f64) -> Result<(f64, f64), ScoreError> {
         let scale = self.header.data_scale;
         let (lv, factor) = match &self.schedule {
             None => {
@@ -116,8 +162,34 @@ impl NetworkPrior {
                 (t as f64, -scale / (1.0 - s.alpha_bar(t)).sqrt())
             }
         };
-        let lt = Tensor::from_vec(vec![lv as f32; b], b, &Device::Cpu).map_err(cerr)?;
-        Ok((lt, factor))
+        Ok((lv, factor))
+    }
+
+    /// Flat data-unit rows → the fast path's network-unit `[B, H, W, C]` f32 input (rows are already
+    /// channels-last).
+    fn fast_input(&self, x: ArrayView2<f64>) -> Result<Vec<f32>, ScoreError> {
+        let (c, h, w) = self.chw();
+        if x.ncols() != self.dim() {
+            return Err(ScoreError(format!(
+                "the prior expects rows of {} values ({h}×{w}×{c}), got {}",
+                self.dim(),
+                x.ncols()
+            )));
+        }
+        let scale = self.header.data_scale as f32;
+        Ok(x.iter().map(|&v| v as f32 * scale).collect())
+    }
+
+    /// `factor · net(scale · x)` as rows, by the fast path.
+    fn fast_score(&self, fast: &FastUNet, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        let xs = self.fast_input(x)?;
+        let (lv, factor) = self.level_value(level)?;
+        let (_, h, w) = self.chw();
+        let out = fast
+            .forward(&xs, &vec![lv as f32; x.nrows()], h, w)
+            .map_err(cerr)?;
+        let rows = out.into_iter().map(|o| f64::from(o) * factor).collect();
+        Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()))
     }
 
     /// Raw network output (VE: score in network units; VP: ε) for data-unit input `x`.
@@ -134,9 +206,13 @@ impl NetworkPrior {
         if self.schedule.is_none() {
             return Err(ScoreError("ε is only defined for VP (DDPM) priors".into()));
         }
+        self.count(x.nrows());
+        if let Some(fast) = &self.fast {
+            let (_, factor) = self.level_value(t)?;
+            return Ok(self.fast_score(fast, x, t)? / factor);
+        }
         let xt = self.to_tensor(x)?;
         let (lt, _) = self.level(t, x.nrows())?;
-        self.count(x.nrows());
         Self::to_rows(&self.raw(&xt, &lt).map_err(cerr)?)
     }
 
@@ -175,6 +251,11 @@ impl ScoreModel for NetworkPrior {
     }
 
     fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        if let Some(fast) = &self.fast {
+            let s = self.fast_score(fast, x, level)?;
+            self.count(x.nrows());
+            return Ok(s);
+        }
         let xt = self.to_tensor(x)?;
         let (lt, factor) = self.level(level, x.nrows())?;
         self.count(x.nrows());
@@ -194,6 +275,19 @@ impl ScoreModel for NetworkPrior {
                 v.dim(),
                 x.dim()
             )));
+        }
+        if let Some(fast) = &self.fast {
+            let xs = self.fast_input(x)?;
+            let (lv, factor) = self.level_value(level)?;
+            let (f32f, scale) = (factor as f32, self.header.data_scale);
+            let vs: Vec<f32> = v.iter().map(|&a| a as f32 * f32f).collect();
+            let (_, h, w) = self.chw();
+            let (_, g) = fast
+                .vjp(&xs, &vec![lv as f32; x.nrows()], &vs, h, w)
+                .map_err(cerr)?;
+            self.count(x.nrows());
+            let rows = g.into_iter().map(|a| f64::from(a) * scale).collect();
+            return Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()));
         }
         let xv = Var::from_tensor(&self.to_tensor(x)?).map_err(cerr)?;
         let vt = self.to_tensor(v)?;

@@ -17,7 +17,7 @@
 //! same embedding of the timestep `t` (DDPM); the head predicts ε.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{conv2d, conv_transpose2d, group_norm, linear, Conv2d, Conv2dConfig, ConvTranspose2d};
+use candle_nn::{conv2d, conv_transpose2d, linear, Conv2d, Conv2dConfig, ConvTranspose2d};
 use candle_nn::{ConvTranspose2dConfig, GroupNorm, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -51,10 +51,13 @@ impl Default for UNetConfig {
 }
 
 /// Width of the sinusoidal level embedding.
-const EMB_DIM: usize = 32;
+pub(crate) const EMB_DIM: usize = 32;
+
+/// GroupNorm's ε.
+pub(crate) const GN_EPS: f64 = 1e-5;
 
 /// Groups for GroupNorm: the largest of 8, 4, 2 dividing `c` with at least 4 channels per group, else 1.
-fn groups(c: usize) -> usize {
+pub(crate) fn groups(c: usize) -> usize {
     [8, 4, 2]
         .into_iter()
         .find(|g| c.is_multiple_of(*g) && c / g >= 4)
@@ -133,16 +136,27 @@ fn conv3(cin: usize, cout: usize, vb: VarBuilder) -> Result<Conv2d> {
     conv2d(cin, cout, 3, cfg, vb)
 }
 
-struct ConvNorm {
-    conv: Conv2d,
+pub(crate) struct ConvNorm {
+    pub(crate) conv: Conv2d,
     norm: GroupNorm,
+    /// The norm's affine weight and bias (candle's `GroupNorm` keeps them private).
+    pub(crate) gamma: Tensor,
+    pub(crate) beta: Tensor,
 }
 
 impl ConvNorm {
     fn new(cin: usize, cout: usize, vb: VarBuilder) -> Result<Self> {
+        let conv = conv3(cin, cout, vb.pp("conv"))?;
+        // What `candle_nn::group_norm` does, keeping the tensors.
+        let vn = vb.pp("norm");
+        let gamma = vn.get_with_hints(cout, "weight", candle_nn::Init::Const(1.))?;
+        let beta = vn.get_with_hints(cout, "bias", candle_nn::Init::Const(0.))?;
+        let norm = GroupNorm::new(gamma.clone(), beta.clone(), cout, groups(cout), GN_EPS)?;
         Ok(ConvNorm {
-            conv: conv3(cin, cout, vb.pp("conv"))?,
-            norm: group_norm(groups(cout), cout, 1e-5, vb.pp("norm"))?,
+            conv,
+            norm,
+            gamma,
+            beta,
         })
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -151,10 +165,10 @@ impl ConvNorm {
 }
 
 /// 3 × (conv → norm → ReLU) with a skip, the level embedding added after the first ReLU.
-struct ResBlock {
-    layers: [ConvNorm; 3],
-    proj: Option<Conv2d>,
-    emb: Linear,
+pub(crate) struct ResBlock {
+    pub(crate) layers: [ConvNorm; 3],
+    pub(crate) proj: Option<Conv2d>,
+    pub(crate) emb: Linear,
 }
 
 impl ResBlock {
@@ -204,12 +218,12 @@ pub fn sinusoidal(c: &Tensor) -> Result<Tensor> {
 /// The residual U-Net.
 pub struct UNet {
     cfg: UNetConfig,
-    emb1: Linear,
-    emb2: Linear,
-    down: Vec<[ResBlock; 2]>,
-    up: Vec<[ResBlock; 2]>,
-    upconv: Vec<ConvTranspose2d>,
-    out: Conv2d,
+    pub(crate) emb1: Linear,
+    pub(crate) emb2: Linear,
+    pub(crate) down: Vec<[ResBlock; 2]>,
+    pub(crate) up: Vec<[ResBlock; 2]>,
+    pub(crate) upconv: Vec<ConvTranspose2d>,
+    pub(crate) out: Conv2d,
 }
 
 impl UNet {
