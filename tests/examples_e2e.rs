@@ -42,7 +42,10 @@ fn mri_runs_annealed_hmc() {
     let s = run("models/mri.uq", ANNEALED);
     assert_eq!(s["sampler"], "annealed_hmc");
     assert_eq!(s["extra"]["schedule"]["start"], "adjoint");
-    assert!(s["extra"]["level_accept"].as_array().unwrap().len() >= 7);
+    // σ 1 → 0.05 (the model's σ_min) with γ = 0.5: 1, 0.5, 0.25, 0.125, 0.0625, 0.05.
+    let levels = s["extra"]["level_accept"].as_array().unwrap().len();
+    assert_eq!(levels, 6);
+    assert_eq!(s["extra"]["schedule"]["levels"], 6);
 }
 
 #[test]

@@ -235,6 +235,20 @@ fn blur_model_matches_the_dense_operator() {
     eprintln!("posterior precision condition number {kappa:.1} (σ_n = {NOISE})");
 }
 
+/// The power-iteration operator norm of the blur (what DPS divides ζ by) is its largest DFT
+/// magnitude, 1 for a normalised positive kernel; the scaled adjoint fits y by least squares.
+#[test]
+fn operator_norm_and_adjoint_of_the_blur() {
+    let c = blur_case();
+    let norm = c.built.posterior.operator_norm().unwrap();
+    assert!((norm - 1.0).abs() < 1e-6, "‖B‖ = {norm}");
+    let g = c.b.t().dot(&c.y);
+    let bg = c.b.dot(&g);
+    let alpha = bg.dot(&c.y) / bg.dot(&bg);
+    let x = c.built.posterior.adjoint_estimate().unwrap();
+    assert!((&x - &(g * alpha)).iter().all(|e| e.abs() < 1e-9));
+}
+
 /// Run `cfg` on the blur model; assert the χ² band on the mean squared z-score (means and sds)
 /// and the Bonferroni bound on every pixel.
 fn check_blur(label: &str, cfg: &RunConfig, seed: u64) {

@@ -140,4 +140,70 @@ impl GraphPosterior {
             Err(EvalError::NonFinite("adjoint reconstruction".into()))
         }
     }
+
+    /// The operator norm of the (linearised) measurement, `‖W^{1/2} A‖₂`, by 30 power iterations
+    /// on `Aᴴ W A` from a fixed start (W = I for Gaussian terms, Λ = 1/(2 max(y, 1)) for Poisson, as
+    /// in [`Self::measurement_norm`]). DPS divides its step ζ by it, so ζ means the same for `A`
+    /// and `50·A`; it is 1 for masked unitary operators (MRI, inpainting). 1 without observations.
+    pub fn operator_norm(&self) -> Result<f64, EvalError> {
+        let dim = self.layout.dim;
+        let measured = self.measured()?;
+        if measured.is_empty() || dim == 0 {
+            return Ok(1.0);
+        }
+        let weights: Vec<Option<ndarray::ArrayD<f64>>> = self
+            .observations
+            .iter()
+            .zip(&measured)
+            .map(|(o, (_, y))| match o.term {
+                Term::Poisson { .. } => Some(y.to_complex().mapv(|v| 1.0 / (2.0 * v.re.max(1.0)))),
+                Term::Normal { .. } => None,
+            })
+            .collect();
+        let node = |vals: &[Value], id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
+            vals.get(id.0)
+                .map(Value::to_complex)
+                .ok_or_else(|| EvalError::Fatal("node out of range".into()))
+        };
+        let v0 = self.forward_values(Array1::<f64>::zeros(dim).view())?;
+        let base: Vec<_> = measured
+            .iter()
+            .map(|(id, _)| node(&v0, *id))
+            .collect::<Result<_, _>>()?;
+        // A fixed, non-symmetric start so that no eigenvector is missed by symmetry.
+        let mut u = Array1::from_iter((0..dim).map(|i| 1.0 + ((i * 7919) % 97) as f64 / 97.0));
+        u /= u.dot(&u).sqrt();
+        let mut lambda = 0.0;
+        for _ in 0..30 {
+            let vu = self.forward_values(u.view())?;
+            let mut seeds = Vec::with_capacity(measured.len());
+            for (((id, _), b), w) in measured.iter().zip(&base).zip(&weights) {
+                let mut au = &node(&vu, *id)? - b;
+                if let Some(w) = w {
+                    au.zip_mut_with(w, |a, w| *a *= *w);
+                }
+                seeds.push((
+                    *id,
+                    if vu.get(id.0).is_some_and(Value::is_complex) {
+                        Value::Complex(au)
+                    } else {
+                        Value::Real(au.mapv(|z| z.re))
+                    },
+                ));
+            }
+            let g = self
+                .graph
+                .backward(&vu, &seeds, &self.fft)
+                .map_err(|e| EvalError::NonFinite(e.to_string()))?;
+            let g = Array1::from(self.layout.flatten(&g));
+            lambda = u.dot(&g);
+            let n = g.dot(&g).sqrt();
+            if !(n.is_finite() && n > 0.0) {
+                break;
+            }
+            u = g / n;
+        }
+        let norm = lambda.max(0.0).sqrt();
+        Ok(if norm.is_finite() && norm > 0.0 { norm } else { 1.0 })
+    }
 }

@@ -10,7 +10,8 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// DPS settings. `zeta` is the step of the official code: x ← x′ − ζ ∇ₓ‖y − A(x̂₀(x))‖.
+/// DPS settings. `zeta` is the step of the official code, x ← x′ − ζ/‖A‖ ∇ₓ‖y − A(x̂₀(x))‖, divided by
+/// the operator norm of the measurement so that it does not depend on the units of `y`.
 #[derive(Clone, Debug)]
 pub struct DpsConfig {
     pub zeta: f64,
@@ -113,6 +114,8 @@ pub fn run_dps(
             };
         }
     }
+    // ζ is relative to the operator norm of A (1 for MRI and inpainting; 50 for `50 * blur(x)`).
+    let step = cfg.zeta / post.operator_norm()?;
     let mut x0 = Array2::<f64>::zeros((chains, dim));
     let mut residuals = Vec::new();
     let mut visited = Vec::new();
@@ -164,7 +167,7 @@ pub fn run_dps(
                 }
             }
         }
-        x = next - &grad_x * cfg.zeta;
+        x = next - &grad_x * step;
         residuals.push(mean_res);
         visited.push(t);
         progress(&DpsProgress {
