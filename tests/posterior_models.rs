@@ -1,106 +1,21 @@
 //! Model-level statistical tests through the real pipeline (`.uq` text → check → bind → build →
-//! `run_chains`): an 8×8 Gaussian-blur deblurring model against its closed-form posterior, and two
-//! posteriordb regressions (σ fixed) against their exact Gaussian posteriors.
+//! sampler): an 8×8 Gaussian-blur deblurring model against its closed-form posterior, for MALA,
+//! HMC, NUTS and annealed HMC. The posteriordb regressions are in `refpost_models.rs`.
 
 mod kernels_util;
+mod model_util;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use kernels_util::{bonferroni_bound, gaussian_posterior, normal_quantile, normal_vector, rng};
+use kernels_util::{bonferroni_bound, gaussian_posterior, normal_vector, rng};
+use model_util::*;
 use ndarray::{Array1, Array2};
-use ndarray_npy::{read_npy, write_npy};
+use ndarray_npy::write_npy;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use uq::check::{bind_data, check_file};
-use uq::infer::{
-    annealed_hmc, run_chains, AnnealedConfig, Diagnostics, KernelKind, Mass, MhMode, Posterior, RunConfig,
-    RunOutput,
-};
-use uq::session::{build, Built};
-use uq::source::SourceMap;
-
-const CHAINS: usize = 4;
-
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models")
-}
-
-/// Check, bind (with `overrides`) and build the model file `name` under `tests/models/`.
-fn load(name: &str, overrides: &[(String, PathBuf)]) -> Built {
-    let mut sources = SourceMap::new();
-    let model = check_file(&models_dir().join(name), &mut sources)
-        .unwrap_or_else(|d| panic!("{name} does not check: {d:?}"));
-    let data = bind_data(&model, overrides, &mut sources)
-        .unwrap_or_else(|d| panic!("{name}: data do not bind: {d:?}"));
-    build(&model, data, false).unwrap_or_else(|d| panic!("{name} does not build: {d:?}"))
-}
-
-/// Run `CHAINS` chains from Stan's default initialisation, uniform on (−2, 2).
-fn run(target: &dyn Posterior, cfg: &RunConfig, seed: u64) -> RunOutput {
-    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x1417);
-    let init = Array2::from_shape_fn((CHAINS, target.dim()), |_| r.random_range(-2.0..2.0));
-    run_chains(target, cfg, init, seed, &|_| {}, &AtomicBool::new(false)).unwrap()
-}
-
-/// Quantile `p` of χ²(k) (Wilson–Hilferty; relative error well under 1% for k ≥ 2 at these p).
-fn chi2_quantile(k: usize, p: f64) -> f64 {
-    let k = k as f64;
-    let c = 2.0 / (9.0 * k);
-    k * (1.0 - c + normal_quantile(p) * c.sqrt()).powi(3)
-}
-
-/// z-scores of every coordinate's mean and sd against the truth, with the crate's (ArviZ) MCSEs.
-struct Zs {
-    mean: Vec<f64>,
-    sd: Vec<f64>,
-    diag: Diagnostics,
-}
-
-fn z_scores(out: &RunOutput, mean: &Array1<f64>, sd: &Array1<f64>) -> Zs {
-    let diag = Diagnostics::compute(out.draws.view());
-    let zm = (0..mean.len())
-        .map(|j| (diag.mean[j] - mean[j]) / diag.mcse_mean[j])
-        .collect();
-    let zs = (0..mean.len())
-        .map(|j| (diag.sd[j] - sd[j]) / diag.mcse_sd[j])
-        .collect();
-    Zs {
-        mean: zm,
-        sd: zs,
-        diag,
-    }
-}
-
-fn max_abs(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, z| m.max(z.abs()))
-}
-
-fn min_of(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
-fn max_of(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-}
-
-fn report(label: &str, out: &RunOutput, z: &Zs) {
-    let s = z.diag.summary();
-    eprintln!(
-        "{label}: accept {:.3?}, step {:.4?}, divergences {:?}, {:.2}s; max|z| mean {:.2}, sd {:.2}; \
-         R̂ max {:.4}, ESS bulk min {:.0}, tail min {:.0}, basic min {:.0}",
-        out.acceptance_rate,
-        out.step_size,
-        out.divergences,
-        out.wall_seconds,
-        max_abs(&z.mean),
-        max_abs(&z.sd),
-        s.rhat_max,
-        s.ess_bulk_min,
-        s.ess_tail_min,
-        min_of(&z.diag.ess_mean),
-    );
-}
+use uq::infer::{annealed_hmc, AnnealedConfig, KernelKind, Mass, MhMode, Posterior, RunConfig, RunOutput};
+use uq::session::Built;
 
 // ---------------------------------------------------------------------------------------------
 // Linear-Gaussian deblurring
@@ -416,91 +331,4 @@ fn blur_nuts_matches_closed_form() {
 #[test]
 fn blur_hmc_score_only_matches_closed_form() {
     check_blur("blur HMC score-only", &blur_cfg(hmc(), SCORE_ONLY, 1000), 14);
-}
-
-// ---------------------------------------------------------------------------------------------
-// posteriordb regressions with σ fixed
-// ---------------------------------------------------------------------------------------------
-
-/// Default settings (HMC, 10 steps, diagonal mass, 1000 + 1000) on a posteriordb regression; every
-/// coefficient's mean and sd against the exact Gaussian posterior (Bonferroni over the 2k estimates).
-fn check_refpost(model: &str, dir: &str, cfg: &RunConfig, seed: u64, want_rhat: bool) {
-    let built = load(model, &[]);
-    let base = models_dir().join("refpost").join(dir);
-    let mean: Array1<f64> = read_npy(base.join("gauss_mean.npy")).unwrap();
-    let cov: Array2<f64> = read_npy(base.join("gauss_cov.npy")).unwrap();
-    let sd = cov.diag().mapv(f64::sqrt);
-    let out = run(&built.posterior, cfg, seed);
-    let z = z_scores(&out, &mean, &sd);
-    report(model, &out, &z);
-    let ratio: Vec<String> = out
-        .inv_mass
-        .rows()
-        .into_iter()
-        .map(|m| format!("{:.1?}", (&m / &cov.diag()).to_vec()))
-        .collect();
-    eprintln!("{model}: adapted inverse mass / posterior variance per chain {ratio:?}");
-    let bound = bonferroni_bound(2 * mean.len());
-    assert_eq!(out.divergences.iter().sum::<usize>(), 0, "{model}: divergences");
-    if want_rhat {
-        let rhat = z.diag.summary().rhat_max;
-        assert!(rhat < 1.01, "{model}: R̂ {rhat:.4} ≥ 1.01");
-    }
-    assert!(
-        min_of(&z.diag.ess_mean) > 100.0,
-        "{model}: ESS too small for the MCSE test"
-    );
-    assert!(
-        max_abs(&z.mean) < bound,
-        "{model}: a mean beyond the Bonferroni bound {bound:.2}"
-    );
-    assert!(
-        max_abs(&z.sd) < bound,
-        "{model}: an sd beyond the Bonferroni bound {bound:.2}"
-    );
-}
-
-#[test]
-fn sblrc_blr_matches_gaussian_posterior_with_defaults() {
-    check_refpost("sblrc_blr.uq", "sblrc-blr", &RunConfig::default(), 21, false);
-}
-
-/// Default settings (NUTS, diagonal mass, 1000 + 1000): R̂ < 1.01. (Static HMC(10) missed it at
-/// 3 of seeds 21–28, which is why NUTS is the default when the prior has a density.)
-#[test]
-fn sblrc_blr_converges_with_defaults() {
-    check_refpost("sblrc_blr.uq", "sblrc-blr", &RunConfig::default(), 21, true);
-}
-
-/// Correlation 0.998: NUTS at the defaults follows the ridge (static HMC with 10 leapfrog steps
-/// random-walked along it: bulk ESS ≈ 30 of 4000, R̂ ≈ 1.09).
-#[test]
-fn earnings_matches_gaussian_posterior_with_defaults() {
-    check_refpost(
-        "earnings_logearn_height.uq",
-        "earnings-logearn_height",
-        &RunConfig::default(),
-        22,
-        true,
-    );
-}
-
-/// The earnings model's moments with trajectories three times longer than the default (30 leapfrog
-/// steps): enough ESS (≈ 600) for the MCSE test; R̂ is not asserted (1.003–1.010 over seeds 22–24).
-#[test]
-fn earnings_matches_gaussian_posterior_with_30_leapfrog_steps() {
-    let cfg = RunConfig {
-        kernel: KernelKind::Hmc {
-            steps: 30,
-            mass: Mass::Diagonal,
-        },
-        ..RunConfig::default()
-    };
-    check_refpost(
-        "earnings_logearn_height.uq",
-        "earnings-logearn_height",
-        &cfg,
-        22,
-        false,
-    );
 }

@@ -7,6 +7,7 @@ mod kernels;
 mod plan;
 mod posterior;
 mod run;
+mod run_config;
 mod samplers;
 mod target;
 
