@@ -281,6 +281,7 @@ fn annealed_hmc_matches_the_last_level_posterior() {
         eps: None,
         mh: SCORE_ONLY,
         warmup: 500,
+        target_accept: None,
         draws: 1000,
         eds: true,
     };

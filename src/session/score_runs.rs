@@ -106,6 +106,7 @@ pub(super) fn run_annealed(
             MhMode::Exact
         }),
         warmup: opts.warmup.unwrap_or(100),
+        target_accept: opts.target_accept,
         draws: opts.draws.unwrap_or(100),
         eds: true,
     };

@@ -36,6 +36,8 @@ pub struct AnnealedConfig {
     pub mh: MhMode,
     /// Warm-up (step-size adaptation) and kept transitions at σ_min.
     pub warmup: usize,
+    /// Acceptance the step size adapts to at σ_min (`None`: 0.8).
+    pub target_accept: Option<f64>,
     pub draws: usize,
     /// Apply the EDS step to every kept draw.
     pub eds: bool,
@@ -51,6 +53,7 @@ impl Default for AnnealedConfig {
             eps: None,
             mh: MhMode::score_only(),
             warmup: 100,
+            target_accept: None,
             draws: 100,
             eds: true,
         }
@@ -274,7 +277,7 @@ pub fn annealed_hmc(
         warmup: cfg.warmup,
         draws: cfg.draws,
         step_size: last_alpha,
-        target_accept: None,
+        target_accept: cfg.target_accept,
         adapt: true,
         step_jitter: 0.0,
         sigma: cfg.sigma_min,
