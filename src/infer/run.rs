@@ -80,7 +80,9 @@ pub enum RunError {
     Kernel(#[from] KernelError),
 }
 
-fn initial_states(
+/// Evaluate every row of `init` at level `sigma` as a chain state; a row that cannot be evaluated is
+/// [`RunError::BadInit`].
+pub(crate) fn initial_states(
     target: &dyn Posterior,
     init: &Array2<f64>,
     sigma: f64,

@@ -1,35 +1,30 @@
 //! An analytic VP (DDPM) prior: `x₀ ~ N(μ, τ²)` diffused by the linear-β schedule, with exact scores.
 //!
-//! `x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε` is Gaussian, `N(√ᾱ_t μ, ᾱ_t τ² + 1 − ᾱ_t)`, so the score and its
-//! Jacobian are exact. It lets DPS be measured against a closed-form posterior.
+//! `x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε`, so `x_t/√ᾱ_t` is `x₀` plus noise of sd `σ_t = √((1 − ᾱ_t)/ᾱ_t)`:
+//! the VP score is the VE score of [`NormalPrior`] at `σ_t`, rescaled,
+//! `s_t(x) = s(x/√ᾱ_t, σ_t)/√ᾱ_t` (and its Jacobian by `1/ᾱ_t`). It lets DPS be measured against a
+//! closed-form posterior.
 
-use super::{NoiseKind, ScoreError, ScoreModel, VpSchedule};
-use ndarray::{Array1, Array2, ArrayView2};
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::{NoiseKind, NormalPrior, ScoreError, ScoreModel, VpSchedule};
+use ndarray::{Array2, ArrayView2};
 
-/// `N(μ, diag τ²)` under the DDPM forward process (β linear from `beta_start` to `beta_end`).
+/// `N(μ, τ²)` per coordinate under the DDPM forward process (β 1e-4 → 0.02, T = 1000).
 pub struct VpNormalPrior {
-    mu: Array1<f64>,
-    tau: Array1<f64>,
+    normal: NormalPrior,
     schedule: VpSchedule,
-    evals: AtomicU64,
 }
 
 impl VpNormalPrior {
-    /// iid `N(mu, tau²)` in `dim` coordinates with the DDPM schedule (β 1e-4 → 0.02, T = 1000).
+    /// iid `N(mu, tau²)` in `dim` coordinates with the DDPM schedule.
     pub fn iid(dim: usize, mu: f64, tau: f64) -> Result<Self, ScoreError> {
-        if !(tau.is_finite() && tau > 0.0 && mu.is_finite()) {
-            return Err(ScoreError("VP Normal prior: need finite μ and τ > 0".into()));
-        }
         Ok(Self {
-            mu: Array1::from_elem(dim, mu),
-            tau: Array1::from_elem(dim, tau),
+            normal: NormalPrior::iid(dim, mu, tau)?,
             schedule: VpSchedule::ddpm(),
-            evals: AtomicU64::new(0),
         })
     }
 
-    fn moments(&self, level: f64) -> Result<(f64, Array1<f64>), ScoreError> {
+    /// `√ᾱ_t` and the equivalent VE noise level `σ_t` at timestep `level`.
+    fn equivalent(&self, level: f64) -> Result<(f64, f64), ScoreError> {
         let t = self.schedule.index(level).ok_or_else(|| {
             ScoreError(format!(
                 "timestep t = {level} is not in 0..{}",
@@ -37,24 +32,13 @@ impl VpNormalPrior {
             ))
         })?;
         let ab = self.schedule.alpha_bar(t);
-        Ok((ab.sqrt(), self.tau.mapv(|s| ab * s * s + 1.0 - ab)))
-    }
-
-    fn check(&self, x: &ArrayView2<f64>) -> Result<(), ScoreError> {
-        if x.ncols() != self.mu.len() {
-            return Err(ScoreError(format!(
-                "the prior expects rows of {} values, got {}",
-                self.mu.len(),
-                x.ncols()
-            )));
-        }
-        Ok(())
+        Ok((ab.sqrt(), ((1.0 - ab) / ab).sqrt()))
     }
 }
 
 impl ScoreModel for VpNormalPrior {
     fn dim(&self) -> usize {
-        self.mu.len()
+        self.normal.dim()
     }
 
     fn noise_kind(&self) -> NoiseKind {
@@ -66,16 +50,8 @@ impl ScoreModel for VpNormalPrior {
     }
 
     fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
-        self.check(&x)?;
-        self.evals.fetch_add(x.nrows() as u64, Ordering::Relaxed);
-        let (m, var) = self.moments(level)?;
-        let mut out = x.to_owned();
-        for mut row in out.rows_mut() {
-            for ((v, mu), s2) in row.iter_mut().zip(&self.mu).zip(&var) {
-                *v = -(*v - m * mu) / s2;
-            }
-        }
-        Ok(out)
+        let (r, sigma) = self.equivalent(level)?;
+        Ok(self.normal.score((&x / r).view(), sigma)? / r)
     }
 
     fn score_vjp(
@@ -84,18 +60,11 @@ impl ScoreModel for VpNormalPrior {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError> {
-        self.check(&x)?;
-        self.check(&v)?;
-        self.evals.fetch_add(x.nrows() as u64, Ordering::Relaxed);
-        let (_, var) = self.moments(level)?;
-        let mut out = v.to_owned();
-        for mut row in out.rows_mut() {
-            row.zip_mut_with(&var, |vi, s2| *vi = -*vi / s2);
-        }
-        Ok(out)
+        let (r, sigma) = self.equivalent(level)?;
+        Ok(self.normal.score_vjp((&x / r).view(), sigma, v)? / (r * r))
     }
 
     fn evaluations(&self) -> u64 {
-        self.evals.load(Ordering::Relaxed)
+        self.normal.evaluations()
     }
 }

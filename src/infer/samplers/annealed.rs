@@ -16,7 +16,9 @@ use ndarray::{Array1, Array2, Array3, Axis};
 
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
-use crate::infer::run::{chain_rngs, run_chains, KernelKind, Mass, Progress, RunConfig, RunError, RunOutput};
+use crate::infer::run::{
+    chain_rngs, initial_states, run_chains, KernelKind, Mass, Progress, RunConfig, RunError, RunOutput,
+};
 use crate::infer::target::{EvalError, Posterior};
 
 /// Settings of annealed HMC. `Default` gives the paper's γ and exponent with our default budget.
@@ -132,27 +134,10 @@ pub struct AnnealedOutput {
     pub partial: bool,
 }
 
-fn states_at(target: &dyn Posterior, x: &Array2<f64>, sigma: f64) -> Result<Vec<ChainState>, RunError> {
-    let evals = crate::infer::kernels::evaluate_points(
-        target,
-        &x.outer_iter().map(|r| r.to_owned()).collect::<Vec<_>>(),
-        sigma,
-    )?;
-    evals
-        .into_iter()
-        .zip(x.outer_iter())
-        .enumerate()
-        .map(|(chain, (e, row))| match e {
-            Some(eval) => Ok(ChainState {
-                position: row.to_owned(),
-                eval,
-            }),
-            None => Err(RunError::BadInit {
-                chain,
-                reason: format!("the posterior cannot be evaluated at σ = {sigma:.3e}"),
-            }),
-        })
-        .collect()
+/// The chains' current positions as rows.
+fn positions(states: &[ChainState]) -> Array2<f64> {
+    let dim = states.first().map_or(0, |s| s.position.len());
+    Array2::from_shape_fn((states.len(), dim), |(c, j)| states[c].position[j])
 }
 
 /// Expected denoised samples `x + σ² s_prior(x, σ)` of every draw, batched over chains.
@@ -193,7 +178,7 @@ pub fn annealed_hmc(
     let sigmas = cfg.sigmas();
     let levels = sigmas.len();
     let mut rngs = chain_rngs(seed, chains);
-    let mut states = states_at(target, &init, cfg.sigma0)?;
+    let mut states = initial_states(target, &init, cfg.sigma0)?;
     let mut grad_evals = chains as u64;
     let mut score_evals = 0u64;
     let hmc = KernelKind::Hmc {
@@ -219,11 +204,10 @@ pub fn annealed_hmc(
     let mut accept_sum = 0.0;
     for (i, &sigma) in sigmas.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
-            let x = Array2::from_shape_fn((chains, target.dim()), |(c, j)| states[c].position[j]);
             return finish(
                 target,
                 cfg,
-                x.insert_axis(Axis(1)),
+                positions(&states).insert_axis(Axis(1)),
                 sigma,
                 sigmas,
                 level_accept,
@@ -236,8 +220,7 @@ pub fn annealed_hmc(
         }
         if i > 0 {
             // Re-evaluate the current points at the new level (likelihood variance and prior score change).
-            let x = Array2::from_shape_fn((chains, target.dim()), |(c, j)| states[c].position[j]);
-            states = states_at(target, &x, sigma).map_err(|_| {
+            states = initial_states(target, &positions(&states), sigma).map_err(|_| {
                 RunError::Kernel(KernelError::Fatal(format!(
                     "a chain cannot be evaluated at σ = {sigma:.3e}; lower the step size ε"
                 )))
@@ -269,7 +252,7 @@ pub fn annealed_hmc(
             accept_rate: accept_sum / (i + 1) as f64,
         });
     }
-    let x = Array2::from_shape_fn((chains, target.dim()), |(c, j)| states[c].position[j]);
+    let x = positions(&states);
     let last_alpha = eps * (cfg.sigma_min / cfg.sigma0).powf(1.5);
     let run_cfg = RunConfig {
         kernel: hmc,
