@@ -6,7 +6,9 @@ use assert_cmd::Command;
 use std::path::Path;
 
 /// Reduced settings per sampler: what CI can afford in the dev profile.
-const ANNEALED: &[&str] = &["--gamma", "0.5", "--warmup", "2", "--draws", "2", "--chains", "2"];
+const ANNEALED: &[&str] = &[
+    "--gamma", "0.5", "--rounds", "2", "--warmup", "2", "--draws", "2", "--chains", "2",
+];
 const DPS: &[&str] = &["--dps-steps", "4", "--chains", "2"];
 
 fn run(model: &str, extra: &[&str]) -> serde_json::Value {
@@ -42,10 +44,13 @@ fn mri_runs_annealed_hmc() {
     let s = run("models/mri.uq", ANNEALED);
     assert_eq!(s["sampler"], "annealed_hmc");
     assert_eq!(s["extra"]["schedule"]["start"], "adjoint");
-    // σ 1 → 0.05 (the model's σ_min) with γ = 0.5: 1, 0.5, 0.25, 0.125, 0.0625, 0.05.
+    // σ 1 → 0.02 (the model's σ_min) with γ = 0.5: 1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.02.
     let levels = s["extra"]["level_accept"].as_array().unwrap().len();
-    assert_eq!(levels, 6);
-    assert_eq!(s["extra"]["schedule"]["levels"], 6);
+    assert_eq!(levels, 7);
+    assert_eq!(s["extra"]["schedule"]["levels"], 7);
+    // 2 chains × 2 rounds × 2 draws.
+    assert_eq!(s["extra"]["schedule"]["rounds"], 2);
+    assert_eq!((s["chains"].as_u64(), s["draws"].as_u64()), (Some(2), Some(4)));
 }
 
 #[test]

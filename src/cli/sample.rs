@@ -26,14 +26,18 @@ pub struct SampleArgs {
     /// Number of chains (run as one batch).
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
-    /// Draws kept per chain [HMC/MALA 1000; annealed HMC 100 at σ_min; DPS: rounds of one
+    /// Draws kept per chain [HMC/MALA 1000; annealed HMC: per round, at σ_min, 1; DPS: rounds of one
     /// independent sample per chain, 1].
     #[arg(long)]
     pub draws: Option<usize>,
     /// Warm-up iterations per chain, with step-size (and mass) adaptation [HMC/MALA 1000; annealed
-    /// HMC 100 at σ_min].
+    /// HMC: per round, at σ_min, 0].
     #[arg(long)]
     pub warmup: Option<usize>,
+    /// Annealed HMC: independent annealing runs per chain (all batched together), each followed by
+    /// the warm-up and draws at σ_min; a chain's draws are its rounds' draws in turn [8].
+    #[arg(long)]
+    pub rounds: Option<usize>,
     /// Seed of every random stream; the same seed gives bit-identical output.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -103,6 +107,7 @@ fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOp
     let flags = [
         ("draws", args.draws.map(|d| d as f64)),
         ("warmup", args.warmup.map(|d| d as f64)),
+        ("rounds", args.rounds.map(|d| d as f64)),
         ("steps", args.steps.map(|d| d as f64)),
         ("step_size", args.step_size),
         ("target_accept", args.target_accept),

@@ -9,6 +9,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "draws",
     "chains",
     "warmup",
+    "rounds",
     "seed",
     "steps",
     "step_size",
@@ -70,6 +71,10 @@ pub fn set_option(o: &mut SampleOptions, key: &str, value: OptionValue<'_>) -> R
             c => o.chains = c,
         },
         "warmup" => o.warmup = Some(count()?),
+        "rounds" => match count()? {
+            0 => return Err("`rounds` must be at least 1".into()),
+            r => o.rounds = Some(r),
+        },
         "seed" => o.seed = count()? as u64,
         "steps" => o.steps = Some(count()?.max(1)),
         "step_size" | "eps" => o.step_size = Some(positive()?),

@@ -27,10 +27,13 @@ pub enum StartSpec {
 #[derive(Clone, Debug)]
 pub struct SampleOptions {
     pub chains: usize,
-    /// Kept draws per chain [HMC/MALA 1000; annealed HMC 100 at σ_min; DPS and Langevin 1 round].
+    /// Kept draws per chain [HMC/MALA 1000; annealed HMC 1 per round at σ_min; DPS and Langevin 1 round].
     pub draws: Option<usize>,
-    /// Warm-up iterations [HMC/MALA 1000; annealed HMC 100 at σ_min].
+    /// Warm-up iterations [HMC/MALA 1000; annealed HMC 0 per round at σ_min].
     pub warmup: Option<usize>,
+    /// Annealed HMC: independent annealing runs per chain, each followed by `warmup` and `draws`
+    /// transitions at σ_min [8].
+    pub rounds: Option<usize>,
     pub seed: u64,
     /// Leapfrog steps per transition [HMC: NUTS when MH is exact, else 10; annealed HMC 4].
     pub steps: Option<usize>,
@@ -62,6 +65,7 @@ impl Default for SampleOptions {
             chains: 4,
             draws: None,
             warmup: None,
+            rounds: None,
             seed: 1,
             steps: None,
             step_size: None,

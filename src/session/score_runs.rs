@@ -58,7 +58,8 @@ fn start_estimate(built: &Built, spec: &StartSpec) -> anyhow::Result<Array1<f64>
     }
 }
 
-/// Annealed HMC from the scaled adjoint plus N(0, σ_0²), or (with `--init`) from the estimate plus
+/// Annealed HMC, by default in the paper's scheme of independent runs (8 rounds per chain, one draw
+/// each), from the scaled adjoint plus N(0, σ_0²), or (with `--init`) from the estimate plus
 /// noise at σ_start = σ_min (σ_0/σ_min)^t0, i.e. the last fraction t0 of the geometric schedule.
 pub(super) fn run_annealed(
     built: &Built,
@@ -88,7 +89,8 @@ pub(super) fn run_annealed(
         None => (start_estimate(built, &StartSpec::Adjoint)?, sigma0, "adjoint"),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xa11e_a1ed);
-    let init = Array2::from_shape_fn((opts.chains, start.len()), |(_, j)| {
+    let rounds = opts.rounds.unwrap_or(8);
+    let init = Array2::from_shape_fn((opts.chains * rounds, start.len()), |(_, j)| {
         let z: f64 = StandardNormal.sample(&mut rng);
         start[j] + sigma_start * z
     });
@@ -105,9 +107,11 @@ pub(super) fn run_annealed(
         } else {
             MhMode::Exact
         }),
-        warmup: opts.warmup.unwrap_or(100),
+        rounds,
+        batch: 64,
+        warmup: opts.warmup.unwrap_or(0),
         target_accept: opts.target_accept,
-        draws: opts.draws.unwrap_or(100),
+        draws: opts.draws.unwrap_or(1),
         eds: true,
     };
     let report = |p: AnnealedProgress<'_>| match p {
@@ -141,6 +145,7 @@ pub(super) fn run_annealed(
             "sigma0": cfg.sigma0, "sigma_min": cfg.sigma_min, "gamma": cfg.gamma,
             "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps": out.eps,
             "step_rule": "eps * (sigma_i / sigma0)^1.5", "start": from, "eds": cfg.eds,
+            "rounds": cfg.rounds, "batch": cfg.batch,
             "mh": format!("{:?}", cfg.mh),
         }),
     );
@@ -154,7 +159,11 @@ pub(super) fn run_annealed(
     Ok(out.draws)
 }
 
-/// DPS: `draws` rounds, each giving one sample per chain (all chains batched through the network).
+/// Most DPS samples evaluated together in one network batch.
+const DPS_BATCH: usize = 64;
+
+/// DPS: `draws` rounds, each giving one independent sample per chain; the chains of several rounds
+/// go through the network as one batch.
 pub(super) fn run_dps_rounds(
     built: &Built,
     opts: &SampleOptions,
@@ -176,22 +185,28 @@ pub(super) fn run_dps_rounds(
     };
     let t0 = std::time::Instant::now();
     let rounds = opts.draws.unwrap_or(1).max(1);
+    // Rounds are batched through the network together, up to DPS_BATCH samples per batch.
+    let per_batch = (DPS_BATCH / opts.chains).clamp(1, rounds);
     let mut all = Array3::zeros((opts.chains, rounds, dim));
     let mut kept = rounds;
-    for d in 0..rounds {
+    for d in (0..rounds).step_by(per_batch) {
+        let n = per_batch.min(rounds - d);
         let out = run_dps(
             post,
             prior,
             &cfg,
-            opts.chains,
+            opts.chains * n,
             opts.seed.wrapping_add(d as u64 * 7919),
             &|p| progress(RunProgress::Dps(p)),
             stop,
         )?;
-        all.slice_mut(s![.., d, ..]).assign(&out.samples);
+        for (p, row) in out.samples.outer_iter().enumerate() {
+            all.slice_mut(s![p % opts.chains, d + p / opts.chains, ..])
+                .assign(&row);
+        }
         if out.partial {
             summary.partial = true;
-            kept = d + 1;
+            kept = d + n;
             break;
         }
         summary

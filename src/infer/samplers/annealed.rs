@@ -3,17 +3,22 @@
 //!
 //! At level i the target is `p_σi(x | y)`: likelihood variance `σ_n² + σ_i²`, prior score
 //! `s(x, σ_i)`; σ_{i+1} = γ σ_i; the leapfrog step is `α_i = ε (σ_i/σ_0)^1.5` (their appendix A.3).
-//! The paper keeps one sample per chain at the end of the schedule. To give diagnostics and
-//! per-pixel statistics, the chains then go on at σ_min (the last level's target) for a short
-//! warm-up that adapts the step size by dual averaging and `draws` kept transitions; every kept
-//! draw gets the expected-denoised-sample step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau
-//! et al. 2020), as the paper does to its final samples.
+//! The paper keeps one sample per chain at the end of the schedule and obtains many independent
+//! samples by annealing many chains in parallel. Here every chain anneals `rounds` times from fresh
+//! starting points (the rounds of all chains batched through the network together, `batch`
+//! particles at a time), and each annealing run then goes on at σ_min (the last level's target) for
+//! `warmup` transitions that adapt the step size by dual averaging and `draws` kept transitions. A
+//! chain's draws are its rounds' draws in order. Every kept draw gets the expected-denoised-sample
+//! step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau et al. 2020), as the paper does to its
+//! final samples. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
+//! is the paper's independent-samples scheme.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, Array3, Axis};
 
+use super::rounds::{by_chain, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
 use crate::infer::run::{
@@ -36,7 +41,11 @@ pub struct AnnealedConfig {
     pub eps: Option<f64>,
     /// Metropolis correction (score-only by default; `Off` gives unadjusted annealed dynamics).
     pub mh: MhMode,
-    /// Warm-up (step-size adaptation) and kept transitions at σ_min.
+    /// Independent annealing runs per chain.
+    pub rounds: usize,
+    /// Most annealing runs (particles) evaluated together in one batch.
+    pub batch: usize,
+    /// Warm-up (step-size adaptation) and kept transitions at σ_min, per annealing run.
     pub warmup: usize,
     /// Acceptance the step size adapts to at σ_min (`None`: 0.8).
     pub target_accept: Option<f64>,
@@ -54,6 +63,8 @@ impl Default for AnnealedConfig {
             steps: 4,
             eps: None,
             mh: MhMode::score_only(),
+            rounds: 1,
+            batch: 64,
             warmup: 100,
             target_accept: None,
             draws: 100,
@@ -84,6 +95,9 @@ impl AnnealedConfig {
         }
         if !(self.gamma > 0.0 && self.gamma < 1.0) {
             return bad("γ must be in (0, 1)");
+        }
+        if self.rounds == 0 || self.draws == 0 || self.batch == 0 {
+            return bad("annealed HMC needs at least one round, one draw and a batch of at least one");
         }
         if self.steps == 0 {
             return bad("annealed HMC needs at least one leapfrog step per level");
@@ -156,7 +170,21 @@ fn eds(target: &dyn Posterior, raw: &Array3<f64>, sigma: f64) -> Result<(Array3<
     Ok((out, n))
 }
 
-/// Run annealed HMC from the rows of `init` (one chain each; already at noise level σ_0).
+/// One batch of annealing runs: the schedule, then the σ_min phase.
+struct Batch {
+    /// The σ_min phase (`None` when stopped during annealing).
+    last: Option<RunOutput>,
+    /// `[particles, draws, dim]` raw draws (the current points when stopped during annealing).
+    raw: Array3<f64>,
+    /// The noise level of `raw`.
+    sigma: f64,
+    level_accept: Vec<f64>,
+    eps: f64,
+    evals: (u64, u64),
+}
+
+/// Run annealed HMC. `init` holds one starting point (already at noise level σ_0) per annealing
+/// run: `chains × rounds` rows, row `r · chains + c` being round `r` of chain `c`.
 pub fn annealed_hmc(
     target: &dyn Posterior,
     cfg: &AnnealedConfig,
@@ -167,15 +195,100 @@ pub fn annealed_hmc(
 ) -> Result<AnnealedOutput, RunError> {
     let started = Instant::now();
     cfg.validate(target)?;
-    let chains = init.nrows();
-    if init.ncols() != target.dim() || chains == 0 {
+    let runs = init.nrows();
+    if init.ncols() != target.dim() || runs == 0 || !runs.is_multiple_of(cfg.rounds) {
         return Err(RunError::Config(format!(
-            "initial points are {chains}×{}, the target has dimension {}",
+            "initial points are {runs}×{}; annealed HMC needs chains × {} rounds rows of dimension {}",
             init.ncols(),
+            cfg.rounds,
             target.dim()
         )));
     }
+    let chains = runs / cfg.rounds;
+    let per_batch = (cfg.batch / chains).clamp(1, cfg.rounds);
+    let batches = cfg.rounds.div_ceil(per_batch);
     let sigmas = cfg.sigmas();
+    let (mut raw, mut lasts) = (Vec::new(), Vec::new());
+    let (mut level_accept, mut eps, mut evals) = (Vec::new(), f64::NAN, (0u64, 0u64));
+    let mut sigma = cfg.sigma_min;
+    let mut partial = false;
+    for b in 0..batches {
+        let r0 = b * per_batch;
+        let rows = init.slice(ndarray::s![
+            r0 * chains..((r0 + per_batch).min(cfg.rounds)) * chains,
+            ..
+        ]);
+        let offset = b * sigmas.len();
+        let report = |p: AnnealedProgress<'_>| match p {
+            AnnealedProgress::Level {
+                level,
+                sigma,
+                accept_rate,
+                ..
+            } => progress(AnnealedProgress::Level {
+                level: offset + level,
+                levels: batches * sigmas.len(),
+                sigma,
+                accept_rate,
+            }),
+            other => progress(other),
+        };
+        let out = anneal_batch(
+            target,
+            cfg,
+            &sigmas,
+            rows.to_owned(),
+            seed.wrapping_add(b as u64),
+            &report,
+            stop,
+        )?;
+        evals = (evals.0 + out.evals.0, evals.1 + out.evals.1);
+        if b == 0 {
+            (level_accept, eps) = (out.level_accept.clone(), out.eps);
+        }
+        let stopped = out.last.as_ref().is_none_or(|l| l.partial);
+        // A stopped batch is kept only if it is the first (so that something is returned) and, after
+        // the annealing, only with the draws every one of its runs completed.
+        if stopped && b > 0 {
+            partial = true;
+            break;
+        }
+        sigma = out.sigma;
+        raw.push(out.raw);
+        lasts.extend(out.last);
+        if stopped {
+            partial = true;
+            break;
+        }
+    }
+    let raw = by_chain(&raw, chains);
+    let last = merge_last(&lasts, chains, &raw);
+    finish(
+        target,
+        cfg,
+        raw,
+        sigma,
+        sigmas,
+        level_accept,
+        eps,
+        last,
+        evals,
+        started,
+        partial,
+    )
+}
+
+/// Anneal the rows of `init` (one particle each) through every level, then run the σ_min phase.
+fn anneal_batch(
+    target: &dyn Posterior,
+    cfg: &AnnealedConfig,
+    sigmas: &[f64],
+    init: Array2<f64>,
+    seed: u64,
+    progress: &(dyn Fn(AnnealedProgress<'_>) + Sync),
+    stop: &AtomicBool,
+) -> Result<Batch, RunError> {
+    let chains = init.nrows();
     let levels = sigmas.len();
     let mut rngs = chain_rngs(seed, chains);
     let mut states = initial_states(target, &init, cfg.sigma0)?;
@@ -204,19 +317,14 @@ pub fn annealed_hmc(
     let mut accept_sum = 0.0;
     for (i, &sigma) in sigmas.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
-            return finish(
-                target,
-                cfg,
-                positions(&states).insert_axis(Axis(1)),
-                sigma,
-                sigmas,
+            return Ok(Batch {
+                last: None,
+                raw: positions(&states).insert_axis(Axis(1)),
+                sigma: sigmas[i.saturating_sub(1)],
                 level_accept,
                 eps,
-                None,
-                (grad_evals, score_evals),
-                started,
-                true,
-            );
+                evals: (grad_evals, score_evals),
+            });
         }
         if i > 0 {
             // Re-evaluate the current points at the new level (likelihood variance and prior score change).
@@ -252,14 +360,12 @@ pub fn annealed_hmc(
             accept_rate: accept_sum / (i + 1) as f64,
         });
     }
-    let x = positions(&states);
-    let last_alpha = eps * (cfg.sigma_min / cfg.sigma0).powf(1.5);
     let run_cfg = RunConfig {
         kernel: hmc,
         mh: cfg.mh,
         warmup: cfg.warmup,
         draws: cfg.draws,
-        step_size: last_alpha,
+        step_size: eps * (cfg.sigma_min / cfg.sigma0).powf(1.5),
         target_accept: cfg.target_accept,
         adapt: true,
         step_jitter: 0.0,
@@ -268,28 +374,21 @@ pub fn annealed_hmc(
     let out = run_chains(
         target,
         &run_cfg,
-        x,
+        positions(&states),
         seed.wrapping_add(0x9e37_79b9),
         &|p| progress(AnnealedProgress::Final(p)),
         stop,
     )?;
     grad_evals += out.grad_evals;
     score_evals += out.score_evals;
-    let raw = out.draws.clone();
-    let partial = out.partial;
-    finish(
-        target,
-        cfg,
-        raw,
-        cfg.sigma_min,
-        sigmas,
+    Ok(Batch {
+        raw: out.draws.clone(),
+        last: Some(out),
+        sigma: cfg.sigma_min,
         level_accept,
         eps,
-        Some(out),
-        (grad_evals, score_evals),
-        started,
-        partial,
-    )
+        evals: (grad_evals, score_evals),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -3,6 +3,7 @@
 mod annealed;
 mod dps;
 mod langevin;
+mod rounds;
 
 pub use annealed::{annealed_hmc, AnnealedConfig, AnnealedOutput, AnnealedProgress};
 pub use dps::{run_dps, DpsConfig, DpsOutput, DpsProgress, Respaced};

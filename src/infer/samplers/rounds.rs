@@ -1,0 +1,96 @@
+//! Annealed HMC's rounds: the batches' per-particle draws and σ_min statistics laid out per chain.
+
+use ndarray::{Array2, Array3, Axis};
+
+use crate::infer::run::RunOutput;
+
+/// Lay out the batches' `[particles, draws, dim]` raw draws (particle `r · chains + c` within a
+/// batch) as `[chains, rounds · draws, dim]`, rounds in order.
+pub(super) fn by_chain(batches: &[Array3<f64>], chains: usize) -> Array3<f64> {
+    let draws = batches.first().map_or(0, |b| b.len_of(Axis(1)));
+    let dim = batches.first().map_or(0, |b| b.len_of(Axis(2)));
+    let rounds: usize = batches.iter().map(|b| b.len_of(Axis(0)) / chains).sum();
+    let mut out = Array3::zeros((chains, rounds * draws, dim));
+    let mut r = 0;
+    for b in batches {
+        for p in 0..b.len_of(Axis(0)) {
+            let (round, c) = (r + p / chains, p % chains);
+            out.slice_mut(ndarray::s![c, round * draws..(round + 1) * draws, ..])
+                .assign(&b.index_axis(Axis(0), p));
+        }
+        r += b.len_of(Axis(0)) / chains;
+    }
+    out
+}
+
+/// The σ_min phases of all batches as one run of `chains` chains: statistics per chain averaged
+/// (acceptance, step size) or summed (divergences, evaluations) over its rounds.
+pub(super) fn merge_last(lasts: &[RunOutput], chains: usize, raw: &Array3<f64>) -> Option<RunOutput> {
+    let first = lasts.first()?;
+    let mut accept = Vec::new();
+    for l in lasts {
+        accept.push(by_chain(&[l.accept_prob.clone().insert_axis(Axis(2))], chains));
+    }
+    let accept_prob = ndarray::concatenate(Axis(1), &accept.iter().map(|a| a.view()).collect::<Vec<_>>())
+        .ok()?
+        .remove_axis(Axis(2));
+    let per_chain = |f: &dyn Fn(&RunOutput, usize) -> f64| -> Vec<f64> {
+        (0..chains)
+            .map(|c| {
+                let v: Vec<f64> = lasts
+                    .iter()
+                    .flat_map(|l| (c..l.step_size.len()).step_by(chains).map(move |p| f(l, p)))
+                    .collect();
+                v.iter().sum::<f64>() / v.len().max(1) as f64
+            })
+            .collect()
+    };
+    let count = |f: &dyn Fn(&RunOutput, usize) -> usize| -> Vec<usize> {
+        (0..chains)
+            .map(|c| {
+                lasts
+                    .iter()
+                    .flat_map(|l| (c..l.step_size.len()).step_by(chains).map(move |p| f(l, p)))
+                    .sum()
+            })
+            .collect()
+    };
+    Some(RunOutput {
+        draws: raw.clone(),
+        accept_prob,
+        acceptance_rate: per_chain(&|l, p| l.acceptance_rate[p]),
+        step_size: per_chain(&|l, p| l.step_size[p]),
+        inv_mass: Array2::ones((chains, first.inv_mass.ncols())),
+        divergences: count(&|l, p| l.divergences[p]),
+        warmup_divergences: count(&|l, p| l.warmup_divergences[p]),
+        grad_evals: lasts.iter().map(|l| l.grad_evals).sum(),
+        score_evals: lasts.iter().map(|l| l.score_evals).sum(),
+        wall_seconds: lasts.iter().map(|l| l.wall_seconds).sum(),
+        partial: lasts.iter().any(|l| l.partial),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Particle `r · chains + c` of a batch is round `r` of chain `c`; batches follow each other.
+    #[test]
+    fn by_chain_orders_rounds_within_each_chain() {
+        let chains = 2;
+        // Two batches of 2 and 1 rounds, 2 draws each, dim 1; value = 100·round + 10·chain + draw.
+        let batch = |rounds: std::ops::Range<usize>| {
+            let n = rounds.len() * chains;
+            Array3::from_shape_fn((n, 2, 1), |(p, k, _)| {
+                (100 * (rounds.start + p / chains) + 10 * (p % chains) + k) as f64
+            })
+        };
+        let out = by_chain(&[batch(0..2), batch(2..3)], chains);
+        assert_eq!(out.dim(), (2, 6, 1));
+        for c in 0..chains {
+            for j in 0..6 {
+                assert_eq!(out[[c, j, 0]], (100 * (j / 2) + 10 * c + j % 2) as f64);
+            }
+        }
+    }
+}
