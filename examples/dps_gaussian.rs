@@ -1,7 +1,8 @@
 //! DPS against a closed-form posterior: the 8×8 Gaussian-blur model of the tests with an analytic
 //! VP prior N(0, 1) (exact diffused scores), so DPS's only error is its own approximation.
 //!
-//! Run: `cargo run --release --example dps_gaussian` — prints, per step size ζ, the RMS over pixels of
+//! Run: `cargo run --release --example dps_gaussian` — prints, for 1000 and 250 (strided) steps, both
+//! reverse-step variances (β "large", β̃ "small") and each step size ζ, the RMS over pixels of
 //! (DPS mean − exact mean)/exact sd and the mean ratio DPS sd / exact sd, from 512 independent DPS
 //! samples (the Monte-Carlo floor of the first figure is 1/√512 ≈ 0.044).
 
@@ -67,10 +68,14 @@ fn main() -> anyhow::Result<()> {
     let (mean, cov) = gaussian_posterior(&b, &y, NOISE, &Array1::zeros(d), &Array1::ones(d));
     let sd = cov.diag().mapv(f64::sqrt);
     let chains = 512;
-    for zeta in [0.1, 0.3, 1.0, 3.0] {
+    let runs = [1000, 250]
+        .into_iter()
+        .flat_map(|steps| [false, true].map(|small| (steps, small)));
+    for ((steps, small_variance), zeta) in runs.flat_map(|r| [0.1, 0.3, 1.0, 3.0].map(|z| (r, z))) {
         let cfg = DpsConfig {
             zeta,
-            steps: 1000,
+            steps,
+            small_variance,
             init: None,
         };
         let out = run_dps(&post, &prior, &cfg, chains, 7, &|_| {}, &AtomicBool::new(false))?;
@@ -80,7 +85,8 @@ fn main() -> anyhow::Result<()> {
         let rms = (z.mapv(|v| v * v).sum() / d as f64).sqrt();
         let ratio = (&s / &sd).mean().unwrap_or(f64::NAN);
         println!(
-            "{{\"zeta\": {zeta}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"final_residual\": {:.3}}}",
+            "{{\"steps\": {steps}, \"variance\": \"{}\", \"zeta\": {zeta}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"final_residual\": {:.3}}}",
+            if small_variance { "small" } else { "large" },
             out.residuals.last().copied().unwrap_or(f64::NAN)
         );
     }

@@ -2,7 +2,8 @@
 //! baseline, per-pixel 90% interval coverage inside the head, and Spearman(|error|, std).
 //!
 //! Run: `cargo run --release --example evaluate -- RUN_DIR/x examples/data/truth.npy BASELINE.npy`
-//! Prints one JSON line. "Inside the head" is every pixel where the truth exceeds 0.05.
+//! Prints one JSON line. "Inside the head" is every pixel where the truth exceeds 0.05; Spearman is
+//! given inside the head and over the whole image.
 
 use ndarray::{Array2, Array4, Axis};
 use ndarray_npy::read_npy;
@@ -65,6 +66,12 @@ fn main() -> anyhow::Result<()> {
     let std = flat.std_axis(Axis(0), if c * n > 1 { 1.0 } else { 0.0 });
     let (mut covered, mut inside) = (0usize, 0usize);
     let (mut err, mut sd) = (Vec::new(), Vec::new());
+    let err_all: Vec<f64> = mean
+        .iter()
+        .zip(truth.iter())
+        .map(|(m, t)| (m - t).abs())
+        .collect();
+    let sd_all: Vec<f64> = std.iter().copied().collect();
     for i in 0..h {
         for j in 0..w {
             if truth[[i, j]] <= 0.05 {
@@ -82,11 +89,12 @@ fn main() -> anyhow::Result<()> {
     let (p_mean, p_base) = (psnr(&mean, &truth), psnr(&base, &truth));
     println!(
         "{{\"draws\": {}, \"psnr_mean\": {p_mean:.2}, \"psnr_baseline\": {p_base:.2}, \"gain_db\": {:.2}, \
-         \"coverage90_head\": {:.3}, \"head_pixels\": {inside}, \"spearman_err_std\": {:.3}}}",
+         \"coverage90_head\": {:.3}, \"head_pixels\": {inside}, \"spearman_err_std\": {:.3}, \"spearman_err_std_image\": {:.3}}}",
         c * n,
         p_mean - p_base,
         covered as f64 / inside.max(1) as f64,
         pearson(&ranks(&err), &ranks(&sd)),
+        pearson(&ranks(&err_all), &ranks(&sd_all)),
     );
     Ok(())
 }

@@ -84,6 +84,10 @@ pub struct SampleArgs {
     /// DPS reverse steps (fewer than T = a strided schedule) [1000].
     #[arg(long)]
     pub dps_steps: Option<usize>,
+    /// DPS reverse-step noise: `large` (β_t, guided-diffusion's fixed-variance choice) or `small`
+    /// (β̃_t, the forward posterior's) [large].
+    #[arg(long)]
+    pub dps_variance: Option<String>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -126,6 +130,10 @@ fn options(args: &SampleArgs, infer: &[(String, InferValue)]) -> Result<SampleOp
     }
     if let Some(i) = &args.init {
         session::set_option(&mut o, "init", OptionValue::Str(i))?;
+    }
+    if let Some(v) = &args.dps_variance {
+        session::set_option(&mut o, "dps_variance", OptionValue::Str(v))
+            .map_err(|m| format!("--dps-variance: {m}"))?;
     }
     if let Some(m) = &args.mh {
         o.mh = Some(parse_mh(m, o.simpson)?);

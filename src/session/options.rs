@@ -18,6 +18,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "simpson",
     "zeta",
     "dps_steps",
+    "dps_variance",
     "gamma",
     "sigma0",
     "sigma_min",
@@ -98,6 +99,13 @@ pub fn set_option(o: &mut SampleOptions, key: &str, value: OptionValue<'_>) -> R
         }
         "zeta" => o.zeta = positive()?,
         "dps_steps" => o.dps_steps = count()?.max(1),
+        "dps_variance" => {
+            o.dps_small_variance = match value {
+                OptionValue::Str("large") => false,
+                OptionValue::Str("small") => true,
+                _ => return Err("`dps_variance` takes \"large\" (β_t) or \"small\" (β̃_t)".into()),
+            }
+        }
         "gamma" => match num()? {
             x if x > 0.0 && x < 1.0 => o.gamma = x,
             _ => return Err("`gamma` must be in (0, 1)".into()),

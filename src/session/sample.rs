@@ -46,6 +46,8 @@ pub struct SampleOptions {
     pub simpson: usize,
     pub zeta: f64,
     pub dps_steps: usize,
+    /// DPS reverse-step noise β̃ ("small") instead of β ("large", the default).
+    pub dps_small_variance: bool,
     /// Annealed HMC: γ, σ_0 [min(σ_max, data range)], σ_min [the prior's].
     pub gamma: f64,
     pub sigma0: Option<f64>,
@@ -74,6 +76,7 @@ impl Default for SampleOptions {
             simpson: 4,
             zeta: 1.0,
             dps_steps: 1000,
+            dps_small_variance: false,
             gamma: 0.995,
             sigma0: None,
             sigma_min: None,

@@ -181,6 +181,7 @@ pub(super) fn run_dps_rounds(
     let cfg = DpsConfig {
         zeta: opts.zeta,
         steps: opts.dps_steps,
+        small_variance: opts.dps_small_variance,
         init,
     };
     let t0 = std::time::Instant::now();

@@ -17,6 +17,10 @@ pub struct DpsConfig {
     pub zeta: f64,
     /// Reverse steps (≤ T; fewer = a strided, respaced schedule).
     pub steps: usize,
+    /// Reverse-step noise variance: β̃_t, the forward posterior's (`true`, "fixed small"), or β_t
+    /// (`false`, "fixed large", guided-diffusion's choice for models without learned variances, on
+    /// which the official DPS code builds); Ho et al. (2020) found the two alike for sampling.
+    pub small_variance: bool,
     /// CCDF: initial estimate (flat, data units) and the fraction of the schedule to start from.
     pub init: Option<(Array1<f64>, f64)>,
 }
@@ -155,10 +159,14 @@ pub fn run_dps(
                 .map_err(|e| EvalError::Fatal(e.to_string()))?
         };
         let grad_x = (&g + &(&jt * (1.0 - ab))) / ab.sqrt();
-        // Ancestral DDPM step with the posterior-variance (β̃) noise.
+        // Ancestral DDPM step: posterior mean, plus noise of variance β or β̃ (no noise at the end).
         let c0 = ab_prev.sqrt() * beta / (1.0 - ab);
         let ct = (1.0 - beta).sqrt() * (1.0 - ab_prev) / (1.0 - ab);
-        let var = beta * (1.0 - ab_prev) / (1.0 - ab);
+        let var = if cfg.small_variance {
+            beta * (1.0 - ab_prev) / (1.0 - ab)
+        } else {
+            beta
+        };
         let mut next = &x0 * c0 + &x * ct;
         if k > 0 {
             for (c, mut row) in next.axis_iter_mut(Axis(0)).enumerate() {
