@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Median over rounds of benches/compare.sh's JSON lines, as a markdown table with ratios to PyTorch."""
+"""benches/compare.sh's JSON lines as markdown tables, with ratios to PyTorch: the median over rounds,
+and the fastest round (the least disturbed by other load on a shared machine)."""
 
 import json
 import statistics
@@ -20,12 +21,18 @@ def main():
     for r in rows:
         for m in ("fwd_ms", "vjp_ms"):
             t[(key(r), r["batch"], m)].append(r[m])
-    med = {k: statistics.median(v) for k, v in t.items()}
     n = {k: len(v) for k, v in t.items()}
+    print(f"rounds per cell: {sorted(set(n.values()))}\n")
+    table("median over rounds", {k: statistics.median(v) for k, v in t.items()})
+    print()
+    table("fastest round", {k: min(v) for k, v in t.items()})
+
+
+def table(title, med):
     names = sorted({k[0] for k in med}, key=lambda s: (not s.startswith("uq"), s))
     cols = [(b, m) for b in (1, 8) for m in ("fwd_ms", "vjp_ms")]
     head = " | ".join(f"{m[:3]} b{b} (ms)" for b, m in cols)
-    print(f"| median over rounds | {head} |")
+    print(f"| {title} | {head} |")
     print("|---" * (len(cols) + 1) + "|")
     for name in names:
         cells = " | ".join(f"{med[(name, b, m)]:.1f}" for b, m in cols)
@@ -39,7 +46,6 @@ def main():
             continue
         cells = " | ".join(f"{med[(u, b, m)] / best(p, b, m):.2f}" for b, m in cols)
         print(f"| {u} / best PyTorch {p} | {cells} |")
-    print(f"\nrounds per cell: {sorted(set(n.values()))}")
 
 
 if __name__ == "__main__":
