@@ -5,7 +5,7 @@
 //! input channels: packed weights are `w[tap][ci/2][co][2]`, and a channels-last bf16 activation gives
 //! the pair `(x[ci], x[ci+1])` of a pixel as one 32-bit broadcast.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 use rayon::prelude::*;
 
@@ -139,12 +139,24 @@ pub fn convert(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut Vec<u16>) 
 
 thread_local! {
     /// Bf16 copy of the current convolution's input (one per calling thread, kept between calls).
-    static SCRATCH: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: Cell<Vec<u16>> = const { Cell::new(Vec::new()) };
 }
 
-/// Call `f` with this thread's bf16 scratch buffer.
+/// Call `f` with this thread's bf16 scratch buffer. The buffer is taken out for the call, so a nested
+/// call on the same thread (rayon may run another job here while `f` waits) gets a fresh one instead
+/// of aliasing it; the larger of the two is kept.
 pub fn with_scratch<T>(f: impl FnOnce(&mut Vec<u16>) -> T) -> T {
-    SCRATCH.with(|s| f(&mut s.borrow_mut()))
+    let mut buf = SCRATCH.with(Cell::take);
+    let r = f(&mut buf);
+    SCRATCH.with(|s| {
+        let other = s.take();
+        s.set(if other.capacity() > buf.capacity() {
+            other
+        } else {
+            buf
+        });
+    });
+    r
 }
 
 /// One run of `n` output pixels over a bf16 input: pixel `p` reads the channel pairs at
@@ -182,7 +194,10 @@ pub unsafe fn conv_bf16(p: &PackedBf16, offs: &[isize], runs: &[Run16], accumula
             x86::item(p, offs, accumulate, &runs[it.run], it)
         }
         #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("bf16 convolutions need AVX512-BF16 ({:?})", (p.cout, it.run));
+        {
+            let _ = (offs, accumulate, runs, it);
+            unreachable!("bf16 convolutions need AVX512-BF16")
+        }
     });
 }
 

@@ -182,3 +182,28 @@ fn bf16_network_error_within_measured_bound() {
     assert!(tv < 20.0 * u, "trained prior's VJP error {tv:.2e} over 20 u");
     assert!(ev < 60.0 * u, "random network's VJP error {ev:.2e} over 60 u");
 }
+
+/// Calls from several rayon tasks at once (each conv's own parallel loop may then run another call's
+/// work on the same thread) give the serial result (up to the order of the norms' parallel f64 sums).
+#[test]
+fn bf16_network_concurrent_calls_agree() {
+    use rayon::prelude::*;
+    if !bf16_supported() {
+        eprintln!("skipped: this CPU lacks AVX512-BF16");
+        return;
+    }
+    let net = random_net(&[8, 16, 32], 2, NetKind::Ve, DType::F32);
+    let fast = FastUNet::with_precision(&net, Isa::detect(), Precision::Bf16).unwrap();
+    let (b, s) = (2, 32);
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let x = rand_vec(&mut rng, b * s * s * 2);
+    let levels = vec![0.3; b];
+    let serial = fast.vjp(&x, &levels, &x, s, s).unwrap();
+    let results: Vec<_> = (0..6)
+        .into_par_iter()
+        .map(|_| fast.vjp(&x, &levels, &x, s, s).unwrap())
+        .collect();
+    for (y, g) in &results {
+        assert!(rel2(y, &serial.0) < 1e-6 && rel2(g, &serial.1) < 1e-6);
+    }
+}
