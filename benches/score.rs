@@ -1,22 +1,29 @@
-//! Criterion benchmark: one batched score evaluation (64×64) and its input-VJP, fast path and candle
-//! reference, per channel list and batch size (`UQ_BENCH_CHANNELS=all` for every list, including the
-//! `uq bench score` configurations [8,16,32] and [32,64,128] at batch 1 and 8).
+//! Criterion benchmark: one batched score evaluation (64×64) and its input-VJP. `unet_64x64`: the
+//! `uq bench score` configurations ([32,64,128], 2 image channels, batch 1 and 8, f32 and bf16) on
+//! `FastUNet`; `score_64x64`: through `NetworkPrior` (f64 in and out), fast path and candle
+//! reference, [8,16,32] (`UQ_BENCH_CHANNELS=all` for every list).
 
 use std::collections::BTreeMap;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
+use uq::score::fast::{bf16_supported, FastUNet, Isa, Precision};
 use uq::score::{header_metadata, seeded_builder, Backend, HeaderKind, NetKind, NetworkPrior, ScoreHeader};
 use uq::score::{ScoreModel, UNet, UNetConfig};
 
-fn prior(channels: &[usize], image_channels: usize) -> NetworkPrior {
+fn net(channels: &[usize], image_channels: usize) -> UNet {
     let cfg = UNetConfig {
         channels: channels.to_vec(),
         image_channels,
         kind: NetKind::Ve,
     };
     let (vb, _) = seeded_builder(0);
-    let net = UNet::new(&cfg, vb).expect("network");
+    UNet::new(&cfg, vb).expect("network")
+}
+
+fn prior(channels: &[usize], image_channels: usize) -> NetworkPrior {
+    let net = net(channels, image_channels);
+    let cfg = net.config().clone();
     let kind = HeaderKind::Ve {
         sigma_min: 0.01,
         sigma_max: 30.0,
@@ -59,5 +66,33 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The `uq bench score` configurations on the fast network itself (channels-last f32 in and out).
+fn bench_unet(c: &mut Criterion) {
+    let (ic, s) = (2, 64);
+    let net = net(&[32, 64, 128], ic);
+    let mut precisions = vec![Precision::F32];
+    if bf16_supported() {
+        precisions.push(Precision::Bf16);
+    }
+    let mut g = c.benchmark_group("unet_64x64");
+    g.sample_size(10);
+    for precision in precisions {
+        let fast = FastUNet::with_precision(&net, Isa::detect(), precision).expect("fast network");
+        for batch in [1, 8] {
+            let n = batch * s * s * ic;
+            let x: Vec<f32> = (0..n).map(|i| ((i * 7) % 13) as f32 / 6.5 - 1.0).collect();
+            let levels: Vec<f32> = (0..batch).map(|i| 0.05 + 0.1 * i as f32).collect();
+            let tag = format!("32-64-128/b{batch}/{precision:?}");
+            g.bench_function(format!("fwd/{tag}"), |b| {
+                b.iter(|| fast.forward(&x, &levels, s, s).expect("forward"))
+            });
+            g.bench_function(format!("vjp/{tag}"), |b| {
+                b.iter(|| fast.vjp(&x, &levels, &x, s, s).expect("vjp"))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_unet, bench);
 criterion_main!(benches);

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use uq::score::fast::FastUNet;
+use uq::score::fast::{bf16_supported, FastUNet, Isa, Precision};
 use uq::score::{seeded_builder, NetKind, UNet, UNetConfig};
 
 #[derive(Clone, Debug, Args)]
@@ -23,6 +23,8 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Time the score network (fast path vs candle reference) with random weights.
     Score(ScoreBenchArgs),
+    /// The bf16 fast path's error against f32 (score and input-VJP) at several noise levels.
+    Precision(super::bench_precision::PrecisionBenchArgs),
 }
 
 #[derive(Clone, Debug, Args)]
@@ -53,6 +55,10 @@ pub struct ScoreBenchArgs {
     /// Also compare both paths with an f64 candle reference, per image (printed to stderr).
     #[arg(long)]
     pub check: bool,
+    /// Run the fast path's convolutions in bf16 (AVX512-BF16, f32 accumulation); without it the
+    /// precision is `UQ_SCORE_PRECISION` (f32 or bf16), f32 by default.
+    #[arg(long)]
+    pub bf16: bool,
 }
 
 #[derive(Serialize)]
@@ -62,6 +68,7 @@ struct Report {
     batch: usize,
     image_channels: usize,
     isa: String,
+    precision: String,
     threads: usize,
     reps: usize,
     gflop_fwd: f64,
@@ -106,7 +113,8 @@ fn medians_ms(warmup: usize, reps: usize, fs: &mut [Timed]) -> anyhow::Result<Ve
         .collect())
 }
 
-fn rel2(a: &[f32], b: &[f32]) -> f64 {
+/// `|a − b|₂ / |b|₂`.
+pub(super) fn rel2(a: &[f32], b: &[f32]) -> f64 {
     let d: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
     let n: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
     (d / n.max(1e-300)).sqrt()
@@ -137,6 +145,7 @@ pub fn bench_net(channels: &[usize], image_channels: usize, seed: u64, dtype: DT
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchWhat::Score(a) => run_score(a),
+        BenchWhat::Precision(a) => super::bench_precision::run_precision(a),
     }
 }
 
@@ -144,7 +153,15 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
     let reps = a.reps.max(10);
     let (b, s, ic) = (a.batch.max(1), a.size, a.image_channels);
     let net = bench_net(&a.channels, ic, a.seed, DType::F32)?;
-    let fast = FastUNet::from_unet(&net)?;
+    let precision = if a.bf16 {
+        if !bf16_supported() {
+            anyhow::bail!("--bf16 needs a CPU with AVX512-BF16, which this one lacks")
+        }
+        Precision::Bf16
+    } else {
+        Precision::from_env()
+    };
+    let fast = FastUNet::with_precision(&net, Isa::detect(), precision)?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed + 1);
     let n = b * s * s * ic;
     let x: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -158,6 +175,7 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         batch: b,
         image_channels: ic,
         isa: format!("{:?}", fast.isa()),
+        precision: format!("{:?}", fast.precision()).to_lowercase(),
         threads: rayon::current_num_threads(),
         reps,
         gflop_fwd: flops / 1e9,

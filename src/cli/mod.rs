@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
 
 mod bench;
+mod bench_precision;
 mod check;
 mod repl;
 mod sample;
@@ -13,9 +14,16 @@ use std::process::ExitCode;
 use uq::diagnostics::{render_all, Diagnostic};
 use uq::source::SourceMap;
 
+/// Environment variables, listed under `uq --help`.
+const ENV_HELP: &str = "Environment:
+  UQ_SCORE_PRECISION=f32|bf16   network priors' convolutions in f32 (default) or bf16 with f32
+                                accumulation (needs AVX512-BF16; otherwise a warning and f32)
+  UQ_SCORE_BACKEND=candle       evaluate network priors with the candle reference, not the fast path
+  UQ_SIMD=avx512|avx2|portable  the fast path's instruction set (default: the best supported)";
+
 /// uq: a probabilistic-programming language for Bayesian imaging inverse problems.
 #[derive(Parser, Debug)]
-#[command(name = "uq", version, about, long_about = None)]
+#[command(name = "uq", version, about, long_about = None, after_help = ENV_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -37,7 +45,8 @@ pub enum Command {
     EvalPrior(train::EvalArgs),
     /// Time batched score and VJP evaluations of a prior file.
     TimePrior(train::TimeArgs),
-    /// Benchmarks: `uq bench score` times the score network (fast path vs candle) and prints JSON.
+    /// Benchmarks: `uq bench score` times the score network (fast path vs candle) and prints JSON;
+    /// `uq bench precision` measures bf16's error against f32.
     Bench(bench::BenchArgs),
 }
 

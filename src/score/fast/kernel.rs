@@ -144,13 +144,14 @@ struct Ctx<'a> {
     accumulate: bool,
 }
 
+/// Pixels `p0..p1` of run `run`, output channels `co0..co0 + j·lanes`.
 #[derive(Clone, Copy)]
-struct Item {
-    run: usize,
-    p0: usize,
-    p1: usize,
-    co0: usize,
-    j: usize,
+pub(super) struct Item {
+    pub run: usize,
+    pub p0: usize,
+    pub p1: usize,
+    pub co0: usize,
+    pub j: usize,
 }
 
 /// `out (+)= Σ_tap Σ_ci x[p·xs + offs[tap] + ci] · w[tap][ci][co] (+ bias)` for every run.
@@ -161,14 +162,36 @@ struct Item {
 /// or runs must not overlap each other or the reads.
 pub unsafe fn conv(isa: Isa, p: &Packed, offs: &[isize], runs: &[Run], accumulate: bool) {
     assert_eq!(offs.len(), p.taps, "one offset per tap");
-    let l = isa.lanes();
-    let nv = p.cout.div_ceil(l);
-    let mj = isa.max_j();
-    let total: usize = runs.iter().map(|r| r.n).sum();
-    let flops = 2 * total * p.cout * p.cin * p.taps;
+    let ns: Vec<usize> = runs.iter().map(|r| r.n).collect();
+    let ctx = Ctx { p, offs, accumulate };
+    for_items(
+        &plan(&ns, p.cin * p.taps, p.cout, isa.lanes(), isa.max_j()),
+        |it| {
+            let run = &runs[it.run];
+            // SAFETY: the caller's contract; the ISA was checked when `isa` was chosen.
+            unsafe {
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => x86::item_avx512(&ctx, run, it),
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2 => x86::item_avx2(&ctx, run, it),
+                    _ => item_portable(&ctx, run, it),
+                }
+            }
+        },
+    );
+}
+
+/// Work items of one call: runs of `ns[i]` pixels cut into chunks (when the call is worth
+/// threading) × blocks of at most `mj` vectors of `l` output channels; `None` chunking runs serially.
+pub(super) fn plan(ns: &[usize], depth: usize, cout: usize, l: usize, mj: usize) -> (Vec<Item>, bool) {
+    let nv = cout.div_ceil(l);
+    let total: usize = ns.iter().sum();
+    let flops = 2 * total * cout * depth;
     let threads = rayon::current_num_threads();
     let nblocks = nv.div_ceil(mj);
-    let chunk = if flops < 2_000_000 || threads == 1 {
+    let serial = flops < 2_000_000 || threads == 1;
+    let chunk = if serial {
         usize::MAX
     } else {
         (total * nblocks)
@@ -177,10 +200,10 @@ pub unsafe fn conv(isa: Isa, p: &Packed, offs: &[isize], runs: &[Run], accumulat
             .max(48)
     };
     let mut items = Vec::new();
-    for (ri, r) in runs.iter().enumerate() {
+    for (ri, &n) in ns.iter().enumerate() {
         let mut p0 = 0;
-        while p0 < r.n {
-            let p1 = (p0 + chunk.min(r.n)).min(r.n);
+        while p0 < n {
+            let p1 = (p0 + chunk.min(n)).min(n);
             for v0 in (0..nv).step_by(mj) {
                 items.push(Item {
                     run: ri,
@@ -193,24 +216,17 @@ pub unsafe fn conv(isa: Isa, p: &Packed, offs: &[isize], runs: &[Run], accumulat
             p0 = p1;
         }
     }
-    let ctx = Ctx { p, offs, accumulate };
-    let one = |it: &Item| {
-        let run = &runs[it.run];
-        // SAFETY: the caller's contract; the ISA was checked when `isa` was chosen.
-        unsafe {
-            match isa {
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => x86::item_avx512(&ctx, run, it),
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => x86::item_avx2(&ctx, run, it),
-                _ => item_portable(&ctx, run, it),
-            }
-        }
-    };
-    if items.len() == 1 || chunk == usize::MAX {
-        items.iter().for_each(one);
+    let par = !serial && items.len() > 1;
+    (items, par)
+}
+
+/// Run `f` on every item, on the rayon pool when `plan` said so.
+pub(super) fn for_items(plan: &(Vec<Item>, bool), f: impl Fn(&Item) + Sync + Send) {
+    let (items, par) = plan;
+    if *par {
+        items.par_iter().for_each(f);
     } else {
-        items.par_iter().for_each(one);
+        items.iter().for_each(f);
     }
 }
 

@@ -1,9 +1,9 @@
 //! Fast CPU path for the U-Net's score and input-VJP: packed weights, padded channels-last buffers,
 //! runtime-dispatched SIMD microkernels (AVX-512, AVX2+FMA, portable), explicit adjoint operators.
 //!
-//! Pipeline: `kernel` (microkernel over pixel runs) ← `conv` (3×3, 1×1, 2×2 transposed, and their
-//! adjoints) and `norm` (GroupNorm and its VJP) and `act` (buffers, pooling, masks) ← `block`
-//! (residual block) ← `net` (`FastUNet`). Training keeps candle's autograd; this path is inference only.
+//! Pipeline: `kernel` (microkernel over pixel runs) and `bf16` (its optional AVX512-BF16 twin) ←
+//! `conv` (3×3, 1×1, 2×2 transposed, and their adjoints) and `norm` (GroupNorm and its VJP) and `act`
+//! (buffers, pooling, masks) ← `block` (residual block) ← `net` (`FastUNet`). Training keeps candle's autograd; this path is inference only.
 
 /// A function whose loops are compiled three times (AVX-512, AVX2+FMA, baseline) and dispatched on
 /// `Isa::detect()`, so element-wise passes vectorise as wide as the CPU allows.
@@ -40,16 +40,20 @@ macro_rules! simd_fn {
 }
 
 pub mod act;
+mod bf16;
 mod block;
 pub mod conv;
 pub mod kernel;
 mod net;
 pub mod norm;
 
+pub use bf16::{bf16_supported, Precision};
 pub use kernel::Isa;
 pub use net::FastUNet;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bf16;
 #[cfg(test)]
 mod tests_net;

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use candle_core::Result;
 
 use super::act::{add_channels, avg_pool, avg_pool_adjoint, copy_channels, Act};
+use super::bf16::{bf16_supported, Precision};
 use super::block::{conv1, values, Block, Dense, Saved};
 use super::conv::{Conv, UpConv};
 use super::kernel::Isa;
@@ -51,6 +52,7 @@ pub struct FastUNet {
     ic: usize,
     channels: Vec<usize>,
     isa: Isa,
+    precision: Precision,
     emb1: Dense,
     emb2: Dense,
     /// In execution order: down scales top to bottom, then up scales bottom to top, two each.
@@ -68,15 +70,25 @@ pub struct FastUNet {
 const KEEP: usize = 4;
 
 impl FastUNet {
-    /// Pack a network's weights (any float dtype; computed in f32) for the best instruction set.
+    /// Pack a network's weights (any float dtype) for the best instruction set, in the precision
+    /// `UQ_SCORE_PRECISION` asks for (f32 unless it says bf16 and the CPU has AVX512-BF16).
     pub fn from_unet(net: &UNet) -> Result<FastUNet> {
-        Self::with_isa(net, Isa::detect())
+        Self::with_precision(net, Isa::detect(), Precision::from_env())
     }
 
-    /// As `from_unet` with a given instruction set (it must be supported).
+    /// As `from_unet` with a given instruction set (it must be supported), in f32.
     pub fn with_isa(net: &UNet, isa: Isa) -> Result<FastUNet> {
+        Self::with_precision(net, isa, Precision::F32)
+    }
+
+    /// As `from_unet` with a given instruction set and precision (both must be supported; `isa` is
+    /// unused by bf16 convolutions).
+    pub fn with_precision(net: &UNet, isa: Isa, precision: Precision) -> Result<FastUNet> {
         if !isa.supported() {
             candle_core::bail!("{isa:?} is not supported on this CPU")
+        }
+        if precision == Precision::Bf16 && !bf16_supported() {
+            candle_core::bail!("bf16 needs AVX512-BF16, which this CPU lacks")
         }
         let cfg = net.config();
         let last = cfg.channels.len().saturating_sub(1);
@@ -103,7 +115,15 @@ impl FastUNet {
             let bias = uc.bias().map(values).transpose()?;
             upconv.push(UpConv::new(cin, cout, &values(uc.weight())?, bias.as_deref()));
         }
-        let out = conv1(&net.out)?;
+        let mut out = conv1(&net.out)?;
+        if precision == Precision::Bf16 {
+            for bl in &mut blocks {
+                bl.layers.iter_mut().for_each(|l| l.conv.use_bf16());
+                bl.proj.iter_mut().for_each(Conv::use_bf16);
+            }
+            upconv.iter_mut().for_each(UpConv::use_bf16);
+            out.use_bf16();
+        }
         if blocks.iter().any(|b| b.cout > super::norm::MAX_C) {
             candle_core::bail!("the fast path supports at most {} channels", super::norm::MAX_C)
         }
@@ -112,6 +132,7 @@ impl FastUNet {
             ic: cfg.image_channels,
             channels: cfg.channels.clone(),
             isa,
+            precision,
             emb1: Dense::from_linear(&net.emb1)?,
             emb2: Dense::from_linear(&net.emb2)?,
             blocks,
@@ -125,6 +146,10 @@ impl FastUNet {
 
     pub fn isa(&self) -> Isa {
         self.isa
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// 2 × multiply–adds of one forward pass over `b` images of `h × w`.

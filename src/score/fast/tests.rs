@@ -22,12 +22,12 @@ pub(super) fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
 }
 
-fn rand_t(rng: &mut ChaCha8Rng, shape: &[usize]) -> Tensor {
+pub(super) fn rand_t(rng: &mut ChaCha8Rng, shape: &[usize]) -> Tensor {
     Tensor::from_vec(rand_vec(rng, shape.iter().product()), shape, &Device::Cpu).unwrap()
 }
 
 /// `[B, C, H, W]` tensor → padded channels-last buffer.
-fn to_act(t: &Tensor) -> Act {
+pub(super) fn to_act(t: &Tensor) -> Act {
     let (b, c, h, w) = t.dims4().unwrap();
     let dense: Vec<f32> = t
         .permute((0, 2, 3, 1))
@@ -41,7 +41,7 @@ fn to_act(t: &Tensor) -> Act {
     a
 }
 
-fn from_act(a: &Act) -> Tensor {
+pub(super) fn from_act(a: &Act) -> Tensor {
     Tensor::from_vec(a.to_dense(), (a.b, a.h, a.w, a.c), &Device::Cpu)
         .unwrap()
         .permute((0, 3, 1, 2))

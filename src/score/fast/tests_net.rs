@@ -36,7 +36,7 @@ pub(crate) fn random_net(channels: &[usize], ic: usize, kind: NetKind, dtype: DT
 }
 
 /// Relative error `|a − b|₂ / |b|₂`.
-fn rel2(a: &[f32], b: &[f32]) -> f64 {
+pub(super) fn rel2(a: &[f32], b: &[f32]) -> f64 {
     let d: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
     let n: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
     (d / n.max(1e-300)).sqrt()

@@ -1,0 +1,205 @@
+//! Optional bf16 convolutions (AVX512-BF16 `vdpbf16ps`): weights and activations rounded to bf16,
+//! products accumulated in f32; the precision switch (`UQ_SCORE_PRECISION`) and its CPU check.
+//!
+//! `vdpbf16ps` adds `a₂ᵢ·b₂ᵢ + a₂ᵢ₊₁·b₂ᵢ₊₁` into f32 lane `i`, so the reduction runs over pairs of
+//! input channels: packed weights are `w[tap][ci/2][co][2]`, and a channels-last bf16 activation gives
+//! the pair `(x[ci], x[ci+1])` of a pixel as one 32-bit broadcast.
+
+use std::cell::Cell;
+
+use rayon::prelude::*;
+
+use super::kernel::{for_items, plan, Isa, Packed};
+
+/// Arithmetic of the fast path's convolutions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 throughout (the default).
+    #[default]
+    F32,
+    /// Convolution operands rounded to bf16, accumulated in f32; norms and the rest stay f32.
+    Bf16,
+}
+
+impl Precision {
+    /// From `UQ_SCORE_PRECISION=f32|bf16` (unset: f32). Unknown values and bf16 on a CPU without
+    /// AVX512-BF16 give f32 with a warning on stderr.
+    pub fn from_env() -> Precision {
+        match std::env::var("UQ_SCORE_PRECISION").as_deref() {
+            Err(_) | Ok("") | Ok("f32") => Precision::F32,
+            Ok("bf16") => Precision::Bf16.or_f32(),
+            Ok(other) => {
+                eprintln!("warning: UQ_SCORE_PRECISION={other:?} is not f32 or bf16; using f32");
+                Precision::F32
+            }
+        }
+    }
+
+    /// This precision if the CPU runs it, else f32 with a warning on stderr.
+    pub fn or_f32(self) -> Precision {
+        if self == Precision::Bf16 && !bf16_supported() {
+            eprintln!("warning: this CPU lacks AVX512-BF16; the score network runs in f32");
+            return Precision::F32;
+        }
+        self
+    }
+}
+
+/// Whether this CPU has the AVX512-BF16 dot-product instructions.
+pub fn bf16_supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// f32 → bf16 bits, rounding to nearest even (as `vcvtneps2bf16`), NaN kept quiet.
+#[inline(always)]
+pub fn to_bf16(v: f32) -> u16 {
+    let b = v.to_bits();
+    if v.is_nan() {
+        return ((b >> 16) | 0x40) as u16;
+    }
+    ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// bf16 bits → f32 (exact).
+#[cfg(test)]
+pub fn from_bf16(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
+/// Bf16 weights of a `Packed` operator: `w[tap][ci/2][co][2]`, `ci` padded to even, `co` to `cpad`.
+pub struct PackedBf16 {
+    pub taps: usize,
+    /// Input-channel pairs.
+    pub pairs: usize,
+    pub cout: usize,
+    pub cpad: usize,
+    pub w: Vec<u16>,
+    pub bias: Option<Vec<f32>>,
+}
+
+impl PackedBf16 {
+    pub fn new(p: &Packed) -> PackedBf16 {
+        let pairs = p.cin.div_ceil(2);
+        let mut w = vec![0u16; p.taps * pairs * p.cpad * 2];
+        for t in 0..p.taps {
+            for ci in 0..p.cin {
+                for co in 0..p.cout {
+                    let v = p.w[(t * p.cin + ci) * p.cpad + co];
+                    w[((t * pairs + ci / 2) * p.cpad + co) * 2 + ci % 2] = to_bf16(v);
+                }
+            }
+        }
+        PackedBf16 {
+            taps: p.taps,
+            pairs,
+            cout: p.cout,
+            cpad: p.cpad,
+            w,
+            bias: p.bias.clone(),
+        }
+    }
+}
+
+simd_fn! {
+    /// Channels `s0..s0 + n` of every `sc`-channel pixel of `src` → `dst` pixels of `dc` channels
+    /// (`dc ≥ n`, the rest zero).
+    fn convert_rows(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut [u16], dc: usize) {
+        for (d, s) in dst.chunks_exact_mut(dc).zip(src.chunks_exact(sc)) {
+            for (o, v) in d.iter_mut().zip(&s[s0..s0 + n]) {
+                *o = to_bf16(*v);
+            }
+            d[n..].fill(0);
+        }
+    }
+}
+
+/// `dst = bf16(src[.., s0..s0 + n])` with `dc = n` rounded up to even channels per pixel, over every
+/// pixel (borders included); `dst` is resized, not reallocated once large enough.
+pub fn convert(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut Vec<u16>) -> usize {
+    let dc = n.next_multiple_of(2);
+    let px = src.len() / sc;
+    dst.resize(px * dc, 0);
+    let rows = 256;
+    if px * n < 1 << 15 {
+        convert_rows(src, sc, s0, n, dst, dc);
+    } else {
+        dst.par_chunks_mut(rows * dc)
+            .zip(src.par_chunks(rows * sc))
+            .for_each(|(d, s)| convert_rows(s, sc, s0, n, d, dc));
+    }
+    dc
+}
+
+thread_local! {
+    /// Bf16 copy of the current convolution's input (one per calling thread, kept between calls).
+    static SCRATCH: Cell<Vec<u16>> = const { Cell::new(Vec::new()) };
+}
+
+/// Call `f` with this thread's bf16 scratch buffer. The buffer is taken out for the call, so a nested
+/// call on the same thread (rayon may run another job here while `f` waits) gets a fresh one instead
+/// of aliasing it; the larger of the two is kept.
+pub fn with_scratch<T>(f: impl FnOnce(&mut Vec<u16>) -> T) -> T {
+    let mut buf = SCRATCH.with(Cell::take);
+    let r = f(&mut buf);
+    SCRATCH.with(|s| {
+        let other = s.take();
+        s.set(if other.capacity() > buf.capacity() {
+            other
+        } else {
+            buf
+        });
+    });
+    r
+}
+
+/// One run of `n` output pixels over a bf16 input: pixel `p` reads the channel pairs at
+/// `x + p·xs + tap offset` (in bf16 elements) and writes f32 output channels at `out + p·os`.
+#[derive(Clone, Copy)]
+pub struct Run16 {
+    pub x: *const u16,
+    pub xs: usize,
+    pub out: *mut f32,
+    pub os: usize,
+    pub n: usize,
+}
+
+// SAFETY: as for `kernel::Run`: distinct items write disjoint outputs of buffers the caller holds.
+unsafe impl Send for Run16 {}
+unsafe impl Sync for Run16 {}
+
+/// Most accumulator vectors per pixel, as for the f32 AVX-512 kernel.
+const MAX_J: usize = 4;
+
+/// `out (+)= Σ_tap Σ_ci x[p·xs + offs[tap] + ci] · w[tap][ci][co] (+ bias)` in bf16 × bf16 → f32.
+///
+/// # Safety
+/// `bf16_supported()`; every run's reads (`x + p·xs + off + ci` for `p < n`, every tap offset,
+/// `ci < 2·pairs`) and writes (`out + p·os + co`, `co < cout`) lie inside live buffers, and writes
+/// of different pixels or runs do not overlap each other.
+pub unsafe fn conv_bf16(p: &PackedBf16, offs: &[isize], runs: &[Run16], accumulate: bool) {
+    assert_eq!(offs.len(), p.taps, "one offset per tap");
+    let ns: Vec<usize> = runs.iter().map(|r| r.n).collect();
+    let work = plan(&ns, 2 * p.pairs * p.taps, p.cout, 16, MAX_J);
+    for_items(&work, |it| {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller's contract.
+        unsafe {
+            x86::item(p, offs, accumulate, &runs[it.run], it)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (offs, accumulate, runs, it);
+            unreachable!("bf16 convolutions need AVX512-BF16")
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
