@@ -67,11 +67,23 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Evaluate one input with a progress bar for `:sample`.
+/// Evaluate one input with a progress bar for `:sample`, whose sampler line is printed before the
+/// run starts (and so left out of the output printed after it).
 fn eval(session: &mut Session, text: &str) -> Output {
     let bar: OnceLock<ProgressBar> = OnceLock::new();
-    let progress = |p: RunProgress<'_>| show_progress(bar.get_or_init(|| progress_bar(false)), p);
-    let out = session.eval_with(text, &progress);
+    let shown: OnceLock<String> = OnceLock::new();
+    let progress = |p: RunProgress<'_>| match p {
+        RunProgress::Planned(line) => {
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+            let _ = shown.set(format!("{line}\n"));
+        }
+        p => show_progress(bar.get_or_init(|| progress_bar(false)), p),
+    };
+    let mut out = session.eval_with(text, &progress);
+    if let Some(line) = shown.get() {
+        out.out = out.out.replacen(line.as_str(), "", 1);
+    }
     if let Some(b) = bar.get() {
         b.finish_and_clear();
     }

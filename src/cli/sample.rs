@@ -299,6 +299,8 @@ pub fn progress_bar(hidden: bool) -> ProgressBar {
 /// Show one progress report of any sampler on `bar`.
 pub fn show_progress(bar: &ProgressBar, p: RunProgress<'_>) {
     match p {
+        // `uq sample` prints its plan itself; the REPL prints this line before its bar.
+        RunProgress::Planned(_) => {}
         RunProgress::Chains(p) => {
             bar.set_length(p.total as u64);
             bar.set_position(p.iteration as u64);

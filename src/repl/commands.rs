@@ -251,7 +251,9 @@ impl Session {
                 return out;
             }
         };
-        out.line(format!("sampler: {} — {}", plan.sampler, plan.reason));
+        let line = format!("sampler: {} — {}", plan.sampler, plan.reason);
+        progress(RunProgress::Planned(&line));
+        out.line(line);
         self.interrupt.stop.store(false, Ordering::SeqCst);
         self.interrupt.sampling.store(true, Ordering::SeqCst);
         let result = run::sample(&c.model, &built, &plan, &opts, progress, &self.interrupt.stop);

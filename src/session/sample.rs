@@ -92,6 +92,8 @@ impl Default for SampleOptions {
 /// One progress report of any sampler, for a progress bar.
 #[derive(Clone, Debug)]
 pub enum RunProgress<'a> {
+    /// The sampler line (`sampler: … — reason`), sent once before a REPL run starts.
+    Planned(&'a str),
     Chains(&'a Progress),
     Dps(&'a DpsProgress),
     /// Annealing level done, of how many, at noise level σ, with the mean acceptance so far.
