@@ -104,7 +104,7 @@ fn mri_model_lowers_to_mask_times_fft_and_fits_its_data() {
 
 #[test]
 fn card_forms_take_the_type_from_the_score_file() {
-    let (model, _) = load("tests/valid/card_score.uq");
+    let (model, _) = load("tests/checker_only/card_score.uq");
     let x = &model.latents[0];
     assert_eq!(x.ty, Ty::real(vec![32, 32]));
     let PriorSpec::Score {
@@ -121,7 +121,7 @@ fn card_forms_take_the_type_from_the_score_file() {
 
 #[test]
 fn declared_score_type_without_file_is_a_warning() {
-    let (model, _) = load("tests/valid/score_declared_missing.uq");
+    let (model, _) = load("tests/checker_only/score_declared_missing.uq");
     assert_eq!(model.warnings.len(), 1);
     assert_eq!(model.warnings[0].code, "E0601");
     let (model, _) = load("models/mri_score.uq");

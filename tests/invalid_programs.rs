@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use uq::check::{bind_data, check_file, ALL_CODES};
 use uq::diagnostics::{render_all, Diagnostic, Severity};
+use uq::session::{prepare, PrepareError, Request};
 use uq::source::SourceMap;
 
 fn programs() -> Vec<PathBuf> {
@@ -44,11 +45,18 @@ fn overrides(args: &[String]) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// Check and bind like `uq check`; the diagnostics of the first failing stage.
+/// Check, bind and prepare a run like `uq check`; the diagnostics of the first failing stage.
 fn diagnose(path: &Path) -> (Vec<Diagnostic>, SourceMap) {
     let mut sources = SourceMap::new();
     let ov = overrides(&args_of(path));
-    let result = check_file(path, &mut sources).and_then(|m| bind_data(&m, &ov, &mut sources).map(|_| m));
+    let result = check_file(path, &mut sources).and_then(|m| {
+        let data = bind_data(&m, &ov, &mut sources)?;
+        match prepare(&m, data, &Request::default()) {
+            Ok(_) => Ok(()),
+            Err(PrepareError::Model(d)) => Err(d),
+            Err(PrepareError::Usage(u)) => panic!("{}: usage error {u}", path.display()),
+        }
+    });
     match result {
         Ok(_) => panic!("{} was accepted but must be rejected", path.display()),
         Err(d) => (d, sources),

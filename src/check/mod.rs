@@ -19,9 +19,7 @@ mod types;
 pub use bind::bind_data;
 pub use builtins::{dist_signatures, BUILTINS, DISTRIBUTIONS};
 pub use errors::{CheckError, NameKind, ALL_CODES};
-pub use model::{
-    DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS,
-};
+pub use model::{DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec};
 pub use modules::STDLIB;
 pub use npy::{read_value as read_npy, NpyError};
 pub use summary::summary;

@@ -88,7 +88,8 @@ pub enum Likelihood {
     },
 }
 
-/// `infer SAMPLER(key = value, ...)`; keys are validated by the planner.
+/// `infer SAMPLER(key = value, ...)`; the sampler and its keys are validated against the sampler
+/// registry by `session::infer_diagnostics`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InferSpec {
     pub sampler: Ident,
@@ -100,9 +101,6 @@ pub enum InferValue {
     Num(f64),
     Str(String),
 }
-
-/// The sampler names `infer` accepts.
-pub const SAMPLERS: &[&str] = &["auto", "mala", "hmc", "annealed_hmc", "dps"];
 
 impl Model {
     /// Index of the data declaration called `name`.

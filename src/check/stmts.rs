@@ -3,7 +3,7 @@
 use super::builtins::is_reserved;
 use super::errors::{CheckError, NameKind};
 use super::lower::{Ctx, Decl, FnDef, Locals};
-use super::model::{DataDecl, InferSpec, InferValue, Latent, Observation, SAMPLERS};
+use super::model::{DataDecl, InferSpec, InferValue, Latent, Observation};
 use super::modules::Unit;
 use crate::diagnostics::did_you_mean;
 use crate::graph::{NodeKind, Ty};
@@ -207,14 +207,6 @@ impl Ctx<'_> {
             let first = *first;
             self.error(CheckError::MultipleInfer { span, first });
             return;
-        }
-        if !SAMPLERS.contains(&sampler.name.as_str()) {
-            let suggestion = did_you_mean(&sampler.name, SAMPLERS.iter().copied()).map(String::from);
-            self.error(CheckError::UnknownSampler {
-                name: sampler.name.clone(),
-                span: sampler.span,
-                suggestion,
-            });
         }
         let mut out: Vec<(Ident, InferValue)> = Vec::new();
         for a in args {

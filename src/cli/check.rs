@@ -1,6 +1,6 @@
 //! `uq check`: validate a model and its data, print a summary (or a dump of the AST or graph).
 
-use super::{parse_binding, report, EXIT_MODEL_ERROR};
+use super::{parse_binding, EXIT_MODEL_ERROR};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,16 +35,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     match args.dump {
         None => {
+            // Everything `uq sample` would refuse before running is an error here too.
+            let prepared = match super::sample::prepare(&model, data, None) {
+                Ok(p) => p,
+                Err(e) => return Ok(super::sample::report_prepare(e, &sources)),
+            };
             print!("{}", summary(&model, &args.data));
-            match super::sample::plan_model(&model, data, "auto") {
-                Ok(plan) => println!("sampler: {} — {}", plan.sampler, plan.reason),
-                // The model is valid; it just cannot run yet (e.g. its score file is missing).
-                Err(diags) => {
-                    let warnings: Vec<_> = diags.into_iter().map(|d| d.into_warning()).collect();
-                    report(&warnings, &sources);
-                    println!("sampler: not planned until the problem above is fixed");
-                }
-            }
+            println!("sampler: {} — {}", prepared.plan.sampler, prepared.plan.reason);
         }
         Some(Dump::Ast) => {
             let text = std::fs::read_to_string(&args.model)?;

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_precision;
 mod check;
+mod flags;
 mod repl;
 mod sample;
 mod train;
@@ -66,6 +67,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
 
 /// Exit code for model and data errors.
 pub const EXIT_MODEL_ERROR: u8 = 1;
+/// Exit code for usage errors (clap's own, and flag values that only the plan can judge).
+pub const EXIT_USAGE: u8 = 2;
 
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset.
 pub fn stderr_colour() -> bool {

@@ -1,10 +1,9 @@
-//! Inference: the posterior target, kernels, adaptation, sampler planning and diagnostics.
+//! Inference: the posterior target, kernels, adaptation, the sampling algorithms and diagnostics.
 
 mod adapt;
 mod diagnostics;
 mod heuristic;
 mod kernels;
-mod plan;
 mod posterior;
 mod run;
 mod run_config;
@@ -17,9 +16,9 @@ pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
-pub use plan::{plan, Plan, PlanInput, SamplerKind};
 pub use posterior::{GraphPosterior, Layout, Observation, Term};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
+pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 pub use samplers::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,
     DpsOutput, DpsProgress, LangevinConfig, Respaced,

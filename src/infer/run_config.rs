@@ -4,6 +4,14 @@ use super::kernels::{KernelError, MhMode};
 use super::run::RunError;
 use super::target::Posterior;
 
+/// Stan's default warm-up and kept draws per chain.
+pub const STAN_WARMUP: u64 = 1000;
+pub const STAN_DRAWS: u64 = 1000;
+/// The acceptance rate step-size adaptation aims at: Stan's 0.8 for HMC, 0.574 for MALA (Roberts &
+/// Rosenthal's optimal rate).
+pub const HMC_TARGET_ACCEPT: f64 = 0.8;
+pub const MALA_TARGET_ACCEPT: f64 = 0.574;
+
 /// Mass matrix of HMC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mass {
@@ -29,6 +37,15 @@ pub enum KernelKind {
 }
 
 impl KernelKind {
+    /// The kernel's name in `summary.json`: `nuts`, `static_hmc` or `mala`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            KernelKind::Mala => "mala",
+            KernelKind::Hmc { .. } => "static_hmc",
+            KernelKind::Nuts { .. } => "nuts",
+        }
+    }
+
     /// Stan's defaults: NUTS, tree depth ≤ 10, diagonal mass adapted in warm-up.
     pub const NUTS: KernelKind = KernelKind::Nuts {
         max_depth: 10,
@@ -60,8 +77,8 @@ impl Default for RunConfig {
         Self {
             kernel: KernelKind::NUTS,
             mh: MhMode::Exact,
-            warmup: 1000,
-            draws: 1000,
+            warmup: STAN_WARMUP as usize,
+            draws: STAN_DRAWS as usize,
             step_size: 1.0,
             target_accept: None,
             adapt: true,
@@ -74,8 +91,8 @@ impl Default for RunConfig {
 impl RunConfig {
     pub fn target_accept(&self) -> f64 {
         self.target_accept.unwrap_or(match self.kernel {
-            KernelKind::Mala => 0.574,
-            KernelKind::Hmc { .. } | KernelKind::Nuts { .. } => 0.8,
+            KernelKind::Mala => MALA_TARGET_ACCEPT,
+            KernelKind::Hmc { .. } | KernelKind::Nuts { .. } => HMC_TARGET_ACCEPT,
         })
     }
 

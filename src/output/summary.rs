@@ -97,7 +97,11 @@ impl LatentSummary {
 /// Everything `summary.json` records about a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The sampler that ran, by its registry name (`hmc`, `annealed_hmc`, `dps`, …).
     pub sampler: String,
+    /// The kernel that ran: `nuts`, `static_hmc`, `mala`, `annealed_hmc`, `dps`, `annealed_langevin`.
+    #[serde(default)]
+    pub kernel: String,
     /// The planner's one-sentence reason for the sampler.
     pub reason: String,
     pub chains: usize,

@@ -4,7 +4,6 @@ use super::model::{self, Entry, Key, Typed};
 use super::{run, Output, Session, COMMANDS};
 use crate::check::check_file;
 use crate::diagnostics::did_you_mean;
-use crate::graph::Value;
 use crate::session::{self, RunProgress};
 use crate::source::{FileId, SourceMap};
 use crate::syntax::ast::StmtKind;
@@ -35,11 +34,8 @@ impl Session {
                 }
                 None => out.error("no model yet"),
             },
-            "plan" | "p" => match self.build() {
-                Ok((built, _)) => match self.plan(&built, "auto") {
-                    Ok(p) => out.line(format!("sampler: {} — {}", p.sampler, p.reason)),
-                    Err(m) => out.error(m),
-                },
+            "plan" | "p" => match self.prepare(&[]) {
+                Ok(p) => out.line(format!("sampler: {} — {}", p.plan.sampler, p.plan.reason)),
                 Err(m) => out.error(m),
             },
             "sample" | "s" => return self.sample(arg, progress),
@@ -198,8 +194,9 @@ impl Session {
         self.expression(arg, true)
     }
 
-    /// Build the posterior of the current model with all its data bound.
-    fn build(&self) -> Result<(session::Built, Vec<Value>), String> {
+    /// Check the `infer` line, build the posterior with all data bound, plan and resolve the options
+    /// of `:sample WORDS`, as `uq sample` does.
+    fn prepare(&self, words: &[&str]) -> Result<session::Prepared, String> {
         let Some(c) = &self.checked else {
             return Err("no model yet: define a `prior` first".into());
         };
@@ -214,49 +211,37 @@ impl Session {
                 None => return Err(format!("data `{}` is not bound: :data {}=PATH", d.name, d.name)),
             }
         }
-        match session::build(&c.model, data.clone(), false) {
-            Ok(b) => Ok((b, data)),
-            Err(diags) => Err(self.render(&diags, &c.sources).trim_end().to_string()),
-        }
-    }
-
-    fn plan(&self, built: &session::Built, requested: &str) -> Result<crate::infer::Plan, String> {
-        let c = self.checked.as_ref().ok_or("no model yet")?;
-        run::plan_for(&c.model, built, requested)
+        let req = run::request(words)?;
+        session::prepare(&c.model, data, &req).map_err(|e| match e {
+            session::PrepareError::Model(diags) => self.render(&diags, &c.sources).trim_end().to_string(),
+            session::PrepareError::Usage(m) => m,
+        })
     }
 
     /// `:sample [DRAWS] [KEY=VALUE...]`.
     fn sample(&mut self, arg: &str, progress: &(dyn Fn(RunProgress<'_>) + Sync)) -> Output {
         let mut out = Output::default();
-        let (built, _) = match self.build() {
-            Ok(b) => b,
-            Err(m) => {
-                out.error(m);
-                return out;
-            }
-        };
-        let Some(c) = &self.checked else { return out };
         let words: Vec<&str> = arg.split_whitespace().collect();
-        let (opts, sampler) = match run::options(&c.model, &words) {
-            Ok(o) => o,
-            Err(m) => {
-                out.error(m);
-                return out;
-            }
-        };
-        let plan = match self.plan(&built, &sampler) {
+        let session::Prepared {
+            built,
+            plan,
+            settings,
+            notes,
+        } = match self.prepare(&words) {
             Ok(p) => p,
             Err(m) => {
                 out.error(m);
                 return out;
             }
         };
+        let Some(c) = &self.checked else { return out };
+        notes.iter().for_each(|n| out.line(format!("note: {n}")));
         let line = format!("sampler: {} — {}", plan.sampler, plan.reason);
         progress(RunProgress::Planned(&line));
         out.line(line);
         self.interrupt.stop.store(false, Ordering::SeqCst);
         self.interrupt.sampling.store(true, Ordering::SeqCst);
-        let result = run::sample(&c.model, &built, &plan, &opts, progress, &self.interrupt.stop);
+        let result = run::sample(&c.model, &built, &plan, &settings, progress, &self.interrupt.stop);
         self.interrupt.sampling.store(false, Ordering::SeqCst);
         match result {
             Ok(r) => {
@@ -284,5 +269,9 @@ fn help(out: &mut Output) {
     out.line(format!(
         "  :sample options: {}",
         run::option_keys().collect::<Vec<_>>().join(", ")
+    ));
+    out.line(format!(
+        "  samplers: {}",
+        session::sampler_names().collect::<Vec<_>>().join(", ")
     ));
 }

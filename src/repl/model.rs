@@ -128,6 +128,15 @@ pub fn check(
         Some(x) => check_source_with_expr(MODEL, &text, dir, x, &mut sources).map(|(m, n)| (m, Some(n))),
         None => check_source(MODEL, &text, dir, &mut sources).map(|m| (m, None)),
     };
+    // The `infer` line is checked against the sampler registry, as `uq check` does.
+    let result = result.and_then(|(m, n)| {
+        let diags = crate::session::infer_diagnostics(&m);
+        if diags.is_empty() {
+            Ok((m, n))
+        } else {
+            Err(diags)
+        }
+    });
     let ranges: Vec<(usize, usize, usize)> = typed
         .pieces
         .iter()

@@ -1,18 +1,17 @@
 //! `:plan`, `:sample`, `:summary`, `:save`: build the posterior, run the planned sampler, keep the result.
 
-use crate::check::{InferValue, Model};
+use crate::check::Model;
 use crate::graph::Value;
-use crate::infer::{plan, Plan, SamplerKind};
 use crate::output::Summary;
-use crate::session::{self, RunProgress, SampleOptions};
+use crate::session::{self, Plan, RunProgress, Settings};
 use ndarray::Axis;
 use num_complex::Complex64;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// The options `:sample` understands: `sampler` and every key of `infer(...)`.
+/// The options `:sample` understands: `sampler` and every sampler option.
 pub fn option_keys() -> impl Iterator<Item = &'static str> {
-    std::iter::once("sampler").chain(session::OPTION_KEYS.iter().copied())
+    std::iter::once("sampler").chain(session::OPTIONS.iter().map(|o| o.key))
 }
 
 /// The last completed (or interrupted) run, kept for `:summary`, `:save` and evaluation at the mean.
@@ -25,52 +24,31 @@ pub struct LastRun {
     pub means: Vec<(String, Value)>,
 }
 
-/// Options from `infer(...)` in the model, then `key=value` words (which win), then a bare number
-/// as the draws. Returns the options and the requested sampler name.
-pub fn options(model: &Model, words: &[&str]) -> Result<(SampleOptions, String), String> {
-    let mut o = SampleOptions::default();
-    let mut sampler = "auto".to_string();
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (k, v) in model.infer.iter().flat_map(|i| i.args.iter()) {
-        let v = match v {
-            InferValue::Num(x) => x.to_string(),
-            InferValue::Str(s) => s.clone(),
-        };
-        pairs.push((k.name.clone(), v));
-    }
-    for w in words {
-        match w.split_once('=') {
-            Some((k, v)) => pairs.push((k.trim().to_string(), v.trim().trim_matches('"').to_string())),
-            None if w.parse::<usize>().is_ok() => pairs.push(("draws".into(), w.to_string())),
-            None => return Err(format!("expected `key=value` or a number of draws, found `{w}`")),
-        }
-    }
-    for (k, v) in pairs {
-        if k == "sampler" {
-            sampler = v.clone();
-            continue;
-        }
-        session::set_option(&mut o, &k, session::OptionValue::parse(&v))?;
-    }
-    if o.chains == 0 {
-        return Err("chains must be at least 1".into());
-    }
-    Ok((o, sampler))
-}
-
-/// Plan a sampler for `built`: `requested` (`auto` or a name), else `infer` in the model, else automatic.
-pub fn plan_for(model: &Model, built: &session::Built, requested: &str) -> Result<Plan, String> {
-    let (req, why) = match SamplerKind::parse(requested)? {
-        Some(k) => (Some(k), "`sampler=` on :sample".to_string()),
-        None => match &model.infer {
-            Some(i) => (
-                SamplerKind::parse(&i.sampler.name).ok().flatten(),
-                format!("`infer {}` in the model", i.sampler.name),
-            ),
-            None => (None, String::new()),
-        },
+/// `:sample` words as a request: `key=value` pairs (`sampler=NAME` among them) and a bare number
+/// as the draws. The model's `infer(...)` options apply under them.
+pub fn request(words: &[&str]) -> Result<session::Request, String> {
+    let mut req = session::Request {
+        sampler: None,
+        sampler_origin: "`sampler=` on :sample",
+        given: Vec::new(),
     };
-    plan(&built.plan_input, req, &why).map_err(|m| format!("impossible sampler choice: {m}"))
+    for w in words {
+        let (key, value) = match w.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().trim_matches('"').to_string()),
+            None if w.parse::<u64>().is_ok() => ("draws".to_string(), w.to_string()),
+            None => return Err(format!("expected `key=value` or a number of draws, found `{w}`")),
+        };
+        if key == "sampler" {
+            req.sampler = Some(value);
+        } else {
+            req.given.push(session::Given {
+                key,
+                value: session::Raw::Text(value),
+                origin: session::Origin::Repl,
+            });
+        }
+    }
+    Ok(req)
 }
 
 /// Run the sampler and write its folder to a temporary place.
@@ -78,12 +56,12 @@ pub fn sample(
     model: &Model,
     built: &session::Built,
     plan: &Plan,
-    opts: &SampleOptions,
+    settings: &Settings,
     progress: &(dyn Fn(RunProgress<'_>) + Sync),
     stop: &AtomicBool,
 ) -> Result<LastRun, String> {
     let mut result =
-        session::run(built, plan, opts, progress, stop).map_err(|e| format!("sampling failed: {e:#}"))?;
+        session::run(built, plan, settings, progress, stop).map_err(|e| format!("sampling failed: {e:#}"))?;
     let folder = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let (_, table) = session::write_run(model, built, &mut result, &folder.path().join("run"))
         .map_err(|e| format!("cannot write the run: {e:#}"))?;

@@ -3,16 +3,24 @@
 // Diagnostics are returned by value on this cold path (once per run), as everywhere in the checker.
 #![allow(clippy::result_large_err)]
 
-use crate::check::{Likelihood, Model, PriorSpec};
+use super::PlanInput;
+use crate::check::{CheckError, Likelihood, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{FftCache, Value};
-use crate::infer::{GraphPosterior, Layout, Observation, PlanInput, Term};
+use crate::infer::{GraphPosterior, Layout, Observation, Term};
 use crate::score::{FlatPrior, GaussianMixturePrior, NetworkPrior, NormalPrior, ScoreModel};
 use crate::source::Span;
 use ndarray::{Array1, Array2};
 
-/// The error code for a prior that cannot be built at run time.
-const E_PRIOR: &str = "E0604";
+/// A prior that cannot be built at run time (E0604).
+fn prior_error(span: Span, message: String, help: Option<&str>) -> Diagnostic {
+    CheckError::PriorUnbuildable {
+        message,
+        help: help.map(String::from),
+        span,
+    }
+    .diagnostic()
+}
 
 fn flat_real(v: &Value) -> Vec<f64> {
     match v {
@@ -45,7 +53,7 @@ fn prior_for(
     complex: bool,
     span: Span,
 ) -> Result<Box<dyn ScoreModel>, Diagnostic> {
-    let err = |m: String| Diagnostic::error(E_PRIOR, span, m);
+    let err = |m: String| prior_error(span, m, None);
     let konst = |id| {
         model
             .graph
@@ -97,18 +105,20 @@ fn prior_for(
         PriorSpec::Flat => Box::new(FlatPrior::new(dim)),
         PriorSpec::Score { path, span, .. } => {
             let net = NetworkPrior::load(path).map_err(|e| {
-                Diagnostic::error(E_PRIOR, *span, format!("cannot load the score prior: {e}")).with_help(
-                    "train one with `uq train`, or check the path (relative to the model file, then models/)",
+                prior_error(
+                    *span,
+                    format!("cannot load the score prior: {e}"),
+                    Some("train one with `uq train`, or check the path (relative to the model file, then models/)"),
                 )
             })?;
             if net.dim() != dim {
-                return Err(Diagnostic::error(
-                    E_PRIOR,
+                return Err(prior_error(
                     *span,
                     format!(
                         "the network has {} values per sample, the latent {dim}",
                         net.dim()
                     ),
+                    None,
                 ));
             }
             Box::new(net)
@@ -120,6 +130,17 @@ fn prior_for(
 pub struct Built {
     pub posterior: GraphPosterior,
     pub plan_input: PlanInput,
+}
+
+impl Built {
+    /// The first latent's prior (the score samplers sample one latent).
+    pub fn first_prior(&self) -> anyhow::Result<&dyn ScoreModel> {
+        self.posterior
+            .priors()
+            .first()
+            .map(|p| p.as_ref())
+            .ok_or_else(|| anyhow::anyhow!("the model has no latent"))
+    }
 }
 
 /// Build the posterior of a checked model with its data bound.
@@ -173,10 +194,10 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         .collect();
     let posterior =
         GraphPosterior::new(model.graph.clone(), data, observations, layout, priors).map_err(|m| {
-            vec![Diagnostic::error(
-                E_PRIOR,
+            vec![prior_error(
                 model.latents.first().map(|l| l.span).unwrap_or_default(),
                 m,
+                None,
             )]
         })?;
     Ok(Built {

@@ -1,12 +1,23 @@
-//! Sessions: build a posterior from a checked model, run the planned sampler, write the run folder.
+//! Sessions: build a posterior from a checked model, plan a sampler from the registry, resolve its
+//! options, run it and write the run folder.
 
 mod build;
 mod options;
+mod plan;
+mod prepare;
 mod sample;
-mod score_runs;
+mod samplers;
 mod write;
 
 pub use build::{build, Built};
-pub use options::{set_option, OptionValue, OPTION_KEYS};
-pub use sample::{run, RunProgress, RunResult, SampleOptions, StartSpec};
+pub use options::{
+    option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
+};
+pub use plan::{plan, Plan, PlanInput};
+pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};
+pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};
+pub use samplers::{
+    defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, SamplerDef,
+    Uses, COMMON, SAMPLERS,
+};
 pub use write::write_run;

@@ -1,132 +1,382 @@
-//! `key = value` sampler options shared by `infer NAME(...)`, `uq sample` and the REPL's `:sample`.
+//! Sampler options: the one table that `uq sample`'s flags, `infer NAME(...)`, the REPL's `:sample`
+//! and the docs read, and the settings resolved from it for one run.
 
-use super::sample::{SampleOptions, StartSpec};
-use crate::infer::MhMode;
-use std::path::PathBuf;
+use super::samplers::{SamplerDef, Uses, COMMON};
+use crate::diagnostics::did_you_mean;
+use crate::source::Span;
+use std::collections::BTreeMap;
+use std::fmt;
 
-/// Every key [`set_option`] understands (the REPL's `:sample` also takes `sampler`).
-pub const OPTION_KEYS: &[&str] = &[
-    "draws",
-    "chains",
-    "warmup",
-    "rounds",
-    "seed",
-    "steps",
-    "step_size",
-    "target_accept",
-    "mh",
-    "simpson",
-    "zeta",
-    "dps_steps",
-    "dps_variance",
-    "gamma",
-    "sigma0",
-    "sigma_min",
-    "init",
-    "t0",
+/// Largest `chains`, `draws`, … a run accepts; the memory a run needs is checked separately.
+pub const MAX_COUNT: u64 = 100_000_000;
+
+/// What values an option takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// A whole number in `min..=max`.
+    Count { min: u64, max: u64 },
+    /// A real number `x` with `lo < x < hi`, or `lo < x ≤ hi` when `hi_closed`.
+    Real { lo: f64, hi: f64, hi_closed: bool },
+    /// One of a few words.
+    Word(&'static [&'static str]),
+    /// `adjoint` or the path of a `.npy` estimate.
+    Start,
+}
+
+/// One option: its key (`step_size`; the flag is `--step-size`), an older alias, its values and help.
+#[derive(Debug)]
+pub struct OptionDef {
+    pub key: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub help: &'static str,
+}
+
+const fn count(key: &'static str, min: u64, max: u64, help: &'static str) -> OptionDef {
+    OptionDef {
+        key,
+        alias: None,
+        kind: Kind::Count { min, max },
+        help,
+    }
+}
+
+const fn real(key: &'static str, lo: f64, hi: f64, help: &'static str) -> OptionDef {
+    OptionDef {
+        key,
+        alias: None,
+        kind: Kind::Real {
+            lo,
+            hi,
+            hi_closed: false,
+        },
+        help,
+    }
+}
+
+/// Every sampler option. Which sampler reads which, with what default, is in each sampler's file.
+pub const OPTIONS: &[OptionDef] = &[
+    count("chains", 1, 65_536, "Number of chains, run as one batch."),
+    count("seed", 0, u64::MAX, "Seed of every random stream; the same seed gives bit-identical output."),
+    count("draws", 1, MAX_COUNT, "Draws kept per chain."),
+    count("warmup", 0, MAX_COUNT, "Warm-up iterations per chain, with step-size (and mass) adaptation."),
+    count(
+        "rounds",
+        1,
+        1_000_000,
+        "Independent annealing runs per chain (batched together), each followed by the warm-up and draws at σ_min; a chain's draws are its rounds' draws in turn.",
+    ),
+    count("steps", 1, 100_000, "Leapfrog steps per transition."),
+    OptionDef {
+        key: "step_size",
+        alias: Some("eps"),
+        kind: Kind::Real { lo: 0.0, hi: f64::INFINITY, hi_closed: false },
+        help: "Initial step size (HMC/MALA, then adapted), or annealed HMC's ε in α_i = ε (σ_i/σ_0)^1.5.",
+    },
+    OptionDef {
+        key: "target_accept",
+        alias: Some("delta"),
+        kind: Kind::Real { lo: 0.0, hi: 1.0, hi_closed: false },
+        help: "Acceptance rate the step size adapts to.",
+    },
+    OptionDef {
+        key: "mh",
+        alias: None,
+        kind: Kind::Word(&["exact", "score", "off"]),
+        help: "Metropolis correction: exact log densities, the score-only path integral, or none.",
+    },
+    count("simpson", 1, 1_000, "Simpson intervals of the score-only correction."),
+    real("gamma", 0.0, 1.0, "Geometric factor γ of the noise schedule σ_{i+1} = γ σ_i."),
+    real("sigma0", 0.0, f64::INFINITY, "First noise level σ_0 of the schedule."),
+    real("sigma_min", 0.0, f64::INFINITY, "Last noise level σ_min of the schedule."),
+    real("zeta", 0.0, f64::INFINITY, "DPS step size ζ, relative to the measurement operator's norm."),
+    count("dps_steps", 1, 100_000, "DPS reverse steps (fewer than the prior's T give a strided schedule)."),
+    OptionDef {
+        key: "dps_variance",
+        alias: None,
+        kind: Kind::Word(&["large", "small"]),
+        help: "DPS reverse-step noise: large (β_t, guided-diffusion's fixed variance) or small (β̃_t).",
+    },
+    OptionDef {
+        key: "init",
+        alias: None,
+        kind: Kind::Start,
+        help: "Warm start (CCDF): `adjoint` (the scaled adjoint/zero-filled reconstruction) or a .npy estimate with the latents' shape; the sampler then runs only the last fraction t0 of its schedule.",
+    },
+    OptionDef {
+        key: "t0",
+        alias: None,
+        kind: Kind::Real { lo: 0.0, hi: 1.0, hi_closed: true },
+        help: "Fraction of the schedule a warm start (`init`) runs (CCDF's t0 = N′/N).",
+    },
 ];
 
-/// An option's value: a number, or text (`mh = "score"`, `init = "adjoint"`).
-#[derive(Clone, Copy, Debug)]
-pub enum OptionValue<'a> {
-    Num(f64),
-    Str(&'a str),
+/// The definition of `key` (or of its alias).
+pub fn option(key: &str) -> Option<&'static OptionDef> {
+    OPTIONS.iter().find(|o| o.key == key || o.alias == Some(key))
 }
 
-impl<'a> OptionValue<'a> {
-    /// A number if the text parses as one (for `key=value` words typed at the REPL).
-    pub fn parse(text: &'a str) -> Self {
-        text.parse()
-            .map(OptionValue::Num)
-            .unwrap_or(OptionValue::Str(text))
-    }
+/// A value of an option.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Setting {
+    Count(u64),
+    Real(f64),
+    Word(String),
 }
 
-impl std::fmt::Display for OptionValue<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OptionValue::Num(x) => write!(f, "{x}"),
-            OptionValue::Str(s) => write!(f, "{s}"),
+            Setting::Count(n) => write!(f, "{n}"),
+            Setting::Real(x) => write!(f, "{x}"),
+            Setting::Word(w) => f.write_str(w),
         }
     }
 }
 
-/// Set one option; the error is a sentence naming the key.
-pub fn set_option(o: &mut SampleOptions, key: &str, value: OptionValue<'_>) -> Result<(), String> {
-    let num = || match value {
-        OptionValue::Num(x) if x.is_finite() => Ok(x),
-        _ => Err(format!("`{key}` takes a number, found `{value}`")),
-    };
-    let count = || match value {
-        OptionValue::Num(x) if x >= 0.0 && x.fract() == 0.0 && x < 1e15 => Ok(x as usize),
-        _ => Err(format!("`{key}` takes a whole number, found `{value}`")),
-    };
-    let positive = || match num()? {
-        x if x > 0.0 => Ok(x),
-        _ => Err(format!("`{key}` must be positive")),
-    };
-    match key {
-        "draws" => o.draws = Some(count()?),
-        "chains" => match count()? {
-            0 => return Err("`chains` must be at least 1".into()),
-            c => o.chains = c,
-        },
-        "warmup" => o.warmup = Some(count()?),
-        "rounds" => match count()? {
-            0 => return Err("`rounds` must be at least 1".into()),
-            r => o.rounds = Some(r),
-        },
-        "seed" => o.seed = count()? as u64,
-        "steps" => o.steps = Some(count()?.max(1)),
-        "step_size" | "eps" => o.step_size = Some(positive()?),
-        "target_accept" | "delta" => match num()? {
-            x if x > 0.0 && x < 1.0 => o.target_accept = Some(x),
-            _ => return Err("`target_accept` must be in (0, 1)".into()),
-        },
-        "mh" => {
-            o.mh = Some(match value {
-                OptionValue::Str("exact") => MhMode::Exact,
-                OptionValue::Str("score" | "score-only") => MhMode::ScoreOnly { points: o.simpson },
-                OptionValue::Str("off") => MhMode::Off,
-                _ => return Err("`mh` takes \"exact\", \"score\" or \"off\"".into()),
-            })
-        }
-        "simpson" => {
-            o.simpson = count()?.max(1);
-            if let Some(MhMode::ScoreOnly { points }) = &mut o.mh {
-                *points = o.simpson;
-            }
-        }
-        "zeta" => o.zeta = positive()?,
-        "dps_steps" => o.dps_steps = count()?.max(1),
-        "dps_variance" => {
-            o.dps_small_variance = match value {
-                OptionValue::Str("large") => false,
-                OptionValue::Str("small") => true,
-                _ => return Err("`dps_variance` takes \"large\" (β_t) or \"small\" (β̃_t)".into()),
-            }
-        }
-        "gamma" => match num()? {
-            x if x > 0.0 && x < 1.0 => o.gamma = x,
-            _ => return Err("`gamma` must be in (0, 1)".into()),
-        },
-        "sigma0" => o.sigma0 = Some(positive()?),
-        "sigma_min" => o.sigma_min = Some(positive()?),
-        "t0" => match num()? {
-            x if x > 0.0 && x <= 1.0 => o.t0 = x,
-            _ => return Err("`t0` must be in (0, 1]".into()),
-        },
-        "init" => match value {
-            OptionValue::Str("adjoint") => o.init = Some(StartSpec::Adjoint),
-            OptionValue::Str(path) => o.init = Some(StartSpec::File(PathBuf::from(path))),
-            _ => return Err("`init` takes \"adjoint\" or the path of a .npy estimate".into()),
-        },
-        _ => {
-            return Err(format!(
-                "unknown option `{key}`; known: {}",
-                OPTION_KEYS.join(", ")
-            ))
+/// A value as given: a number or text (`infer` holds numbers and strings; flags and the REPL text).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Raw {
+    Num(f64),
+    Text(String),
+}
+
+impl fmt::Display for Raw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Raw::Num(x) => write!(f, "{x}"),
+            Raw::Text(s) => f.write_str(s),
         }
     }
-    Ok(())
+}
+
+/// Where a given value came from (for messages: a span in the model, a flag, a REPL word).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Origin {
+    Model(Span),
+    Flag,
+    Repl,
+}
+
+/// One `key = value` as given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    pub key: String,
+    pub value: Raw,
+    pub origin: Origin,
+}
+
+/// Why a given option was refused; `origin` says where it was written.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct OptionError {
+    pub key: String,
+    pub origin: Origin,
+    pub message: String,
+}
+
+impl OptionError {
+    /// The option as the user wrote it: `--step-size` for a flag, `step_size` elsewhere.
+    pub fn shown_key(&self) -> String {
+        shown(&self.key, self.origin)
+    }
+}
+
+fn shown(key: &str, origin: Origin) -> String {
+    match origin {
+        Origin::Flag => format!("--{}", key.replace('_', "-")),
+        _ => format!("`{key}`"),
+    }
+}
+
+impl OptionDef {
+    /// What the values must be, as a phrase (`a whole number from 1 to 65536`).
+    pub fn expects(&self) -> String {
+        match self.kind {
+            Kind::Count { min, max } if max == u64::MAX => format!("a whole number ≥ {min}"),
+            Kind::Count { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Real { lo: 0.0, hi, .. } if hi.is_infinite() => "a positive number".into(),
+            Kind::Real { lo, hi, hi_closed } => {
+                format!("a number in ({lo}, {hi}{}", if hi_closed { "]" } else { ")" })
+            }
+            Kind::Word(words) => format!("one of {}", words.join(", ")),
+            Kind::Start => "`adjoint` or the path of a .npy estimate".into(),
+        }
+    }
+
+    /// Parse and range-check a value of this option.
+    pub fn parse(&self, raw: &Raw) -> Result<Setting, String> {
+        let bad = || Err(format!("takes {}, found `{raw}`", self.expects()));
+        let num = match raw {
+            Raw::Num(x) => Some(*x),
+            Raw::Text(t) => t.trim().parse::<f64>().ok(),
+        };
+        match self.kind {
+            Kind::Count { min, max } => match num {
+                Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => {
+                    // Exact for whole numbers below 2^53; larger seeds come as text.
+                    let exact = match raw {
+                        Raw::Text(t) => t.trim().parse::<u64>().ok(),
+                        Raw::Num(_) => None,
+                    };
+                    Ok(Setting::Count(exact.unwrap_or(x as u64)))
+                }
+                _ => bad(),
+            },
+            Kind::Real { lo, hi, hi_closed } => match num {
+                Some(x) if x > lo && (x < hi || (hi_closed && x == hi)) && x.is_finite() => {
+                    Ok(Setting::Real(x))
+                }
+                _ => bad(),
+            },
+            Kind::Word(words) => match raw {
+                Raw::Text(t) if words.contains(&t.as_str()) => Ok(Setting::Word(t.clone())),
+                _ => bad(),
+            },
+            Kind::Start => match raw {
+                Raw::Text(t) if !t.is_empty() => Ok(Setting::Word(t.clone())),
+                _ => bad(),
+            },
+        }
+    }
+}
+
+/// The options of one run of one sampler: every option it reads, with a value where one was given
+/// or the sampler has a fixed default (an automatic default, like a step-size heuristic, has none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub sampler: &'static str,
+    values: BTreeMap<&'static str, Setting>,
+    given: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Resolve `given` (later entries win) for `sampler`: unknown keys, bad values and options the
+    /// sampler does not read are errors.
+    pub fn resolve(sampler: &'static SamplerDef, given: &[Given]) -> Result<Settings, OptionError> {
+        let uses: Vec<&Uses> = COMMON.iter().chain(sampler.options).collect();
+        let mut values: BTreeMap<&'static str, Setting> = uses
+            .iter()
+            .filter_map(|u| u.default.fixed().map(|v| (u.key, v)))
+            .collect();
+        let mut set = Vec::new();
+        for g in given {
+            let err = |message: String| OptionError {
+                key: g.key.clone(),
+                origin: g.origin,
+                message,
+            };
+            let Some(def) = option(&g.key) else {
+                let hint = did_you_mean(&g.key, OPTIONS.iter().map(|o| o.key))
+                    .map(|s| format!(" (did you mean {}?)", shown(s, g.origin)))
+                    .unwrap_or_default();
+                let known: Vec<String> = uses.iter().map(|u| shown(u.key, g.origin)).collect();
+                return Err(err(format!(
+                    "unknown option {}{hint}; {} reads {}",
+                    shown(&g.key, g.origin),
+                    sampler.name,
+                    known.join(", ")
+                )));
+            };
+            if !uses.iter().any(|u| u.key == def.key) {
+                return Err(err(format!(
+                    "{} does not apply to {}, which would ignore it; remove it or choose a sampler that reads it",
+                    shown(def.key, g.origin),
+                    sampler.name
+                )));
+            }
+            let v = def
+                .parse(&g.value)
+                .map_err(|m| err(format!("{} {m}", shown(def.key, g.origin))))?;
+            values.insert(def.key, v);
+            set.push(def.key);
+        }
+        if set.contains(&"t0") && !set.contains(&"init") {
+            let g = given
+                .iter()
+                .rev()
+                .find(|g| option(&g.key).is_some_and(|d| d.key == "t0"));
+            return Err(OptionError {
+                key: "t0".into(),
+                origin: g.map_or(Origin::Flag, |g| g.origin),
+                message: "`t0` sets how much of the schedule a warm start runs, but no `init` was given; add `init` (e.g. --init adjoint) or remove `t0`".into(),
+            });
+        }
+        Ok(Settings {
+            sampler: sampler.name,
+            values,
+            given: set,
+        })
+    }
+
+    /// A whole-number option with a fixed default (an error names a registry entry without one).
+    pub fn count(&self, key: &str) -> anyhow::Result<usize> {
+        self.opt_count(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// A whole-number option whose default is automatic (`None` when not given).
+    pub fn opt_count(&self, key: &str) -> Option<usize> {
+        match self.values.get(key) {
+            Some(Setting::Count(n)) => usize::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
+    /// The seed (the full 64-bit range).
+    pub fn seed(&self) -> anyhow::Result<u64> {
+        match self.values.get("seed") {
+            Some(Setting::Count(n)) => Ok(*n),
+            _ => Err(self.missing("seed")),
+        }
+    }
+
+    /// A real option with a fixed default.
+    pub fn real(&self, key: &str) -> anyhow::Result<f64> {
+        self.opt_real(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// A real option whose default is automatic (`None` when not given).
+    pub fn opt_real(&self, key: &str) -> Option<f64> {
+        match self.values.get(key) {
+            Some(Setting::Real(x)) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// A word option (`None` when not given and without a fixed default).
+    pub fn word(&self, key: &str) -> Option<&str> {
+        match self.values.get(key) {
+            Some(Setting::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn missing(&self, key: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "internal error: {} reads `{key}` but its registry entry gives it no default",
+            self.sampler
+        )
+    }
+
+    /// Whether `key` was given (by the model, a flag or the REPL) rather than defaulted.
+    pub fn is_given(&self, key: &str) -> bool {
+        self.given.contains(&key)
+    }
+
+    /// Every option with a value, for `summary.json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .values
+            .iter()
+            .map(|(k, v)| {
+                let j = match v {
+                    Setting::Count(n) => serde_json::json!(n),
+                    Setting::Real(x) => serde_json::json!(x),
+                    Setting::Word(w) => serde_json::json!(w),
+                };
+                (k.to_string(), j)
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
 }

@@ -1,14 +1,10 @@
-//! Running the planned sampler on a built posterior: options, progress reports and the dispatch.
+//! Running the planned sampler on a built posterior: progress reports, the size check and the dispatch.
 
-use super::score_runs::{run_annealed, run_dps_rounds, run_langevin};
-use crate::infer::{
-    run_chains, DpsProgress, KernelKind, Mass, MhMode, Plan, Progress, RunConfig, SamplerKind,
-};
+use super::{Plan, Settings};
+use crate::infer::{DpsProgress, Progress};
 use crate::output::Summary;
 use crate::session::Built;
-use ndarray::{Array1, Array2, Array3};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use ndarray::Array3;
 use std::sync::atomic::AtomicBool;
 
 /// Where score-based samplers start (CCDF for DPS; a shorter schedule for annealed HMC).
@@ -16,77 +12,8 @@ use std::sync::atomic::AtomicBool;
 pub enum StartSpec {
     /// The scaled adjoint reconstruction `α Aᴴy` of the model's observations.
     Adjoint,
-    /// A given estimate on the flat layout (e.g. another run's mean).
-    Values(Array1<f64>),
     /// A `.npy` estimate with the latents' shape, read when the run starts.
     File(std::path::PathBuf),
-}
-
-/// Settings of one `uq sample` run (CLI flags and `infer(...)` keys end up here). `None` means the
-/// sampler's own default.
-#[derive(Clone, Debug)]
-pub struct SampleOptions {
-    pub chains: usize,
-    /// Kept draws per chain [HMC/MALA 1000; annealed HMC 1 per round at σ_min; DPS and Langevin 1 round].
-    pub draws: Option<usize>,
-    /// Warm-up iterations [HMC/MALA 1000; annealed HMC 0 per round at σ_min].
-    pub warmup: Option<usize>,
-    /// Annealed HMC: independent annealing runs per chain, each followed by `warmup` and `draws`
-    /// transitions at σ_min [8].
-    pub rounds: Option<usize>,
-    pub seed: u64,
-    /// Leapfrog steps per transition [HMC: NUTS when MH is exact, else 10; annealed HMC 4].
-    pub steps: Option<usize>,
-    /// Initial step size (HMC/MALA, adapted) or annealed HMC's ε [heuristic].
-    pub step_size: Option<f64>,
-    pub target_accept: Option<f64>,
-    /// `None`: exact when every prior has a density, else score-only with `simpson` intervals.
-    pub mh: Option<MhMode>,
-    /// Simpson intervals of the score-only correction [4].
-    pub simpson: usize,
-    pub zeta: f64,
-    pub dps_steps: usize,
-    /// DPS reverse-step noise β̃ ("small") instead of β ("large", the default).
-    pub dps_small_variance: bool,
-    /// Annealed HMC: γ, σ_0 [min(σ_max, data range)], σ_min [the prior's].
-    pub gamma: f64,
-    pub sigma0: Option<f64>,
-    pub sigma_min: Option<f64>,
-    /// CCDF / warm start, and the fraction t0 of the schedule it starts from.
-    pub init: Option<StartSpec>,
-    pub t0: f64,
-    /// Annealed Langevin (prior draws): levels, steps per level, ε (Song & Ermon's defaults).
-    pub levels: usize,
-    pub level_steps: usize,
-    pub langevin_eps: f64,
-}
-
-impl Default for SampleOptions {
-    fn default() -> Self {
-        SampleOptions {
-            chains: 4,
-            draws: None,
-            warmup: None,
-            rounds: None,
-            seed: 1,
-            steps: None,
-            step_size: None,
-            target_accept: None,
-            mh: None,
-            simpson: 4,
-            zeta: 1.0,
-            dps_steps: 1000,
-            dps_small_variance: false,
-            gamma: 0.995,
-            sigma0: None,
-            sigma_min: None,
-            init: None,
-            t0: 0.2,
-            levels: 10,
-            level_steps: 100,
-            langevin_eps: 2e-5,
-        }
-    }
 }
 
 /// One progress report of any sampler, for a progress bar.
@@ -112,90 +39,64 @@ pub struct RunResult {
     pub summary: Summary,
 }
 
+/// The most memory a run's draws may take, as a fraction of the memory available now.
+const MEMORY_FRACTION: f64 = 0.5;
+
+/// Refuse a run whose draws alone would not fit in memory, before allocating anything.
+pub fn check_size(built: &Built, s: &Settings) -> Result<(), String> {
+    let dim = built.posterior.layout().dim as f64;
+    let per_chain = ["draws", "rounds"]
+        .iter()
+        .filter_map(|k| s.count(k).ok())
+        .map(|n| n as f64)
+        .product::<f64>();
+    let chains = s.count("chains").map_err(|e| e.to_string())? as f64;
+    // The draws, their per-latent copy when written, and the chains' working states.
+    let bytes = 8.0 * dim * chains * (2.0 * per_chain + 4.0);
+    let available = available_memory().unwrap_or(f64::INFINITY);
+    if bytes > MEMORY_FRACTION * available {
+        return Err(format!(
+            "{} chains × {} draws of {} values need about {}, more than half the memory available ({}); use fewer chains or draws",
+            chains,
+            per_chain,
+            dim,
+            gib(bytes),
+            gib(available)
+        ));
+    }
+    Ok(())
+}
+
+fn gib(bytes: f64) -> String {
+    format!("{:.1} GiB", bytes / (1u64 << 30) as f64)
+}
+
+/// `MemAvailable` from `/proc/meminfo` in bytes (`None` where there is no such file).
+fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
 /// Run the planned sampler.
 pub fn run(
     built: &Built,
     plan: &Plan,
-    opts: &SampleOptions,
+    settings: &Settings,
     progress: &(dyn Fn(RunProgress<'_>) + Sync),
     stop: &AtomicBool,
 ) -> anyhow::Result<RunResult> {
+    check_size(built, settings).map_err(anyhow::Error::msg)?;
     let mut summary = Summary {
-        sampler: plan.sampler.to_string(),
+        sampler: plan.sampler.name.to_string(),
         reason: plan.reason.clone(),
-        chains: opts.chains,
-        seed: opts.seed,
+        chains: settings.count("chains")?,
+        seed: settings.seed()?,
         ..Summary::default()
     };
-    let draws = match plan.sampler {
-        SamplerKind::Hmc | SamplerKind::Mala => run_mcmc(built, plan, opts, progress, stop, &mut summary)?,
-        SamplerKind::Dps => run_dps_rounds(built, opts, progress, stop, &mut summary)?,
-        SamplerKind::AnnealedLangevin => run_langevin(built, opts, progress, stop, &mut summary)?,
-        SamplerKind::AnnealedHmc => run_annealed(built, plan, opts, progress, stop, &mut summary)?,
-    };
+    summary.extra.insert("options".into(), settings.to_json());
+    let draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary)?;
     summary.draws = draws.shape()[1];
     Ok(RunResult { draws, summary })
-}
-
-fn run_mcmc(
-    built: &Built,
-    plan: &Plan,
-    opts: &SampleOptions,
-    progress: &(dyn Fn(RunProgress<'_>) + Sync),
-    stop: &AtomicBool,
-    summary: &mut Summary,
-) -> anyhow::Result<Array3<f64>> {
-    let post = &built.posterior;
-    let dim = post.layout().dim;
-    let mh = opts.mh.unwrap_or(if plan.score_only_mh {
-        MhMode::ScoreOnly {
-            points: opts.simpson.max(1),
-        }
-    } else {
-        MhMode::Exact
-    });
-    let kernel = match (plan.sampler, opts.steps) {
-        (SamplerKind::Mala, _) => KernelKind::Mala,
-        (_, None) if mh == MhMode::Exact => KernelKind::NUTS,
-        (_, steps) => KernelKind::Hmc {
-            steps: steps.unwrap_or(10),
-            mass: Mass::Diagonal,
-        },
-    };
-    let warmup = opts.warmup.unwrap_or(1000);
-    let cfg = RunConfig {
-        kernel,
-        mh,
-        warmup,
-        draws: opts.draws.unwrap_or(1000),
-        step_size: opts.step_size.unwrap_or(0.1),
-        target_accept: opts.target_accept,
-        ..RunConfig::default()
-    };
-    // Stan's default initialisation: uniform on (−2, 2) in every coordinate.
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed_1417);
-    let init = Array2::from_shape_fn((opts.chains, dim), |_| rng.random_range(-2.0..2.0));
-    let out = run_chains(
-        post,
-        &cfg,
-        init,
-        opts.seed,
-        &|p| progress(RunProgress::Chains(p)),
-        stop,
-    )?;
-    summary.warmup = warmup;
-    summary.acceptance_rate = out.acceptance_rate.clone();
-    summary.step_size = out.step_size.clone();
-    summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
-    summary.grad_evals = out.grad_evals;
-    summary.score_evals = out.score_evals;
-    summary.wall_seconds = out.wall_seconds;
-    summary.partial = out.partial;
-    summary
-        .extra
-        .insert("mh".into(), serde_json::json!(format!("{mh:?}")));
-    summary
-        .extra
-        .insert("kernel".into(), serde_json::json!(format!("{:?}", cfg.kernel)));
-    Ok(out.draws)
 }

@@ -271,11 +271,20 @@ pub enum CheckError {
     ScoreArgs {
         span: Span,
     },
+    /// A prior that cannot be built when the run is prepared (its file fails to load, a parameter
+    /// does not fit the latent).
+    PriorUnbuildable {
+        message: String,
+        help: Option<String>,
+        span: Span,
+    },
     // ── E07xx: infer ──
     UnknownSampler {
         name: String,
         span: Span,
         suggestion: Option<String>,
+        /// The registered samplers, listed in the help line.
+        known: String,
     },
     InferValue {
         key: String,
@@ -290,6 +299,16 @@ pub enum CheckError {
         span: Span,
         first: Span,
     },
+    /// An option of `infer` that is unknown, has a bad value or is not read by the sampler.
+    InferOption {
+        message: String,
+        span: Span,
+    },
+    /// The sampler asked for cannot run on this model.
+    ImpossibleSampler {
+        message: String,
+        span: Span,
+    },
 }
 
 /// Every code the checker can emit (tests assert each is exercised).
@@ -298,7 +317,7 @@ pub const ALL_CODES: &[&str] = &[
     "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306",
     "E0307", "E0308", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409",
     "E0410", "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505", "E0506", "E0507", "E0508",
-    "E0601", "E0602", "E0603", "E0701", "E0702", "E0703", "E0704",
+    "E0601", "E0602", "E0603", "E0604", "E0701", "E0702", "E0703", "E0704", "E0705", "E0706",
 ];
 
 mod render;

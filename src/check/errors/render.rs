@@ -281,12 +281,18 @@ impl CheckError {
             ScoreArgs { span } => e("E0603", *span, "`score` takes one file name")
                 .with_label("expected a string literal")
                 .with_help("write `score(\"model.safetensors\")`"),
-            UnknownSampler { name, span, suggestion } => {
+            PriorUnbuildable { message, help, span } => {
+                let d = e("E0604", *span, message.clone());
+                match help {
+                    Some(h) => d.with_help(h.clone()),
+                    None => d,
+                }
+            }
+            UnknownSampler { name, span, suggestion, known } => {
                 let d = e("E0701", *span, format!("unknown sampler `{name}`")).with_label("not a sampler");
-                let list = crate::check::model::SAMPLERS.join(", ");
                 match suggestion {
-                    Some(s) => d.with_help(format!("did you mean `{s}`? Samplers: {list}")),
-                    None => d.with_help(format!("samplers: {list}")),
+                    Some(s) => d.with_help(format!("did you mean `{s}`? Samplers: {known}")),
+                    None => d.with_help(format!("samplers: {known}")),
                 }
             }
             InferValue { key, span } => e("E0702", *span, format!("the value of `{key}` must be a number or a string"))
@@ -300,6 +306,12 @@ impl CheckError {
                 .with_label("second `infer`")
                 .with_secondary(*first, "first `infer` here")
                 .with_help("keep one `infer` statement"),
+            InferOption { message, span } => e("E0705", *span, format!("invalid sampler option: {message}"))
+                .with_label("this option")
+                .with_help("`uq sample --help` and docs/options.md list every option and which sampler reads it"),
+            ImpossibleSampler { message, span } => e("E0706", *span, format!("impossible sampler choice: {message}"))
+                .with_label("this sampler cannot run the model")
+                .with_help("remove the `infer` line or `--sampler` to let uq choose"),
         }
     }
 }

@@ -26,7 +26,8 @@ use crate::infer::run::{
 };
 use crate::infer::target::{EvalError, Posterior};
 
-/// Settings of annealed HMC. `Default` gives the paper's γ and exponent with our default budget.
+/// Settings of annealed HMC; the defaults of a `uq` run are in the sampler registry
+/// (`session/samplers/annealed.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnnealedConfig {
     /// First level σ_0 (where the chains start).
@@ -52,25 +53,6 @@ pub struct AnnealedConfig {
     pub draws: usize,
     /// Apply the EDS step to every kept draw.
     pub eds: bool,
-}
-
-impl Default for AnnealedConfig {
-    fn default() -> Self {
-        Self {
-            sigma0: 1.0,
-            sigma_min: 0.01,
-            gamma: 0.995,
-            steps: 4,
-            eps: None,
-            mh: MhMode::score_only(),
-            rounds: 1,
-            batch: 64,
-            warmup: 100,
-            target_accept: None,
-            draws: 100,
-            eds: true,
-        }
-    }
 }
 
 impl AnnealedConfig {

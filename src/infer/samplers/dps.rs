@@ -3,7 +3,7 @@
 use crate::infer::posterior::GraphPosterior;
 use crate::infer::run::chain_rngs;
 use crate::infer::target::EvalError;
-use crate::score::{NoiseKind, ScoreModel};
+use crate::score::{NoiseKind, ScoreModel, VpSchedule};
 use ndarray::{Array1, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -55,23 +55,13 @@ impl Respaced {
     /// Linear β from `beta_start` to `beta_end` over `t_total`, respaced to `steps` evenly spread steps.
     pub fn new(beta_start: f64, beta_end: f64, t_total: usize, steps: usize) -> Self {
         let t_total = t_total.max(1);
-        let mut ab = Vec::with_capacity(t_total);
-        let mut acc = 1.0;
-        for t in 0..t_total {
-            let beta = if t_total > 1 {
-                beta_start + (beta_end - beta_start) * t as f64 / (t_total - 1) as f64
-            } else {
-                beta_start
-            };
-            acc *= 1.0 - beta;
-            ab.push(acc);
-        }
+        let schedule = VpSchedule::linear(beta_start, beta_end, t_total);
         let steps = steps.clamp(1, t_total);
         let mut timesteps: Vec<usize> = (0..steps)
             .map(|k| ((k as f64) * (t_total - 1) as f64 / (steps.max(2) - 1) as f64).round() as usize)
             .collect();
         timesteps.dedup();
-        let alpha_bar = timesteps.iter().map(|&t| ab[t]).collect();
+        let alpha_bar = timesteps.iter().map(|&t| schedule.alpha_bar(t)).collect();
         Respaced { timesteps, alpha_bar }
     }
 }

@@ -1,0 +1,149 @@
+//! The planner: picks a sampler from the model's structure by the registry's rules and says why in
+//! one sentence, or checks one that was asked for.
+
+use super::samplers::{SamplerDef, SAMPLERS};
+use crate::score::NoiseKind;
+
+/// What the planner looks at.
+#[derive(Clone, Debug)]
+pub struct PlanInput {
+    /// (latent name, its prior's noise kind) in declaration order.
+    pub priors: Vec<(String, NoiseKind)>,
+    /// Whether every observation has a differentiable likelihood (always true today).
+    pub differentiable: bool,
+    /// Whether an initial estimate was given (`init`), which turns DPS into CCDF.
+    pub has_init: bool,
+    /// Whether the model has observations at all.
+    pub has_observations: bool,
+}
+
+impl PlanInput {
+    /// The first latent whose prior is of this kind.
+    pub fn first(&self, pred: fn(&NoiseKind) -> bool) -> Option<&str> {
+        self.priors.iter().find(|(_, k)| pred(k)).map(|(n, _)| n.as_str())
+    }
+
+    pub fn vp(&self) -> Option<&str> {
+        self.first(|k| matches!(k, NoiseKind::Vp { .. }))
+    }
+
+    pub fn ve(&self) -> Option<&str> {
+        self.first(|k| matches!(k, NoiseKind::Ve { .. }))
+    }
+
+    pub fn fixed(&self) -> Option<&str> {
+        self.first(|k| matches!(k, NoiseKind::Fixed { .. }))
+    }
+
+    /// Every prior has an exact log density.
+    pub fn all_exact(&self) -> bool {
+        self.priors.iter().all(|(_, k)| matches!(k, NoiseKind::Analytic))
+    }
+}
+
+/// The chosen sampler and the sentence explaining it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub sampler: &'static SamplerDef,
+    pub reason: String,
+    /// True when the Metropolis correction must use the score-only path integral.
+    pub score_only_mh: bool,
+}
+
+/// Choose a sampler (the first in the registry whose rule holds) or check a requested one; `why`
+/// names where the request came from. The error is a sentence for a diagnostic.
+pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str) -> Result<Plan, String> {
+    if let (Some(a), Some(b)) = (input.vp(), input.ve().or(input.fixed())) {
+        return Err(format!(
+            "latent `{a}` has a diffusion (VP) prior and `{b}` a noise-conditional one; uq cannot sample both jointly"
+        ));
+    }
+    let score_only_mh = !input.all_exact();
+    let auto = SAMPLERS
+        .iter()
+        .find_map(|s| (s.auto)(input).map(|reason| (*s, reason)));
+    match (requested, auto) {
+        (None, Some((sampler, reason))) => Ok(Plan {
+            sampler,
+            reason,
+            score_only_mh,
+        }),
+        (None, None) => {
+            // No automatic rule holds: the most specific refusal explains why.
+            let why_not = SAMPLERS.iter().find_map(|s| (s.accepts)(input).err());
+            Err(why_not.unwrap_or_else(|| "no sampler fits this model".into()))
+        }
+        (Some(req), Some((sampler, reason))) if req == sampler => Ok(Plan {
+            sampler,
+            reason: format!("{reason} ({why} agrees)"),
+            score_only_mh,
+        }),
+        (Some(req), _) => {
+            (req.accepts)(input)?;
+            let detail = if score_only_mh && req.options.iter().any(|u| u.key == "mh") {
+                " (score-only Metropolis correction, since a prior has no log density)"
+            } else {
+                ""
+            };
+            Ok(Plan {
+                sampler: req,
+                reason: format!("{req} was requested by {why}{detail}"),
+                score_only_mh,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samplers::sampler;
+    use super::*;
+
+    fn input(kinds: Vec<NoiseKind>) -> PlanInput {
+        PlanInput {
+            priors: kinds
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| (format!("x{i}"), k))
+                .collect(),
+            differentiable: true,
+            has_init: false,
+            has_observations: true,
+        }
+    }
+
+    fn chosen(kinds: Vec<NoiseKind>) -> &'static str {
+        plan(&input(kinds), None, "")
+            .map(|p| p.sampler.name)
+            .unwrap_or("error")
+    }
+
+    #[test]
+    fn automatic_choices_follow_the_design() {
+        let ve = NoiseKind::Ve {
+            sigma_min: 0.01,
+            sigma_max: 1.0,
+        };
+        let vp = NoiseKind::Vp {
+            beta_start: 1e-4,
+            beta_end: 0.02,
+            steps: 1000,
+        };
+        assert_eq!(chosen(vec![NoiseKind::Analytic]), "hmc");
+        assert_eq!(chosen(vec![ve.clone()]), "annealed_hmc");
+        assert_eq!(chosen(vec![vp.clone()]), "dps");
+        assert_eq!(chosen(vec![NoiseKind::Fixed { sigma: 0.1 }]), "mala");
+        assert_eq!(chosen(vec![vp.clone(), ve.clone()]), "error");
+        let mut prior_only = input(vec![ve.clone()]);
+        prior_only.has_observations = false;
+        assert_eq!(
+            plan(&prior_only, None, "").unwrap().sampler.name,
+            "annealed_langevin"
+        );
+        let req = |kinds, name| plan(&input(kinds), sampler(name), "--sampler");
+        assert!(req(vec![ve], "dps").is_err());
+        assert!(req(vec![vp], "hmc").is_err());
+        let p = req(vec![NoiseKind::Analytic], "mala").unwrap();
+        assert!(p.reason.contains("--sampler") && !p.score_only_mh);
+    }
+}

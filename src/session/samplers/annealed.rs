@@ -1,0 +1,120 @@
+//! Annealed HMC (Ramzi et al. 2020) on a VE score prior: by default the paper's independent-samples
+//! scheme, 8 annealing runs per chain with one draw each, from the scaled adjoint plus N(0, σ_0²).
+
+use super::{mcmc::mh_mode, start::start_spec, start_estimate, SamplerDef, Uses};
+use crate::infer::{annealed_hmc, AnnealedConfig, AnnealedProgress, MhMode, HMC_TARGET_ACCEPT};
+use crate::score::NoiseKind;
+use crate::session::{RunProgress, StartSpec};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Annealing runs evaluated together in one network batch.
+const BATCH: usize = 64;
+
+pub const ANNEALED_HMC: SamplerDef = SamplerDef {
+    name: "annealed_hmc",
+    about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and the EDS step",
+    options: &[
+        Uses { key: "draws", default: super::OptDefault::CountNoted(1, "per round, at σ_min") },
+        Uses { key: "warmup", default: super::OptDefault::CountNoted(0, "per round, at σ_min") },
+        Uses::count("rounds", 8),
+        Uses::count("steps", 4),
+        Uses::auto("step_size", "Stan's step-size heuristic at σ_0"),
+        Uses::real("target_accept", HMC_TARGET_ACCEPT),
+        Uses::auto("mh", "exact when every prior has a log density, else score"),
+        Uses::count("simpson", MhMode::DEFAULT_POINTS as u64),
+        Uses::real("gamma", 0.995),
+        Uses::auto("sigma0", "min(σ_max of the prior, data range)"),
+        Uses::auto("sigma_min", "the prior's σ_min"),
+        Uses::auto("init", "none: start from the scaled adjoint + N(0, σ_0²)"),
+        Uses::real("t0", 0.2),
+    ],
+    auto: |m| {
+        m.ve().filter(|_| m.vp().is_none()).map(|n| {
+            format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used")
+        })
+    },
+    accepts: |m| match m.vp() {
+        Some(n) => Err(format!(
+            "annealed HMC needs a noise-conditional (VE) or analytic prior, but the prior of `{n}` is a VP diffusion model; use `dps`"
+        )),
+        None => Ok(()),
+    },
+    run: |built, plan, s, progress, stop, summary| {
+        let post = &built.posterior;
+        let prior = built.first_prior()?;
+        let (s_min, s_max) = match prior.noise_kind() {
+            NoiseKind::Ve { sigma_min, sigma_max } => (sigma_min, sigma_max),
+            NoiseKind::Analytic => (0.01, 1.0),
+            other => anyhow::bail!("annealed HMC needs a noise-conditional prior, not {other:?}"),
+        };
+        let sigma_min = s.opt_real("sigma_min").unwrap_or(s_min);
+        // The schedule starts where noise hides the image's content: σ_0 = the data range (1/data
+        // scale), unless the network was trained on less.
+        let sigma0 = s.opt_real("sigma0").unwrap_or_else(|| s_max.min(1.0 / prior.data_scale()));
+        let (start, sigma_start, from) = match start_spec(s) {
+            Some(spec) => (
+                start_estimate(built, &spec)?,
+                sigma_min * (sigma0.max(sigma_min) / sigma_min).powf(s.real("t0")?),
+                "init",
+            ),
+            None => (start_estimate(built, &StartSpec::Adjoint)?, sigma0, "adjoint"),
+        };
+        let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("rounds")?);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xa11e_a1ed);
+        let init = Array2::from_shape_fn((chains * rounds, start.len()), |(_, j)| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            start[j] + sigma_start * z
+        });
+        let cfg = AnnealedConfig {
+            sigma0: sigma_start.max(sigma_min),
+            sigma_min,
+            gamma: s.real("gamma")?,
+            steps: s.count("steps")?,
+            eps: s.opt_real("step_size"),
+            mh: mh_mode(plan, s)?,
+            rounds,
+            batch: BATCH,
+            warmup: s.count("warmup")?,
+            target_accept: Some(s.real("target_accept")?),
+            draws: s.count("draws")?,
+            eds: true,
+        };
+        let report = |p: AnnealedProgress<'_>| match p {
+            AnnealedProgress::Level { level, levels, sigma, accept_rate } => {
+                progress(RunProgress::Annealing { level, levels, sigma, accept_rate })
+            }
+            AnnealedProgress::Final(p) => progress(RunProgress::Chains(p)),
+        };
+        let out = annealed_hmc(post, &cfg, init, seed, &report, stop)?;
+        summary.kernel = "annealed_hmc".into();
+        summary.warmup = cfg.warmup;
+        if let Some(last) = &out.last {
+            summary.acceptance_rate = last.acceptance_rate.clone();
+            summary.step_size = last.step_size.clone();
+            summary.divergences = last.divergences.iter().map(|d| *d as u64).collect();
+        }
+        summary.grad_evals = out.grad_evals;
+        summary.score_evals = out.score_evals;
+        summary.wall_seconds = out.wall_seconds;
+        summary.partial = out.partial;
+        summary.extra.insert(
+            "schedule".into(),
+            serde_json::json!({
+                "sigma0": cfg.sigma0, "sigma_min": cfg.sigma_min, "gamma": cfg.gamma,
+                "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps": out.eps,
+                "step_rule": "eps * (sigma_i / sigma0)^1.5", "start": from, "eds": cfg.eds,
+                "rounds": cfg.rounds, "batch": cfg.batch,
+                "mh": format!("{:?}", cfg.mh),
+            }),
+        );
+        summary.extra.insert("level_accept".into(), serde_json::json!(out.level_accept));
+        summary.extra.insert(
+            "level_accept_mean".into(),
+            serde_json::json!(out.level_accept.iter().sum::<f64>() / out.level_accept.len().max(1) as f64),
+        );
+        Ok(out.draws)
+    },
+};

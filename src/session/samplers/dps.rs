@@ -1,0 +1,91 @@
+//! DPS (Chung et al. 2023) on a VP diffusion prior, with CCDF when a warm start is given: `draws`
+//! rounds of one independent sample per chain, the chains of several rounds batched together.
+
+use super::{start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
+use crate::infer::{run_dps, DpsConfig};
+use crate::session::RunProgress;
+use ndarray::{s, Array3};
+
+/// Most DPS samples evaluated together in one network batch.
+const DPS_BATCH: usize = 64;
+
+pub const DPS: SamplerDef = SamplerDef {
+    name: "dps",
+    about: "diffusion posterior sampling (Chung et al. 2023): ancestral DDPM steps plus ζ∇‖y − A(x̂₀)‖ through the network; CCDF from a warm start (`init`)",
+    options: &[
+        Uses { key: "draws", default: OptDefault::CountNoted(1, "(rounds of one independent sample per chain)") },
+        Uses::real("zeta", 1.0),
+        Uses::count("dps_steps", 1000),
+        Uses::word("dps_variance", "large"),
+        Uses::auto("init", "none: start from pure noise"),
+        Uses::real("t0", 0.2),
+    ],
+    auto: |m| {
+        m.vp().filter(|_| m.priors.len() == 1).map(|n| {
+            if m.has_init {
+                format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF)")
+            } else {
+                format!("the prior of `{n}` is a VP diffusion model, so diffusion posterior sampling (DPS) is used")
+            }
+        })
+    },
+    accepts: |m| match (m.vp(), m.priors.len()) {
+        (Some(_), 1) => Ok(()),
+        (Some(n), k) => Err(format!("DPS samples one latent, but the model has {} besides `{n}`", k - 1)),
+        (None, _) => Err("DPS needs a VP (diffusion) prior, and this model has none; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
+    },
+    run: |built, _plan, s, progress, stop, summary| {
+        let post = &built.posterior;
+        let prior = built.first_prior()?;
+        let dim = post.layout().dim;
+        let init = match start_spec(s) {
+            Some(spec) => Some((start_estimate(built, &spec)?, s.real("t0")?)),
+            None => None,
+        };
+        let cfg = DpsConfig {
+            zeta: s.real("zeta")?,
+            steps: s.count("dps_steps")?,
+            small_variance: s.word("dps_variance") == Some("small"),
+            init,
+        };
+        let started = std::time::Instant::now();
+        let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("draws")?);
+        // Rounds are batched through the network together, up to DPS_BATCH samples per batch.
+        let per_batch = (DPS_BATCH / chains).clamp(1, rounds);
+        let mut all = Array3::zeros((chains, rounds, dim));
+        let mut kept = rounds;
+        for d in (0..rounds).step_by(per_batch) {
+            let n = per_batch.min(rounds - d);
+            let out = run_dps(
+                post,
+                prior,
+                &cfg,
+                chains * n,
+                seed.wrapping_add(d as u64 * 7919),
+                &|p| progress(RunProgress::Dps(p)),
+                stop,
+            )?;
+            for (p, row) in out.samples.outer_iter().enumerate() {
+                all.slice_mut(s![p % chains, d + p / chains, ..]).assign(&row);
+            }
+            if out.partial {
+                summary.partial = true;
+                kept = d + n;
+                break;
+            }
+            summary.extra.insert("timesteps".into(), serde_json::json!(out.timesteps.len()));
+            summary
+                .extra
+                .insert("final_residual".into(), serde_json::json!(out.residuals.last()));
+        }
+        summary.kernel = "dps".into();
+        summary.extra.insert("zeta".into(), serde_json::json!(cfg.zeta));
+        if let Some((_, t0)) = &cfg.init {
+            summary.extra.insert("ccdf_t0".into(), serde_json::json!(t0));
+        }
+        summary.grad_evals = post.grad_evals();
+        summary.score_evals = post.score_evals();
+        summary.wall_seconds = started.elapsed().as_secs_f64();
+        Ok(all.slice(s![.., ..kept, ..]).to_owned())
+    },
+};

@@ -1,0 +1,53 @@
+//! HMC: Stan's multinomial NUTS with a windowed diagonal metric, or static HMC with `steps` leapfrog steps.
+
+use super::{mcmc, SamplerDef, Uses};
+use crate::infer::{KernelKind, Mass, MhMode, HMC_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
+use crate::score::NoiseKind;
+
+/// Leapfrog steps of static HMC when `steps` is not given (NUTS needs exact densities).
+const STATIC_STEPS: usize = 10;
+
+pub const HMC: SamplerDef = SamplerDef {
+    name: "hmc",
+    about: "Hamiltonian Monte Carlo: Stan's multinomial NUTS (tree depth ≤ 10, windowed diagonal metric) with exact Metropolis–Hastings; static HMC with `steps` leapfrog steps when `steps` is given or the correction is score-only",
+    options: &[
+        Uses::count("draws", STAN_DRAWS),
+        Uses::count("warmup", STAN_WARMUP),
+        Uses::auto("steps", "NUTS (adaptive path length) with exact MH, else 10 static steps"),
+        Uses::auto("step_size", "Stan's step-size heuristic"),
+        Uses::real("target_accept", HMC_TARGET_ACCEPT),
+        Uses::auto("mh", "exact when every prior has a log density, else score"),
+        Uses::count("simpson", MhMode::DEFAULT_POINTS as u64),
+    ],
+    auto: |m| {
+        m.all_exact().then(|| {
+            if m.has_observations {
+                "every prior has an exact log density and the likelihood is differentiable, so HMC (NUTS, adaptive path length) with exact Metropolis–Hastings is used".to_string()
+            } else {
+                "every prior has an exact log density and there is no observation, so HMC (NUTS) samples the prior with exact Metropolis–Hastings".to_string()
+            }
+        })
+    },
+    accepts: fixed_level,
+    run: |built, plan, s, progress, stop, summary| {
+        let mh = mcmc::mh_mode(plan, s)?;
+        let kernel = match s.opt_count("steps") {
+            None if mh == MhMode::Exact => KernelKind::NUTS,
+            steps => KernelKind::Hmc {
+                steps: steps.unwrap_or(STATIC_STEPS),
+                mass: Mass::Diagonal,
+            },
+        };
+        mcmc::run(built, s, kernel, mh, progress, stop, summary)
+    },
+};
+
+/// HMC and MALA need the prior's score at one noise level: not a VP diffusion model.
+pub(super) fn fixed_level(m: &crate::session::PlanInput) -> Result<(), String> {
+    match m.first(|k| matches!(k, NoiseKind::Vp { .. })) {
+        Some(n) => Err(format!(
+            "HMC and MALA need a score at a fixed noise level, but the prior of `{n}` is a VP diffusion model; use `dps`"
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,73 @@
+//! The chain runner shared by HMC/NUTS and MALA: Stan's initialisation, warm-up and draws.
+
+use super::{Progress, RunProgress};
+use crate::infer::{run_chains, KernelKind, MhMode, RunConfig};
+use crate::output::Summary;
+use crate::session::{Built, Plan, Settings};
+use ndarray::{Array2, Array3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::AtomicBool;
+
+/// The Metropolis correction: `mh` if given, else exact when every prior has a density, else score-only.
+pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> anyhow::Result<MhMode> {
+    let points = s.count("simpson")?;
+    Ok(match s.word("mh") {
+        Some("exact") => MhMode::Exact,
+        Some("score") => MhMode::ScoreOnly { points },
+        Some("off") => MhMode::Off,
+        _ if plan.score_only_mh => MhMode::ScoreOnly { points },
+        _ => MhMode::Exact,
+    })
+}
+
+/// Run `kernel` on every chain from Stan's initialisation, uniform on (−2, 2) in every coordinate.
+pub(super) fn run(
+    built: &Built,
+    s: &Settings,
+    kernel: KernelKind,
+    mh: MhMode,
+    progress: Progress<'_>,
+    stop: &AtomicBool,
+    summary: &mut Summary,
+) -> anyhow::Result<Array3<f64>> {
+    let post = &built.posterior;
+    let (chains, seed) = (s.count("chains")?, s.seed()?);
+    let cfg = RunConfig {
+        kernel,
+        mh,
+        warmup: s.count("warmup")?,
+        draws: s.count("draws")?,
+        // Refined by Stan's heuristic before warm-up; used as given when there is no warm-up.
+        step_size: s.opt_real("step_size").unwrap_or(0.1),
+        target_accept: Some(s.real("target_accept")?),
+        ..RunConfig::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_1417);
+    let init = Array2::from_shape_fn((chains, post.layout().dim), |_| rng.random_range(-2.0..2.0));
+    let out = run_chains(
+        post,
+        &cfg,
+        init,
+        seed,
+        &|p| progress(RunProgress::Chains(p)),
+        stop,
+    )?;
+    summary.kernel = cfg.kernel.name().to_string();
+    summary.warmup = cfg.warmup;
+    summary.acceptance_rate = out.acceptance_rate.clone();
+    summary.step_size = out.step_size.clone();
+    summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
+    summary.grad_evals = out.grad_evals;
+    summary.score_evals = out.score_evals;
+    summary.wall_seconds = out.wall_seconds;
+    summary.partial = out.partial;
+    summary
+        .extra
+        .insert("mh".into(), serde_json::json!(format!("{mh:?}")));
+    summary.extra.insert(
+        "kernel_config".into(),
+        serde_json::json!(format!("{:?}", cfg.kernel)),
+    );
+    Ok(out.draws)
+}
