@@ -78,7 +78,7 @@ fn mri_model_lowers_to_mask_times_fft_and_fits_its_data() {
     let NodeKind::Op(op, _) = &model.graph.nodes[mean.0].kind else {
         panic!()
     };
-    assert_eq!(format!("{op:?}"), "Mul");
+    assert_eq!(op.name(), "mul");
     // At the true image the residual is the simulated noise (sd 0.05 per part on sampled rows).
     let truth = uq::check::read_npy(Path::new("models/data/mri_truth.npy")).unwrap();
     let values = model

@@ -1,5 +1,7 @@
-//! Every graph op's VJP against central finite differences (real and complex inputs, random shapes
-//! and values), the FFTs against numpy, adjoint identities of the linear ops, and graph-level backward.
+//! Every registered op's VJP against central finite differences and its linearity flag against
+//! the map (on the random valid inputs its definition draws), the adjoint identity of every linear
+//! op, the FFTs against numpy, and graph-level backward. The registry-wide tests iterate over
+//! `OPS`, so a new op is tested as soon as it is registered.
 //!
 //! Finite-difference criterion: with a random cotangent `v` and `L(x) = Re⟨v, f(x)⟩`, every real and
 //! every imaginary input component `c` gets `fd_c = (L(x + h e_c) − L(x − h e_c)) / 2h`, `h = 1e-5`,
@@ -14,16 +16,18 @@ mod numpy_ref;
 mod support;
 
 use proptest::prelude::*;
-use support::{check_vjp, rand_value, Dom};
-use uq::graph::{FftCache, Op, Value};
+use support::{check_vjp, lincomb, max_abs_diff, rand_value, values};
+use uq::graph::{Domain, FftCache, Op, OpDef, Value, OPS};
+
+/// Cases drawn per op by the registry-wide tests.
+const CASES: u64 = 64;
 
 fn rng(seed: u64) -> rand_chacha::ChaCha8Rng {
     rand::SeedableRng::seed_from_u64(seed)
 }
 
-/// Shapes of rank 0 to 3 with small dims.
-fn any_shape() -> impl Strategy<Value = Vec<usize>> {
-    prop::collection::vec(1usize..4, 0..=3)
+fn op(name: &str, params: &[usize]) -> Op {
+    Op::new(name, params).unwrap()
 }
 
 /// Shapes with at least two dims: optional batch dim, then `[h, w]`.
@@ -39,141 +43,128 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-proptest! {
-    #![proptest_config(config(64))]
+/// A fixed seed per (op, case): FNV-1a of the name, plus the case number.
+fn seed_of(name: &str, case: u64) -> u64 {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    h.wrapping_add(case)
+}
 
-    #[test]
-    fn binary_ops(k in 0usize..4, shape in any_shape(), mode in 0usize..4, ca: bool, cb: bool, seed: u64) {
-        let op = [Op::Add, Op::Sub, Op::Mul, Op::Div][k].clone();
-        let (sa, sb) = match mode {
-            0 => (shape.clone(), shape.clone()),
-            1 => (vec![], shape.clone()),
-            2 => (shape.clone(), vec![]),
-            _ => (vec![], vec![]),
-        };
-        let mut r = rng(seed);
-        let a = rand_value(&mut r, &sa, ca, Dom::Any);
-        let b = rand_value(&mut r, &sb, cb, if op == Op::Div { Dom::NonZero } else { Dom::Any });
-        check_vjp(&op, &[a, b], seed)?;
+/// Case `case` of `def`: the op with its static parameters, two independent argument draws, a seed.
+fn instance(def: &'static OpDef, case: u64) -> (Op, Vec<Value>, Vec<Value>, u64) {
+    let seed = seed_of(def.name, case);
+    let mut r = rng(seed);
+    let inputs = (def.inputs)(&mut r);
+    let op = def
+        .with(&inputs.params)
+        .unwrap_or_else(|e| panic!("{}: its inputs have bad parameters: {e}", def.name));
+    assert_eq!(
+        inputs.args.len(),
+        def.arity(),
+        "{}: inputs and arity differ",
+        def.name
+    );
+    let (x, y) = (values(&mut r, &inputs.args), values(&mut r, &inputs.args));
+    (op, x, y, seed)
+}
+
+#[test]
+fn every_op_vjp_matches_finite_differences() {
+    for def in OPS {
+        for case in 0..CASES {
+            let (op, x, _, seed) = instance(def, case);
+            if let Err(e) = check_vjp(&op, &x, seed) {
+                panic!("{op} (case {case}, seed {seed}): {e}");
+            }
+        }
     }
+}
 
-    #[test]
-    fn unary_ops(k in 0usize..12, shape in any_shape(), complex: bool, seed: u64) {
-        let (op, dom, complex) = match k {
-            0 => (Op::Neg, Dom::Any, complex),
-            1 => (Op::Conj, Dom::Any, complex),
-            2 => (Op::Re, Dom::Any, complex),
-            3 => (Op::Im, Dom::Any, complex),
-            4 => (Op::Abs, Dom::NonZero, complex),
-            5 => (Op::Abs2, Dom::Any, complex),
-            6 => (Op::Exp, Dom::Any, complex),
-            7 => (Op::Log, Dom::RightHalf, complex),
-            8 => (Op::Sqrt, Dom::RightHalf, complex),
-            9 => (Op::Softplus, Dom::Wide, false),
-            _ => (Op::Sum, Dom::Any, complex),
-        };
-        let x = rand_value(&mut rng(seed), &shape, complex, dom);
-        check_vjp(&op, &[x], seed)?;
+/// `f(a x + b y) = a f(x) + b f(y)` (arguments jointly, real `a`, `b`) holds to rounding for every
+/// op declared linear, and fails on some case for every op declared non-linear.
+#[test]
+fn linearity_flags_match_the_maps() {
+    let cache = FftCache::new();
+    let (a, b) = (0.75, 1.25);
+    for def in OPS {
+        let mut worst = 0.0f64;
+        for case in 0..CASES {
+            let (op, x, y, _) = instance(def, case);
+            let f = |args: &[Value]| op.forward(&args.iter().collect::<Vec<_>>(), &cache).unwrap();
+            let mixed: Vec<Value> = x.iter().zip(&y).map(|(x, y)| lincomb(a, x, b, y)).collect();
+            let (fx, fy) = (f(&x), f(&y));
+            let scale = 1.0 + fx.real_dot(&fx).sqrt() + fy.real_dot(&fy).sqrt();
+            let err = max_abs_diff(&f(&mixed), &lincomb(a, &fx, b, &fy)) / scale;
+            if def.linear {
+                assert!(
+                    err <= 1e-12,
+                    "{op} is declared linear but is not (case {case}): {err:e}"
+                );
+            }
+            worst = worst.max(err);
+        }
+        if !def.linear {
+            assert!(
+                worst > 1e-6,
+                "{} is declared non-linear but was linear on every case",
+                def.name
+            );
+        }
     }
+}
 
-    #[test]
-    fn fft_and_shift_ops(k in 0usize..4, shape in plane_shape(5), complex: bool, seed: u64) {
-        let op = [Op::Fft, Op::Ifft, Op::FftShift, Op::IfftShift][k].clone();
-        let x = rand_value(&mut rng(seed), &shape, complex, Dom::Any);
-        check_vjp(&op, &[x], seed)?;
-    }
-
-    #[test]
-    fn resampling_ops(up: bool, f in 1usize..4, shape in plane_shape(3), complex: bool, seed: u64) {
-        let (op, shape) = if up {
-            (Op::Upsample(f), shape)
-        } else {
-            let n = shape.len();
-            let scaled = shape.iter().enumerate().map(|(i, &d)| if i + 2 >= n { d * f } else { d }).collect();
-            (Op::Downsample(f), scaled)
-        };
-        let x = rand_value(&mut rng(seed), &shape, complex, Dom::Any);
-        check_vjp(&op, &[x], seed)?;
-    }
-
-    #[test]
-    fn crop_and_pad(pad: bool, shape in plane_shape(6), dh in 0usize..4, dw in 0usize..4, complex: bool, seed: u64) {
-        let n = shape.len();
-        let (h, w) = (shape[n - 2], shape[n - 1]);
-        let op = if pad { Op::Pad(h + dh, w + dw) } else { Op::Crop(h.saturating_sub(dh), w.saturating_sub(dw)) };
-        let x = rand_value(&mut rng(seed), &shape, complex, Dom::Any);
-        check_vjp(&op, &[x], seed)?;
-    }
-
-    /// Image planes up to 7×7 and kernels up to the image size cover both the direct and FFT routes.
-    #[test]
-    fn conv(shape in plane_shape(7), kh in 1usize..8, kw in 1usize..8, cx: bool, ck: bool, seed: u64) {
-        let n = shape.len();
-        let (kh, kw) = (kh.min(shape[n - 2]), kw.min(shape[n - 1]));
-        let mut r = rng(seed);
-        let x = rand_value(&mut r, &shape, cx, Dom::Any);
-        let k = rand_value(&mut r, &[kh, kw], ck, Dom::Any);
-        check_vjp(&Op::Conv, &[x, k], seed)?;
-    }
-
-    #[test]
-    fn matmul(m in 1usize..5, n in 1usize..5, k in 0usize..4, ca: bool, cx: bool, seed: u64) {
-        let mut r = rng(seed);
-        let a = rand_value(&mut r, &[m, n], ca, Dom::Any);
-        let x_shape = if k == 0 { vec![n] } else { vec![n, k] };
-        let x = rand_value(&mut r, &x_shape, cx, Dom::Any);
-        check_vjp(&Op::MatMul, &[a, x], seed)?;
+/// `Re⟨A x, y⟩ = Σ_j Re⟨x_j, (Aᴴ y)_j⟩` for every linear op, with its VJP as `Aᴴ`.
+#[test]
+fn linear_ops_vjp_is_the_adjoint() {
+    let cache = FftCache::new();
+    for def in OPS.iter().filter(|d| d.linear) {
+        for case in 0..CASES {
+            let (op, x, _, seed) = instance(def, case);
+            let refs: Vec<&Value> = x.iter().collect();
+            let ax = op.forward(&refs, &cache).unwrap();
+            let y = rand_value(&mut rng(seed ^ 0x51), ax.shape(), ax.is_complex(), Domain::Any);
+            let ahy = op.vjp(&refs, &ax, &y, &cache).unwrap();
+            let lhs = ax.real_dot(&y);
+            let rhs: f64 = x.iter().zip(&ahy).map(|(x, g)| x.real_dot(g)).sum();
+            let norm = |v: &Value| v.real_dot(v).sqrt();
+            let scale =
+                1.0 + norm(&ax) * norm(&y) + x.iter().zip(&ahy).map(|(x, g)| norm(x) * norm(g)).sum::<f64>();
+            assert!(
+                (lhs - rhs).abs() <= 1e-12 * scale,
+                "{op} (case {case}): <Ax,y> = {lhs} but <x,A^H y> = {rhs}"
+            );
+        }
     }
 }
 
 proptest! {
     #![proptest_config(config(48))]
 
-    /// `⟨A x, y⟩ = ⟨x, Aᴴ y⟩` as complex inner products for the complex-linear ops (the VJP is `Aᴴ`).
-    #[test]
-    fn adjoint_identities(k in 0usize..8, shape in plane_shape(6), f in 1usize..4, seed: u64) {
-        let n = shape.len();
-        let (h, w) = (shape[n - 2], shape[n - 1]);
-        let (op, shape) = match k {
-            0 => (Op::Fft, shape),
-            1 => (Op::Ifft, shape),
-            2 => (Op::FftShift, shape),
-            3 => (Op::IfftShift, shape),
-            4 => (Op::Crop(h.div_ceil(2), w), shape),
-            5 => (Op::Pad(h + 3, w + 2), shape),
-            6 => (Op::Upsample(f), shape),
-            _ => {
-                let scaled = shape.iter().enumerate().map(|(i, &d)| if i + 2 >= n { d * f } else { d }).collect();
-                (Op::Downsample(f), scaled)
-            }
-        };
-        support::check_adjoint(&op, &[rand_value(&mut rng(seed), &shape, true, Dom::Any)], 0, seed)?;
-    }
-
     #[test]
     fn adjoint_of_conv_and_matmul(shape in plane_shape(6), kh in 1usize..7, kw in 1usize..7, which in 0usize..2, seed: u64) {
         let n = shape.len();
         let (kh, kw) = (kh.min(shape[n - 2]), kw.min(shape[n - 1]));
         let mut r = rng(seed);
-        let x = rand_value(&mut r, &shape, true, Dom::Any);
-        let k = rand_value(&mut r, &[kh, kw], true, Dom::Any);
-        support::check_adjoint(&Op::Conv, &[x, k], which, seed)?;
-        let a = rand_value(&mut r, &[kh, kw], true, Dom::Any);
-        let v = rand_value(&mut r, &[kw, 2], true, Dom::Any);
-        support::check_adjoint(&Op::MatMul, &[a, v], which, seed)?;
+        let x = rand_value(&mut r, &shape, true, Domain::Any);
+        let k = rand_value(&mut r, &[kh, kw], true, Domain::Any);
+        support::check_adjoint(&op("conv", &[]), &[x, k], which, seed)?;
+        let a = rand_value(&mut r, &[kh, kw], true, Domain::Any);
+        let v = rand_value(&mut r, &[kw, 2], true, Domain::Any);
+        support::check_adjoint(&op("matmul", &[]), &[a, v], which, seed)?;
     }
 
     /// `ifft(fft(x)) = x`, `fft(ifft(x)) = x` and Parseval `‖fft x‖ = ‖x‖` to rounding.
     #[test]
     fn fft_roundtrip_and_parseval(shape in plane_shape(9), seed: u64) {
         let cache = FftCache::new();
-        let x = rand_value(&mut rng(seed), &shape, true, Dom::Any);
-        let fx = Op::Fft.forward(&[&x], &cache).unwrap();
-        let back = Op::Ifft.forward(&[&fx], &cache).unwrap();
-        let again = Op::Fft.forward(&[&Op::Ifft.forward(&[&x], &cache).unwrap()], &cache).unwrap();
+        let x = rand_value(&mut rng(seed), &shape, true, Domain::Any);
+        let fx = op("fft", &[]).forward(&[&x], &cache).unwrap();
+        let back = op("ifft", &[]).forward(&[&fx], &cache).unwrap();
+        let again = op("fft", &[]).forward(&[&op("ifft", &[]).forward(&[&x], &cache).unwrap()], &cache).unwrap();
         let nx = x.real_dot(&x);
-        prop_assert!(support::max_abs_diff(&back, &x) < 1e-12);
-        prop_assert!(support::max_abs_diff(&again, &x) < 1e-12);
+        prop_assert!(max_abs_diff(&back, &x) < 1e-12);
+        prop_assert!(max_abs_diff(&again, &x) < 1e-12);
         prop_assert!((fx.real_dot(&fx) - nx).abs() <= 1e-12 * nx.max(1.0));
     }
 }
@@ -181,14 +172,15 @@ proptest! {
 #[test]
 fn fft_matches_numpy() {
     let cache = FftCache::new();
-    type Case<'a> = (&'a [usize], bool, Op, &'a [(f64, f64)]);
+    type Case<'a> = (&'a [usize], bool, &'a str, &'a [(f64, f64)]);
     let cases: [Case; 3] = [
-        (&[3, 5], true, Op::Fft, &numpy_ref::FFT2_3X5),
-        (&[4, 3], true, Op::Ifft, &numpy_ref::IFFT2_4X3),
-        (&[2, 2, 3], false, Op::Fft, &numpy_ref::FFT2_REAL_2X2X3),
+        (&[3, 5], true, "fft", &numpy_ref::FFT2_3X5),
+        (&[4, 3], true, "ifft", &numpy_ref::IFFT2_4X3),
+        (&[2, 2, 3], false, "fft", &numpy_ref::FFT2_REAL_2X2X3),
     ];
-    for (shape, complex, op, want) in cases {
-        let got = op.forward(&[&support::input(shape, complex)], &cache).unwrap();
+    for (shape, complex, name, want) in cases {
+        let f = op(name, &[]);
+        let got = f.forward(&[&support::input(shape, complex)], &cache).unwrap();
         let Value::Complex(z) = got else {
             panic!("fft gives complex")
         };
@@ -196,7 +188,7 @@ fn fft_matches_numpy() {
         for (g, &(re, im)) in z.iter().zip(want) {
             assert!(
                 (g.re - re).abs() < 1e-13 && (g.im - im).abs() < 1e-13,
-                "{op:?} {shape:?}: {g} vs {re}+{im}i"
+                "{f:?} {shape:?}: {g} vs {re}+{im}i"
             );
         }
     }
@@ -205,26 +197,30 @@ fn fft_matches_numpy() {
 #[test]
 fn fftshift_matches_numpy() {
     let cache = FftCache::new();
-    let cases: [(&[usize], Op, &[f64]); 3] = [
-        (&[3, 5], Op::FftShift, &numpy_ref::FFTSHIFT_3X5),
-        (&[3, 5], Op::IfftShift, &numpy_ref::IFFTSHIFT_3X5),
-        (&[2, 4, 4], Op::FftShift, &numpy_ref::FFTSHIFT_2X4X4),
+    let cases: [(&[usize], &str, &[f64]); 3] = [
+        (&[3, 5], "fftshift", &numpy_ref::FFTSHIFT_3X5),
+        (&[3, 5], "ifftshift", &numpy_ref::IFFTSHIFT_3X5),
+        (&[2, 4, 4], "fftshift", &numpy_ref::FFTSHIFT_2X4X4),
     ];
-    for (shape, op, want) in cases {
+    for (shape, name, want) in cases {
+        let f = op(name, &[]);
         let x = support::input(shape, false);
-        let Value::Real(got) = op.forward(&[&x], &cache).unwrap() else {
+        let Value::Real(got) = f.forward(&[&x], &cache).unwrap() else {
             panic!("real stays real")
         };
         // A permutation, so exact up to numpy's and Rust's `sin` differing in the last bit.
         for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() < 1e-15, "{op:?} {shape:?}: {g} vs {w}");
+            assert!((g - w).abs() < 1e-15, "{f:?} {shape:?}: {g} vs {w}");
         }
         // ifftshift undoes fftshift, odd sizes included.
-        let inv = if op == Op::FftShift {
-            Op::IfftShift
-        } else {
-            Op::FftShift
-        };
+        let inv = op(
+            if name == "fftshift" {
+                "ifftshift"
+            } else {
+                "fftshift"
+            },
+            &[],
+        );
         assert_eq!(inv.forward(&[&Value::Real(got)], &cache).unwrap(), x);
     }
 }

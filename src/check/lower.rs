@@ -1,11 +1,12 @@
 //! Expression checking fused with lowering: every well-typed expression becomes graph nodes.
 
-use super::builtins::{is_builtin, BUILTINS, DISTRIBUTIONS};
+use super::builtins::DISTRIBUTIONS;
+use super::calls::{builtin, builtins, is_builtin};
 use super::errors::{CheckError, NameKind};
 use super::model::{DataDecl, InferSpec, Latent, Observation};
-use super::types::{numel, op_type, MAX_ELEMENTS};
+use super::types::{numel, MAX_ELEMENTS};
 use crate::diagnostics::did_you_mean;
-use crate::graph::{Graph, NodeId, NodeKind, Op, Ty, Value};
+use crate::graph::{Graph, NodeId, NodeKind, OpDef, Ty, Value};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};
 use ndarray::{ArrayD, IxDyn};
@@ -164,8 +165,7 @@ impl<'s> Ctx<'s> {
                 if let Some(v) = self.static_num(x) {
                     return Some(self.constant(Value::scalar(-v), e.span));
                 }
-                let ty = self.ty(x);
-                Some(self.push(NodeKind::Op(Op::Neg, vec![x]), ty, e.span))
+                self.operator(OpDef::prefix("-"), "-", &[x], e.span)
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let a = self.expr(lhs, locals);
@@ -173,41 +173,6 @@ impl<'s> Ctx<'s> {
                 self.binary(*op, a?, b?, e.span)
             }
             ExprKind::Error => None,
-        }
-    }
-
-    fn binary(&mut self, op: BinOp, a: NodeId, b: NodeId, span: Span) -> Option<NodeId> {
-        if let (Some(x), Some(y)) = (self.static_num(a), self.static_num(b)) {
-            let v = match op {
-                BinOp::Add => Some(x + y),
-                BinOp::Sub => Some(x - y),
-                BinOp::Mul => Some(x * y),
-                BinOp::Div if y != 0.0 => Some(x / y),
-                _ => None,
-            };
-            if let Some(v) = v {
-                return Some(self.constant(Value::scalar(v), span));
-            }
-        }
-        let gop = match op {
-            BinOp::Add => Op::Add,
-            BinOp::Sub => Op::Sub,
-            BinOp::Mul => Op::Mul,
-            BinOp::Div => Op::Div,
-            BinOp::MatMul => Op::MatMul,
-        };
-        let tys = [self.ty(a), self.ty(b)];
-        match op_type(&gop, &tys) {
-            Ok(ty) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(gop, vec![a, b]), ty, span)),
-            Ok(_) => None,
-            Err(detail) => {
-                self.error(CheckError::OpType {
-                    op: op.symbol().into(),
-                    detail,
-                    span,
-                });
-                None
-            }
         }
     }
 
@@ -287,8 +252,8 @@ impl<'s> Ctx<'s> {
             });
             return None;
         }
-        if is_builtin(name) {
-            return self.call_builtin(name, args, span, locals);
+        if let Some(b) = builtin(name) {
+            return self.call_builtin(b, args, span, locals);
         }
         if DISTRIBUTIONS.contains(&name) {
             self.error(CheckError::DistributionAsValue {
@@ -298,7 +263,7 @@ impl<'s> Ctx<'s> {
             return None;
         }
         let mut cands: Vec<&str> = self.fns.keys().map(String::as_str).collect();
-        cands.extend(BUILTINS.iter().map(|(n, _)| *n));
+        cands.extend(builtins().map(|b| b.name()));
         cands.extend(locals.keys().map(String::as_str));
         cands.extend(self.values.keys().map(String::as_str));
         cands.sort_unstable();

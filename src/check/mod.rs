@@ -5,23 +5,28 @@
 
 mod bind;
 mod builtins;
+mod calls;
+mod constants;
 mod dist;
 mod errors;
 mod lower;
 mod model;
 mod modules;
 mod npy;
+mod ops_doc;
 mod prune;
 mod stmts;
 mod summary;
 mod types;
 
 pub use bind::bind_data;
-pub use builtins::{dist_signatures, BUILTINS, DISTRIBUTIONS};
+pub use builtins::{dist_signatures, DISTRIBUTIONS};
+pub use calls::{builtin, builtins, Builtin};
 pub use errors::{CheckError, NameKind, ALL_CODES};
 pub use model::{DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec};
 pub use modules::STDLIB;
 pub use npy::{read_value as read_npy, NpyError};
+pub use ops_doc::ops_markdown;
 pub use summary::summary;
 
 use crate::diagnostics::Diagnostic;

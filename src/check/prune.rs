@@ -39,7 +39,7 @@ impl Ctx<'_> {
                 let known = params.contains_key(n)
                     || self.decls.contains_key(n)
                     || self.poisoned.contains(n)
-                    || super::builtins::is_reserved(n);
+                    || super::calls::is_reserved(n);
                 if !known {
                     let _ = self.expr(e, params);
                 }

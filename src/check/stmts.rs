@@ -1,6 +1,6 @@
 //! Statements: declarations and duplicates (pass 1), then data, `let`, priors, observations, `infer`.
 
-use super::builtins::is_reserved;
+use super::calls::is_reserved;
 use super::errors::{CheckError, NameKind};
 use super::lower::{Ctx, Decl, FnDef, Locals};
 use super::model::{DataDecl, InferSpec, InferValue, Latent, Observation};

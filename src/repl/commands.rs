@@ -2,8 +2,9 @@
 
 use super::model::{self, Entry, Key, Typed};
 use super::{run, Output, Session, COMMANDS};
-use crate::check::check_file;
+use crate::check::{builtins, check_file};
 use crate::diagnostics::did_you_mean;
+use crate::graph::{Syntax, OPS};
 use crate::session::{self, RunProgress};
 use crate::source::{FileId, SourceMap};
 use crate::syntax::ast::StmtKind;
@@ -274,4 +275,24 @@ fn help(out: &mut Output) {
         "  samplers: {}",
         session::sampler_names().collect::<Vec<_>>().join(", ")
     ));
+    let names: Vec<&str> = builtins().map(|b| b.name()).collect();
+    out.line(format!(
+        "Built-in functions (`:type NAME` shows the signatures): {}",
+        names.join(", ")
+    ));
+    let ops: Vec<String> = OPS
+        .iter()
+        .filter(|d| !d.is_callable())
+        .map(|d| written(d.syntax))
+        .collect();
+    out.line(format!("Operators: {}", ops.join(" ")));
+}
+
+/// An operator as written: `+`, or `-x` for a prefix one.
+fn written(s: Syntax) -> String {
+    match s {
+        Syntax::Infix(sym) => sym.to_string(),
+        Syntax::Prefix(sym) => format!("{sym}x"),
+        Syntax::Call => String::new(),
+    }
 }

@@ -1,7 +1,7 @@
 //! Tab completion and signature hints: names in scope, stdlib functions, built-ins, distributions, commands.
 
 use super::model::{Entry, Key};
-use crate::check::{dist_signatures, BUILTINS, DISTRIBUTIONS, STDLIB};
+use crate::check::{builtin, builtins, dist_signatures, DISTRIBUTIONS, STDLIB};
 use crate::source::FileId;
 use crate::syntax::ast::StmtKind;
 use crate::syntax::parse;
@@ -93,8 +93,8 @@ impl Scope {
         if let Some((_, sig)) = self.fns.iter().find(|(n, _)| n == name) {
             return vec![sig.clone()];
         }
-        if let Some((_, sigs)) = BUILTINS.iter().find(|(n, _)| *n == name) {
-            return sigs.iter().map(|s| s.to_string()).collect();
+        if let Some(b) = builtin(name) {
+            return b.signatures().iter().map(|s| s.to_string()).collect();
         }
         if DISTRIBUTIONS.contains(&name) {
             return dist_signatures(name);
@@ -134,7 +134,7 @@ impl Scope {
             .iter()
             .map(String::as_str)
             .chain(self.fns.iter().map(|(n, _)| n.as_str()))
-            .chain(BUILTINS.iter().map(|(n, _)| *n))
+            .chain(builtins().map(|b| b.name()))
             .chain(DISTRIBUTIONS.iter().copied())
             .chain(KEYWORDS.iter().copied())
             .filter(|n| n.starts_with(word) && !n.starts_with("__"))

@@ -1,9 +1,9 @@
 //! Graph-level tests: backward through a composed graph with fan-out against finite differences,
 //! located errors, latent dependence, constant evaluation and the text dump.
 
-use super::support::{rand_value, Dom};
+use super::support::rand_value;
 use ndarray::{ArrayD, IxDyn};
-use uq::graph::{dump, FftCache, Graph, NodeId, NodeKind, Op, Ty, Value};
+use uq::graph::{dump, Domain, FftCache, Graph, NodeId, NodeKind, Op, Ty, Value};
 use uq::source::{FileId, SourceMap, Span};
 
 fn rng(seed: u64) -> rand_chacha::ChaCha8Rng {
@@ -14,7 +14,8 @@ fn sp(start: usize) -> Span {
     Span::new(FileId(0), start, start + 1)
 }
 
-fn op(g: &mut Graph, op: Op, args: &[NodeId], at: usize) -> NodeId {
+fn op(g: &mut Graph, name: &str, args: &[NodeId], at: usize) -> NodeId {
+    let op = Op::new(name, &[]).unwrap();
     let tys: Vec<Ty> = args.iter().map(|a| g.nodes[a.0].ty.clone()).collect();
     let ty = op.infer_type(&tys).unwrap();
     g.push(NodeKind::Op(op, args.to_vec()), ty, sp(at))
@@ -29,21 +30,21 @@ fn composed() -> (Graph, NodeId) {
     g.push(NodeKind::Latent(2), Ty::real(vec![2]), sp(2));
     let mask = g.push(NodeKind::Data(0), Ty::real(vec![4, 5]), sp(3));
     let y = g.push(NodeKind::Data(1), Ty::complex(vec![4, 5]), sp(4));
-    let kv = rand_value(&mut rng(7), &[3, 2], false, Dom::Any);
+    let kv = rand_value(&mut rng(7), &[3, 2], false, Domain::Any);
     let k = g.push(NodeKind::Const(kv), Ty::real(vec![3, 2]), sp(5));
-    let c = op(&mut g, Op::Conv, &[x, k], 6);
-    let f = op(&mut g, Op::Fft, &[c], 7);
-    let m = op(&mut g, Op::Mul, &[mask, f], 8);
-    let r = op(&mut g, Op::Sub, &[m, y], 9);
-    let a = op(&mut g, Op::Abs2, &[r], 10);
-    let data_fit = op(&mut g, Op::Sum, &[a], 11);
-    let es = op(&mut g, Op::Exp, &[s], 12);
-    let scaled = op(&mut g, Op::Mul, &[es, data_fit], 13);
-    let ax = op(&mut g, Op::Abs2, &[x], 14);
-    let reg = op(&mut g, Op::Sum, &[ax], 15);
-    let ss = op(&mut g, Op::Mul, &[s, s], 16);
-    let t = op(&mut g, Op::Add, &[scaled, reg], 17);
-    let loss = op(&mut g, Op::Add, &[t, ss], 18);
+    let c = op(&mut g, "conv", &[x, k], 6);
+    let f = op(&mut g, "fft", &[c], 7);
+    let m = op(&mut g, "mul", &[mask, f], 8);
+    let r = op(&mut g, "sub", &[m, y], 9);
+    let a = op(&mut g, "abs2", &[r], 10);
+    let data_fit = op(&mut g, "sum", &[a], 11);
+    let es = op(&mut g, "exp", &[s], 12);
+    let scaled = op(&mut g, "mul", &[es, data_fit], 13);
+    let ax = op(&mut g, "abs2", &[x], 14);
+    let reg = op(&mut g, "sum", &[ax], 15);
+    let ss = op(&mut g, "mul", &[s, s], 16);
+    let t = op(&mut g, "add", &[scaled, reg], 17);
+    let loss = op(&mut g, "add", &[t, ss], 18);
     (g, loss)
 }
 
@@ -51,7 +52,7 @@ fn data() -> Vec<Value> {
     let mask = ArrayD::from_shape_fn(IxDyn(&[4, 5]), |ix| ((ix[0] + ix[1]) % 2) as f64);
     vec![
         Value::Real(mask),
-        rand_value(&mut rng(3), &[4, 5], true, Dom::Any),
+        rand_value(&mut rng(3), &[4, 5], true, Domain::Any),
     ]
 }
 
@@ -68,7 +69,7 @@ fn backward_matches_finite_differences() {
     let cache = FftCache::new();
     let data = data();
     let latents = vec![
-        rand_value(&mut rng(1), &[4, 5], true, Dom::Any),
+        rand_value(&mut rng(1), &[4, 5], true, Domain::Any),
         Value::scalar(0.3),
         Value::Real(ArrayD::zeros(IxDyn(&[2]))),
     ];
@@ -124,7 +125,8 @@ fn backward_matches_finite_differences() {
             &cache,
         )
         .unwrap();
-    let doubled = Op::Mul
+    let doubled = Op::new("mul", &[])
+        .unwrap()
         .forward(&[&Value::scalar(2.0), &grads[0]], &cache)
         .unwrap();
     assert!(twice[0].real_dot(&twice[0]) > 0.0);
@@ -135,7 +137,7 @@ fn backward_matches_finite_differences() {
 fn runtime_errors_point_at_the_node() {
     let mut g = Graph::new();
     let d = g.push(NodeKind::Data(0), Ty::real(vec![3]), sp(0));
-    let l = op(&mut g, Op::Log, &[d], 42);
+    let l = op(&mut g, "log", &[d], 42);
     let bad = Value::Real(ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, -0.5, 0.0]).unwrap());
     let e = g.forward(&[], &[bad], &FftCache::new()).unwrap_err();
     assert_eq!((e.node, e.span, e.domain), (l, sp(42), true));
@@ -156,7 +158,11 @@ fn runtime_errors_point_at_the_node() {
     );
     // Missing bindings and a forward reference are errors too.
     assert!(g.forward(&[], &[], &FftCache::new()).is_err());
-    g.push(NodeKind::Op(Op::Neg, vec![NodeId(9)]), Ty::real(vec![3]), sp(50));
+    g.push(
+        NodeKind::Op(Op::new("neg", &[]).unwrap(), vec![NodeId(9)]),
+        Ty::real(vec![3]),
+        sp(50),
+    );
     let ok = Value::Real(ArrayD::ones(IxDyn(&[3])));
     assert_eq!(
         g.forward(&[], &[ok], &FftCache::new()).unwrap_err().node,
@@ -178,8 +184,8 @@ fn latent_dependence_and_constants() {
     let mask = g.push(NodeKind::Data(0), Ty::real(vec![2]), sp(0));
     let two = g.push(NodeKind::Const(Value::scalar(2.0)), Ty::real(vec![]), sp(1));
     let x = g.push(NodeKind::Latent(0), Ty::real(vec![2]), sp(2));
-    let scaled = op(&mut g, Op::Mul, &[two, mask], 3);
-    let dep = op(&mut g, Op::Add, &[scaled, x], 4);
+    let scaled = op(&mut g, "mul", &[two, mask], 3);
+    let dep = op(&mut g, "add", &[scaled, x], 4);
     let d = Value::Real(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.5, -1.0]).unwrap());
     let got = g
         .eval_const(scaled, std::slice::from_ref(&d), &FftCache::new())
@@ -204,13 +210,13 @@ fn dump_lists_nodes_with_locations() {
     let mut g = Graph::new();
     let x = g.push(NodeKind::Latent(0), Ty::complex(vec![2, 2]), at("x :"));
     let f = g.push(
-        NodeKind::Op(Op::Fft, vec![x]),
+        NodeKind::Op(Op::new("fft", &[]).unwrap(), vec![x]),
         Ty::complex(vec![2, 2]),
         at("fft(x)"),
     );
     g.push(NodeKind::Const(Value::scalar(0.1)), Ty::real(vec![]), at("0.1"));
     g.push(
-        NodeKind::Op(Op::Crop(1, 2), vec![f]),
+        NodeKind::Op(Op::new("crop", &[1, 2]).unwrap(), vec![f]),
         Ty::complex(vec![1, 2]),
         at("fft(x)"),
     );

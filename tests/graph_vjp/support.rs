@@ -5,47 +5,51 @@ use num_complex::Complex64 as C;
 use proptest::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use uq::graph::{FftCache, Op, Value};
+use uq::graph::{Arg, Domain, FftCache, Op, Value};
 
 /// Step and tolerance of the finite-difference criterion stated atop `graph_vjp.rs`.
 pub const H: f64 = 1e-5;
 pub const TOL: f64 = 1e-6;
 
-/// Where random inputs live: away from kinks (`abs` at 0), poles (`/ 0`) and branch cuts
-/// (`log`, `sqrt` on the non-positive reals).
-#[derive(Clone, Copy, Debug)]
-pub enum Dom {
-    /// Components uniform in [−2, 2].
-    Any,
-    /// Magnitude in [0.5, 2], random sign or phase.
-    NonZero,
-    /// Real part in [0.3, 3], imaginary part in [−2, 2].
-    RightHalf,
-    /// Real values in [−6, 6].
-    Wide,
-}
-
-pub fn rand_value(rng: &mut ChaCha8Rng, shape: &[usize], complex: bool, dom: Dom) -> Value {
+/// Values in `dom` (see [`Domain`]).
+pub fn rand_value(rng: &mut ChaCha8Rng, shape: &[usize], complex: bool, dom: Domain) -> Value {
     let n: usize = shape.iter().product();
     if complex {
         let data = (0..n)
             .map(|_| match dom {
-                Dom::Any | Dom::Wide => C::new(rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)),
-                Dom::NonZero => C::from_polar(rng.random_range(0.5..2.0), rng.random_range(0.0..6.3)),
-                Dom::RightHalf => C::new(rng.random_range(0.3..3.0), rng.random_range(-2.0..2.0)),
+                Domain::Any | Domain::Wide => {
+                    C::new(rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0))
+                }
+                Domain::NonZero => C::from_polar(rng.random_range(0.5..2.0), rng.random_range(0.0..6.3)),
+                Domain::RightHalf => C::new(rng.random_range(0.3..3.0), rng.random_range(-2.0..2.0)),
             })
             .collect();
         Value::Complex(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
     } else {
         let data = (0..n)
             .map(|_| match dom {
-                Dom::Any => rng.random_range(-2.0..2.0),
-                Dom::Wide => rng.random_range(-6.0..6.0),
-                Dom::NonZero => rng.random_range(0.5..2.0) * if rng.random_bool(0.5) { 1.0 } else { -1.0 },
-                Dom::RightHalf => rng.random_range(0.3..3.0),
+                Domain::Any => rng.random_range(-2.0..2.0),
+                Domain::Wide => rng.random_range(-6.0..6.0),
+                Domain::NonZero => rng.random_range(0.5..2.0) * if rng.random_bool(0.5) { 1.0 } else { -1.0 },
+                Domain::RightHalf => rng.random_range(0.3..3.0),
             })
             .collect();
         Value::Real(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
+    }
+}
+
+/// One random value per argument description.
+pub fn values(rng: &mut ChaCha8Rng, args: &[Arg]) -> Vec<Value> {
+    args.iter()
+        .map(|a| rand_value(rng, &a.shape, a.complex, a.domain))
+        .collect()
+}
+
+/// `a x + b y` for values of one type.
+pub fn lincomb(a: f64, x: &Value, b: f64, y: &Value) -> Value {
+    match (x, y) {
+        (Value::Real(x), Value::Real(y)) => Value::Real(x * a + y * b),
+        _ => Value::Complex(x.to_complex() * C::from(a) + y.to_complex() * C::from(b)),
     }
 }
 
@@ -107,7 +111,7 @@ pub fn check_vjp(op: &Op, args: &[Value], seed: u64) -> Result<(), TestCaseError
         .map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
     prop_assert_eq!(op.infer_type(&tys), Ok(out.ty()));
     let mut rng: ChaCha8Rng = rand::SeedableRng::seed_from_u64(seed ^ 0x9e37_79b9);
-    let v = rand_value(&mut rng, out.shape(), out.is_complex(), Dom::Any);
+    let v = rand_value(&mut rng, out.shape(), out.is_complex(), Domain::Any);
     let grads = op.vjp(&refs, &out, &v, &cache).unwrap();
     prop_assert_eq!(grads.len(), args.len());
     let (mut err, mut scale) = (0.0f64, 1.0f64);
@@ -145,7 +149,7 @@ pub fn check_adjoint(op: &Op, args: &[Value], which: usize, seed: u64) -> Result
     let refs: Vec<&Value> = args.iter().collect();
     let ax = op.forward(&refs, &cache).unwrap();
     let mut rng: ChaCha8Rng = rand::SeedableRng::seed_from_u64(seed ^ 0x51);
-    let y = rand_value(&mut rng, ax.shape(), true, Dom::Any);
+    let y = rand_value(&mut rng, ax.shape(), true, Domain::Any);
     let ahy = op.vjp(&refs, &ax, &y, &cache).unwrap();
     let which = which.min(args.len() - 1);
     let (lhs, rhs) = (cdot(&ax, &y), cdot(&args[which], &ahy[which]));

@@ -6,11 +6,57 @@
 //! turns this into the plain circular convolution `x ⊛ kp`, whose orthonormal DFT is
 //! `√(HW) · X ⊙ KP`. The VJPs are the correlations `ḡx = Kᴴ g` and `ḡk[a, b] = Σ g · conj(x shifted)`.
 
+use super::def::{OpDef, Rule, Syntax};
+use super::inputs::{coin, plane_of, plane_shape, Domain, Inputs};
 use super::tensor::{build, complex_vec, reduce_to, row_major, Elem, Planes};
-use super::OpError;
+use super::types::{plane, promote};
+use super::{Op, OpError};
 use crate::graph::fft::FftCache;
-use crate::graph::value::Value;
+use crate::graph::value::{Ty, Value};
 use num_complex::Complex64 as C;
+use rand::Rng;
+
+pub static CONV: OpDef = OpDef {
+    name: "conv",
+    syntax: Syntax::Call,
+    params: &[],
+    signatures: &[
+        "conv(T[..., h, w], real[kh, kw]) -> T[..., h, w] (circular, kernel centred)",
+        "conv(T[..., h, w], complex[kh, kw]) -> complex[..., h, w]",
+    ],
+    doc: "Circular 2-D convolution of the last two axes with a kernel centred at `(kh/2, kw/2)`.",
+    linear: false,
+    rule: Rule::Binary {
+        ty: conv_type,
+        forward: |_, x, k, cache| forward(x, k, cache),
+        vjp: |_, x, k, _, g, cache| vjp(x, k, g, cache),
+    },
+    inputs: |r| {
+        let shape = plane_shape(r, 7);
+        let (h, w) = plane_of(&shape);
+        let (kh, kw) = (r.random_range(1..8).min(h), r.random_range(1..8).min(w));
+        Inputs::of([(shape, coin(r), Domain::Any), (vec![kh, kw], coin(r), Domain::Any)])
+    },
+};
+
+fn conv_type(op: &Op, x: &Ty, k: &Ty) -> Result<Ty, String> {
+    let (h, w) = plane(op, x)?;
+    let [kh, kw] = k.shape[..] else {
+        return Err(format!("`conv` needs a 2-D kernel, got {k}"));
+    };
+    if kh == 0 || kw == 0 {
+        return Err(format!("`conv` needs a non-empty kernel, got {k}"));
+    }
+    if kh > h || kw > w {
+        return Err(format!(
+            "`conv`: the kernel {k} is larger than the image planes of {x}"
+        ));
+    }
+    Ok(Ty {
+        elem: promote(x.elem, k.elem),
+        shape: x.shape.clone(),
+    })
+}
 
 /// Image plane geometry plus kernel size.
 #[derive(Clone, Copy, Debug)]
@@ -148,7 +194,7 @@ fn finish(shape: &[usize], data: Vec<C>, real: bool) -> Result<Value, OpError> {
     }
 }
 
-pub(super) fn forward(x: &Value, k: &Value, cache: &FftCache) -> Result<Value, OpError> {
+fn forward(x: &Value, k: &Value, cache: &FftCache) -> Result<Value, OpError> {
     let g = Geom::of(x, k)?;
     let all_real = !x.is_complex() && !k.is_complex();
     if g.direct_is_cheaper(all_real) {
@@ -169,7 +215,7 @@ pub(super) fn forward(x: &Value, k: &Value, cache: &FftCache) -> Result<Value, O
     }
 }
 
-pub(super) fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<Vec<Value>, OpError> {
+fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<[Value; 2], OpError> {
     let g = Geom::of(x, k)?;
     let all_real = !x.is_complex() && !k.is_complex();
     if g.direct_is_cheaper(all_real) {
@@ -177,7 +223,7 @@ pub(super) fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<
             let (xs, gs) = (row_major(xa), row_major(ga));
             let gx = direct(&gs, &row_major(ka), g, true);
             let gk = direct_kernel_grad(&xs, &gs, g);
-            return Ok(vec![
+            return Ok([
                 Value::Real(build(x.shape(), gx)?),
                 Value::Real(build(k.shape(), gk)?),
             ]);
@@ -185,7 +231,7 @@ pub(super) fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<
         let (xs, gs) = (complex_vec(x), complex_vec(gv));
         let gx = direct(&gs, &complex_vec(k), g, true);
         let gk = direct_kernel_grad(&xs, &gs, g);
-        return Ok(vec![
+        return Ok([
             reduce_to(Value::Complex(build(x.shape(), gx)?), x),
             reduce_to(Value::Complex(build(k.shape(), gk)?), k),
         ]);
@@ -196,7 +242,7 @@ pub(super) fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<
         x,
     );
     let gk = spectral_kernel_grad(x, gv, g, cache);
-    Ok(vec![gx, reduce_to(Value::Complex(build(k.shape(), gk)?), k)])
+    Ok([gx, reduce_to(Value::Complex(build(k.shape(), gk)?), k)])
 }
 
 /// `ḡkp = ifft(√N Σ_planes conj(X) ⊙ G)`, read back at the embedded tap positions.

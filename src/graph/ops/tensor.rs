@@ -1,9 +1,9 @@
 //! Kernel plumbing shared by the ops: the element trait over `f64`/`Complex64`, row-major slices,
 //! array construction and plane (last-two-axes) geometry.
 
-use super::OpError;
+use super::{Op, OpError};
 use crate::graph::value::Value;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, Zip};
 use num_complex::Complex64;
 use std::borrow::Cow;
 use std::ops::{Add, AddAssign, Mul, Neg, Sub};
@@ -134,4 +134,37 @@ pub(crate) fn reduce_to(v: Value, arg: &Value) -> Value {
         (Value::Complex(_), Value::Real(r)) => Value::Complex(r.mapv(|x| Complex64::new(x, 0.0))),
         (_, v) => v,
     }
+}
+
+/// `f(a, b)` elementwise where either side may be a scalar (shapes were checked by the caller).
+pub(crate) fn zip_with<A: Copy, B: Copy, O>(
+    a: &ArrayD<A>,
+    b: &ArrayD<B>,
+    f: impl Fn(A, B) -> O,
+) -> Result<ArrayD<O>, OpError> {
+    if a.ndim() == 0 {
+        let x = scalar_of(a)?;
+        Ok(b.mapv(|y| f(x, y)))
+    } else if b.ndim() == 0 {
+        let y = scalar_of(b)?;
+        Ok(a.mapv(|x| f(x, y)))
+    } else if a.shape() == b.shape() {
+        Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)))
+    } else {
+        Err(OpError::Shape(format!(
+            "shapes {:?} and {:?} differ (only scalars broadcast)",
+            a.shape(),
+            b.shape()
+        )))
+    }
+}
+
+/// The error of a VJP given an argument or cotangent of a kind its op never produces.
+pub(crate) fn no_gradient(op: &Op, x: &Value, g: &Value) -> OpError {
+    OpError::Shape(format!(
+        "`{}`: no gradient for argument {} with cotangent {}",
+        op.name(),
+        x.ty(),
+        g.ty()
+    ))
 }

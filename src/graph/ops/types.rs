@@ -1,88 +1,12 @@
-//! Static typing of the built-in ops: element kind and shape of the result, or a message.
+//! Shared pieces of the ops' static type rules: element promotion, plane geometry, result shapes.
 
 use super::tensor::Planes;
 use super::Op;
 use crate::graph::value::Ty;
 use crate::syntax::ast::ElemType;
 
-/// Result type of `op` applied to `args` (see [`Op::infer_type`]).
-pub(super) fn infer(op: &Op, args: &[Ty]) -> Result<Ty, String> {
-    if args.len() != op.arity() {
-        let s = if op.arity() == 1 { "" } else { "s" };
-        return Err(format!(
-            "`{}` takes {} argument{s}, got {}",
-            op.name(),
-            op.arity(),
-            args.len()
-        ));
-    }
-    let ty = match (op, args) {
-        (Op::Add | Op::Sub | Op::Mul | Op::Div, [a, b]) => broadcast(op, a, b)?,
-        (Op::MatMul, [a, x]) => matmul(a, x)?,
-        (Op::Conv, [x, k]) => conv(x, k)?,
-        (Op::Neg | Op::Conj | Op::Exp | Op::Log | Op::Sqrt, [x]) => x.clone(),
-        (Op::Re | Op::Im | Op::Abs | Op::Abs2, [x]) => Ty::real(x.shape.clone()),
-        (Op::Softplus, [x]) => {
-            if x.is_complex() {
-                return Err(format!("`softplus` needs a real argument, got {x}"));
-            }
-            x.clone()
-        }
-        (Op::Sum, [x]) => Ty::scalar(x.elem),
-        (Op::Fft | Op::Ifft, [x]) => {
-            plane(op, x)?;
-            Ty::complex(x.shape.clone())
-        }
-        (Op::FftShift | Op::IfftShift, [x]) => {
-            plane(op, x)?;
-            x.clone()
-        }
-        (Op::Downsample(f), [x]) => {
-            let (h, w) = plane(op, x)?;
-            let f = factor(op, *f)?;
-            if h % f != 0 || w % f != 0 {
-                return Err(format!(
-                    "`downsample` by {f} needs the last two dimensions divisible by {f}, got {x}"
-                ));
-            }
-            with_plane(x, h / f, w / f)
-        }
-        (Op::Upsample(f), [x]) => {
-            let (h, w) = plane(op, x)?;
-            let f = factor(op, *f)?;
-            match (h.checked_mul(f), w.checked_mul(f)) {
-                (Some(h2), Some(w2)) => with_plane(x, h2, w2),
-                _ => return Err(format!("`upsample` by {f} of {x} is too large")),
-            }
-        }
-        (Op::Crop(ch, cw), [x]) => {
-            let (h, w) = plane(op, x)?;
-            if *ch > h || *cw > w {
-                return Err(format!("`crop` to [{ch}, {cw}] needs a larger input, got {x}"));
-            }
-            with_plane(x, *ch, *cw)
-        }
-        (Op::Pad(ph, pw), [x]) => {
-            let (h, w) = plane(op, x)?;
-            if *ph < h || *pw < w {
-                return Err(format!("`pad` to [{ph}, {pw}] needs a smaller input, got {x}"));
-            }
-            with_plane(x, *ph, *pw)
-        }
-        _ => return Err(format!("`{}`: wrong number of arguments", op.name())),
-    };
-    if ty
-        .shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .is_none()
-    {
-        return Err(format!("`{}`: the result {ty} has too many elements", op.name()));
-    }
-    Ok(ty)
-}
-
-fn promote(a: ElemType, b: ElemType) -> ElemType {
+/// real ⊗ complex → complex.
+pub(super) fn promote(a: ElemType, b: ElemType) -> ElemType {
     if a == ElemType::Complex || b == ElemType::Complex {
         ElemType::Complex
     } else {
@@ -90,86 +14,32 @@ fn promote(a: ElemType, b: ElemType) -> ElemType {
     }
 }
 
-fn verb(op: &Op) -> &'static str {
-    match op {
-        Op::Add => "add",
-        Op::Sub => "subtract",
-        Op::Mul => "multiply",
-        _ => "divide",
-    }
+/// The rule of ops whose result has the argument's type.
+pub(super) fn same(_: &Op, x: &Ty) -> Result<Ty, String> {
+    Ok(x.clone())
 }
 
-/// Elementwise binary rule: scalars broadcast, otherwise shapes match exactly.
-fn broadcast(op: &Op, a: &Ty, b: &Ty) -> Result<Ty, String> {
-    let elem = promote(a.elem, b.elem);
-    if a.is_scalar() {
-        Ok(Ty {
-            elem,
-            shape: b.shape.clone(),
-        })
-    } else if b.is_scalar() || a.shape == b.shape {
-        Ok(Ty {
-            elem,
-            shape: a.shape.clone(),
-        })
-    } else {
-        Err(format!(
-            "cannot {} {a} and {b}: shapes {:?} and {:?} differ (only scalars broadcast)",
-            verb(op),
-            a.shape,
-            b.shape
-        ))
-    }
+/// The rule of ops whose result is real with the argument's shape.
+pub(super) fn real_of(_: &Op, x: &Ty) -> Result<Ty, String> {
+    Ok(Ty::real(x.shape.clone()))
 }
 
-fn matmul(a: &Ty, x: &Ty) -> Result<Ty, String> {
-    let elem = promote(a.elem, x.elem);
-    let [m, n] = a.shape[..] else {
-        return Err(format!("`@` needs a matrix [m, n] on the left, got {a}"));
-    };
-    match x.shape[..] {
-        [n2] if n2 == n => Ok(Ty { elem, shape: vec![m] }),
-        [n2, k] if n2 == n => Ok(Ty {
-            elem,
-            shape: vec![m, k],
-        }),
-        [_] | [_, _] => Err(format!(
-            "`@`: inner dimensions differ: {a} @ {x} (the left has {n} columns)"
-        )),
-        _ => Err(format!(
-            "`@` needs a vector [n] or a matrix [n, k] on the right, got {x}"
-        )),
-    }
-}
-
-fn conv(x: &Ty, k: &Ty) -> Result<Ty, String> {
-    let (h, w) = plane(&Op::Conv, x)?;
-    let [kh, kw] = k.shape[..] else {
-        return Err(format!("`conv` needs a 2-D kernel, got {k}"));
-    };
-    if kh == 0 || kw == 0 {
-        return Err(format!("`conv` needs a non-empty kernel, got {k}"));
-    }
-    if kh > h || kw > w {
-        return Err(format!(
-            "`conv`: the kernel {k} is larger than the image planes of {x}"
-        ));
-    }
-    Ok(Ty {
-        elem: promote(x.elem, k.elem),
-        shape: x.shape.clone(),
-    })
+/// The rule of ops that map each plane to a plane of the same size and kind.
+pub(super) fn same_planes(op: &Op, x: &Ty) -> Result<Ty, String> {
+    plane(op, x)?;
+    Ok(x.clone())
 }
 
 /// The last two dimensions, or an error naming the op.
-fn plane(op: &Op, x: &Ty) -> Result<(usize, usize), String> {
+pub(super) fn plane(op: &Op, x: &Ty) -> Result<(usize, usize), String> {
     match x.shape[..] {
         [.., h, w] => Ok((h, w)),
         _ => Err(format!("`{}` needs at least 2 dimensions, got {x}", op.name())),
     }
 }
 
-fn factor(op: &Op, f: usize) -> Result<usize, String> {
+/// A resampling factor, which must be at least 1.
+pub(super) fn factor(op: &Op, f: usize) -> Result<usize, String> {
     if f == 0 {
         Err(format!("`{}` needs a factor of at least 1, got 0", op.name()))
     } else {
@@ -177,7 +47,8 @@ fn factor(op: &Op, f: usize) -> Result<usize, String> {
     }
 }
 
-fn with_plane(x: &Ty, h: usize, w: usize) -> Ty {
+/// `x`'s type with its last two dimensions replaced.
+pub(super) fn with_plane(x: &Ty, h: usize, w: usize) -> Ty {
     Ty {
         elem: x.elem,
         shape: Planes::shape_with(&x.shape, h, w),
@@ -194,42 +65,47 @@ mod tests {
     fn c(s: &[usize]) -> Ty {
         Ty::complex(s.to_vec())
     }
+    fn op(name: &str, params: &[usize]) -> Op {
+        Op::new(name, params).unwrap()
+    }
 
     #[test]
     fn result_types() {
-        let ok = |op: Op, args: &[Ty]| infer(&op, args).unwrap();
-        assert_eq!(ok(Op::Mul, &[r(&[]), c(&[3, 4])]), c(&[3, 4]));
-        assert_eq!(ok(Op::Add, &[r(&[3, 4]), r(&[])]), r(&[3, 4]));
-        assert_eq!(ok(Op::Fft, &[r(&[2, 3, 4])]), c(&[2, 3, 4]));
-        assert_eq!(ok(Op::Abs, &[c(&[5, 5])]), r(&[5, 5]));
-        assert_eq!(ok(Op::Sqrt, &[c(&[2])]), c(&[2]));
-        assert_eq!(ok(Op::Sum, &[c(&[2, 2])]), c(&[]));
-        assert_eq!(ok(Op::Conv, &[r(&[8, 8]), c(&[8, 3])]), c(&[8, 8]));
-        assert_eq!(ok(Op::Downsample(2), &[r(&[3, 8, 6])]), r(&[3, 4, 3]));
-        assert_eq!(ok(Op::Upsample(3), &[c(&[2, 2])]), c(&[6, 6]));
-        assert_eq!(ok(Op::Crop(2, 3), &[r(&[4, 3])]), r(&[2, 3]));
-        assert_eq!(ok(Op::Pad(4, 5), &[r(&[4, 3])]), r(&[4, 5]));
-        assert_eq!(ok(Op::MatMul, &[r(&[2, 3]), c(&[3])]), c(&[2]));
-        assert_eq!(ok(Op::MatMul, &[r(&[2, 3]), r(&[3, 4])]), r(&[2, 4]));
+        let ok = |o: Op, args: &[Ty]| o.infer_type(args).unwrap();
+        assert_eq!(ok(op("mul", &[]), &[r(&[]), c(&[3, 4])]), c(&[3, 4]));
+        assert_eq!(ok(op("add", &[]), &[r(&[3, 4]), r(&[])]), r(&[3, 4]));
+        assert_eq!(ok(op("fft", &[]), &[r(&[2, 3, 4])]), c(&[2, 3, 4]));
+        assert_eq!(ok(op("abs", &[]), &[c(&[5, 5])]), r(&[5, 5]));
+        assert_eq!(ok(op("sqrt", &[]), &[c(&[2])]), c(&[2]));
+        assert_eq!(ok(op("sum", &[]), &[c(&[2, 2])]), c(&[]));
+        assert_eq!(ok(op("conv", &[]), &[r(&[8, 8]), c(&[8, 3])]), c(&[8, 8]));
+        assert_eq!(ok(op("downsample", &[2]), &[r(&[3, 8, 6])]), r(&[3, 4, 3]));
+        assert_eq!(ok(op("upsample", &[3]), &[c(&[2, 2])]), c(&[6, 6]));
+        assert_eq!(ok(op("crop", &[2, 3]), &[r(&[4, 3])]), r(&[2, 3]));
+        assert_eq!(ok(op("pad", &[4, 5]), &[r(&[4, 3])]), r(&[4, 5]));
+        assert_eq!(ok(op("matmul", &[]), &[r(&[2, 3]), c(&[3])]), c(&[2]));
+        assert_eq!(ok(op("matmul", &[]), &[r(&[2, 3]), r(&[3, 4])]), r(&[2, 4]));
     }
 
     #[test]
     fn errors_say_what_is_wrong() {
-        let err = |op: Op, args: &[Ty]| infer(&op, args).unwrap_err();
-        let e = err(Op::Add, &[r(&[3, 4]), c(&[4, 3])]);
+        let err = |o: Op, args: &[Ty]| o.infer_type(args).unwrap_err();
+        let e = err(op("add", &[]), &[r(&[3, 4]), c(&[4, 3])]);
         assert!(e.contains("[3, 4]") && e.contains("[4, 3]"), "{e}");
-        assert!(err(Op::Fft, &[c(&[8])]).contains("at least 2 dimensions"));
-        assert!(err(Op::Softplus, &[c(&[2])]).contains("real"));
-        assert!(err(Op::Downsample(3), &[r(&[8, 9])]).contains("divisible by 3"));
-        assert!(err(Op::Downsample(0), &[r(&[8, 8])]).contains("at least 1"));
-        assert!(err(Op::Crop(9, 2), &[r(&[8, 8])]).contains("crop"));
-        assert!(err(Op::Pad(7, 8), &[r(&[8, 8])]).contains("pad"));
-        assert!(err(Op::Conv, &[r(&[4, 4]), r(&[5, 1])]).contains("larger"));
-        assert!(err(Op::Conv, &[r(&[4, 4]), r(&[2, 2, 1])]).contains("2-D kernel"));
-        assert!(err(Op::MatMul, &[r(&[2, 3]), r(&[4])]).contains("inner dimensions"));
-        assert!(err(Op::MatMul, &[r(&[2]), r(&[2])]).contains("matrix"));
-        assert!(err(Op::Neg, &[r(&[]), r(&[])]).contains("takes 1 argument, got 2"));
-        assert!(err(Op::Conv, &[r(&[4, 4])]).contains("takes 2 arguments, got 1"));
-        assert!(err(Op::Upsample(usize::MAX), &[r(&[2, 2])]).contains("too large"));
+        assert!(err(op("fft", &[]), &[c(&[8])]).contains("at least 2 dimensions"));
+        assert!(err(op("softplus", &[]), &[c(&[2])]).contains("real"));
+        assert!(err(op("downsample", &[3]), &[r(&[8, 9])]).contains("divisible by 3"));
+        assert!(err(op("downsample", &[0]), &[r(&[8, 8])]).contains("at least 1"));
+        assert!(err(op("crop", &[9, 2]), &[r(&[8, 8])]).contains("crop"));
+        assert!(err(op("pad", &[7, 8]), &[r(&[8, 8])]).contains("pad"));
+        assert!(err(op("conv", &[]), &[r(&[4, 4]), r(&[5, 1])]).contains("larger"));
+        assert!(err(op("conv", &[]), &[r(&[4, 4]), r(&[2, 2, 1])]).contains("2-D kernel"));
+        assert!(err(op("matmul", &[]), &[r(&[2, 3]), r(&[4])]).contains("inner dimensions"));
+        assert!(err(op("matmul", &[]), &[r(&[2]), r(&[2])]).contains("matrix"));
+        assert!(err(op("neg", &[]), &[r(&[]), r(&[])]).contains("takes 1 argument, got 2"));
+        assert!(err(op("conv", &[]), &[r(&[4, 4])]).contains("takes 2 arguments, got 1"));
+        assert!(err(op("upsample", &[usize::MAX]), &[r(&[2, 2])]).contains("too large"));
+        assert!(Op::new("crop", &[2]).unwrap_err().contains("2 static parameter"));
+        assert!(Op::new("flipud", &[]).unwrap_err().contains("no built-in op"));
     }
 }
