@@ -3,7 +3,7 @@
 // Diagnostics are returned by value on this cold path (once per run), as everywhere in the checker.
 #![allow(clippy::result_large_err)]
 
-use super::PlanInput;
+use super::{PlanInput, SessionError};
 use crate::check::{CheckError, Likelihood, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{FftCache, Value};
@@ -134,12 +134,12 @@ pub struct Built {
 
 impl Built {
     /// The first latent's prior (the score samplers sample one latent).
-    pub fn first_prior(&self) -> anyhow::Result<&dyn ScoreModel> {
+    pub fn first_prior(&self) -> Result<&dyn ScoreModel, SessionError> {
         self.posterior
             .priors()
             .first()
             .map(|p| p.as_ref())
-            .ok_or_else(|| anyhow::anyhow!("the model has no latent"))
+            .ok_or_else(|| SessionError::Prior("the model has no latent".into()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! options, run it and write the run folder.
 
 mod build;
+mod error;
 mod options;
 mod plan;
 mod prepare;
@@ -10,6 +11,7 @@ mod samplers;
 mod write;
 
 pub use build::{build, Built};
+pub use error::SessionError;
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };

@@ -2,6 +2,7 @@
 //! and the docs read, and the settings resolved from it for one run.
 
 use super::samplers::{SamplerDef, Uses, COMMON};
+use super::SessionError;
 use crate::diagnostics::did_you_mean;
 use crate::source::Span;
 use std::collections::BTreeMap;
@@ -310,7 +311,7 @@ impl Settings {
     }
 
     /// A whole-number option with a fixed default (an error names a registry entry without one).
-    pub fn count(&self, key: &str) -> anyhow::Result<usize> {
+    pub fn count(&self, key: &str) -> Result<usize, SessionError> {
         self.opt_count(key).ok_or_else(|| self.missing(key))
     }
 
@@ -323,7 +324,7 @@ impl Settings {
     }
 
     /// The seed (the full 64-bit range).
-    pub fn seed(&self) -> anyhow::Result<u64> {
+    pub fn seed(&self) -> Result<u64, SessionError> {
         match self.values.get("seed") {
             Some(Setting::Count(n)) => Ok(*n),
             _ => Err(self.missing("seed")),
@@ -331,7 +332,7 @@ impl Settings {
     }
 
     /// A real option with a fixed default.
-    pub fn real(&self, key: &str) -> anyhow::Result<f64> {
+    pub fn real(&self, key: &str) -> Result<f64, SessionError> {
         self.opt_real(key).ok_or_else(|| self.missing(key))
     }
 
@@ -351,11 +352,11 @@ impl Settings {
         }
     }
 
-    fn missing(&self, key: &str) -> anyhow::Error {
-        anyhow::anyhow!(
-            "internal error: {} reads `{key}` but its registry entry gives it no default",
+    fn missing(&self, key: &str) -> SessionError {
+        SessionError::Internal(format!(
+            "{} reads `{key}` but its registry entry gives it no default",
             self.sampler
-        )
+        ))
     }
 
     /// Whether `key` was given (by the model, a flag or the REPL) rather than defaulted.

@@ -1,6 +1,6 @@
 //! Running the planned sampler on a built posterior: progress reports, the size check and the dispatch.
 
-use super::{Plan, Settings};
+use super::{Plan, SessionError, Settings};
 use crate::infer::{DpsProgress, Progress};
 use crate::output::Summary;
 use crate::session::Built;
@@ -86,8 +86,8 @@ pub fn run(
     settings: &Settings,
     progress: &(dyn Fn(RunProgress<'_>) + Sync),
     stop: &AtomicBool,
-) -> anyhow::Result<RunResult> {
-    check_size(built, settings).map_err(anyhow::Error::msg)?;
+) -> Result<RunResult, SessionError> {
+    check_size(built, settings).map_err(SessionError::TooLarge)?;
     let mut summary = Summary {
         sampler: plan.sampler.name.to_string(),
         reason: plan.reason.clone(),

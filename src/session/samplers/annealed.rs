@@ -4,7 +4,7 @@
 use super::{mcmc::mh_mode, start::start_spec, start_estimate, SamplerDef, Uses};
 use crate::infer::{annealed_hmc, AnnealedConfig, AnnealedProgress, MhMode, HMC_TARGET_ACCEPT};
 use crate::score::NoiseKind;
-use crate::session::{RunProgress, StartSpec};
+use crate::session::{RunProgress, SessionError, StartSpec};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -48,7 +48,11 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         let (s_min, s_max) = match prior.noise_kind() {
             NoiseKind::Ve { sigma_min, sigma_max } => (sigma_min, sigma_max),
             NoiseKind::Analytic => (0.01, 1.0),
-            other => anyhow::bail!("annealed HMC needs a noise-conditional prior, not {other:?}"),
+            other => {
+                return Err(SessionError::Prior(format!(
+                    "annealed HMC needs a noise-conditional prior, not {other:?}"
+                )))
+            }
         };
         let sigma_min = s.opt_real("sigma_min").unwrap_or(s_min);
         // The schedule starts where noise hides the image's content: σ_0 = the data range (1/data

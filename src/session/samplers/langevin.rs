@@ -4,7 +4,7 @@
 use super::{OptDefault, SamplerDef, Uses};
 use crate::infer::{annealed_langevin, DpsProgress, LangevinConfig};
 use crate::score::NoiseKind;
-use crate::session::RunProgress;
+use crate::session::{RunProgress, SessionError};
 use ndarray::{s, Array3};
 
 /// Song & Ermon (2019): 10 noise levels, 100 steps per level, ε = 2·10⁻⁵.
@@ -30,7 +30,7 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
         let prior = built.first_prior()?;
         let dim = post.layout().dim;
         let NoiseKind::Ve { sigma_min, sigma_max } = prior.noise_kind() else {
-            anyhow::bail!("annealed Langevin needs a VE prior")
+            return Err(SessionError::Prior("annealed Langevin needs a VE prior".into()))
         };
         let cfg = LangevinConfig { sigma_max, sigma_min, levels: LEVELS, steps: LEVEL_STEPS, eps: EPS, eds: true };
         let started = std::time::Instant::now();

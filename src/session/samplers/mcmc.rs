@@ -3,14 +3,14 @@
 use super::{Progress, RunProgress};
 use crate::infer::{run_chains, KernelKind, MhMode, RunConfig};
 use crate::output::Summary;
-use crate::session::{Built, Plan, Settings};
+use crate::session::{Built, Plan, SessionError, Settings};
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::atomic::AtomicBool;
 
 /// The Metropolis correction: `mh` if given, else exact when every prior has a density, else score-only.
-pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> anyhow::Result<MhMode> {
+pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> Result<MhMode, SessionError> {
     let points = s.count("simpson")?;
     Ok(match s.word("mh") {
         Some("exact") => MhMode::Exact,
@@ -30,7 +30,7 @@ pub(super) fn run(
     progress: Progress<'_>,
     stop: &AtomicBool,
     summary: &mut Summary,
-) -> anyhow::Result<Array3<f64>> {
+) -> Result<Array3<f64>, SessionError> {
     let post = &built.posterior;
     let (chains, seed) = (s.count("chains")?, s.seed()?);
     let cfg = RunConfig {

@@ -13,7 +13,7 @@ use super::options::{option, Setting};
 use super::plan::{Plan, PlanInput};
 use super::sample::RunProgress;
 use crate::output::Summary;
-use crate::session::Built;
+use crate::session::{Built, SessionError};
 use ndarray::Array3;
 use std::sync::atomic::AtomicBool;
 
@@ -30,7 +30,7 @@ pub type RunFn = fn(
     Progress<'_>,
     &AtomicBool,
     &mut Summary,
-) -> anyhow::Result<Array3<f64>>;
+) -> Result<Array3<f64>, SessionError>;
 
 /// One sampler.
 pub struct SamplerDef {
