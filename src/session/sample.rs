@@ -4,12 +4,12 @@ use super::score_runs::{run_annealed, run_dps_rounds, run_langevin};
 use crate::infer::{
     run_chains, DpsProgress, KernelKind, Mass, MhMode, Plan, Progress, RunConfig, SamplerKind,
 };
-use crate::output::Summary;
+use crate::output::{PhaseCount, Summary};
 use crate::session::Built;
 use ndarray::{Array1, Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Where score-based samplers start (CCDF for DPS; a shorter schedule for annealed HMC).
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +127,8 @@ pub fn run(
         seed: opts.seed,
         ..Summary::default()
     };
+    summary.provenance.uq_version = env!("CARGO_PKG_VERSION").to_string();
+    summary.provenance.options = super::provenance::options_record(opts);
     let draws = match plan.sampler {
         SamplerKind::Hmc | SamplerKind::Mala => run_mcmc(built, plan, opts, progress, stop, &mut summary)?,
         SamplerKind::Dps => run_dps_rounds(built, opts, progress, stop, &mut summary)?,
@@ -175,15 +177,26 @@ fn run_mcmc(
     // Stan's default initialisation: uniform on (−2, 2) in every coordinate.
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed_1417);
     let init = Array2::from_shape_fn((opts.chains, dim), |_| rng.random_range(-2.0..2.0));
+    // Iterations done (warm-up included), for how far an interrupted run got.
+    let iterations = AtomicUsize::new(0);
     let out = run_chains(
         post,
         &cfg,
         init,
         opts.seed,
-        &|p| progress(RunProgress::Chains(p)),
+        &|p| {
+            iterations.store(p.iteration, Ordering::Relaxed);
+            progress(RunProgress::Chains(p))
+        },
         stop,
     )?;
-    summary.warmup = warmup;
+    summary.warmup = iterations.load(Ordering::Relaxed).min(warmup);
+    summary
+        .progress
+        .insert("warmup".into(), PhaseCount::new(summary.warmup, warmup));
+    summary
+        .progress
+        .insert("draws".into(), PhaseCount::new(out.draws.shape()[1], cfg.draws));
     summary.acceptance_rate = out.acceptance_rate.clone();
     summary.step_size = out.step_size.clone();
     summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();

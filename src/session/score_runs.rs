@@ -5,14 +5,14 @@ use crate::infer::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedProgress, DpsConfig, DpsProgress,
     LangevinConfig, MhMode, Plan,
 };
-use crate::output::Summary;
+use crate::output::{PhaseCount, Summary};
 use crate::score::{NoiseKind, ScoreModel};
 use crate::session::Built;
 use ndarray::{s, Array1, Array2, Array3};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 type Progress<'a> = &'a (dyn Fn(RunProgress<'_>) + Sync);
 
@@ -114,6 +114,8 @@ pub(super) fn run_annealed(
         draws: opts.draws.unwrap_or(1),
         eds: true,
     };
+    // σ_min-phase iterations of the current batch, for how far an interrupted run got.
+    let final_iterations = AtomicUsize::new(0);
     let report = |p: AnnealedProgress<'_>| match p {
         AnnealedProgress::Level {
             level,
@@ -126,10 +128,24 @@ pub(super) fn run_annealed(
             sigma,
             accept_rate,
         }),
-        AnnealedProgress::Final(p) => progress(RunProgress::Chains(p)),
+        AnnealedProgress::Final(p) => {
+            final_iterations.store(p.iteration, Ordering::Relaxed);
+            progress(RunProgress::Chains(p))
+        }
     };
     let out = annealed_hmc(post, &cfg, init, opts.seed, &report, stop)?;
-    summary.warmup = cfg.warmup;
+    summary.warmup = if out.rounds_done > 0 {
+        cfg.warmup
+    } else {
+        final_iterations.load(Ordering::Relaxed).min(cfg.warmup)
+    };
+    let count = |done, planned| PhaseCount::new(done, planned);
+    summary.progress.extend([
+        ("levels".to_string(), count(out.levels_done, out.levels_planned)),
+        ("rounds".to_string(), count(out.rounds_done, rounds)),
+        ("warmup".to_string(), count(summary.warmup, cfg.warmup)),
+        ("draws".to_string(), count(out.draws.shape()[1], rounds * cfg.draws)),
+    ]);
     if let Some(last) = &out.last {
         summary.acceptance_rate = last.acceptance_rate.clone();
         summary.step_size = last.step_size.clone();
@@ -190,6 +206,7 @@ pub(super) fn run_dps_rounds(
     let per_batch = (DPS_BATCH / opts.chains).clamp(1, rounds);
     let mut all = Array3::zeros((opts.chains, rounds, dim));
     let mut kept = rounds;
+    let (mut rounds_done, mut steps) = (0, PhaseCount::new(0, 0));
     for d in (0..rounds).step_by(per_batch) {
         let n = per_batch.min(rounds - d);
         let out = run_dps(
@@ -205,6 +222,7 @@ pub(super) fn run_dps_rounds(
             all.slice_mut(s![p % opts.chains, d + p / opts.chains, ..])
                 .assign(&row);
         }
+        steps = PhaseCount::new(out.timesteps.len(), out.planned_steps);
         if out.partial {
             summary.partial = true;
             kept = d + n;
@@ -216,7 +234,13 @@ pub(super) fn run_dps_rounds(
         summary
             .extra
             .insert("final_residual".into(), serde_json::json!(out.residuals.last()));
+        rounds_done = d + n;
     }
+    // Steps of the last batch of rounds (the interrupted one, if any); rounds finished.
+    summary.progress.insert("steps".into(), steps);
+    summary
+        .progress
+        .insert("rounds".into(), PhaseCount::new(rounds_done, rounds));
     summary.extra.insert("zeta".into(), serde_json::json!(opts.zeta));
     if let Some((_, t0)) = &cfg.init {
         summary.extra.insert("ccdf_t0".into(), serde_json::json!(t0));
@@ -253,8 +277,10 @@ pub(super) fn run_langevin(
     let rounds = opts.draws.unwrap_or(1).max(1);
     let mut all = Array3::zeros((opts.chains, rounds, dim));
     let mut kept = rounds;
+    let levels_done = AtomicUsize::new(0);
     for d in 0..rounds {
         let report = |level: usize, levels: usize, sigma: f64| {
+            levels_done.store(level, Ordering::Relaxed);
             progress(RunProgress::Dps(&DpsProgress {
                 step: level,
                 total: levels,
@@ -271,6 +297,14 @@ pub(super) fn run_langevin(
         }
         all.slice_mut(s![.., d, ..]).assign(&x);
     }
+    // Levels of the last round (the interrupted one, if any); rounds finished.
+    summary.progress.extend([
+        (
+            "levels".to_string(),
+            PhaseCount::new(levels_done.load(Ordering::Relaxed), cfg.levels),
+        ),
+        ("rounds".to_string(), PhaseCount::new(kept, rounds)),
+    ]);
     summary.extra.insert(
         "schedule".into(),
         serde_json::json!({"sigma_max": sigma_max, "sigma_min": sigma_min, "levels": cfg.levels,
