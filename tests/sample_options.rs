@@ -83,9 +83,10 @@ fn summary_names_the_kernel_and_the_options() {
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["sampler"], "hmc");
         assert_eq!(summary["kernel"], kernel);
-        assert_eq!(summary["extra"]["options"]["draws"], 20);
-        assert_eq!(summary["extra"]["options"]["chains"], 2);
-        assert_eq!(summary["extra"]["options"]["target_accept"], 0.8);
+        let options = &summary["provenance"]["options"];
+        assert_eq!(options["draws"], 20);
+        assert_eq!(options["chains"], 2);
+        assert_eq!(options["target_accept"], 0.8);
     }
 }
 

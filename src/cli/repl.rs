@@ -45,15 +45,16 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     }
     let interactive = std::io::stdin().is_terminal();
     let interrupt = session.interrupt();
-    // Ctrl-C during `:sample` stops the run (twice: exit). At the prompt rustyline has the terminal
-    // in raw mode and reports it as `Interrupted`; a piped session just ends.
+    // Ctrl-C (or SIGTERM/SIGHUP) during `:sample` stops the run (twice: exit). At the prompt
+    // rustyline has the terminal in raw mode and reports Ctrl-C as `Interrupted`, so a signal outside
+    // a run comes from elsewhere (`kill`, a closed terminal, a piped session): it ends the session.
     let _ = ctrlc::set_handler(move || {
         if interrupt.sampling.load(Ordering::SeqCst) {
             if interrupt.stop.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
             eprintln!("\ninterrupted: stopping the run, keeping the draws so far (Ctrl-C again to abort)");
-        } else if !interactive {
+        } else {
             std::process::exit(130);
         }
     });

@@ -3,12 +3,13 @@
 use super::flags::{parse_sampler, SamplerFlags};
 use super::{parse_binding, report, EXIT_MODEL_ERROR, EXIT_USAGE};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use uq::check::Model;
+use uq::output::{inspect, Discard, Existing, RunWriter};
 use uq::session::{self, PrepareError, Request, RunProgress};
 use uq::source::SourceMap;
 
@@ -20,7 +21,8 @@ pub struct SampleArgs {
     /// to the working directory.
     #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
     pub data: Vec<(String, PathBuf)>,
-    /// Output folder [default: uq-out/<model name>/]; an earlier run there is replaced only once this one completes.
+    /// Output folder [default: uq-out/<model name>/]: absent, empty or an earlier uq run, which is
+    /// replaced only once this one completes; an interrupted run goes beside it, to OUT.partial.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The sampler (overrides `infer` in the model): auto, or one of those in docs/options.md.
@@ -87,19 +89,42 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     for n in &notes {
         eprintln!("note: {n}");
     }
-    if !args.quiet {
-        eprintln!("sampler: {} — {}", plan.sampler, plan.reason);
-    }
+    // Signals (Ctrl-C, SIGTERM, SIGHUP): the first stops the run, which then writes its draws beside
+    // the output folder; a second aborts at once, deleting the unfinished folder. The handler is in
+    // place before the temporary folder exists, so a signal can never leave it behind unhandled.
     let stop = Arc::new(AtomicBool::new(false));
+    let discard: Arc<Mutex<Option<Discard>>> = Arc::default();
     {
-        let stop = stop.clone();
-        // A second Ctrl-C while stopping falls through to the default (immediate exit).
+        let (stop, discard) = (stop.clone(), discard.clone());
         let _ = ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
+                let slot = discard.lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.as_ref().is_some_and(Discard::discard) {
+                    eprintln!("\naborted: nothing written; the output folder is as it was");
+                }
                 std::process::exit(130);
             }
-            eprintln!("\ninterrupted: stopping and writing the draws so far (Ctrl-C again to abort)");
+            eprintln!(
+                "\ninterrupted: stopping and writing the draws so far (again to abort, writing nothing)"
+            );
         });
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("uq-out").join(&model.name));
+    // Before any sampling: the output folder must be usable (absent, empty or an earlier uq run) and
+    // writable.
+    let writer = match RunWriter::begin(&out) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: --out: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    *discard.lock().unwrap_or_else(PoisonError::into_inner) = Some(writer.discard_handle());
+    if !args.quiet {
+        eprintln!("sampler: {} — {}", plan.sampler, plan.reason);
     }
     let bar = progress_bar(args.quiet);
     let progress = |p: RunProgress<'_>| show_progress(&bar, p);
@@ -112,12 +137,25 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("uq-out").join(&model.name));
-    let (dir, table) = session::write_run(&model, &built, &mut result, &out)?;
+    let command = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    session::record_inputs(
+        &mut result.summary,
+        command,
+        &args.model,
+        &model,
+        &sources,
+        &args.data,
+    );
+    let table = session::write_run(&model, &built, &mut result, &writer)?;
     let s = &result.summary;
+    let complete_there = matches!(inspect(&out), Ok(Existing::UqRun { partial: false }));
+    let dir = if s.partial {
+        writer.commit_partial()?
+    } else {
+        writer.commit()?
+    };
     println!("{table}");
     println!(
         "{} chains × {} draws{} in {:.1} s; {} gradient and {} score evaluations; divergences {:?}",
@@ -129,7 +167,16 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         s.score_evals,
         s.divergences
     );
-    println!("wrote {}", dir.display());
+    if s.partial {
+        let kept = if complete_there {
+            format!("; the complete run in {} is untouched", out.display())
+        } else {
+            String::new()
+        };
+        println!("wrote the partial run to {}{kept}", dir.display());
+    } else {
+        println!("wrote {}", dir.display());
+    }
     Ok(if s.partial {
         ExitCode::from(130)
     } else {
@@ -146,11 +193,26 @@ pub fn progress_bar(hidden: bool) -> ProgressBar {
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {rate} ETA {eta} {msg}",
         )
+        .map(|s| {
+            s.with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&rate(st.per_sec()));
+            })
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// Iterations per second with three significant digits at most (`19.2/s`, `3.47/s`, `1234/s`).
+pub fn rate(per_sec: f64) -> String {
+    match per_sec {
+        r if !r.is_finite() => "–/s".to_string(),
+        r if r >= 100.0 => format!("{r:.0}/s"),
+        r if r >= 10.0 => format!("{r:.1}/s"),
+        r => format!("{r:.2}/s"),
+    }
 }
 
 /// Show one progress report of any sampler on `bar`.

@@ -1,24 +1,34 @@
-//! Output: atomic run directories, npy/png/summary.json writers, and the terminal summary table.
+//! Output: run folders written beside their destination and put in place in one step, npy/png/
+//! summary.json writers, provenance, and the terminal summary table.
 //!
-//! A run is written into a sibling temporary directory ([`RunWriter::begin`]) and renamed over the final
-//! directory only on [`RunWriter::commit`], so an earlier run there survives any failure.
+//! A run is written into a sibling temporary folder ([`RunWriter::begin`], which first checks that the
+//! destination is empty or an earlier uq run) and put in place only on [`RunWriter::commit`] (or beside
+//! it, at `OUT.partial`, by [`RunWriter::commit_partial`]), so an earlier run survives any failure.
 
 mod atomic;
 mod font;
 mod npy;
 mod png;
+mod provenance;
+mod run_dir;
+mod save;
 mod summary;
 mod table;
+mod writer;
 
 use std::path::PathBuf;
 
-pub use atomic::{write_atomic, RunWriter};
+pub use atomic::write_atomic;
 pub use npy::write_npy;
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
 };
-pub use summary::{LatentSummary, Summary};
+pub use provenance::{sha256_file, sha256_hex, FileRecord, Provenance};
+pub use run_dir::{inspect, partial_dir, recognise, Existing, FORMAT_VERSION, SUMMARY_FILE};
+pub use save::{record_files, save_run};
+pub use summary::{LatentSummary, PhaseCount, Summary};
 pub use table::{format_table, LatentDiagnostics};
+pub use writer::{Discard, RunWriter};
 
 /// Errors while writing run outputs; every variant names the path involved.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +59,19 @@ pub enum OutputError {
     },
     #[error("cannot write `{path}`: {message}")]
     Shape { path: PathBuf, message: String },
+    #[error(
+        "`{path}` is not a uq run folder ({reason}); uq replaces only empty folders and its own \
+         earlier runs: choose another output folder (--out) or move it away"
+    )]
+    NotReplaceable { path: PathBuf, reason: String },
+    #[error(
+        "cannot put the run at `{path}`: {reason}; the finished run is in `{kept}`: move it where you want it"
+    )]
+    NotPlaced {
+        path: PathBuf,
+        kept: PathBuf,
+        reason: String,
+    },
 }
 
 impl OutputError {

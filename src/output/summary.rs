@@ -94,9 +94,28 @@ impl LatentSummary {
     }
 }
 
+/// How far one phase of a run got: `done` of `planned` (equal unless the run was interrupted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseCount {
+    pub done: usize,
+    pub planned: usize,
+}
+
+impl PhaseCount {
+    pub fn new(done: usize, planned: usize) -> Self {
+        PhaseCount { done, planned }
+    }
+}
+
 /// Everything `summary.json` records about a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Marks a folder as uq's own run (what lets a later run replace it); always true when written.
+    #[serde(default)]
+    pub uq_run: bool,
+    /// Version of the run-folder format ([`super::FORMAT_VERSION`]; 0 for folders of earlier uq).
+    #[serde(default)]
+    pub format_version: u32,
     /// The sampler that ran, by its registry name (`hmc`, `annealed_hmc`, `dps`, …).
     pub sampler: String,
     /// The kernel that ran: `nuts`, `static_hmc`, `mala`, `annealed_hmc`, `dps`, `annealed_langevin`.
@@ -107,6 +126,8 @@ pub struct Summary {
     pub chains: usize,
     /// Draws kept per chain (after warm-up; fewer than asked for when `partial`).
     pub draws: usize,
+    /// Warm-up iterations done per chain (annealed HMC: per round at σ_min); fewer than asked for
+    /// when interrupted during warm-up.
     pub warmup: usize,
     pub seed: u64,
     /// Per chain.
@@ -129,10 +150,20 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// True when the run was interrupted and holds only the draws made so far.
     pub partial: bool,
+    /// How far each phase got, by name (`warmup`, `draws`; annealed HMC `levels`, `rounds`; DPS
+    /// `steps`, `rounds`), as done of planned.
+    #[serde(default)]
+    pub progress: BTreeMap<String, PhaseCount>,
     pub latents: Vec<LatentSummary>,
     /// Sampler-specific records (noise schedules, per-level acceptance, …).
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// Version, command line, input files and their hashes, every option.
+    #[serde(default)]
+    pub provenance: super::Provenance,
+    /// Every file of the run folder (`/`-separated, relative to it), this summary included.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 impl Summary {

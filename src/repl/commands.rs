@@ -50,10 +50,16 @@ impl Session {
             "save" => match (&self.last, arg) {
                 (None, _) => out.error("no run yet: :sample first"),
                 (_, "") => out.error("usage: :save DIR"),
-                (Some(r), dir) => match run::copy_dir(&r.folder.path().join("run"), Path::new(dir)) {
-                    Ok(()) => out.line(format!("wrote {dir}")),
-                    Err(e) => out.error(format!("cannot write {dir}: {e}")),
-                },
+                (Some(r), dir) => {
+                    let from = r.folder.path().join("run");
+                    match crate::output::save_run(&from, Path::new(dir), r.summary.partial) {
+                        Ok(to) if r.summary.partial => {
+                            out.line(format!("wrote the partial run to {}", to.display()))
+                        }
+                        Ok(to) => out.line(format!("wrote {}", to.display())),
+                        Err(e) => out.error(format!("cannot save: {e}")),
+                    }
+                }
             },
             "write" | "w" => match arg {
                 "" => out.error("usage: :write FILE.uq"),

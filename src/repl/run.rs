@@ -2,11 +2,10 @@
 
 use crate::check::Model;
 use crate::graph::Value;
-use crate::output::Summary;
+use crate::output::{RunWriter, Summary};
 use crate::session::{self, Plan, RunProgress, Settings};
 use ndarray::Axis;
 use num_complex::Complex64;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 /// The options `:sample` understands: `sampler` and every sampler option.
@@ -63,8 +62,14 @@ pub fn sample(
     let mut result =
         session::run(built, plan, settings, progress, stop).map_err(|e| format!("sampling failed: {e:#}"))?;
     let folder = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let (_, table) = session::write_run(model, built, &mut result, &folder.path().join("run"))
+    let writer =
+        RunWriter::begin(folder.path().join("run")).map_err(|e| format!("cannot write the run: {e}"))?;
+    let table = session::write_run(model, built, &mut result, &writer)
         .map_err(|e| format!("cannot write the run: {e:#}"))?;
+    // The session's own folder holds the run whether it is partial or not; `:save` applies the rules.
+    writer
+        .commit()
+        .map_err(|e| format!("cannot write the run: {e}"))?;
     let layout = built.posterior.layout();
     let mut means = Vec::new();
     let flat = result.draws.view();
@@ -121,19 +126,4 @@ pub fn run_line(s: &Summary) -> String {
         if s.partial { " (partial: interrupted)" } else { "" },
         s.divergences.iter().sum::<u64>()
     )
-}
-
-/// Copy a folder tree.
-pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target: PathBuf = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }

@@ -6,6 +6,7 @@ mod error;
 mod options;
 mod plan;
 mod prepare;
+mod provenance;
 mod sample;
 mod samplers;
 mod write;
@@ -17,6 +18,7 @@ pub use options::{
 };
 pub use plan::{plan, Plan, PlanInput};
 pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};
+pub use provenance::record_inputs;
 pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};
 pub use samplers::{
     defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, SamplerDef,

@@ -95,7 +95,8 @@ pub fn run(
         seed: settings.seed()?,
         ..Summary::default()
     };
-    summary.extra.insert("options".into(), settings.to_json());
+    summary.provenance.uq_version = env!("CARGO_PKG_VERSION").to_string();
+    summary.provenance.options = super::provenance::options_record(settings);
     let draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary)?;
     summary.draws = draws.shape()[1];
     Ok(RunResult { draws, summary })

@@ -1,13 +1,17 @@
 //! Writing a run folder: per-latent samples/mean/std (npy and png), summary.json and the table.
+//! The caller commits the [`RunWriter`] (complete run at the destination, partial one beside it).
 
 use super::sample::RunResult;
 use crate::check::Model;
 use crate::infer::Diagnostics;
-use crate::output::{format_table, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter};
+use crate::output::{
+    format_table, record_files, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter,
+    FORMAT_VERSION, SUMMARY_FILE,
+};
 use crate::session::Built;
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
 use num_complex::Complex64;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Per-latent arrays: samples [chains, draws, ...shape] (complex as complex), and the flat diagnostics.
 fn latent_samples(
@@ -34,14 +38,13 @@ fn latent_samples(
     }
 }
 
-/// Diagnostics, files and the table. Returns the final folder and the table text.
+/// Diagnostics, files and summary.json into `writer`'s folder (not yet committed). Returns the table.
 pub fn write_run(
     model: &Model,
     built: &Built,
     result: &mut RunResult,
-    out: &Path,
-) -> anyhow::Result<(PathBuf, String)> {
-    let writer = RunWriter::begin(out)?;
+    writer: &RunWriter,
+) -> anyhow::Result<String> {
     let layout = built.posterior.layout();
     let mut diags = Vec::new();
     for (latent, (ty, off, len)) in model.latents.iter().zip(&layout.slots) {
@@ -70,7 +73,13 @@ pub fn write_run(
         diags.push((latent.name.clone(), ty.shape.clone(), diag));
     }
     result.summary.update_extremes();
-    result.summary.write(&writer.path("summary.json"))?;
+    result.summary.uq_run = true;
+    result.summary.format_version = FORMAT_VERSION;
+    let mut files = record_files(&writer.dir());
+    files.push(SUMMARY_FILE.to_string());
+    files.sort();
+    result.summary.files = files;
+    result.summary.write(&writer.path(SUMMARY_FILE))?;
     let table = format_table(
         &diags
             .iter()
@@ -81,8 +90,7 @@ pub fn write_run(
             })
             .collect::<Vec<_>>(),
     );
-    let dir = writer.commit()?;
-    Ok((dir, table))
+    Ok(table)
 }
 
 /// mean.npy / std.npy (and the pngs for images) from samples [chains, draws, ...shape].

@@ -128,6 +128,11 @@ pub struct AnnealedOutput {
     pub score_evals: u64,
     pub wall_seconds: f64,
     pub partial: bool,
+    /// Annealing levels done and planned, over all batches of rounds.
+    pub levels_done: usize,
+    pub levels_planned: usize,
+    /// Rounds (per chain) whose annealing and σ_min phase both finished.
+    pub rounds_done: usize,
 }
 
 /// The chains' current positions as rows.
@@ -163,6 +168,8 @@ struct Batch {
     level_accept: Vec<f64>,
     eps: f64,
     evals: (u64, u64),
+    /// Annealing levels done.
+    levels_done: usize,
 }
 
 /// Run annealed HMC. `init` holds one starting point (already at noise level σ_0) per annealing
@@ -190,10 +197,12 @@ pub fn annealed_hmc(
     let per_batch = (cfg.batch / chains).clamp(1, cfg.rounds);
     let batches = cfg.rounds.div_ceil(per_batch);
     let sigmas = cfg.sigmas();
+    let sigmas_len = sigmas.len();
     let (mut raw, mut lasts) = (Vec::new(), Vec::new());
     let (mut level_accept, mut eps, mut evals) = (Vec::new(), f64::NAN, (0u64, 0u64));
     let mut sigma = cfg.sigma_min;
     let mut partial = false;
+    let (mut levels_done, mut rounds_done) = (0, 0);
     for b in 0..batches {
         let r0 = b * per_batch;
         let rows = init.slice(ndarray::s![
@@ -225,6 +234,7 @@ pub fn annealed_hmc(
             stop,
         )?;
         evals = (evals.0 + out.evals.0, evals.1 + out.evals.1);
+        levels_done += out.levels_done;
         if b == 0 {
             (level_accept, eps) = (out.level_accept.clone(), out.eps);
         }
@@ -234,6 +244,9 @@ pub fn annealed_hmc(
         if stopped && b > 0 {
             partial = true;
             break;
+        }
+        if !stopped {
+            rounds_done += rows.nrows() / chains;
         }
         sigma = out.sigma;
         raw.push(out.raw);
@@ -245,7 +258,7 @@ pub fn annealed_hmc(
     }
     let raw = by_chain(&raw, chains);
     let last = merge_last(&lasts, chains, &raw);
-    finish(
+    let mut out = finish(
         target,
         cfg,
         raw,
@@ -257,7 +270,9 @@ pub fn annealed_hmc(
         evals,
         started,
         partial,
-    )
+    )?;
+    (out.levels_done, out.levels_planned, out.rounds_done) = (levels_done, batches * sigmas_len, rounds_done);
+    Ok(out)
 }
 
 /// Anneal the rows of `init` (one particle each) through every level, then run the σ_min phase.
@@ -306,6 +321,7 @@ fn anneal_batch(
                 level_accept,
                 eps,
                 evals: (grad_evals, score_evals),
+                levels_done: i,
             });
         }
         if i > 0 {
@@ -370,6 +386,7 @@ fn anneal_batch(
         level_accept,
         eps,
         evals: (grad_evals, score_evals),
+        levels_done: levels,
     })
 }
 
@@ -405,5 +422,8 @@ fn finish(
         score_evals,
         wall_seconds: started.elapsed().as_secs_f64(),
         partial,
+        levels_done: 0,
+        levels_planned: 0,
+        rounds_done: 0,
     })
 }

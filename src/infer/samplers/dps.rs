@@ -42,6 +42,8 @@ pub struct DpsOutput {
     pub timesteps: Vec<usize>,
     /// Mean data-consistency residual ‖y − A(x̂₀)‖ per step.
     pub residuals: Vec<f64>,
+    /// Reverse steps the schedule has (`timesteps` holds those done).
+    pub planned_steps: usize,
     pub partial: bool,
 }
 
@@ -184,6 +186,7 @@ pub fn run_dps(
         samples: x0.mapv(|v| v / scale),
         timesteps: visited,
         residuals,
+        planned_steps: k_start + 1,
         partial,
     })
 }

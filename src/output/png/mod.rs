@@ -1,10 +1,10 @@
-//! PNG views of rank-2 latents: `mean.png` (greyscale), `std.png` (viridis + labelled colour bar) and
-//! `samples.png` (a grid of draws on one shared scale, labelled with its range underneath).
+//! PNG views of rank-2 latents: `mean.png` (greyscale) and `std.png` (viridis), each with a labelled
+//! colour bar, and `samples.png` (a grid of draws on one shared scale, its range underneath).
 //!
 //! Every image is upscaled by the integer factor [`upscale_factor`] (nearest neighbour) so that small
 //! images stay readable; complex latents are shown by their magnitude ([`magnitude`]).
 
-use super::font::{encode_and_write, format_value, viridis, Raster, CHAR_H, CHAR_W};
+use super::font::{format_value, viridis, Raster, CHAR_H, CHAR_W};
 use super::OutputError;
 use ndarray::{ArrayView2, ArrayView4, Axis};
 use num_complex::Complex64;
@@ -77,30 +77,24 @@ fn blit(
     }
 }
 
-/// `mean.png`: 8-bit greyscale, black = smallest and white = largest finite value (non-finite → black).
+/// `mean.png`: greyscale, black = smallest and white = largest finite value (non-finite → black),
+/// then a vertical grey colour bar of the same height with its maximum at the top, minimum at the bottom.
 pub fn write_mean_png(path: &Path, mean: ArrayView2<f64>) -> Result<(), OutputError> {
-    let (h, w) = mean.dim();
-    check_nonempty(path, h, w)?;
-    let s = upscale_factor(h, w);
-    let (lo, hi) = finite_range(mean.iter()).unwrap_or((0.0, 0.0));
-    let mut img = image::GrayImage::new((w * s) as u32, (h * s) as u32);
-    for (x, y, px) in img.enumerate_pixels_mut() {
-        let v = mean
-            .get([y as usize / s, x as usize / s])
-            .copied()
-            .unwrap_or(f64::NAN);
-        *px = image::Luma([grey(unit(v, lo, hi))[0]]);
-    }
-    encode_and_write(path, |buf| img.write_to(buf, image::ImageFormat::Png))
+    write_with_bar(path, mean, grey)
 }
 
 /// `std.png`: the image in viridis, then a vertical colour bar of the same height with its maximum
 /// written at the top and its minimum at the bottom.
 pub fn write_std_png(path: &Path, std: ArrayView2<f64>) -> Result<(), OutputError> {
-    let (h, w) = std.dim();
+    write_with_bar(path, std, viridis)
+}
+
+/// The image coloured by `colour` (of its position in the finite range), a colour bar and its labels.
+fn write_with_bar(path: &Path, img: ArrayView2<f64>, colour: fn(f64) -> [u8; 3]) -> Result<(), OutputError> {
+    let (h, w) = img.dim();
     check_nonempty(path, h, w)?;
     let s = upscale_factor(h, w);
-    let (lo, hi) = finite_range(std.iter()).unwrap_or((f64::NAN, f64::NAN));
+    let (lo, hi) = finite_range(img.iter()).unwrap_or((f64::NAN, f64::NAN));
     let (img_w, img_h) = (w * s, h * s);
     let fs = if img_h >= 128 { 2 } else { 1 };
     let (lo_txt, hi_txt) = (format_value(lo), format_value(hi));
@@ -109,11 +103,11 @@ pub fn write_std_png(path: &Path, std: ArrayView2<f64>) -> Result<(), OutputErro
     let height = img_h.max(2 * CHAR_H * fs + 6);
     let width = img_w + gap + bar_w + margin + label_w + margin;
     let mut r = Raster::new(width, height, WHITE);
-    blit(&mut r, std, 0, 0, s, |v| viridis(unit(v, lo, hi)));
+    blit(&mut r, img, 0, 0, s, |v| colour(unit(v, lo, hi)));
     let bar_x = img_w + gap;
     for y in 0..height {
         let t = 1.0 - y as f64 / (height - 1).max(1) as f64;
-        r.fill_rect(bar_x, y, bar_w, 1, viridis(t));
+        r.fill_rect(bar_x, y, bar_w, 1, colour(t));
     }
     let text_x = bar_x + bar_w + margin;
     r.text(text_x, 0, &hi_txt, fs, BLACK);

@@ -8,17 +8,32 @@ fn open_rgb(p: &Path) -> image::RgbImage {
 }
 
 #[test]
-fn mean_png_is_greyscale_upscaled_and_scaled_to_range() {
+fn mean_png_is_greyscale_upscaled_scaled_to_range_with_colour_bar() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("mean.png");
     let mean = Array2::from_shape_fn((64, 32), |(i, j)| (i * 32 + j) as f64);
     write_mean_png(&p, mean.view()).unwrap();
-    let img = image::open(&p).unwrap();
-    assert_eq!(img.color(), image::ColorType::L8);
-    assert_eq!((img.width(), img.height()), (32 * 4, 64 * 4));
-    let g = img.to_luma8();
-    assert_eq!(g.get_pixel(0, 0).0, [0]);
-    assert_eq!(g.get_pixel(127, 255).0, [255]);
+    let img = open_rgb(&p);
+    assert_eq!(img.height(), 64 * 4);
+    // labels "2047" (max) and "0" (min) at font scale 2 beside a 12-px bar
+    let label_w = 4 * 6 * 2;
+    assert_eq!(img.width(), 32 * 4 + 6 + 12 + 4 + label_w + 4);
+    assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0]);
+    assert_eq!(img.get_pixel(127, 255).0, [255, 255, 255]);
+    let mid = img.get_pixel(64, 128).0;
+    assert!(
+        mid[0] == mid[1] && mid[1] == mid[2] && mid[0] > 50 && mid[0] < 200,
+        "{mid:?}"
+    );
+    // The bar: white at the top, black at the bottom, grey in between.
+    let bar_x = 32 * 4 + 6 + 5;
+    assert_eq!(img.get_pixel(bar_x, 0).0, [255, 255, 255]);
+    assert_eq!(img.get_pixel(bar_x, 255).0, [0, 0, 0]);
+    let b = img.get_pixel(bar_x, 128).0;
+    assert!(b[0] == b[2] && b[0] > 100 && b[0] < 155, "{b:?}");
+    // Labels are drawn (black text) to the right of the bar.
+    let text = (bar_x + 12..img.width()).any(|x| (0..14).any(|y| img.get_pixel(x, y).0 == [0, 0, 0]));
+    assert!(text, "no label beside the bar");
 }
 
 #[test]

@@ -3,12 +3,14 @@
 
 use super::{mcmc::mh_mode, start::start_spec, start_estimate, SamplerDef, Uses};
 use crate::infer::{annealed_hmc, AnnealedConfig, AnnealedProgress, MhMode, HMC_TARGET_ACCEPT};
+use crate::output::PhaseCount;
 use crate::score::NoiseKind;
 use crate::session::{RunProgress, SessionError, StartSpec};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Annealing runs evaluated together in one network batch.
 const BATCH: usize = 64;
@@ -86,15 +88,30 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             draws: s.count("draws")?,
             eds: true,
         };
+        // σ_min-phase iterations of the current batch, for how far an interrupted run got.
+        let final_iterations = AtomicUsize::new(0);
         let report = |p: AnnealedProgress<'_>| match p {
             AnnealedProgress::Level { level, levels, sigma, accept_rate } => {
                 progress(RunProgress::Annealing { level, levels, sigma, accept_rate })
             }
-            AnnealedProgress::Final(p) => progress(RunProgress::Chains(p)),
+            AnnealedProgress::Final(p) => {
+                final_iterations.store(p.iteration, Ordering::Relaxed);
+                progress(RunProgress::Chains(p))
+            }
         };
         let out = annealed_hmc(post, &cfg, init, seed, &report, stop)?;
         summary.kernel = "annealed_hmc".into();
-        summary.warmup = cfg.warmup;
+        summary.warmup = if out.rounds_done > 0 {
+            cfg.warmup
+        } else {
+            final_iterations.load(Ordering::Relaxed).min(cfg.warmup)
+        };
+        summary.progress.extend([
+            ("levels".to_string(), PhaseCount::new(out.levels_done, out.levels_planned)),
+            ("rounds".to_string(), PhaseCount::new(out.rounds_done, rounds)),
+            ("warmup".to_string(), PhaseCount::new(summary.warmup, cfg.warmup)),
+            ("draws".to_string(), PhaseCount::new(out.draws.shape()[1], rounds * cfg.draws)),
+        ]);
         if let Some(last) = &out.last {
             summary.acceptance_rate = last.acceptance_rate.clone();
             summary.step_size = last.step_size.clone();

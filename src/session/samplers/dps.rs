@@ -3,6 +3,7 @@
 
 use super::{start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
 use crate::infer::{run_dps, DpsConfig};
+use crate::output::PhaseCount;
 use crate::session::RunProgress;
 use ndarray::{s, Array3};
 
@@ -54,6 +55,7 @@ pub const DPS: SamplerDef = SamplerDef {
         let per_batch = (DPS_BATCH / chains).clamp(1, rounds);
         let mut all = Array3::zeros((chains, rounds, dim));
         let mut kept = rounds;
+        let (mut rounds_done, mut steps) = (0, PhaseCount::new(0, 0));
         for d in (0..rounds).step_by(per_batch) {
             let n = per_batch.min(rounds - d);
             let out = run_dps(
@@ -68,6 +70,7 @@ pub const DPS: SamplerDef = SamplerDef {
             for (p, row) in out.samples.outer_iter().enumerate() {
                 all.slice_mut(s![p % chains, d + p / chains, ..]).assign(&row);
             }
+            steps = PhaseCount::new(out.timesteps.len(), out.planned_steps);
             if out.partial {
                 summary.partial = true;
                 kept = d + n;
@@ -77,7 +80,11 @@ pub const DPS: SamplerDef = SamplerDef {
             summary
                 .extra
                 .insert("final_residual".into(), serde_json::json!(out.residuals.last()));
+            rounds_done = d + n;
         }
+        // Steps of the last batch of rounds (the interrupted one, if any); rounds finished.
+        summary.progress.insert("steps".into(), steps);
+        summary.progress.insert("rounds".into(), PhaseCount::new(rounds_done, rounds));
         summary.kernel = "dps".into();
         summary.extra.insert("zeta".into(), serde_json::json!(cfg.zeta));
         if let Some((_, t0)) = &cfg.init {

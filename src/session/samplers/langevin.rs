@@ -3,9 +3,11 @@
 
 use super::{OptDefault, SamplerDef, Uses};
 use crate::infer::{annealed_langevin, DpsProgress, LangevinConfig};
+use crate::output::PhaseCount;
 use crate::score::NoiseKind;
 use crate::session::{RunProgress, SessionError};
 use ndarray::{s, Array3};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Song & Ermon (2019): 10 noise levels, 100 steps per level, ε = 2·10⁻⁵.
 const LEVELS: usize = 10;
@@ -37,8 +39,10 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
         let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("draws")?);
         let mut all = Array3::zeros((chains, rounds, dim));
         let mut kept = rounds;
+        let levels_done = AtomicUsize::new(0);
         for d in 0..rounds {
             let report = |level: usize, levels: usize, sigma: f64| {
+                levels_done.store(level, Ordering::Relaxed);
                 progress(RunProgress::Dps(&DpsProgress { step: level, total: levels, t: d, residual: sigma }))
             };
             let seed = seed.wrapping_add(d as u64 * 7919);
@@ -51,6 +55,11 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
             all.slice_mut(s![.., d, ..]).assign(&x);
         }
         summary.kernel = "annealed_langevin".into();
+        // Levels of the last round (the interrupted one, if any); rounds finished.
+        summary.progress.extend([
+            ("levels".to_string(), PhaseCount::new(levels_done.load(Ordering::Relaxed), cfg.levels)),
+            ("rounds".to_string(), PhaseCount::new(kept, rounds)),
+        ]);
         summary.extra.insert(
             "schedule".into(),
             serde_json::json!({"sigma_max": sigma_max, "sigma_min": sigma_min, "levels": cfg.levels,

@@ -2,12 +2,12 @@
 
 use super::{Progress, RunProgress};
 use crate::infer::{run_chains, KernelKind, MhMode, RunConfig};
-use crate::output::Summary;
+use crate::output::{PhaseCount, Summary};
 use crate::session::{Built, Plan, SessionError, Settings};
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The Metropolis correction: `mh` if given, else exact when every prior has a density, else score-only.
 pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> Result<MhMode, SessionError> {
@@ -45,16 +45,21 @@ pub(super) fn run(
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_1417);
     let init = Array2::from_shape_fn((chains, post.layout().dim), |_| rng.random_range(-2.0..2.0));
-    let out = run_chains(
-        post,
-        &cfg,
-        init,
-        seed,
-        &|p| progress(RunProgress::Chains(p)),
-        stop,
-    )?;
+    // Iterations done (warm-up included), for how far an interrupted run got.
+    let iterations = AtomicUsize::new(0);
+    let report = |p: &crate::infer::Progress| {
+        iterations.store(p.iteration, Ordering::Relaxed);
+        progress(RunProgress::Chains(p))
+    };
+    let out = run_chains(post, &cfg, init, seed, &report, stop)?;
     summary.kernel = cfg.kernel.name().to_string();
-    summary.warmup = cfg.warmup;
+    summary.warmup = iterations.load(Ordering::Relaxed).min(cfg.warmup);
+    summary
+        .progress
+        .insert("warmup".into(), PhaseCount::new(summary.warmup, cfg.warmup));
+    summary
+        .progress
+        .insert("draws".into(), PhaseCount::new(out.draws.shape()[1], cfg.draws));
     summary.acceptance_rate = out.acceptance_rate.clone();
     summary.step_size = out.step_size.clone();
     summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
