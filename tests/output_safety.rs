@@ -121,10 +121,18 @@ fn a_folder_that_is_not_a_uq_run_is_refused_before_sampling() {
     fs::create_dir(&d).unwrap();
     fs::write(d.join("important.txt"), "precious").unwrap();
     // Without --quiet: the sampler line would be printed once sampling starts.
-    let o = uq().args(["sample", MODEL, "--out"]).arg(&d).args(SMALL).output().unwrap();
+    let o = uq()
+        .args(["sample", MODEL, "--out"])
+        .arg(&d)
+        .args(SMALL)
+        .output()
+        .unwrap();
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains(&d.display().to_string()) && err.contains("important.txt"), "{err}");
+    assert!(
+        err.contains(&d.display().to_string()) && err.contains("important.txt"),
+        "{err}"
+    );
     assert!(err.contains("--out") && !err.contains("sampler:"), "{err}");
     assert_eq!(fs::read_to_string(d.join("important.txt")).unwrap(), "precious");
     assert_eq!(names(root.path()), vec!["d"]);
@@ -155,7 +163,12 @@ fn an_unwritable_folder_fails_before_sampling() {
         eprintln!("skipped: this user can write into a read-only folder");
         return;
     }
-    let o = uq().args(["sample", MODEL, "--out"]).arg(ro.join("run")).args(SMALL).output().unwrap();
+    let o = uq()
+        .args(["sample", MODEL, "--out"])
+        .arg(ro.join("run"))
+        .args(SMALL)
+        .output()
+        .unwrap();
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("ro/run") && !err.contains("sampler:"), "{err}");
@@ -176,19 +189,32 @@ fn empty_folders_and_earlier_runs_are_replaced_and_summary_says_where_it_came_fr
     assert_eq!(p["model"]["path"], MODEL);
     let model_hash = uq::output::sha256_hex(&fs::read(MODEL).unwrap());
     assert_eq!(p["model"]["sha256"], model_hash.as_str());
-    let data: Vec<&str> = p["data"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let data: Vec<&str> = p["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(data, ["A", "y"]);
     let a_hash = uq::output::sha256_hex(&fs::read("models/data/reg_A.npy").unwrap());
     assert_eq!(p["data"][0]["sha256"], a_hash.as_str());
     assert_eq!(p["options"]["seed"], 1);
     assert_eq!(p["options"]["draws"], 20);
-    assert_eq!(s["progress"]["warmup"], serde_json::json!({"done": 20, "planned": 20}));
-    assert_eq!(s["progress"]["draws"], serde_json::json!({"done": 20, "planned": 20}));
+    assert_eq!(
+        s["progress"]["warmup"],
+        serde_json::json!({"done": 20, "planned": 20})
+    );
+    assert_eq!(
+        s["progress"]["draws"],
+        serde_json::json!({"done": 20, "planned": 20})
+    );
     let files = s["files"].as_array().unwrap();
     assert!(files.contains(&"beta/samples.npy".into()) && files.contains(&"summary.json".into()));
 
     let first = fs::read(d.join("beta/samples.npy")).unwrap();
-    assert!(sample(&d, &[&SMALL[..], &["--seed", "2"]].concat()).status.success());
+    assert!(sample(&d, &[&SMALL[..], &["--seed", "2"]].concat())
+        .status
+        .success());
     assert_ne!(fs::read(d.join("beta/samples.npy")).unwrap(), first);
     assert_eq!(names(root.path()), vec!["d"]);
 }
@@ -208,7 +234,8 @@ fn an_interrupted_run_goes_beside_the_complete_one_and_says_how_far_it_got() {
     let partial = root.path().join("d.partial");
     let stdout = text(&o.stdout);
     assert!(
-        stdout.contains(&format!("wrote the partial run to {}", partial.display())) && stdout.contains("untouched"),
+        stdout.contains(&format!("wrote the partial run to {}", partial.display()))
+            && stdout.contains("untouched"),
         "{stdout}"
     );
     assert_eq!(snapshot(&d), before, "the complete run is untouched");
@@ -217,8 +244,14 @@ fn an_interrupted_run_goes_beside_the_complete_one_and_says_how_far_it_got() {
     assert_eq!(s["draws"], 0);
     let warm = s["warmup"].as_u64().unwrap();
     assert!(warm < 100_000_000);
-    assert_eq!(s["progress"]["warmup"], serde_json::json!({"done": warm, "planned": 100_000_000}));
-    assert_eq!(s["progress"]["draws"], serde_json::json!({"done": 0, "planned": 10}));
+    assert_eq!(
+        s["progress"]["warmup"],
+        serde_json::json!({"done": warm, "planned": 100_000_000})
+    );
+    assert_eq!(
+        s["progress"]["draws"],
+        serde_json::json!({"done": 0, "planned": 10})
+    );
     assert_eq!(names(root.path()), vec!["d", "d.partial"]);
 }
 
@@ -268,6 +301,10 @@ fn inject(sig: i32, seed: u64, moments: usize) {
     let whole = t0.elapsed().as_secs_f64();
     let reference = snapshot(&d);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // Outcomes: earlier run kept, replaced by the new complete run, partial run written, temporary
+    // folder left (SIGKILL only; cleaned by the next run).
+    let (mut kept, mut replaced, mut partials, mut leftovers) = (0, 0, 0, 0);
+    let (mut last_partial, mut before) = (None, reference.clone());
     for _ in 0..moments {
         let delay = Duration::from_secs_f64(rng.random_range(0.0..1.2) * whole);
         let mut child = spawn(&d, &args);
@@ -277,22 +314,44 @@ fn inject(sig: i32, seed: u64, moments: usize) {
         // The complete run is intact, or replaced by an identical complete run (same seed) that
         // finished before the signal.
         let now = snapshot(&d);
-        assert_eq!(now.keys().collect::<Vec<_>>(), reference.keys().collect::<Vec<_>>());
+        assert_eq!(
+            now.keys().collect::<Vec<_>>(),
+            reference.keys().collect::<Vec<_>>()
+        );
         for (path, bytes) in &reference {
             if path != Path::new("summary.json") {
                 assert_eq!(&now[path], bytes, "{} changed (signal {sig})", path.display());
             }
         }
         assert_eq!(summary(&d)["partial"], false);
+        if now == before {
+            kept += 1;
+        } else {
+            replaced += 1;
+        }
+        before = now;
         let partial = root.path().join("d.partial");
         if partial.exists() {
             assert_partial_loads(&partial);
+            let bytes = fs::read(partial.join("summary.json")).ok();
+            if bytes != last_partial {
+                partials += 1;
+                last_partial = bytes;
+            }
         }
+        leftovers += names(root.path()).iter().filter(|n| n.contains(".uq-")).count();
         if sig != libc::SIGKILL {
-            let stray: Vec<String> = names(root.path()).into_iter().filter(|n| n.contains(".uq-")).collect();
+            let stray: Vec<String> = names(root.path())
+                .into_iter()
+                .filter(|n| n.contains(".uq-"))
+                .collect();
             assert!(stray.is_empty(), "left behind after signal {sig}: {stray:?}");
         }
     }
+    eprintln!(
+        "signal {sig}: run {whole:.2} s; earlier run kept {kept}, replaced by the new one {replaced}, \
+         partial runs {partials}, temporary folders left {leftovers}"
+    );
     // A last run cleans up whatever killed runs left.
     assert!(sample(&d, &args).status.success());
     let left = names(root.path());
@@ -334,7 +393,10 @@ fn repl_save_follows_the_same_rules() {
     child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     let o = child.wait_with_output().unwrap();
     let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert!(all.contains("important.txt") && all.contains("not a uq run"), "{all}");
+    assert!(
+        all.contains("important.txt") && all.contains("not a uq run"),
+        "{all}"
+    );
     assert_eq!(fs::read_to_string(d.join("important.txt")).unwrap(), "precious");
     assert_eq!(names(&d), vec!["important.txt"]);
     assert_eq!(summary(&root.path().join("run"))["uq_run"], true);

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_precision;
 mod check;
+mod out_folder;
 mod repl;
 mod sample;
 mod train;

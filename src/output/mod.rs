@@ -19,16 +19,16 @@ mod writer;
 use std::path::PathBuf;
 
 pub use atomic::write_atomic;
-pub use provenance::{sha256_file, sha256_hex, FileRecord, Provenance};
-pub use run_dir::{inspect, partial_dir, recognise, Existing, FORMAT_VERSION, SUMMARY_FILE};
-pub use save::{record_files, save_run};
-pub use writer::{Discard, RunWriter};
 pub use npy::write_npy;
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
 };
+pub use provenance::{sha256_file, sha256_hex, FileRecord, Provenance};
+pub use run_dir::{inspect, partial_dir, recognise, Existing, FORMAT_VERSION, SUMMARY_FILE};
+pub use save::{record_files, save_run};
 pub use summary::{LatentSummary, PhaseCount, Summary};
 pub use table::{format_table, LatentDiagnostics};
+pub use writer::{Discard, RunWriter};
 
 /// Errors while writing run outputs; every variant names the path involved.
 #[derive(Debug, thiserror::Error)]

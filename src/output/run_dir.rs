@@ -28,7 +28,9 @@ pub enum Existing {
     Nothing,
     EmptyFolder,
     /// A folder that holds a uq run and nothing else (`partial` as its summary says).
-    UqRun { partial: bool },
+    UqRun {
+        partial: bool,
+    },
 }
 
 /// Where the partial run of an interrupted run whose output folder is `out` goes: `out.partial`.
@@ -212,8 +214,13 @@ impl Temp {
 /// running, when they are recognisably uq's; a run moved aside and never put back is restored.
 /// Best effort: what cannot be removed stays (and is tried again next time).
 pub(crate) fn clean_stale(out: &Path) {
-    let Some(parent) = out.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
-    else {
+    let Some(parent) = out.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    }) else {
         return;
     };
     let Some(base) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -248,7 +255,9 @@ pub(crate) fn clean_stale(out: &Path) {
                     let _ = fs::remove_dir_all(&path);
                 }
                 Temp::Writing => {
-                    if path.join(WRITING_MARKER).exists() || matches!(inspect(&path), Ok(Existing::UqRun { .. } | Existing::EmptyFolder)) {
+                    if path.join(WRITING_MARKER).exists()
+                        || matches!(inspect(&path), Ok(Existing::UqRun { .. } | Existing::EmptyFolder))
+                    {
                         let _ = fs::remove_dir_all(&path);
                     }
                 }
@@ -279,9 +288,7 @@ pub(crate) fn swap(a: &Path, b: &Path) -> std::io::Result<bool> {
         use rustix::fs::{renameat_with, RenameFlags, CWD};
         match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
             Ok(()) => Ok(true),
-            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::NOTSUP) => {
-                Ok(false)
-            }
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::NOTSUP) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

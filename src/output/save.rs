@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(fs::read_to_string(to.join("x/samples.npy")).unwrap(), "a");
         // Saving again replaces the earlier copy; a partial run goes beside it.
         save_run(&from, &to, false).unwrap();
-        assert_eq!(save_run(&from, &to, true).unwrap(), root.path().join("to.partial"));
+        assert_eq!(
+            save_run(&from, &to, true).unwrap(),
+            root.path().join("to.partial")
+        );
         let mine = root.path().join("mine");
         fs::create_dir(&mine).unwrap();
         fs::write(mine.join("notes.txt"), "keep").unwrap();

@@ -63,7 +63,10 @@ fn refuses_what_uq_did_not_write_before_creating_anything() {
     fs::create_dir(&user).unwrap();
     fs::write(user.join("important.txt"), "precious").unwrap();
     let err = RunWriter::begin(&user).unwrap_err().to_string();
-    assert!(err.contains("important.txt") && err.contains("not a uq run"), "{err}");
+    assert!(
+        err.contains("important.txt") && err.contains("not a uq run"),
+        "{err}"
+    );
     let file = root.path().join("f");
     fs::write(&file, "x").unwrap();
     let err = RunWriter::begin(&file).unwrap_err().to_string();
@@ -180,7 +183,10 @@ fn stale_folders_of_dead_processes_are_cleaned_or_restored() {
     let w = RunWriter::begin(&run).unwrap();
     assert_eq!(read(&run.join("a.txt")), "old", "restored");
     drop(w);
-    let mut expect = vec!["model".to_string(), foreign.file_name().unwrap().to_string_lossy().into_owned()];
+    let mut expect = vec![
+        "model".to_string(),
+        foreign.file_name().unwrap().to_string_lossy().into_owned(),
+    ];
     expect.sort();
     assert_eq!(names(root.path()), expect);
 }
@@ -189,7 +195,9 @@ fn stale_folders_of_dead_processes_are_cleaned_or_restored() {
 fn parent_that_is_a_file_fails_at_begin() {
     let root = tempfile::tempdir().unwrap();
     fs::write(root.path().join("f"), "x").unwrap();
-    let err = RunWriter::begin(root.path().join("f/run")).unwrap_err().to_string();
+    let err = RunWriter::begin(root.path().join("f/run"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("f"), "{err}");
     assert_eq!(read(&root.path().join("f")), "x");
 }

@@ -84,11 +84,14 @@ pub fn sample(
     let mut result =
         session::run(built, plan, opts, progress, stop).map_err(|e| format!("sampling failed: {e:#}"))?;
     let folder = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let writer = RunWriter::begin(folder.path().join("run")).map_err(|e| format!("cannot write the run: {e}"))?;
+    let writer =
+        RunWriter::begin(folder.path().join("run")).map_err(|e| format!("cannot write the run: {e}"))?;
     let table = session::write_run(model, built, &mut result, &writer)
         .map_err(|e| format!("cannot write the run: {e:#}"))?;
     // The session's own folder holds the run whether it is partial or not; `:save` applies the rules.
-    writer.commit().map_err(|e| format!("cannot write the run: {e}"))?;
+    writer
+        .commit()
+        .map_err(|e| format!("cannot write the run: {e}"))?;
     let layout = built.posterior.layout();
     let mut means = Vec::new();
     let flat = result.draws.view();

@@ -68,7 +68,10 @@ pub fn record_inputs(
         path: name.to_string(),
         sha256: Some(sha256_hex(text.as_bytes())),
     };
-    let mut files = sources.files().map(|(_, f)| f).filter(|f| f.name != "<command line>");
+    let mut files = sources
+        .files()
+        .map(|(_, f)| f)
+        .filter(|f| f.name != "<command line>");
     let is_model = |f: &&crate::source::SourceFile| f.path.as_deref() == Some(model_path);
     let model_file = sources.files().map(|(_, f)| f).find(is_model);
     p.model = Some(match model_file {

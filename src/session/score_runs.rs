@@ -144,7 +144,10 @@ pub(super) fn run_annealed(
         ("levels".to_string(), count(out.levels_done, out.levels_planned)),
         ("rounds".to_string(), count(out.rounds_done, rounds)),
         ("warmup".to_string(), count(summary.warmup, cfg.warmup)),
-        ("draws".to_string(), count(out.draws.shape()[1], rounds * cfg.draws)),
+        (
+            "draws".to_string(),
+            count(out.draws.shape()[1], rounds * cfg.draws),
+        ),
     ]);
     if let Some(last) = &out.last {
         summary.acceptance_rate = last.acceptance_rate.clone();

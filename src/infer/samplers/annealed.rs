@@ -289,8 +289,7 @@ pub fn annealed_hmc(
         started,
         partial,
     )?;
-    (out.levels_done, out.levels_planned, out.rounds_done) =
-        (levels_done, batches * sigmas_len, rounds_done);
+    (out.levels_done, out.levels_planned, out.rounds_done) = (levels_done, batches * sigmas_len, rounds_done);
     Ok(out)
 }
 

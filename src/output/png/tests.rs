@@ -21,7 +21,10 @@ fn mean_png_is_greyscale_upscaled_scaled_to_range_with_colour_bar() {
     assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0]);
     assert_eq!(img.get_pixel(127, 255).0, [255, 255, 255]);
     let mid = img.get_pixel(64, 128).0;
-    assert!(mid[0] == mid[1] && mid[1] == mid[2] && mid[0] > 50 && mid[0] < 200, "{mid:?}");
+    assert!(
+        mid[0] == mid[1] && mid[1] == mid[2] && mid[0] > 50 && mid[0] < 200,
+        "{mid:?}"
+    );
     // The bar: white at the top, black at the bottom, grey in between.
     let bar_x = 32 * 4 + 6 + 5;
     assert_eq!(img.get_pixel(bar_x, 0).0, [255, 255, 255]);
