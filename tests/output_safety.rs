@@ -256,6 +256,39 @@ fn an_interrupted_run_goes_beside_the_complete_one_and_says_how_far_it_got() {
 }
 
 #[test]
+fn an_annealed_run_interrupted_while_annealing_says_which_level_it_reached() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().join("d");
+    // γ this close to 1 makes hundreds of thousands of levels: the interrupt lands in the annealing.
+    let slow = [
+        "--sampler",
+        "annealed-hmc",
+        "--rounds",
+        "2",
+        "--chains",
+        "2",
+        "--gamma",
+        "0.99999",
+    ];
+    let child = spawn(&d, &slow);
+    wait_for_tmp(root.path(), &child);
+    signal(&child, libc::SIGINT);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    let partial = root.path().join("d.partial");
+    assert_partial_loads(&partial);
+    let p = &summary(&partial)["progress"];
+    let (done, planned) = (
+        p["levels"]["done"].as_u64().unwrap(),
+        p["levels"]["planned"].as_u64().unwrap(),
+    );
+    assert!(done < planned && planned > 100_000, "{p}");
+    assert_eq!(p["rounds"], serde_json::json!({"done": 0, "planned": 2}));
+    assert_eq!(p["draws"], serde_json::json!({"done": 0, "planned": 2}));
+    assert_eq!(names(root.path()), vec!["d.partial"]);
+}
+
+#[test]
 fn a_second_interrupt_aborts_and_leaves_no_temporary_folder() {
     let root = tempfile::tempdir().unwrap();
     let d = root.path().join("d");

@@ -144,9 +144,14 @@ pub(super) fn run_annealed(
         ("levels".to_string(), count(out.levels_done, out.levels_planned)),
         ("rounds".to_string(), count(out.rounds_done, rounds)),
         ("warmup".to_string(), count(summary.warmup, cfg.warmup)),
+        // Draws made at σ_min (when stopped while annealing, the points kept are the chains' current
+        // ones, at the last level reached, and none of them counts here).
         (
             "draws".to_string(),
-            count(out.draws.shape()[1], rounds * cfg.draws),
+            count(
+                out.last.as_ref().map_or(0, |l| l.draws.shape()[1]),
+                rounds * cfg.draws,
+            ),
         ),
     ]);
     if let Some(last) = &out.last {
