@@ -256,6 +256,39 @@ fn an_interrupted_run_goes_beside_the_complete_one_and_says_how_far_it_got() {
 }
 
 #[test]
+fn an_annealed_run_interrupted_while_annealing_says_which_level_it_reached() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().join("d");
+    // γ this close to 1 makes hundreds of thousands of levels: the interrupt lands in the annealing.
+    let slow = [
+        "--sampler",
+        "annealed-hmc",
+        "--rounds",
+        "2",
+        "--chains",
+        "2",
+        "--gamma",
+        "0.99999",
+    ];
+    let child = spawn(&d, &slow);
+    wait_for_tmp(root.path(), &child);
+    signal(&child, libc::SIGINT);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    let partial = root.path().join("d.partial");
+    assert_partial_loads(&partial);
+    let p = &summary(&partial)["progress"];
+    let (done, planned) = (
+        p["levels"]["done"].as_u64().unwrap(),
+        p["levels"]["planned"].as_u64().unwrap(),
+    );
+    assert!(done < planned && planned > 100_000, "{p}");
+    assert_eq!(p["rounds"], serde_json::json!({"done": 0, "planned": 2}));
+    assert_eq!(p["draws"], serde_json::json!({"done": 0, "planned": 2}));
+    assert_eq!(names(root.path()), vec!["d.partial"]);
+}
+
+#[test]
 fn a_second_interrupt_aborts_and_leaves_no_temporary_folder() {
     let root = tempfile::tempdir().unwrap();
     let d = root.path().join("d");
@@ -301,6 +334,10 @@ fn inject(sig: i32, seed: u64, moments: usize) {
     let whole = t0.elapsed().as_secs_f64();
     let reference = snapshot(&d);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // Outcomes: earlier run kept, replaced by the new complete run, partial run written, temporary
+    // folder left (SIGKILL only; cleaned by the next run).
+    let (mut kept, mut replaced, mut partials, mut leftovers) = (0, 0, 0, 0);
+    let (mut last_partial, mut before) = (None, reference.clone());
     for _ in 0..moments {
         let delay = Duration::from_secs_f64(rng.random_range(0.0..1.2) * whole);
         let mut child = spawn(&d, &args);
@@ -320,10 +357,22 @@ fn inject(sig: i32, seed: u64, moments: usize) {
             }
         }
         assert_eq!(summary(&d)["partial"], false);
+        if now == before {
+            kept += 1;
+        } else {
+            replaced += 1;
+        }
+        before = now;
         let partial = root.path().join("d.partial");
         if partial.exists() {
             assert_partial_loads(&partial);
+            let bytes = fs::read(partial.join("summary.json")).ok();
+            if bytes != last_partial {
+                partials += 1;
+                last_partial = bytes;
+            }
         }
+        leftovers += names(root.path()).iter().filter(|n| n.contains(".uq-")).count();
         if sig != libc::SIGKILL {
             let stray: Vec<String> = names(root.path())
                 .into_iter()
@@ -332,6 +381,10 @@ fn inject(sig: i32, seed: u64, moments: usize) {
             assert!(stray.is_empty(), "left behind after signal {sig}: {stray:?}");
         }
     }
+    eprintln!(
+        "signal {sig}: run {whole:.2} s; earlier run kept {kept}, replaced by the new one {replaced}, \
+         partial runs {partials}, temporary folders left {leftovers}"
+    );
     // A last run cleans up whatever killed runs left.
     assert!(sample(&d, &args).status.success());
     let left = names(root.path());

@@ -4,6 +4,7 @@ mod bench;
 mod bench_precision;
 mod check;
 mod flags;
+mod out_folder;
 mod repl;
 mod sample;
 mod train;

@@ -1,15 +1,12 @@
 //! `uq sample`: check, bind data, plan a sampler, run all chains, write the run folder atomically.
 
 use super::flags::{parse_sampler, SamplerFlags};
-use super::{parse_binding, report, EXIT_MODEL_ERROR, EXIT_USAGE};
+use super::{out_folder, parse_binding, report, EXIT_MODEL_ERROR, EXIT_USAGE};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use uq::check::Model;
-use uq::output::{inspect, Discard, Existing, RunWriter};
 use uq::session::{self, PrepareError, Request, RunProgress};
 use uq::source::SourceMap;
 
@@ -89,46 +86,22 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     for n in &notes {
         eprintln!("note: {n}");
     }
-    // Signals (Ctrl-C, SIGTERM, SIGHUP): the first stops the run, which then writes its draws beside
-    // the output folder; a second aborts at once, deleting the unfinished folder. The handler is in
-    // place before the temporary folder exists, so a signal can never leave it behind unhandled.
-    let stop = Arc::new(AtomicBool::new(false));
-    let discard: Arc<Mutex<Option<Discard>>> = Arc::default();
-    {
-        let (stop, discard) = (stop.clone(), discard.clone());
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                let slot = discard.lock().unwrap_or_else(PoisonError::into_inner);
-                if slot.as_ref().is_some_and(Discard::discard) {
-                    eprintln!("\naborted: nothing written; the output folder is as it was");
-                }
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupted: stopping and writing the draws so far (again to abort, writing nothing)"
-            );
-        });
-    }
+    let interrupts = out_folder::Interrupts::install();
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("uq-out").join(&model.name));
-    // Before any sampling: the output folder must be usable (absent, empty or an earlier uq run) and
-    // writable.
-    let writer = match RunWriter::begin(&out) {
+    let writer = match out_folder::open(&out) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: --out: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
+        Err(code) => return Ok(code),
     };
-    *discard.lock().unwrap_or_else(PoisonError::into_inner) = Some(writer.discard_handle());
+    interrupts.arm(&writer);
     if !args.quiet {
         eprintln!("sampler: {} — {}", plan.sampler, plan.reason);
     }
     let bar = progress_bar(args.quiet);
     let progress = |p: RunProgress<'_>| show_progress(&bar, p);
-    let mut result = match session::run(&built, &plan, &settings, &progress, &stop) {
+    let mut result = match session::run(&built, &plan, &settings, &progress, &interrupts.stop) {
         Ok(r) => r,
         Err(e) => {
             bar.abandon();
@@ -148,40 +121,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         &sources,
         &args.data,
     );
-    let table = session::write_run(&model, &built, &mut result, &writer)?;
-    let s = &result.summary;
-    let complete_there = matches!(inspect(&out), Ok(Existing::UqRun { partial: false }));
-    let dir = if s.partial {
-        writer.commit_partial()?
-    } else {
-        writer.commit()?
-    };
-    println!("{table}");
-    println!(
-        "{} chains × {} draws{} in {:.1} s; {} gradient and {} score evaluations; divergences {:?}",
-        s.chains,
-        s.draws,
-        if s.partial { " (partial: interrupted)" } else { "" },
-        s.wall_seconds,
-        s.grad_evals,
-        s.score_evals,
-        s.divergences
-    );
-    if s.partial {
-        let kept = if complete_there {
-            format!("; the complete run in {} is untouched", out.display())
-        } else {
-            String::new()
-        };
-        println!("wrote the partial run to {}{kept}", dir.display());
-    } else {
-        println!("wrote {}", dir.display());
-    }
-    Ok(if s.partial {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+    out_folder::finish(&model, &built, &mut result, writer, &out)
 }
 
 /// The sampling progress bar (on stderr; indicatif hides it when stderr is not a terminal).
@@ -243,5 +183,18 @@ pub fn show_progress(bar: &ProgressBar, p: RunProgress<'_>) {
             bar.set_position(p.step as u64);
             bar.set_message(format!("t {} ‖y−A(x̂₀)‖ {:.3e}", p.t, p.residual));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rate_has_at_most_three_significant_digits() {
+        assert_eq!(rate(19.200_123), "19.2/s");
+        assert_eq!(rate(3.471), "3.47/s");
+        assert_eq!(rate(1234.4), "1234/s");
+        assert_eq!(rate(f64::INFINITY), "–/s");
     }
 }

@@ -14,6 +14,8 @@ struct Tmp {
     dir: PathBuf,
     /// Committed or discarded: the folder is no longer the writer's to delete.
     done: bool,
+    /// Deleted through a [`Discard`] handle.
+    discarded: bool,
 }
 
 /// A run folder being written. Files go into [`RunWriter::dir`] (`OUT.uq-tmp-PID`, beside the
@@ -34,12 +36,25 @@ pub struct Discard(Arc<Mutex<Tmp>>);
 impl Discard {
     /// Delete the temporary folder unless the run was already committed. True if it was deleted.
     pub fn discard(&self) -> bool {
+        self.discard_then(|removed| removed)
+    }
+
+    /// [`Discard::discard`], then `then(deleted)` while still holding the writer's lock: a signal
+    /// handler that exits the process in `then` stops the writing thread from reporting the failures
+    /// that the deletion causes (it waits on the lock until the process ends).
+    pub fn discard_then<R>(&self, then: impl FnOnce(bool) -> R) -> R {
         let mut tmp = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if tmp.done {
-            return false;
-        }
-        tmp.done = true;
-        remove_tmp(&tmp.dir)
+        let removed = !tmp.done && {
+            tmp.done = true;
+            tmp.discarded = true;
+            remove_tmp(&tmp.dir)
+        };
+        then(removed)
+    }
+
+    /// Whether the run was discarded (waits while a discard is in progress).
+    pub fn is_discarded(&self) -> bool {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).discarded
     }
 }
 
@@ -79,7 +94,11 @@ impl RunWriter {
         fs::create_dir(&dir).map_err(|e| OutputError::io(&dir, e))?;
         let writer = RunWriter {
             final_dir,
-            tmp: Arc::new(Mutex::new(Tmp { dir, done: false })),
+            tmp: Arc::new(Mutex::new(Tmp {
+                dir,
+                done: false,
+                discarded: false,
+            })),
         };
         let marker = writer.path(WRITING_MARKER);
         let note = format!("a uq run being written by process {}\n", std::process::id());

@@ -110,7 +110,12 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             ("levels".to_string(), PhaseCount::new(out.levels_done, out.levels_planned)),
             ("rounds".to_string(), PhaseCount::new(out.rounds_done, rounds)),
             ("warmup".to_string(), PhaseCount::new(summary.warmup, cfg.warmup)),
-            ("draws".to_string(), PhaseCount::new(out.draws.shape()[1], rounds * cfg.draws)),
+            // Draws made at σ_min (when stopped while annealing, the points kept are the chains'
+            // current ones, at the last level reached, and none of them counts here).
+            (
+                "draws".to_string(),
+                PhaseCount::new(out.last.as_ref().map_or(0, |l| l.draws.shape()[1]), rounds * cfg.draws),
+            ),
         ]);
         if let Some(last) = &out.last {
             summary.acceptance_rate = last.acceptance_rate.clone();
