@@ -100,6 +100,22 @@ fn every_checker_error_code_is_exercised() {
     let mut sources = SourceMap::new();
     let err = check_file(Path::new("tests/invalid/no_such_model.uq"), &mut sources).unwrap_err();
     seen.extend(err.iter().map(|d| d.code));
+    // E0110 needs a chain of more than 64 modules, written to a temporary folder.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..70 {
+        let text = format!("import m{}\nfn f{i}(x) = x\n", i + 1);
+        std::fs::write(dir.path().join(format!("m{i}.uq")), text).unwrap();
+    }
+    std::fs::write(dir.path().join("m70.uq"), "fn f70(x) = x\n").unwrap();
+    let model = dir.path().join("model.uq");
+    std::fs::write(&model, "import m0\nprior x ~ Normal(f0(0), 1)\n").unwrap();
+    let err = check_file(&model, &mut SourceMap::new()).unwrap_err();
+    assert!(
+        err.iter()
+            .any(|d| d.code == "E0110" && d.note.as_deref().is_some_and(|n| n.contains("m0 -> m1"))),
+        "{err:?}"
+    );
+    seen.extend(err.iter().map(|d| d.code));
     let missing: Vec<&str> = ALL_CODES.iter().copied().filter(|c| !seen.contains(c)).collect();
     assert!(
         missing.is_empty(),

@@ -12,8 +12,8 @@ fn write_y(dir: &Path) {
 }
 
 /// Run `uq repl --echo ARGS` in `dir` with `script` on stdin; stdout and stderr go to one file so the
-/// transcript keeps their order.
-fn transcript(dir: &Path, args: &[&str], script: &str) -> String {
+/// transcript keeps their order. The exit code must be `code` (1 when any input failed).
+fn transcript(dir: &Path, args: &[&str], script: &str, code: i32) -> String {
     let script_path = dir.join("script.txt");
     std::fs::write(&script_path, script).unwrap();
     let log = dir.join("transcript.txt");
@@ -30,8 +30,9 @@ fn transcript(dir: &Path, args: &[&str], script: &str) -> String {
         .stderr(Stdio::from(out))
         .status()
         .unwrap();
-    assert!(status.success(), "uq repl exited with {status}");
-    std::fs::read_to_string(log).unwrap()
+    let t = std::fs::read_to_string(log).unwrap();
+    assert_eq!(status.code(), Some(code), "uq repl exited with {status}:\n{t}");
+    t
 }
 
 /// After the first `:sample`, output numbers depend on the sampler's arithmetic: they become `#`
@@ -107,7 +108,7 @@ blur_with(x, 5, 1.0)
 :write deblur.uq
 :quit
 ";
-    let t = transcript(dir.path(), &[], script);
+    let t = transcript(dir.path(), &[], script, 1);
     assert!(
         t.contains("(max R_hat)"),
         "the table names the worst element:\n{t}"
@@ -166,8 +167,53 @@ x
 :quit
 this line is never read
 ";
-    let t = transcript(dir.path(), &["blur8.uq", "--data", "y=y.npy"], script);
+    let t = transcript(dir.path(), &["blur8.uq", "--data", "y=y.npy"], script, 1);
     insta::assert_snapshot!(t);
+}
+
+#[test]
+fn a_script_exits_1_when_any_input_failed_and_still_runs_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "let a = 1\nprior x ~ Normal(a, 1)\nx + 1\n:model\n";
+    transcript(dir.path(), &[], good, 0);
+    // Every line fails; each is still echoed and answered.
+    let bad = "let a = b\n:nonsense\nprior x ~ Normal(0, -1)\n1 +\n:load missing.uq\n";
+    let t = transcript(dir.path(), &[], bad, 1);
+    for line in bad.lines() {
+        assert!(
+            t.contains(&format!("uq> {line}")),
+            "{line} not in the transcript:\n{t}"
+        );
+    }
+    assert_eq!(
+        t.matches("Error: ").count() + t.matches("error: ").count(),
+        5,
+        "{t}"
+    );
+    // One failure at the very end is enough; a failing `uq repl MODEL` load too.
+    transcript(dir.path(), &[], "let a = 1\nlet b = nope\n", 1);
+    transcript(dir.path(), &["missing.uq"], "let a = 1\n", 1);
+    // A byte-order mark on the first line and a line that is not UTF-8.
+    let t = transcript(dir.path(), &[], "\u{feff}let a = 1\na\n", 0);
+    assert!(t.contains("real = 1"), "{t}");
+    std::fs::write(dir.path().join("script.bin"), b"let a = 1\nlet b = \xff\na + 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_uq"))
+        .arg("repl")
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::fs::File::open(dir.path().join("script.bin")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("input line 2 is not UTF-8"), "{stderr}");
+    assert!(
+        stdout.contains("real = 2"),
+        "the line after it still runs: {stdout}"
+    );
 }
 
 #[test]
@@ -175,8 +221,10 @@ fn a_rejected_statement_keeps_the_previous_model() {
     let mut s = Session::new(false);
     let ok = s.eval_line("prior x : real[2] ~ Normal(0, 1)");
     assert_eq!(ok.err, "");
+    assert!(!ok.failed);
     let bad = s.eval_line("let y = x + [1, 2, 3]");
     assert!(bad.err.contains("E0201"), "{}", bad.err);
+    assert!(bad.failed);
     assert!(
         bad.err.contains("<input>:1:9"),
         "points into the typed line: {}",

@@ -198,3 +198,27 @@ fn ctrl_c_stops_a_run_but_not_the_session() {
     let out = pty.finish();
     assert!(out.contains("interrupted: stopping the run"), "{out}");
 }
+
+#[test]
+fn lines_typed_ahead_are_all_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(&dir.path().join("history"), dir.path());
+    pty.wait_for("uq> ", 1);
+    pty.quiet();
+    // Three lines in one write, as a paste or `tmux send-keys` delivers them: none is dropped.
+    pty.send("let a1 = 1\rlet a2 = a1 + 1\rlet a3 = a2 + 1\r");
+    pty.wait_for("let a3 : real = 3", 1);
+    pty.quiet();
+    pty.send("prior x : real ~ Normal(0, 1)\r");
+    pty.wait_for("prior x : real ~ Normal(0, 1)\r\n", 1);
+    pty.quiet();
+    // Lines typed while a command runs wait for the next prompt.
+    pty.send(":sample 200000 warmup=100 chains=1\r");
+    pty.wait_for("sampler: ", 1);
+    pty.send("let b = 7\rb * 6\r");
+    pty.wait_for("real = 42", 1);
+    pty.quiet();
+    pty.send(":quit\r");
+    let out = pty.finish();
+    assert!(out.contains("let a2 : real = 2"), "{out}");
+}

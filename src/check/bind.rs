@@ -62,7 +62,7 @@ pub fn bind_data(
         }
     }
     let mut values = Vec::with_capacity(model.data.len());
-    for (d, over) in model.data.iter().zip(chosen) {
+    for ((d, over), given) in model.data.iter().zip(chosen).zip(first_span) {
         let Some(path) = over.or(d.default.as_deref()) else {
             errors.push(CheckError::DataMissing {
                 name: d.name.clone(),
@@ -70,7 +70,7 @@ pub fn bind_data(
             });
             continue;
         };
-        match load_one(&d.name, &d.ty, path, d.span) {
+        match load_one(&d.name, &d.ty, path, d.span, given) {
             Ok(v) => values.push(v),
             Err(e) => errors.push(*e),
         }
@@ -82,15 +82,31 @@ pub fn bind_data(
     }
 }
 
-/// Read `path` as data `name` of type `ty` (a real file may feed complex data).
-fn load_one(name: &str, ty: &Ty, path: &Path, span: Span) -> Result<Value, Box<CheckError>> {
+/// Read `path` as data `name` of type `ty` (a real file may feed complex data). `given` is the span
+/// of its `--data` argument (a path relative to the working directory), `None` for the declared
+/// default (relative to the model file); a file that cannot be read is reported there.
+fn load_one(
+    name: &str,
+    ty: &Ty,
+    path: &Path,
+    span: Span,
+    given: Option<Span>,
+) -> Result<Value, Box<CheckError>> {
     let (name, p) = (name.to_string(), path.display().to_string());
     let value = read_value(path).map_err(|e| {
         Box::new(match e {
-            NpyError::Io(reason) => CheckError::DataUnreadable {
+            NpyError::Io(_) | NpyError::NotRegular(_) => CheckError::DataUnreadable {
                 name: name.clone(),
                 path: p.clone(),
-                reason,
+                reason: e.to_string(),
+                span: given.unwrap_or(span),
+                on_command_line: given.is_some(),
+            },
+            NpyError::TooLarge { shape } => CheckError::DataShape {
+                name: name.clone(),
+                path: p.clone(),
+                found: shape,
+                declared: ty.to_string(),
                 span,
             },
             NpyError::Corrupt(reason) => CheckError::DataCorrupt {

@@ -9,7 +9,6 @@ use crate::diagnostics::did_you_mean;
 use crate::graph::{Graph, NodeId, NodeKind, OpDef, Ty, Value};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};
-use ndarray::{ArrayD, IxDyn};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -44,8 +43,14 @@ pub struct Ctx<'s> {
     pub values: HashMap<String, NodeId>,
     /// Names whose definition failed: uses are silently skipped (no cascades).
     pub poisoned: HashSet<String>,
-    /// Functions being inlined (for recursion errors).
+    /// Functions being inlined (for recursion errors), and the spans of their calls.
     pub stack: Vec<String>,
+    pub call_spans: Vec<Span>,
+    /// Expressions being checked, nested (inlined bodies included), and checked in all: see
+    /// [`super::limits`].
+    pub depth: usize,
+    pub steps: usize,
+    pub limit_reported: bool,
     pub errors: Vec<CheckError>,
     pub warnings: Vec<CheckError>,
     pub latents: Vec<Latent>,
@@ -66,6 +71,10 @@ impl<'s> Ctx<'s> {
             values: HashMap::new(),
             poisoned: HashSet::new(),
             stack: Vec::new(),
+            call_spans: Vec::new(),
+            depth: 0,
+            steps: 0,
+            limit_reported: false,
             errors: Vec::new(),
             warnings: Vec::new(),
             latents: Vec::new(),
@@ -148,6 +157,15 @@ impl<'s> Ctx<'s> {
 
     /// Check and lower one expression; `None` when an error was reported.
     pub fn expr(&mut self, e: &Expr, locals: &Locals) -> Option<NodeId> {
+        if !self.enter(e.span) {
+            return None;
+        }
+        let out = self.expr_kind(e, locals);
+        self.leave();
+        out
+    }
+
+    fn expr_kind(&mut self, e: &Expr, locals: &Locals) -> Option<NodeId> {
         match &e.kind {
             ExprKind::Num(x) => Some(self.constant(Value::scalar(*x), e.span)),
             ExprKind::Str(_) => {
@@ -309,71 +327,10 @@ impl<'s> Ctx<'s> {
             return None;
         }
         self.stack.push(name.clone());
+        self.call_spans.push(span);
         let out = self.expr(&f.body, &inner);
+        self.call_spans.pop();
         self.stack.pop();
         out
-    }
-
-    /// `[a, b, ...]`: a constant tensor stacked from equally typed constant elements.
-    fn list(&mut self, items: &[Expr], span: Span, locals: &Locals) -> Option<NodeId> {
-        if items.is_empty() {
-            self.error(CheckError::BadList {
-                detail: "a list cannot be empty".into(),
-                span,
-            });
-            return None;
-        }
-        let mut vals = Vec::with_capacity(items.len());
-        for it in items {
-            let id = self.expr(it, locals)?;
-            match self.const_value(id) {
-                Some(v) => vals.push(v.clone()),
-                None => {
-                    let detail = "elements must be constants".to_string();
-                    self.error(CheckError::BadList {
-                        detail,
-                        span: it.span,
-                    });
-                    return None;
-                }
-            }
-        }
-        let first = vals[0].shape().to_vec();
-        if let Some((i, v)) = vals
-            .iter()
-            .enumerate()
-            .find(|(_, v)| v.shape() != first.as_slice())
-        {
-            let detail = format!("elements have different shapes ({} and {})", vals[0].ty(), v.ty());
-            self.error(CheckError::BadList {
-                detail,
-                span: items.get(i).map_or(span, |e| e.span),
-            });
-            return None;
-        }
-        let mut shape = vec![vals.len()];
-        shape.extend(&first);
-        let value = if vals.iter().any(Value::is_complex) {
-            let flat: Vec<_> = vals.iter().flat_map(|v| v.to_complex().into_iter()).collect();
-            ArrayD::from_shape_vec(IxDyn(&shape), flat)
-                .ok()
-                .map(Value::Complex)
-        } else {
-            let flat: Vec<f64> = vals
-                .iter()
-                .flat_map(|v| v.to_complex().into_iter().map(|z| z.re))
-                .collect();
-            ArrayD::from_shape_vec(IxDyn(&shape), flat).ok().map(Value::Real)
-        };
-        match value {
-            Some(v) => Some(self.constant(v, span)),
-            None => {
-                self.error(CheckError::BadList {
-                    detail: "inconsistent nesting".into(),
-                    span,
-                });
-                None
-            }
-        }
     }
 }

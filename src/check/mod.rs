@@ -9,6 +9,8 @@ mod calls;
 mod constants;
 mod dist;
 mod errors;
+mod limits;
+mod lists;
 mod lower;
 mod model;
 mod modules;
@@ -25,7 +27,7 @@ pub use calls::{builtin, builtins, Builtin};
 pub use errors::{CheckError, NameKind, ALL_CODES};
 pub use model::{DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec};
 pub use modules::STDLIB;
-pub use npy::{read_value as read_npy, NpyError};
+pub use npy::{read_bytes as read_npy_bytes, read_value as read_npy, NpyError};
 pub use ops_doc::ops_markdown;
 pub use summary::summary;
 
@@ -39,7 +41,7 @@ use std::path::Path;
 /// Check the model file at `path` (its imports, data defaults and score files resolve beside it).
 pub fn check_file(path: &Path, sources: &mut SourceMap) -> Result<Model, Vec<Diagnostic>> {
     let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_source(path) {
         Ok(text) => {
             let id = sources.add(name, Some(path.to_path_buf()), text);
             let dir = path.parent().map(Path::to_path_buf);
@@ -50,7 +52,7 @@ pub fn check_file(path: &Path, sources: &mut SourceMap) -> Result<Model, Vec<Dia
             let span = Span::new(id, 0, 0);
             Err(vec![CheckError::ModelUnreadable {
                 path: name,
-                reason: e.to_string(),
+                reason: e,
                 span,
             }
             .diagnostic()])
@@ -85,6 +87,34 @@ pub fn check_source_with_expr(
     node.map(|n| (model, n)).ok_or_else(Vec::new)
 }
 
+/// Largest model or module file read (a larger one, or an endless one such as `/dev/zero`, is an
+/// error rather than a machine out of memory).
+pub const MAX_SOURCE_BYTES: u64 = 8 << 20;
+
+/// Read a model or module file: UTF-8 text of at most [`MAX_SOURCE_BYTES`], without a leading
+/// byte-order mark (so that columns on its first line are right).
+pub(crate) fn read_source(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!("it is larger than {} MiB", MAX_SOURCE_BYTES >> 20));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 fn stem(path: &Path) -> String {
     path.file_stem()
         .and_then(|s| s.to_str())
@@ -92,7 +122,19 @@ fn stem(path: &Path) -> String {
         .to_string()
 }
 
+/// The check proper, on the checker's own thread (see [`limits`]), or here when none can start.
 fn check_id(
+    id: crate::source::FileId,
+    name: &str,
+    dir: Option<&Path>,
+    sources: &mut SourceMap,
+    expr: Option<&Expr>,
+) -> Result<(Model, Option<NodeId>), Vec<Diagnostic>> {
+    let on_thread = limits::on_check_stack(|| check_here(id, name, dir, &mut *sources, expr));
+    on_thread.unwrap_or_else(|| check_here(id, name, dir, sources, expr))
+}
+
+fn check_here(
     id: crate::source::FileId,
     name: &str,
     dir: Option<&Path>,

@@ -88,12 +88,22 @@ impl Loader<'_> {
         if !self.done.insert(name.to_string()) {
             return;
         }
+        if self.stack.len() > super::limits::MAX_IMPORT_DEPTH {
+            let mut chain = self.stack.clone();
+            chain.push(name.to_string());
+            self.out.errors.push(CheckError::ImportsTooDeep {
+                limit: super::limits::MAX_IMPORT_DEPTH,
+                chain: super::limits::chain_summary(&chain),
+                span,
+            });
+            return;
+        }
         let local = self
             .model_dir
             .as_ref()
             .map(|d| d.join(format!("{name}.uq")))
             .filter(|p| p.is_file() && !is_self);
-        let local = match local.map(|p| (std::fs::read_to_string(&p), p)) {
+        let local = match local.map(|p| (super::read_source(&p), p)) {
             Some((Err(e), p)) => {
                 let searched = format!("{} ({e})", p.display());
                 self.out.errors.push(CheckError::UnknownModule {

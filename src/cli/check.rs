@@ -11,7 +11,8 @@ use uq::source::SourceMap;
 pub struct CheckArgs {
     /// The model file (`.uq`).
     pub model: PathBuf,
-    /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable.
+    /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable. PATH is relative
+    /// to the working directory (a default declared in the model is relative to the model file).
     #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
     pub data: Vec<(String, PathBuf)>,
     /// Print an intermediate form instead of the summary.

@@ -27,10 +27,12 @@ use uq::syntax::is_incomplete;
 pub struct ReplArgs {
     /// A model file (`.uq`) to start from (as `:load FILE`).
     pub model: Option<PathBuf>,
-    /// Bind data NAME to a `.npy` file (as `:data NAME=PATH`); repeatable.
+    /// Bind data NAME to a `.npy` file (as `:data NAME=PATH`); repeatable. PATH is relative to the
+    /// working directory.
     #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
     pub data: Vec<(String, PathBuf)>,
     /// When stdin is not a terminal, print each input after a `uq> ` prompt (a readable transcript).
+    /// A script runs to its end; the exit code is 1 when any input failed.
     #[arg(long)]
     pub echo: bool,
 }
@@ -58,13 +60,16 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
             std::process::exit(130);
         }
     });
+    let mut failed = false;
     if let Some(model) = &args.model {
-        emit(&session.load(model));
+        let out = session.load(model);
+        emit(&out);
+        failed = out.failed;
     }
     if interactive {
         terminal(session)
     } else {
-        piped(session, args.echo)
+        piped(session, args.echo, failed)
     }
 }
 
@@ -97,10 +102,35 @@ fn emit(out: &Output) {
     eprint!("{}", out.err);
 }
 
-/// Read inputs from a pipe: lines are joined while brackets stay open.
-fn piped(mut session: Session, echo: bool) -> anyhow::Result<ExitCode> {
+/// Read inputs from a pipe: lines are joined while brackets stay open. Every input runs (the
+/// transcript is complete); the exit code is 1 when any of them failed (or `failed` already).
+fn piped(mut session: Session, echo: bool, mut failed: bool) -> anyhow::Result<ExitCode> {
     let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines().peekable();
+    let mut number = 0usize;
+    let bad_text = std::cell::Cell::new(false);
+    // Lines as text: a line that is not UTF-8 is read with U+FFFD in place of its bad bytes (and so
+    // fails as a statement) instead of ending the script; a leading byte-order mark is dropped.
+    let mut lines = stdin
+        .lock()
+        .split(b'\n')
+        .map(|line| -> std::io::Result<String> {
+            let mut bytes = line?;
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+            number += 1;
+            if number == 1 && bytes.starts_with("\u{feff}".as_bytes()) {
+                bytes.drain(..3);
+            }
+            Ok(String::from_utf8(bytes).unwrap_or_else(|e| {
+                bad_text.set(true);
+                eprintln!(
+                    "error: input line {number} is not UTF-8 text (read with U+FFFD for the bad bytes)"
+                );
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }))
+        })
+        .peekable();
     while let Some(first) = lines.next() {
         let mut text = first?;
         if echo {
@@ -121,11 +151,16 @@ fn piped(mut session: Session, echo: bool) -> anyhow::Result<ExitCode> {
         }
         let out = eval(&mut session, &text);
         emit(&out);
+        failed |= out.failed || bad_text.get();
         if out.quit {
             break;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// True while typed text is an unfinished statement: brackets open (or a string), not a command, and

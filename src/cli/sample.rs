@@ -15,7 +15,7 @@ pub struct SampleArgs {
     /// The model file (`.uq`).
     pub model: PathBuf,
     /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable. PATH is relative
-    /// to the working directory.
+    /// to the working directory (a default declared in the model is relative to the model file).
     #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
     pub data: Vec<(String, PathBuf)>,
     /// Output folder [default: uq-out/<model name>/]: absent, empty or an earlier uq run, which is

@@ -116,9 +116,9 @@ pub(crate) fn encode_and_write(
     encode: impl FnOnce(&mut std::io::Cursor<Vec<u8>>) -> image::ImageResult<()>,
 ) -> Result<(), OutputError> {
     let mut buf = std::io::Cursor::new(Vec::new());
-    encode(&mut buf).map_err(|source| OutputError::Png {
+    encode(&mut buf).map_err(|cause| OutputError::Png {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let write = || -> std::io::Result<()> {
         use std::io::Write;

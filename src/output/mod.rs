@@ -31,32 +31,22 @@ pub use table::{format_table, LatentDiagnostics};
 pub use writer::{Discard, RunWriter};
 
 /// Errors while writing run outputs; every variant names the path involved.
+///
+/// Each message includes its cause, so no variant also exposes it as `source()` (a report printed
+/// with its chain, as `uq` does, would say the cause twice).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot write `{path}`: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write `{path}` as .npy: {source}")]
+    #[error("cannot write `{path}`: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("cannot write `{path}` as .npy: {cause}")]
     Npy {
         path: PathBuf,
-        #[source]
-        source: ndarray_npy::WriteNpyError,
+        cause: ndarray_npy::WriteNpyError,
     },
-    #[error("cannot encode `{path}` as PNG: {source}")]
-    Png {
-        path: PathBuf,
-        #[source]
-        source: image::ImageError,
-    },
-    #[error("cannot serialise `{path}`: {source}")]
-    Json {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("cannot encode `{path}` as PNG: {cause}")]
+    Png { path: PathBuf, cause: image::ImageError },
+    #[error("cannot serialise `{path}`: {cause}")]
+    Json { path: PathBuf, cause: serde_json::Error },
     #[error("cannot write `{path}`: {message}")]
     Shape { path: PathBuf, message: String },
     #[error(
@@ -75,10 +65,10 @@ pub enum OutputError {
 }
 
 impl OutputError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         OutputError::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -15,9 +15,9 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    let npy_err = |source| OutputError::Npy {
+    let npy_err = |cause| OutputError::Npy {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let file = File::create(path).map_err(|e| OutputError::io(path, e))?;
     let mut w = BufWriter::new(file);

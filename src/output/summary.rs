@@ -187,9 +187,9 @@ impl Summary {
 
     /// Write to `path` atomically (pretty-printed, trailing newline).
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
-        let mut text = self.to_json().map_err(|source| OutputError::Json {
+        let mut text = self.to_json().map_err(|cause| OutputError::Json {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         text.push('\n');
         write_atomic(path, text.as_bytes())
@@ -198,9 +198,9 @@ impl Summary {
     /// Read a `summary.json` back.
     pub fn read(path: &Path) -> Result<Self, OutputError> {
         let text = std::fs::read_to_string(path).map_err(|e| OutputError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|source| OutputError::Json {
+        serde_json::from_str(&text).map_err(|cause| OutputError::Json {
             path: path.to_path_buf(),
-            source,
+            cause,
         })
     }
 }

@@ -94,6 +94,7 @@ impl Session {
         }
         let mut sources = SourceMap::new();
         if let Err(diags) = check_file(path, &mut sources) {
+            out.failed = true;
             out.err = self.render(&diags, &sources);
             out.err.push_str("(not loaded: the session is unchanged)\n");
             return out;
@@ -126,7 +127,10 @@ impl Session {
             pieces: Vec::new(),
         };
         match model::check(&entries, dir.as_deref(), &typed, None) {
-            Err(failed) => out.err = self.render(&failed.diags, &failed.sources),
+            Err(failed) => {
+                out.failed = true;
+                out.err = self.render(&failed.diags, &failed.sources);
+            }
             Ok((checked, _)) => {
                 self.entries = entries;
                 self.dir = dir;

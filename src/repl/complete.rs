@@ -11,7 +11,11 @@ use std::path::Path;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (":help", "", "this list"),
     (":load", "FILE", "replace the session's model by a .uq file"),
-    (":data", "NAME=PATH", "bind data NAME to a .npy file"),
+    (
+        ":data",
+        "NAME=PATH",
+        "bind data NAME to a .npy file (PATH relative to the working directory)",
+    ),
     (
         ":type",
         "EXPR",
@@ -45,6 +49,8 @@ pub struct Scope {
     pub names: Vec<String>,
     /// `(name, "name(a, b)")` of user and imported functions.
     pub fns: Vec<(String, String)>,
+    /// Modules `import` can find beside the model (`*.uq` in its folder); stdlib modules always.
+    pub modules: Vec<String>,
 }
 
 impl Scope {
@@ -66,6 +72,7 @@ impl Scope {
         }
         scope.names.sort();
         scope.names.dedup();
+        scope.modules = local_modules(dir);
         scope
     }
 
@@ -119,6 +126,17 @@ impl Scope {
             .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
             .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &before[start..];
+        if is_import_argument(before, start) {
+            let mut cands: Vec<String> = STDLIB
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .chain(self.modules.iter().cloned())
+                .filter(|m| m.starts_with(word))
+                .collect();
+            cands.sort();
+            cands.dedup();
+            return (start, cands);
+        }
         if before.starts_with(":sample") {
             let cands = super::run::option_keys()
                 .filter(|k| k.starts_with(word))
@@ -168,6 +186,31 @@ impl Scope {
         let sigs = self.signatures(callee);
         (!sigs.is_empty()).then(|| format!("   {}", sigs.join(" | ")))
     }
+}
+
+/// Whether the word starting at `start` is the module name of an `import` statement.
+fn is_import_argument(before: &str, start: usize) -> bool {
+    let head = before.get(..start).unwrap_or("");
+    let stmt = head.rsplit(';').next().unwrap_or(head);
+    stmt.trim_start()
+        .strip_prefix("import")
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace) && rest.trim().is_empty())
+}
+
+/// Stems of the `*.uq` files in `dir` (none without a folder: then only stdlib modules import).
+fn local_modules(dir: Option<&Path>) -> Vec<String> {
+    let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "uq"))
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(String::from))
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The name before the innermost `(` still open at the end of `line`.
@@ -228,6 +271,27 @@ mod tests {
             (0, vec![":sample".to_string(), ":save".to_string()])
         );
         assert!(s.complete("ff", 2).1.contains(&"fft".to_string()));
+    }
+
+    #[test]
+    fn completes_module_names_after_import() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("brain_ops.uq"), "fn b(x) = x\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "").unwrap();
+        let s = Scope::of(&[], Some(dir.path()));
+        assert_eq!(
+            s.complete("import b", 8),
+            (7, vec!["blur".to_string(), "brain_ops".to_string()])
+        );
+        assert_eq!(s.complete("import ", 7).1.len(), STDLIB.len() + 1);
+        assert_eq!(
+            s.complete("let a = 1; import m", 19),
+            (18, vec!["mri".to_string()])
+        );
+        // Without a model folder only the standard library can be imported.
+        assert_eq!(Scope::default().complete("import ", 7).1.len(), STDLIB.len());
+        // Elsewhere `b` completes names, not modules.
+        assert!(!s.complete("let x = b", 9).1.contains(&"brain_ops".to_string()));
     }
 
     #[test]

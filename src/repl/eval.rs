@@ -177,6 +177,7 @@ impl Session {
                 return out;
             }
             Err(diags) => {
+                out.failed = true;
                 out.err = s.render(&diags, &sources);
                 return out;
             }
@@ -192,6 +193,7 @@ impl Session {
                 return out;
             }
             Err(failed) => {
+                out.failed = true;
                 out.err = s.render(&failed.diags, &failed.sources);
                 return out;
             }

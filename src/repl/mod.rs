@@ -31,6 +31,9 @@ pub struct Output {
     pub err: String,
     /// `:quit` was typed.
     pub quit: bool,
+    /// The input failed: an error was reported (warnings alone do not count). A piped script
+    /// exits non-zero when any input failed.
+    pub failed: bool,
 }
 
 impl Output {
@@ -39,6 +42,7 @@ impl Output {
         self.out.push('\n');
     }
     fn error(&mut self, s: impl AsRef<str>) {
+        self.failed = true;
         self.err.push_str("error: ");
         self.err.push_str(s.as_ref());
         self.err.push('\n');
@@ -147,6 +151,7 @@ impl Session {
         let id = sources.add(model::INPUT, None, text);
         let (program, diags) = parse(id, text);
         if !diags.is_empty() {
+            out.failed = true;
             out.err = self.render(&diags, &sources);
             out.err.push_str(NOT_ADDED);
             return out;
@@ -172,6 +177,7 @@ impl Session {
         let typed = Typed { text, pieces };
         match model::check(&entries, self.dir.as_deref(), &typed, None) {
             Err(failed) => {
+                out.failed = true;
                 out.err = self.render(&failed.diags, &failed.sources);
                 out.err.push_str(NOT_ADDED);
             }
@@ -229,6 +235,7 @@ impl Session {
             let value = match bind_data(&one, &overrides, &mut sources) {
                 Ok(mut v) => v.pop(),
                 Err(diags) => {
+                    out.failed = true;
                     out.err.push_str(&self.render(&diags, &sources));
                     None
                 }

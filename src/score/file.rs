@@ -128,10 +128,15 @@ pub type TensorsAndMeta = (BTreeMap<String, Tensor>, HashMap<String, String>);
 /// Every tensor of a safetensors file, as f32 CPU tensors, plus its raw metadata (empty if none).
 pub fn read_safetensors(path: &Path) -> Result<TensorsAndMeta, ScoreFileError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| HeaderError::Io {
+    let io = |reason: String| HeaderError::Io {
         path: p.clone(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| io(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(io(super::header::NOT_REGULAR.into()).into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
     let format = |reason: String| {
         ScoreFileError::Header(HeaderError::Format {
             path: p.clone(),

@@ -36,6 +36,10 @@ pub enum HeaderKind {
     },
 }
 
+/// Why a path that exists is not read: FIFOs block, devices never end.
+pub(crate) const NOT_REGULAR: &str =
+    "it is not a regular file (a FIFO, a device or a folder); uq reads score files only from regular files";
+
 /// Why a score file cannot be used.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum HeaderError {
@@ -111,7 +115,8 @@ impl ScoreHeader {
         })
     }
 
-    /// Read only the JSON header of a safetensors file (cheap: no tensor data is loaded).
+    /// Read only the JSON header of a safetensors file (cheap: no tensor data is loaded); only a
+    /// regular file (or a symlink to one) is read.
     pub fn read(path: &Path) -> Result<Self, HeaderError> {
         let p = path.display().to_string();
         let io = |e: std::io::Error| HeaderError::Io {
@@ -122,6 +127,13 @@ impl ScoreHeader {
             path: p.clone(),
             reason,
         };
+        // Opening a FIFO would block and a device never ends: only regular files are read.
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(HeaderError::Io {
+                path: p.clone(),
+                reason: NOT_REGULAR.into(),
+            });
+        }
         let mut f = std::fs::File::open(path).map_err(io)?;
         let file_len = f.metadata().map_err(io)?.len();
         let mut len = [0u8; 8];

@@ -127,14 +127,18 @@ pub(crate) struct RawLex<'a> {
     pub open_string_at_end: bool,
 }
 
+/// The byte-order mark some editors put at the start of a UTF-8 file.
+pub(crate) const BOM: char = '\u{feff}';
+
 const NUMBER_HELP: &str = "numbers look like `10`, `0.995`, `1e-3` or `2.5E+2`";
 
-/// Split `text` into raw tokens. Never fails; problems become diagnostics.
+/// Split `text` into raw tokens. Never fails; problems become diagnostics. A leading UTF-8
+/// byte-order mark is skipped (spans stay byte offsets into `text`).
 pub(crate) fn lex(file: FileId, text: &str) -> RawLex<'_> {
     let mut lx = Lexer {
         file,
         text,
-        pos: 0,
+        pos: if text.starts_with(BOM) { BOM.len_utf8() } else { 0 },
         out: RawLex {
             tokens: Vec::new(),
             diags: Vec::new(),

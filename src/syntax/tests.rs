@@ -380,3 +380,16 @@ fn dump_is_an_indented_tree() {
                     Infer hmc @23..44\n    Arg steps @33..43\n      Num 10 @41..43\n  ErrorStmt @45..52\n";
     assert_eq!(dump(&p), expected);
 }
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped() {
+    let text = "\u{feff}let a = 1\nlet b = $\n";
+    let (p, d) = errs(text);
+    assert_eq!(p.stmts.len(), 2);
+    assert_eq!(p.stmts[0].span.start, 3, "spans stay byte offsets into the text");
+    assert_eq!(codes(&d), vec!["E0001"], "only the `$`: {d:#?}");
+    assert_eq!(d[0].span.start, text.find('$').unwrap());
+    // Elsewhere it is still an unexpected character.
+    let (_, d) = errs("let a = 1\u{feff}\n");
+    assert_eq!(codes(&d), vec!["E0001"]);
+}

@@ -75,6 +75,11 @@ pub enum CheckError {
         reason: String,
         span: Span,
     },
+    ImportsTooDeep {
+        limit: usize,
+        chain: String,
+        span: Span,
+    },
     // ── E02xx: types and shapes ──
     OpType {
         op: String,
@@ -157,6 +162,16 @@ pub enum CheckError {
     StringValue {
         span: Span,
     },
+    TooDeep {
+        limit: usize,
+        chain: String,
+        span: Span,
+        at: Span,
+    },
+    TooMuchWork {
+        limit: usize,
+        span: Span,
+    },
     // ── E04xx: model structure ──
     DistributionAsValue {
         name: String,
@@ -223,6 +238,8 @@ pub enum CheckError {
         path: String,
         reason: String,
         span: Span,
+        /// The path was given as `--data NAME=PATH` (or `:data`), not declared as the default.
+        on_command_line: bool,
     },
     DataCorrupt {
         name: String,
@@ -313,11 +330,12 @@ pub enum CheckError {
 
 /// Every code the checker can emit (tests assert each is exercised).
 pub const ALL_CODES: &[&str] = &[
-    "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0201", "E0202",
-    "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305", "E0306",
-    "E0307", "E0308", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409",
-    "E0410", "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505", "E0506", "E0507", "E0508",
-    "E0601", "E0602", "E0603", "E0604", "E0701", "E0702", "E0703", "E0704", "E0705", "E0706",
+    "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0201",
+    "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305",
+    "E0306", "E0307", "E0308", "E0309", "E0310", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
+    "E0407", "E0408", "E0409", "E0410", "E0411", "E0412", "E0501", "E0502", "E0503", "E0504", "E0505",
+    "E0506", "E0507", "E0508", "E0601", "E0602", "E0603", "E0604", "E0701", "E0702", "E0703", "E0704",
+    "E0705", "E0706",
 ];
 
 mod render;

@@ -75,6 +75,12 @@ impl CheckError {
                     .with_label("unreadable")
                     .with_help("check the path of the model file")
             }
+            ImportsTooDeep { limit, chain, span } => {
+                e("E0110", *span, format!("imports nested more than {limit} deep"))
+                    .with_label("this import is one too many")
+                    .with_note(format!("import chain: {chain}"))
+                    .with_help("import the modules the model needs directly, not through a long chain")
+            }
             OpType { op, detail, span } => {
                 let prefix = format!("`{op}`: ");
                 let detail = detail.strip_prefix(&prefix).unwrap_or(detail);
@@ -161,6 +167,28 @@ impl CheckError {
             StringValue { span } => e("E0308", *span, "a string is not a value")
                 .with_label("string here")
                 .with_help("strings are only file names, in `load(...)`, `score(...)`, `data` and `infer`"),
+            TooDeep { limit, chain, span, at } => {
+                let d = e("E0309", *span, format!("expressions nested more than {limit} deep"))
+                    .with_label("checking this nests too deeply")
+                    .with_help("split the expression into steps with `let`, or shorten the chain of functions calling functions");
+                let d = if at != span {
+                    d.with_secondary(*at, "the limit is reached here")
+                } else {
+                    d
+                };
+                if chain.is_empty() {
+                    d
+                } else {
+                    d.with_note(format!("inlined calls: {chain}"))
+                }
+            }
+            TooMuchWork { limit, span } => e(
+                "E0310",
+                *span,
+                format!("the model needs more than {limit} expressions once its functions are inlined"),
+            )
+            .with_label("inlining this grows too large")
+            .with_help("every call is inlined, so a function that calls another twice doubles its size at each level"),
             DistributionAsValue { name, span } => {
                 e("E0401", *span, format!("distribution `{name}` used as a value"))
                     .with_label("distributions appear only right of `~`")
@@ -215,7 +243,10 @@ impl CheckError {
                 .with_help(format!("declare it: `prior {name} : real[64, 64] ~ Flat()`")),
             DataMissing { name, span } => e("E0501", *span, format!("no file given for data `{name}`"))
                 .with_label("declared without a default file")
-                .with_help(format!("pass `--data {name}=PATH`, or add a default: `data {name} : ... = \"file.npy\"`")),
+                .with_help(format!(
+                    "pass `--data {name}=PATH` (relative to the working directory), or add a default \
+                     relative to the model file: `data {name} : ... = \"file.npy\"`"
+                )),
             UnknownDataOverride { name, span, suggestion } => {
                 let d = e("E0502", *span, format!("`--data {name}=...` names no data declaration"))
                     .with_label("not declared in the model");
@@ -224,10 +255,17 @@ impl CheckError {
                     None => d.with_help("only names declared with `data` can be bound"),
                 }
             }
-            DataUnreadable { name, path, reason, span } => {
-                e("E0503", *span, format!("cannot read `{path}` for data `{name}`: {reason}"))
-                    .with_label("data declared here")
-                    .with_help("check the path; relative paths are relative to the model file")
+            DataUnreadable { name, path, reason, span, on_command_line } => {
+                let d = e("E0503", *span, format!("cannot read `{path}` for data `{name}`: {reason}"));
+                if *on_command_line {
+                    d.with_label("given here").with_help(
+                        "check the path: a path given with `--data` (or `:data`) is relative to the working directory",
+                    )
+                } else {
+                    d.with_label("declared here with this default file").with_help(
+                        "check the path: a declared default path is relative to the model file's folder",
+                    )
+                }
             }
             DataCorrupt { name, path, reason, span } => {
                 e("E0504", *span, format!("`{path}` (for data `{name}`) is not a valid .npy file: {reason}"))

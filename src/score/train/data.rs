@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use ndarray::Array3;
+use ndarray_npy::ReadNpyExt;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -24,11 +25,13 @@ pub fn read_images(path: &Path) -> Result<Array3<f32>, TrainError> {
         path: p.clone(),
         reason,
     };
-    let f32s: Result<Array3<f32>, _> = ndarray_npy::read_npy(path);
+    // The header is checked against the file first (no FIFOs or devices, no lying lengths).
+    let bytes = crate::check::read_npy_bytes(path, u64::MAX).map_err(|e| bad(e.to_string()))?;
+    let f32s: Result<Array3<f32>, _> = Array3::read_npy(std::io::Cursor::new(&bytes));
     match f32s {
         Ok(a) => Ok(a),
         Err(e32) => {
-            let f64s: Result<Array3<f64>, _> = ndarray_npy::read_npy(path);
+            let f64s: Result<Array3<f64>, _> = Array3::read_npy(std::io::Cursor::new(&bytes));
             f64s.map(|a| a.mapv(|v| v as f32))
                 .map_err(|_| bad(format!("expected an (n, H, W) float32 array: {e32}")))
         }

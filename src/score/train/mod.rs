@@ -90,8 +90,15 @@ pub enum TrainError {
     Checkpoint { path: String, reason: String },
     #[error(transparent)]
     File(#[from] ScoreFileError),
+    /// The message includes candle's, so it is not also the `source()` (see `OutputError`).
     #[error("network error: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
+}
+
+impl From<candle_core::Error> for TrainError {
+    fn from(e: candle_core::Error) -> Self {
+        TrainError::Candle(e)
+    }
 }
 
 #[cfg(test)]
