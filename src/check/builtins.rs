@@ -4,30 +4,11 @@ use super::errors::CheckError;
 use super::lower::{Ctx, Locals};
 use super::npy;
 use super::types::op_type;
+use crate::dist::DISTRIBUTIONS;
 use crate::graph::{NodeId, NodeKind, Op, Value};
 use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind};
 use ndarray::{ArrayD, IxDyn};
-
-/// Distribution names (valid only right of `~`).
-pub const DISTRIBUTIONS: &[&str] = &["Normal", "Poisson", "GaussianMixture", "Flat", "score"];
-
-/// Signatures of each distribution, for arity messages.
-pub fn dist_signatures(name: &str) -> Vec<String> {
-    let s: &[&str] = match name {
-        "Normal" => &[
-            "Normal(mu, sigma) (prior, sigma > 0)",
-            "Normal(mean, sigma) (likelihood, sigma > 0)",
-        ],
-        "Poisson" => &["Poisson(rate) (likelihood, real data)"],
-        "GaussianMixture" => {
-            &["GaussianMixture(weights: real[K], means: real[K, ...], sigmas: real[K]) (prior)"]
-        }
-        "Flat" => &["Flat() (prior; the latent's type must be declared)"],
-        _ => &["score(\"file.safetensors\") (prior)"],
-    };
-    s.iter().map(|x| x.to_string()).collect()
-}
 
 /// `(name, signatures)` of every built-in function.
 pub const BUILTINS: &[(&str, &[&str])] = &[

@@ -1,10 +1,11 @@
 //! Expression checking fused with lowering: every well-typed expression becomes graph nodes.
 
-use super::builtins::{is_builtin, BUILTINS, DISTRIBUTIONS};
+use super::builtins::{is_builtin, BUILTINS};
 use super::errors::{CheckError, NameKind};
 use super::model::{DataDecl, InferSpec, Latent, Observation};
 use super::types::{numel, op_type, MAX_ELEMENTS};
 use crate::diagnostics::did_you_mean;
+use crate::dist::DISTRIBUTIONS;
 use crate::graph::{Graph, NodeId, NodeKind, Op, Ty, Value};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};

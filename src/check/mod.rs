@@ -12,16 +12,15 @@ mod model;
 mod modules;
 mod npy;
 mod prune;
+mod score_prior;
 mod stmts;
 mod summary;
 mod types;
 
 pub use bind::bind_data;
-pub use builtins::{dist_signatures, BUILTINS, DISTRIBUTIONS};
+pub use builtins::BUILTINS;
 pub use errors::{CheckError, NameKind, ALL_CODES};
-pub use model::{
-    DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec, SAMPLERS,
-};
+pub use model::{DataDecl, InferSpec, InferValue, Latent, Model, Observation, PriorSpec, SAMPLERS};
 pub use modules::STDLIB;
 pub use npy::{read_value as read_npy, NpyError};
 pub use summary::summary;

@@ -18,7 +18,7 @@ pub use kernels::{
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
 pub use plan::{plan, Plan, PlanInput, SamplerKind};
-pub use posterior::{GraphPosterior, Layout, Observation, Term};
+pub use posterior::{GraphPosterior, Layout, Observation};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
 pub use samplers::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,

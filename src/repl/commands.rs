@@ -285,4 +285,9 @@ fn help(out: &mut Output) {
         "  :sample options: {}",
         run::option_keys().collect::<Vec<_>>().join(", ")
     ));
+    out.line(format!(
+        "  distributions: priors {}; likelihoods {} (:type NAME shows its signatures)",
+        crate::dist::names(crate::dist::Role::Prior).join(", "),
+        crate::dist::names(crate::dist::Role::Likelihood).join(", ")
+    ));
 }
