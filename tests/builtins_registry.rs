@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use uq::check::{builtin, builtins, check_source, ops_markdown, DISTRIBUTIONS};
+use uq::check::{builtin, builtins, check_source, ops_markdown};
+use uq::dist::DISTRIBUTIONS;
 use uq::graph::{Syntax, OPS};
 use uq::repl::{Scope, Session};
 use uq::source::SourceMap;

@@ -1,11 +1,11 @@
 //! Built-in functions called by name (the registry's callable ops plus the checker's constant
 //! functions) and operators: their signatures for messages, and the lowering of their uses.
 
-use super::builtins::DISTRIBUTIONS;
 use super::constants::{ConstFn, CONSTANTS};
 use super::errors::CheckError;
 use super::lower::{Ctx, Locals};
 use super::types::op_type;
+use crate::dist::DISTRIBUTIONS;
 use crate::graph::{NodeId, NodeKind, OpDef, Ty, Value, OPS};
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, Expr};

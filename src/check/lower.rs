@@ -1,11 +1,11 @@
 //! Expression checking fused with lowering: every well-typed expression becomes graph nodes.
 
-use super::builtins::DISTRIBUTIONS;
 use super::calls::{builtin, builtins, is_builtin};
 use super::errors::{CheckError, NameKind};
 use super::model::{DataDecl, InferSpec, Latent, Observation};
 use super::types::{numel, MAX_ELEMENTS};
 use crate::diagnostics::did_you_mean;
+use crate::dist::DISTRIBUTIONS;
 use crate::graph::{Graph, NodeId, NodeKind, OpDef, Ty, Value};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Ident, UnOp};

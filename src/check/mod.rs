@@ -4,7 +4,6 @@
 //! model's `data` tensors. Every failure is a [`Diagnostic`] with a stable code (`docs/errors.md`).
 
 mod bind;
-mod builtins;
 mod calls;
 mod constants;
 mod dist;
@@ -17,15 +16,15 @@ mod modules;
 mod npy;
 mod ops_doc;
 mod prune;
+mod score_prior;
 mod stmts;
 mod summary;
 mod types;
 
 pub use bind::bind_data;
-pub use builtins::{dist_signatures, DISTRIBUTIONS};
 pub use calls::{builtin, builtins, Builtin};
 pub use errors::{CheckError, NameKind, ALL_CODES};
-pub use model::{DataDecl, InferSpec, InferValue, Latent, Likelihood, Model, Observation, PriorSpec};
+pub use model::{DataDecl, InferSpec, InferValue, Latent, Model, Observation, PriorSpec};
 pub use modules::STDLIB;
 pub use npy::{read_bytes as read_npy_bytes, read_value as read_npy, NpyError};
 pub use ops_doc::ops_markdown;

@@ -1,6 +1,7 @@
 //! The checked model: latents with priors, data declarations, likelihood terms, all over one graph.
 
 use crate::diagnostics::Diagnostic;
+use crate::dist::Call;
 use crate::graph::{Graph, NodeId, Ty};
 use crate::score::ScoreHeader;
 use crate::source::Span;
@@ -36,17 +37,9 @@ pub struct Latent {
 /// A prior distribution; parameter nodes never depend on a latent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PriorSpec {
-    /// iid (or elementwise) `N(mu, sigma²)`; scalars broadcast to the latent's type.
-    Normal { mu: NodeId, sigma: NodeId },
-    /// `Σ_k w_k N(means[k], sigmas[k]² I)`.
-    GaussianMixture {
-        weights: NodeId,
-        means: NodeId,
-        sigmas: NodeId,
-    },
-    /// Improper uniform prior.
-    Flat,
-    /// A learned score network read from a `.safetensors` file.
+    /// A registered distribution (`Normal`, `GaussianMixture`, `Flat`, …) with its parameter nodes.
+    Dist(Call),
+    /// A learned score network read from a `.safetensors` file (the registry's `score`).
     Score {
         /// Resolved path (relative to the model file, or found under `models/`).
         path: PathBuf,
@@ -72,20 +65,9 @@ pub struct DataDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     pub data: usize,
-    pub likelihood: Likelihood,
+    /// The likelihood: a registered distribution in its likelihood role, over graph nodes.
+    pub likelihood: Call,
     pub span: Span,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Likelihood {
-    /// Real data: `N(mean, sigma²)`; complex data: real and imaginary parts each `N(·, sigma²)`.
-    Normal {
-        mean: NodeId,
-        sigma: NodeId,
-    },
-    Poisson {
-        rate: NodeId,
-    },
 }
 
 /// `infer SAMPLER(key = value, ...)`; the sampler and its keys are validated against the sampler

@@ -2,7 +2,7 @@
 
 use super::errors::NameKind;
 use super::lower::{Ctx, Locals};
-use super::model::{Likelihood, Model, PriorSpec};
+use super::model::{Model, PriorSpec};
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::syntax::ast::{Expr, ExprKind};
 
@@ -72,21 +72,12 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
         }
     }
     for l in &ctx.latents {
-        match &l.prior {
-            PriorSpec::Normal { mu, sigma } => [*mu, *sigma].into_iter().for_each(&mut mark),
-            PriorSpec::GaussianMixture {
-                weights,
-                means,
-                sigmas,
-            } => [*weights, *means, *sigmas].into_iter().for_each(&mut mark),
-            PriorSpec::Flat | PriorSpec::Score { .. } => {}
+        if let PriorSpec::Dist(call) = &l.prior {
+            call.params.iter().copied().for_each(&mut mark);
         }
     }
     for o in &ctx.observations {
-        match &o.likelihood {
-            Likelihood::Normal { mean, sigma } => [*mean, *sigma].into_iter().for_each(&mut mark),
-            Likelihood::Poisson { rate } => mark(*rate),
-        }
+        o.likelihood.params.iter().copied().for_each(&mut mark);
     }
     keep.into_iter().for_each(&mut mark);
     // Inputs precede their nodes, so one backward sweep propagates liveness.
@@ -119,32 +110,13 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
     let mut latents = ctx.latents;
     for l in &mut latents {
         l.node = r(l.node);
-        l.prior = match &l.prior {
-            PriorSpec::Normal { mu, sigma } => PriorSpec::Normal {
-                mu: r(*mu),
-                sigma: r(*sigma),
-            },
-            PriorSpec::GaussianMixture {
-                weights,
-                means,
-                sigmas,
-            } => PriorSpec::GaussianMixture {
-                weights: r(*weights),
-                means: r(*means),
-                sigmas: r(*sigmas),
-            },
-            other => other.clone(),
-        };
+        if let PriorSpec::Dist(call) = &l.prior {
+            l.prior = PriorSpec::Dist(call.map_nodes(r));
+        }
     }
     let mut observations = ctx.observations;
     for o in &mut observations {
-        o.likelihood = match &o.likelihood {
-            Likelihood::Normal { mean, sigma } => Likelihood::Normal {
-                mean: r(*mean),
-                sigma: r(*sigma),
-            },
-            Likelihood::Poisson { rate } => Likelihood::Poisson { rate: r(*rate) },
-        };
+        o.likelihood = o.likelihood.map_nodes(r);
     }
     let model = Model {
         name: name.to_string(),

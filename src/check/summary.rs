@@ -1,7 +1,8 @@
 //! A short human summary of a checked model: latents, data and where it comes from, likelihoods.
 
-use super::model::{InferValue, Likelihood, Model, PriorSpec};
-use crate::graph::{NodeId, NodeKind, Value};
+use super::model::{InferValue, Model, PriorSpec};
+use crate::dist::{Call, ParamKind, Role};
+use crate::graph::{NodeId, NodeKind, Ty, Value};
 use crate::score::HeaderKind;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,19 +21,38 @@ fn param(model: &Model, id: NodeId) -> String {
     }
 }
 
+fn ty_of(model: &Model, id: NodeId) -> Ty {
+    model
+        .graph
+        .nodes
+        .get(id.0)
+        .map_or_else(|| Ty::real(vec![]), |n| n.ty.clone())
+}
+
+/// `Normal(0, 1)` for a prior, `Normal(mean: real[4], sigma: 0.1)` for a likelihood (a location by
+/// its type), unless the distribution describes itself.
+fn call(model: &Model, c: &Call) -> String {
+    let tys: Vec<Ty> = c.params.iter().map(|&id| ty_of(model, id)).collect();
+    if let Some(s) = c.dist.describe(c.role, &tys) {
+        return s;
+    }
+    let args: Vec<String> = c
+        .signature_params()
+        .iter()
+        .zip(&c.params)
+        .zip(&tys)
+        .map(|((p, &id), ty)| match (c.role, p.kind) {
+            (Role::Prior, _) => param(model, id),
+            (Role::Likelihood, ParamKind::Location) => format!("{}: {ty}", p.name),
+            (Role::Likelihood, _) => format!("{}: {}", p.name, param(model, id)),
+        })
+        .collect();
+    format!("{}({})", c.name(), args.join(", "))
+}
+
 fn prior(model: &Model, p: &PriorSpec) -> String {
     match p {
-        PriorSpec::Normal { mu, sigma } => format!("Normal({}, {})", param(model, *mu), param(model, *sigma)),
-        PriorSpec::GaussianMixture { weights, .. } => {
-            let k = model
-                .graph
-                .nodes
-                .get(weights.0)
-                .and_then(|n| n.ty.shape.first().copied())
-                .unwrap_or(0);
-            format!("GaussianMixture({k} components)")
-        }
-        PriorSpec::Flat => "Flat()".into(),
+        PriorSpec::Dist(c) => call(model, c),
         PriorSpec::Score { path, header, .. } => match header {
             Some(h) => {
                 let kind = match h.kind {
@@ -84,26 +104,7 @@ pub fn summary(model: &Model, overrides: &[(String, PathBuf)]) -> String {
     }
     for o in &model.observations {
         let name = model.data.get(o.data).map_or("?", |d| d.name.as_str());
-        let term = match &o.likelihood {
-            Likelihood::Normal { mean, sigma } => {
-                let mt = model
-                    .graph
-                    .nodes
-                    .get(mean.0)
-                    .map(|n| n.ty.to_string())
-                    .unwrap_or_default();
-                format!("Normal(mean: {mt}, sigma: {})", param(model, *sigma))
-            }
-            Likelihood::Poisson { rate } => {
-                let rt = model
-                    .graph
-                    .nodes
-                    .get(rate.0)
-                    .map(|n| n.ty.to_string())
-                    .unwrap_or_default();
-                format!("Poisson(rate: {rt})")
-            }
-        };
+        let term = call(model, &o.likelihood);
         let _ = writeln!(s, "  {name} ~ {term}");
     }
     if let Some(inf) = &model.infer {

@@ -296,6 +296,11 @@ fn help(out: &mut Output) {
         .map(|d| written(d.syntax))
         .collect();
     out.line(format!("Operators: {}", ops.join(" ")));
+    out.line(format!(
+        "  distributions: priors {}; likelihoods {} (:type NAME shows its signatures)",
+        crate::dist::names(crate::dist::Role::Prior).join(", "),
+        crate::dist::names(crate::dist::Role::Likelihood).join(", ")
+    ));
 }
 
 /// An operator as written: `+`, or `-x` for a prefix one.

@@ -1,7 +1,8 @@
 //! Tab completion and signature hints: names in scope, stdlib functions, built-ins, distributions, commands.
 
 use super::model::{Entry, Key};
-use crate::check::{builtin, builtins, dist_signatures, DISTRIBUTIONS, STDLIB};
+use crate::check::{builtin, builtins, STDLIB};
+use crate::dist::{self, DISTRIBUTIONS};
 use crate::source::FileId;
 use crate::syntax::ast::StmtKind;
 use crate::syntax::parse;
@@ -104,7 +105,7 @@ impl Scope {
             return b.signatures().iter().map(|s| s.to_string()).collect();
         }
         if DISTRIBUTIONS.contains(&name) {
-            return dist_signatures(name);
+            return dist::signatures(name);
         }
         Vec::new()
     }

@@ -304,15 +304,12 @@ impl Session {
                     .data_index(name)
                     .and_then(|i| m.observations.iter().find(|o| o.data == i));
                 match o.map(|o| &o.likelihood) {
-                    Some(crate::check::Likelihood::Normal { mean, sigma }) => {
-                        format!(
-                            "{name} ~ Normal(mean: {}, sigma: {})",
-                            ty_of(*mean),
-                            ty_of(*sigma)
-                        )
-                    }
-                    Some(crate::check::Likelihood::Poisson { rate }) => {
-                        format!("{name} ~ Poisson(rate: {})", ty_of(*rate))
+                    Some(l) => {
+                        let params = l.signature_params().iter().zip(&l.params);
+                        let args: Vec<String> = params
+                            .map(|(p, &id)| format!("{}: {}", p.name, ty_of(id)))
+                            .collect();
+                        format!("{name} ~ {}({})", l.name(), args.join(", "))
                     }
                     None => format!("{name} ~ …"),
                 }

@@ -1,16 +1,15 @@
-//! From a checked model and bound data to a posterior: priors built from constants or score files.
+//! From a checked model and bound data to a posterior: priors built by their registry entries or loaded from score files.
 
 // Diagnostics are returned by value on this cold path (once per run), as everywhere in the checker.
 #![allow(clippy::result_large_err)]
 
 use super::{PlanInput, SessionError};
-use crate::check::{CheckError, Likelihood, Model, PriorSpec};
+use crate::check::{CheckError, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{FftCache, Value};
-use crate::infer::{GraphPosterior, Layout, Observation, Term};
-use crate::score::{FlatPrior, GaussianMixturePrior, NetworkPrior, NormalPrior, ScoreModel};
+use crate::infer::{GraphPosterior, Layout, Observation};
+use crate::score::{NetworkPrior, ScoreModel};
 use crate::source::Span;
-use ndarray::{Array1, Array2};
 
 /// A prior that cannot be built at run time (E0604).
 fn prior_error(span: Span, message: String, help: Option<&str>) -> Diagnostic {
@@ -20,27 +19,6 @@ fn prior_error(span: Span, message: String, help: Option<&str>) -> Diagnostic {
         span,
     }
     .diagnostic()
-}
-
-fn flat_real(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Real(a) => a.iter().copied().collect(),
-        Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
-    }
-}
-
-/// A parameter as a flat vector of length `dim` (a scalar broadcasts).
-fn broadcast(v: &Value, dim: usize, complex_latent: bool) -> Option<Array1<f64>> {
-    let flat = flat_real(v);
-    match flat.len() {
-        1 if !v.is_complex() => Some(Array1::from_elem(dim, flat[0])),
-        n if n == dim => Some(Array1::from(flat)),
-        // A real parameter with one value per complex element: the same for re and im.
-        n if complex_latent && !v.is_complex() && 2 * n == dim => {
-            Some(Array1::from_iter(flat.iter().flat_map(|x| [*x, *x])))
-        }
-        _ => None,
-    }
 }
 
 /// Build one latent's prior.
@@ -60,49 +38,17 @@ fn prior_for(
             .eval_const(id, data, fft)
             .map_err(|e| err(e.message.clone()))
     };
-    let score_err = |e: crate::score::ScoreError| err(e.to_string());
     Ok(match spec {
-        PriorSpec::Normal { mu, sigma } => {
-            let (mu, sigma) = (konst(*mu)?, konst(*sigma)?);
-            let m = broadcast(&mu, dim, complex)
-                .ok_or_else(|| err("Normal mean does not fit the latent".into()))?;
-            let s = broadcast(&sigma, dim, complex)
-                .ok_or_else(|| err("Normal sd does not fit the latent".into()))?;
-            // Complex latent with a real mean: the imaginary parts have mean 0.
-            let m = if complex && !mu.is_complex() && flat_real(&mu).len() * 2 != dim {
-                Array1::from_iter(
-                    m.iter()
-                        .enumerate()
-                        .map(|(i, v)| if i % 2 == 0 { *v } else { 0.0 }),
-                )
-            } else {
-                m
-            };
-            Box::new(NormalPrior::new(m, s).map_err(score_err)?)
+        PriorSpec::Dist(call) => {
+            let values = call
+                .params
+                .iter()
+                .map(|&id| konst(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            call.dist
+                .build_prior(&values, dim, complex)
+                .map_err(|e| err(e.to_string()))?
         }
-        PriorSpec::GaussianMixture {
-            weights,
-            means,
-            sigmas,
-        } => {
-            let w = Array1::from(flat_real(&konst(*weights)?));
-            let s = Array1::from(flat_real(&konst(*sigmas)?));
-            let k = w.len();
-            let mv = flat_real(&konst(*means)?);
-            let means = if mv.len() == k {
-                Array2::from_shape_fn((k, dim), |(i, _)| mv[i])
-            } else if mv.len() == k * dim {
-                Array2::from_shape_vec((k, dim), mv).map_err(|e| err(e.to_string()))?
-            } else {
-                return Err(err(format!(
-                    "mixture means have {} values, expected {k} or {}",
-                    mv.len(),
-                    k * dim
-                )));
-            };
-            Box::new(GaussianMixturePrior::new(w, means, s).map_err(score_err)?)
-        }
-        PriorSpec::Flat => Box::new(FlatPrior::new(dim)),
         PriorSpec::Score { path, span, .. } => {
             let net = NetworkPrior::load(path).map_err(|e| {
                 prior_error(
@@ -175,20 +121,10 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         .iter()
         .map(|o| {
             let name = model.data.get(o.data).map(|d| d.name.as_str()).unwrap_or("?");
-            let (term, what) = match &o.likelihood {
-                Likelihood::Normal { mean, sigma } => (
-                    Term::Normal {
-                        mean: *mean,
-                        sigma: *sigma,
-                    },
-                    "Normal",
-                ),
-                Likelihood::Poisson { rate } => (Term::Poisson { rate: *rate }, "Poisson"),
-            };
             Observation {
                 data: o.data,
-                term,
-                label: format!("{name} ~ {what}(…)"),
+                likelihood: o.likelihood.clone(),
+                label: format!("{name} ~ {}(…)", o.likelihood.name()),
             }
         })
         .collect();

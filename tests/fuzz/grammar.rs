@@ -4,7 +4,7 @@
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use uq::check::DISTRIBUTIONS;
+use uq::dist::DISTRIBUTIONS;
 
 pub const NUMBERS: &[&str] = &[
     "0",

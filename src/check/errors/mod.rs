@@ -206,11 +206,15 @@ pub enum CheckError {
         what: String,
         span: Span,
     },
-    MixtureWeights {
+    /// Constant weights that are not a probability vector.
+    NotSimplex {
+        what: String,
         detail: String,
         span: Span,
     },
-    PoissonComplex {
+    /// Complex data or parameter for a likelihood whose support is real (`Poisson`).
+    RealOnly {
+        dist: String,
         what: String,
         span: Span,
     },
@@ -219,7 +223,9 @@ pub enum CheckError {
         span: Span,
         first: Span,
     },
-    FlatNeedsType {
+    /// A prior whose parameters cannot give the latent's type (`Flat()`).
+    NeedsDeclaredType {
+        usage: String,
         name: String,
         span: Span,
     },

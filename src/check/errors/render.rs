@@ -2,6 +2,7 @@
 
 use super::{CheckError, NameKind};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::dist::{self, Role, REGISTRY};
 use crate::source::Span;
 
 fn e(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
@@ -10,6 +11,15 @@ fn e(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
 
 fn did_you_mean(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| format!("did you mean `{s}`?"))
+}
+
+/// The likelihoods that accept complex data.
+fn complex_likelihoods() -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .filter(|d| d.signature(Role::Likelihood).is_some() && d.support().allows_complex())
+        .map(|d| d.name())
+        .collect()
 }
 
 fn sigs(list: &[String]) -> String {
@@ -198,15 +208,19 @@ impl CheckError {
                 let d = e("E0402", *span, "the right of `~` must be a distribution").with_label("not a distribution");
                 d.with_help(match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "priors: Normal, GaussianMixture, Flat, score; likelihoods: Normal, Poisson".into(),
+                    None => format!(
+                        "priors: {}; likelihoods: {}",
+                        dist::names(Role::Prior).join(", "),
+                        dist::names(Role::Likelihood).join(", ")
+                    ),
                 })
             }
             LikelihoodAsPrior { name, span } => e("E0403", *span, format!("`{name}` cannot be a prior"))
                 .with_label("likelihood only")
-                .with_help("priors are Normal(mu, sigma), GaussianMixture(w, means, sigmas), Flat() and score(\"file\")"),
+                .with_help(format!("priors are {}", dist::join_and(&dist::usages(Role::Prior)))),
             PriorAsLikelihood { name, span } => e("E0404", *span, format!("`{name}` cannot be a likelihood"))
                 .with_label("prior only")
-                .with_help("likelihoods are Normal(mean, sigma) and Poisson(rate)"),
+                .with_help(format!("likelihoods are {}", dist::join_and(&dist::usages(Role::Likelihood)))),
             ObserveNonData { name, kind, span, def } => e(
                 "E0405",
                 *span,
@@ -228,19 +242,27 @@ impl CheckError {
             NotPositive { what, span } => e("E0408", *span, format!("{what} must be positive"))
                 .with_label("not positive")
                 .with_help("standard deviations are positive numbers"),
-            MixtureWeights { detail, span } => e("E0409", *span, format!("invalid mixture weights: {detail}"))
-                .with_label("weights here")
-                .with_help("weights are non-negative and sum to 1"),
-            PoissonComplex { what, span } => e("E0410", *span, format!("Poisson {what} must be real"))
+            NotSimplex { what, detail, span } => {
+                let what = what.strip_prefix("the ").unwrap_or(what);
+                e("E0409", *span, format!("invalid {what}: {detail}"))
+                    .with_label("weights here")
+                    .with_help("weights are non-negative and sum to 1")
+            }
+            RealOnly { dist, what, span } => e("E0410", *span, format!("{dist} {what} must be real"))
                 .with_label("complex here")
-                .with_help("Poisson counts and rates are real; use Normal for complex data"),
+                .with_help(format!(
+                    "{dist} data and parameters are real; use {} for complex data",
+                    complex_likelihoods().join(" or ")
+                )),
             ObservedTwice { name, span, first } => e("E0411", *span, format!("data `{name}` is observed twice"))
                 .with_label("observed again here")
                 .with_secondary(*first, "first observed here")
                 .with_help("give each data tensor one likelihood"),
-            FlatNeedsType { name, span } => e("E0412", *span, format!("`Flat()` cannot determine the type of `{name}`"))
-                .with_label("no type")
-                .with_help(format!("declare it: `prior {name} : real[64, 64] ~ Flat()`")),
+            NeedsDeclaredType { usage, name, span } => {
+                e("E0412", *span, format!("`{usage}` cannot determine the type of `{name}`"))
+                    .with_label("no type")
+                    .with_help(format!("declare it: `prior {name} : real[64, 64] ~ {usage}`"))
+            }
             DataMissing { name, span } => e("E0501", *span, format!("no file given for data `{name}`"))
                 .with_label("declared without a default file")
                 .with_help(format!(

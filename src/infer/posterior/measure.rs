@@ -1,16 +1,23 @@
 //! Measurement-space helpers on the posterior: the DPS data-consistency norm and the scaled adjoint start.
 
-use super::{GraphPosterior, Term};
+use super::GraphPosterior;
 use crate::graph::{NodeId, Value};
 use crate::infer::target::EvalError;
 use ndarray::Array1;
 use num_complex::Complex64;
 use std::sync::atomic::Ordering;
 
+/// The node of an observation's location parameter (its mean or rate).
+fn location(obs: &super::Observation) -> Result<NodeId, EvalError> {
+    obs.likelihood
+        .location()
+        .ok_or_else(|| EvalError::Fatal(format!("{}: the likelihood has no location parameter", obs.label)))
+}
+
 impl GraphPosterior {
     /// DPS data consistency at one point: `‖y − A(x)‖` summed in quadrature over observations
-    /// (Gaussian: plain ℓ2; Poisson: weighted with Λ_jj = 1/(2 max(y_j, 1)), the `max` keeping empty
-    /// pixels finite) and its gradient with respect to the flat latent vector.
+    /// (each likelihood's weights Λ, [`crate::dist::Distribution::dps_weights`]: plain ℓ2 for
+    /// Gaussian, Λ_jj = 1/(2 max(y_j, 1)) for Poisson) and its gradient with respect to the flat latent vector.
     pub fn measurement_norm(&self, row: ndarray::ArrayView1<f64>) -> Result<(f64, Array1<f64>), EvalError> {
         self.grad_evals.fetch_add(1, Ordering::Relaxed);
         let values = self.forward_values(row)?;
@@ -21,16 +28,12 @@ impl GraphPosterior {
                 .data
                 .get(obs.data)
                 .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-            let (node, weighted) = match &obs.term {
-                Term::Normal { mean, .. } => (*mean, false),
-                Term::Poisson { rate } => (*rate, true),
-            };
+            let node = location(obs)?;
             let m = values
                 .get(node.0)
                 .ok_or_else(|| EvalError::Fatal("node out of range".into()))?;
             let mut r = &y.to_complex() - &m.to_complex();
-            if weighted {
-                let w = y.to_complex().mapv(|v| 1.0 / (2.0 * v.re.max(1.0)));
+            if let Some(w) = obs.likelihood.dist.dps_weights(y) {
                 let w_c = w.mapv(|v| num_complex::Complex64::new(v, 0.0));
                 total += r.iter().zip(w.iter()).map(|(a, b)| a.norm_sqr() * b).sum::<f64>();
                 r = &r * &w_c;
@@ -65,7 +68,7 @@ impl GraphPosterior {
         Ok((norm, Array1::from(self.layout.flatten(&grads))))
     }
 
-    /// The observations' mean (Normal) or rate (Poisson) nodes with their data.
+    /// The observations' location (mean, rate) nodes with their data.
     fn measured(&self) -> Result<Vec<(NodeId, &Value)>, EvalError> {
         self.observations
             .iter()
@@ -74,10 +77,7 @@ impl GraphPosterior {
                     .data
                     .get(obs.data)
                     .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-                Ok(match &obs.term {
-                    Term::Normal { mean, .. } => (*mean, y),
-                    Term::Poisson { rate } => (*rate, y),
-                })
+                Ok((location(obs)?, y))
             })
             .collect()
     }
@@ -155,10 +155,7 @@ impl GraphPosterior {
             .observations
             .iter()
             .zip(&measured)
-            .map(|(o, (_, y))| match o.term {
-                Term::Poisson { .. } => Some(y.to_complex().mapv(|v| 1.0 / (2.0 * v.re.max(1.0)))),
-                Term::Normal { .. } => None,
-            })
+            .map(|(o, (_, y))| o.likelihood.dist.dps_weights(y))
             .collect();
         let node = |vals: &[Value], id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
             vals.get(id.0)

@@ -1,31 +1,24 @@
 //! The posterior built from a checked model: graph likelihoods + per-latent priors, batched over chains.
 
 mod layout;
-mod likelihood;
 mod measure;
 
 pub use layout::Layout;
 
 use super::target::{Eval, EvalError, Posterior};
+use crate::dist::{Call, DensityError};
 use crate::graph::{FftCache, Graph, NodeId, Value};
 use crate::score::ScoreModel;
-use likelihood::{TermError, TermEval};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One likelihood term of the model.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Term {
-    Normal { mean: NodeId, sigma: NodeId },
-    Poisson { rate: NodeId },
-}
-
-/// An observation: data index, likelihood, and a description for messages (e.g. `y ~ Normal(...)`).
+/// An observation: data index, likelihood (a registered distribution over graph nodes), and a
+/// description for messages (e.g. `y ~ Normal(…)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     pub data: usize,
-    pub term: Term,
+    pub likelihood: Call,
     pub label: String,
 }
 
@@ -132,25 +125,26 @@ impl GraphPosterior {
                     .get(id.0)
                     .ok_or_else(|| EvalError::Fatal("node out of range".into()))
             };
-            let t: Result<TermEval, TermError> = match &obs.term {
-                Term::Normal { mean, sigma: s } => likelihood::normal(y, node(*mean)?, node(*s)?, sigma)
-                    .inspect(|t| {
-                        seeds.push((*mean, t.d_mean.clone()));
-                        if let Some(ds) = &t.d_sigma {
-                            seeds.push((*s, ds.clone()));
-                        }
-                    }),
-                Term::Poisson { rate } => likelihood::poisson(y, node(*rate)?).inspect(|t| {
-                    seeds.push((*rate, t.d_mean.clone()));
-                }),
-            };
-            match t {
-                Ok(t) => log_lik += t.log_lik,
-                Err(TermError::OutOfSupport(m)) => {
+            let call = &obs.likelihood;
+            let params = call
+                .params
+                .iter()
+                .map(|&id| node(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            match call.dist.log_density(y, &params, sigma) {
+                Ok(d) => {
+                    log_lik += d.log_p;
+                    let grads = call.params.iter().zip(d.d_params);
+                    seeds.extend(grads.filter_map(|(&id, g)| g.map(|g| (id, g))));
+                }
+                Err(DensityError::OutOfSupport(m)) => {
                     return Err(EvalError::OutOfSupport(format!("{}: {m}", obs.label)))
                 }
-                Err(TermError::NonFinite(m)) => {
+                Err(DensityError::NonFinite(m)) => {
                     return Err(EvalError::NonFinite(format!("{}: {m}", obs.label)))
+                }
+                Err(e @ DensityError::Unavailable(_)) => {
+                    return Err(EvalError::Fatal(format!("{}: {e}", obs.label)))
                 }
             }
         }

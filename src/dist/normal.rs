@@ -1,0 +1,177 @@
+//! `Normal(mu, sigma)`: an iid (or elementwise) Gaussian prior, and the Gaussian likelihood (complex data: re and im each).
+
+use super::rules::{broadcast_flat, flat_real};
+use super::{
+    BuildError, Constraint, Density, DensityError, Distribution, Param, ParamKind, Role, Signature, Support,
+};
+use crate::graph::Value;
+use crate::score::{NormalPrior, ScoreModel};
+use ndarray::{Array1, ArrayD};
+use num_complex::Complex64;
+
+pub struct Normal;
+
+const SIGMA: ParamKind = ParamKind::Fixed {
+    real: true,
+    constraint: Constraint::Positive,
+};
+
+const SIGNATURES: &[Signature] = &[
+    Signature {
+        role: Role::Prior,
+        params: &[
+            Param {
+                name: "mu",
+                what: "the prior mean",
+                ty: "",
+                kind: ParamKind::Fixed {
+                    real: false,
+                    constraint: Constraint::Unconstrained,
+                },
+            },
+            Param {
+                name: "sigma",
+                what: "the prior standard deviation",
+                ty: "",
+                kind: SIGMA,
+            },
+        ],
+        notes: &[],
+    },
+    Signature {
+        role: Role::Likelihood,
+        params: &[
+            Param {
+                name: "mean",
+                what: "the mean",
+                ty: "",
+                kind: ParamKind::Location,
+            },
+            Param {
+                name: "sigma",
+                what: "the noise standard deviation",
+                ty: "",
+                kind: SIGMA,
+            },
+        ],
+        notes: &[],
+    },
+];
+
+const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_8;
+
+impl Distribution for Normal {
+    fn name(&self) -> &'static str {
+        "Normal"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Gaussian; scalars broadcast; complex values: real and imaginary parts each N(·, sigma²)"
+    }
+
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+
+    fn support(&self) -> Support {
+        Support::Real
+    }
+
+    /// `x ~ N(mean, sigma² + level²)` elementwise.
+    fn log_density(&self, y: &Value, params: &[&Value], level: f64) -> Result<Density, DensityError> {
+        let [mean, sigma] = params else {
+            return Err(DensityError::NonFinite("Normal takes a mean and a sigma".into()));
+        };
+        let complex = y.is_complex() || mean.is_complex();
+        let k = if complex { 2.0 } else { 1.0 };
+        let sig = match sigma {
+            Value::Real(s) => s,
+            Value::Complex(_) => return Err(DensityError::NonFinite("sigma must be real".into())),
+        };
+        let n = y.shape().iter().product::<usize>();
+        // Residual r = y − mean as complex (imaginary part 0 for real data).
+        let r: ArrayD<Complex64> = match (y, mean) {
+            (Value::Real(a), Value::Real(b)) => (a - b).mapv(|x| Complex64::new(x, 0.0)),
+            _ => &y.to_complex() - &mean.to_complex(),
+        };
+        let scalar_sigma = sig.ndim() == 0 || sig.len() == 1;
+        let sig_at = |i: usize| -> f64 {
+            if scalar_sigma {
+                sig.iter().next().copied().unwrap_or(f64::NAN)
+            } else {
+                sig.as_slice()
+                    .and_then(|s| s.get(i).copied())
+                    .unwrap_or_else(|| sig.iter().nth(i).copied().unwrap_or(f64::NAN))
+            }
+        };
+        let mut log_p = 0.0;
+        let mut d_mean = ArrayD::<Complex64>::zeros(r.raw_dim());
+        let mut d_sig_elems = vec![0.0; if scalar_sigma { 1 } else { n }];
+        for (i, (ri, dm)) in r.iter().zip(d_mean.iter_mut()).enumerate() {
+            let s0 = sig_at(i);
+            if s0.is_nan() || s0 <= 0.0 || s0.is_infinite() {
+                return Err(DensityError::OutOfSupport(format!(
+                    "Normal sigma must be positive, got {s0}"
+                )));
+            }
+            let var = s0 * s0 + level * level;
+            let r2 = ri.norm_sqr();
+            log_p += -0.5 * r2 / var - 0.5 * k * var.ln() - k * HALF_LOG_2PI;
+            *dm = ri / var;
+            // d/ds0 of (−r²/(2v) − k/2 log v) with v = s0² + level².
+            let dv = 0.5 * r2 / (var * var) - 0.5 * k / var;
+            d_sig_elems[if scalar_sigma { 0 } else { i }] += dv * 2.0 * s0;
+        }
+        if !log_p.is_finite() {
+            return Err(DensityError::NonFinite(
+                "Normal log-likelihood is not finite".into(),
+            ));
+        }
+        // ∂/∂y = −∂/∂mean.
+        let d_x = if y.is_complex() {
+            Value::Complex(d_mean.mapv(|z| -z))
+        } else {
+            Value::Real(d_mean.mapv(|z| -z.re))
+        };
+        let d_mean = if mean.is_complex() {
+            Value::Complex(d_mean)
+        } else {
+            Value::Real(d_mean.mapv(|z| z.re))
+        };
+        let d_sigma = ArrayD::from_shape_vec(sig.raw_dim(), d_sig_elems)
+            .ok()
+            .map(Value::Real);
+        Ok(Density {
+            log_p,
+            d_x: Some(d_x),
+            d_params: vec![Some(d_mean), d_sigma],
+        })
+    }
+
+    fn build_prior(
+        &self,
+        params: &[Value],
+        dim: usize,
+        complex: bool,
+    ) -> Result<Box<dyn ScoreModel>, BuildError> {
+        let [mu, sigma] = params else {
+            return Err(BuildError("Normal takes a mean and a sigma".into()));
+        };
+        let m = broadcast_flat(mu, dim, complex)
+            .ok_or_else(|| BuildError("Normal mean does not fit the latent".into()))?;
+        let s = broadcast_flat(sigma, dim, complex)
+            .ok_or_else(|| BuildError("Normal sd does not fit the latent".into()))?;
+        // Complex latent with a real mean: the imaginary parts have mean 0.
+        let m = if complex && !mu.is_complex() && flat_real(mu).len() * 2 != dim {
+            Array1::from_iter(
+                m.iter()
+                    .enumerate()
+                    .map(|(i, v)| if i % 2 == 0 { *v } else { 0.0 }),
+            )
+        } else {
+            m
+        };
+        let prior = NormalPrior::new(m, s).map_err(|e| BuildError(e.to_string()))?;
+        Ok(Box::new(prior))
+    }
+}

@@ -1,0 +1,73 @@
+//! Shape rules shared by distributions (scalar broadcasting) and parameter values as flat vectors.
+
+use super::RuleError;
+use crate::graph::{Ty, Value};
+use crate::syntax::ast::ElemType;
+use ndarray::Array1;
+
+/// Scalar broadcasting of distribution parameters; real ⊗ complex → complex.
+pub fn broadcast(a: &Ty, b: &Ty) -> Result<Ty, String> {
+    let elem = if a.is_complex() || b.is_complex() {
+        ElemType::Complex
+    } else {
+        ElemType::Real
+    };
+    if a.shape == b.shape || b.is_scalar() {
+        Ok(Ty {
+            elem,
+            shape: a.shape.clone(),
+        })
+    } else if a.is_scalar() {
+        Ok(Ty {
+            elem,
+            shape: b.shape.clone(),
+        })
+    } else {
+        Err(format!(
+            "{a} and {b} have different shapes (only scalars broadcast)"
+        ))
+    }
+}
+
+/// An elementwise prior's latent type: the parameters broadcast together, and a scalar result
+/// takes the declared shape (a complex declaration makes a real result complex).
+pub fn elementwise(params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+    let mut ty = params.first().cloned().unwrap_or(Ty::real(vec![]));
+    for p in params.iter().skip(1) {
+        ty = broadcast(&ty, p).map_err(|detail| RuleError::Shape { arg: None, detail })?;
+    }
+    Ok(match declared {
+        Some(d) if ty.is_scalar() => Ty {
+            elem: if ty.is_complex() {
+                ElemType::Complex
+            } else {
+                d.elem
+            },
+            shape: d.shape.clone(),
+        },
+        Some(d) if ty.shape == d.shape && d.is_complex() => d.clone(),
+        _ => ty,
+    })
+}
+
+/// A value's elements as reals (complex: interleaved re, im).
+pub fn flat_real(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Real(a) => a.iter().copied().collect(),
+        Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
+    }
+}
+
+/// A parameter as a flat vector of length `dim` (a scalar broadcasts).
+pub fn broadcast_flat(v: &Value, dim: usize, complex_latent: bool) -> Option<Array1<f64>> {
+    let flat = flat_real(v);
+    match flat.len() {
+        1 if !v.is_complex() => Some(Array1::from_elem(dim, flat[0])),
+        n if n == dim => Some(Array1::from(flat)),
+        // A real parameter with one value per complex element: the same for re and im.
+        n if complex_latent && !v.is_complex() && 2 * n == dim => {
+            Some(Array1::from_iter(flat.iter().flat_map(|x| [*x, *x])))
+        }
+        _ => None,
+    }
+}

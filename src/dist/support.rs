@@ -1,0 +1,160 @@
+//! Supports of distributions and the transforms that map them to the real line (Stan's constraint transforms).
+
+/// The values a distribution's variate takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Support {
+    /// Every real number; a complex variate has real and imaginary parts each real.
+    Real,
+    /// `x > 0`.
+    Positive,
+    /// `lo < x < hi`.
+    Interval { lo: f64, hi: f64 },
+    /// Counts `0, 1, 2, …` (observed only: a discrete variate is never sampled).
+    Counts,
+}
+
+impl Support {
+    /// True when complex values are allowed (real and imaginary parts each in the support).
+    pub fn allows_complex(self) -> bool {
+        matches!(self, Support::Real)
+    }
+
+    /// True for a discrete support.
+    pub fn is_discrete(self) -> bool {
+        matches!(self, Support::Counts)
+    }
+
+    /// For docs and messages: `real`, `x > 0`, `lo < x < hi`, `0, 1, 2, …`.
+    pub fn describe(self) -> String {
+        match self {
+            Support::Real => "real (or complex)".into(),
+            Support::Positive => "x > 0".into(),
+            Support::Interval { lo, hi } => format!("{lo} < x < {hi}"),
+            Support::Counts => "counts 0, 1, 2, …".into(),
+        }
+    }
+
+    /// The transform from the real line onto this support (`None` when discrete), as in Stan's
+    /// reference manual, "Constraint transforms".
+    pub fn transform(self) -> Option<Transform> {
+        match self {
+            Support::Real => Some(Transform::Identity),
+            Support::Positive => Some(Transform::Log),
+            Support::Interval { lo, hi } => Some(Transform::Logit { lo, hi }),
+            Support::Counts => None,
+        }
+    }
+}
+
+/// A bijection between an unconstrained `u ∈ ℝ` and a constrained `x` in a support.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Transform {
+    /// `x = u`.
+    Identity,
+    /// `u = log x`, `x = exp u`; log-Jacobian `log |dx/du| = u`.
+    Log,
+    /// `u = logit((x − lo)/(hi − lo))`; log-Jacobian `log((x − lo)(hi − x)/(hi − lo))`.
+    Logit { lo: f64, hi: f64 },
+}
+
+impl Transform {
+    /// The name the docs show: `identity`, `log`, `logit`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::Log => "log",
+            Transform::Logit { .. } => "logit",
+        }
+    }
+
+    /// `x` from the unconstrained `u`.
+    pub fn constrain(self, u: f64) -> f64 {
+        match self {
+            Transform::Identity => u,
+            Transform::Log => u.exp(),
+            Transform::Logit { lo, hi } => lo + (hi - lo) * logistic(u),
+        }
+    }
+
+    /// The unconstrained `u` of a constrained `x`.
+    pub fn unconstrain(self, x: f64) -> f64 {
+        match self {
+            Transform::Identity => x,
+            Transform::Log => x.ln(),
+            Transform::Logit { lo, hi } => {
+                let p = (x - lo) / (hi - lo);
+                (p / (1.0 - p)).ln()
+            }
+        }
+    }
+
+    /// `log |dx/du|` at `u`, the term a sampler on `u` adds to the log density.
+    pub fn log_jacobian(self, u: f64) -> f64 {
+        match self {
+            Transform::Identity => 0.0,
+            Transform::Log => u,
+            // dx/du = (hi − lo) σ(u)(1 − σ(u)); log σ(u) = −softplus(−u), log(1 − σ(u)) = −softplus(u).
+            Transform::Logit { lo, hi } => (hi - lo).ln() - softplus(-u) - softplus(u),
+        }
+    }
+}
+
+fn logistic(u: f64) -> f64 {
+    if u >= 0.0 {
+        1.0 / (1.0 + (-u).exp())
+    } else {
+        let e = u.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `log(1 + e^u)` without overflow.
+fn softplus(u: f64) -> f64 {
+    u.max(0.0) + (-u.abs()).exp().ln_1p()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Support; 4] = [
+        Support::Real,
+        Support::Positive,
+        Support::Interval { lo: -1.0, hi: 3.0 },
+        Support::Counts,
+    ];
+
+    #[test]
+    fn transforms_round_trip_and_their_jacobians_match_finite_differences() {
+        for s in ALL {
+            let Some(t) = s.transform() else {
+                assert!(s.is_discrete());
+                continue;
+            };
+            for u in [-3.0, -0.4, 0.0, 0.7, 2.5] {
+                let x = t.constrain(u);
+                assert!((t.unconstrain(x) - u).abs() < 1e-10, "{s:?} at {u}");
+                let h = 1e-6;
+                let dx = (t.constrain(u + h) - t.constrain(u - h)) / (2.0 * h);
+                assert!((dx.abs().ln() - t.log_jacobian(u)).abs() < 1e-7, "{s:?} at {u}");
+            }
+        }
+    }
+
+    #[test]
+    fn constrained_values_lie_in_the_support() {
+        let pos = Support::Positive.transform().map(|t| t.constrain(-40.0));
+        assert!(pos.is_some_and(|x| x > 0.0));
+        let t = Support::Interval { lo: -1.0, hi: 3.0 }.transform();
+        for u in [-30.0, 0.0, 30.0] {
+            let x = t.map_or(f64::NAN, |t| t.constrain(u));
+            assert!((-1.0..=3.0).contains(&x), "{x}");
+        }
+        // Stan's log-Jacobian of the interval transform, log((x − lo)(hi − x)/(hi − lo)).
+        let (lo, hi, u) = (-1.0, 3.0, 0.3);
+        let t = Transform::Logit { lo, hi };
+        let x = t.constrain(u);
+        let stan = ((x - lo) * (hi - x) / (hi - lo)).ln();
+        assert!((t.log_jacobian(u) - stan).abs() < 1e-12);
+    }
+}
