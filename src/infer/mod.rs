@@ -8,8 +8,10 @@ mod plan;
 mod posterior;
 mod run;
 mod run_config;
+mod sample_stats;
 mod samplers;
 mod target;
+mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
 pub use diagnostics::{DiagSummary, Diagnostics};
@@ -20,6 +22,7 @@ pub use kernels::{
 pub use plan::{plan, Plan, PlanInput, SamplerKind};
 pub use posterior::{GraphPosterior, Layout, Observation, Term};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
+pub use sample_stats::SampleStats;
 pub use samplers::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,
     DpsOutput, DpsProgress, LangevinConfig, Respaced,
