@@ -273,6 +273,9 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         s.divergences
     );
     println!("wrote {}", dir.display());
+    for w in &s.warnings {
+        eprintln!("warning: {}", w.message);
+    }
     Ok(if s.partial {
         ExitCode::from(130)
     } else {

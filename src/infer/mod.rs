@@ -14,7 +14,10 @@ mod target;
 mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
-pub use diagnostics::{DiagSummary, Diagnostics};
+pub use diagnostics::{
+    check as check_warnings, ebfmi, ess_limit, rhat_limit, rhat_quantile, DiagSummary, Diagnostics,
+    LatentCheck, Levels, RunChecks, Warning, WarningKind,
+};
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,

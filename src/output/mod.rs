@@ -7,6 +7,7 @@ mod atomic;
 mod font;
 mod npy;
 mod png;
+mod sample_stats;
 mod summary;
 mod table;
 
@@ -17,6 +18,7 @@ pub use npy::write_npy;
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
 };
+pub use sample_stats::{stat_names, write_sample_stats, SAMPLE_STATS_FILE};
 pub use summary::{LatentSummary, Summary};
 pub use table::{format_table, LatentDiagnostics};
 

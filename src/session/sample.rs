@@ -2,7 +2,7 @@
 
 use super::score_runs::{run_annealed, run_dps_rounds, run_langevin};
 use crate::infer::{
-    run_chains, DpsProgress, KernelKind, Mass, MhMode, Plan, Progress, RunConfig, SamplerKind,
+    run_chains, DpsProgress, KernelKind, Mass, MhMode, Plan, Progress, RunChecks, RunConfig, SamplerKind,
 };
 use crate::output::Summary;
 use crate::session::Built;
@@ -110,6 +110,8 @@ pub struct RunResult {
     /// [chains, draws, dim] on the flat layout.
     pub draws: Array3<f64>,
     pub summary: Summary,
+    /// What the warnings need besides the draws (per-draw statistics, the sampler's settings).
+    pub checks: RunChecks,
 }
 
 /// Run the planned sampler.
@@ -127,14 +129,23 @@ pub fn run(
         seed: opts.seed,
         ..Summary::default()
     };
+    let mut checks = RunChecks::default();
     let draws = match plan.sampler {
-        SamplerKind::Hmc | SamplerKind::Mala => run_mcmc(built, plan, opts, progress, stop, &mut summary)?,
+        SamplerKind::Hmc | SamplerKind::Mala => {
+            run_mcmc(built, plan, opts, progress, stop, &mut summary, &mut checks)?
+        }
         SamplerKind::Dps => run_dps_rounds(built, opts, progress, stop, &mut summary)?,
         SamplerKind::AnnealedLangevin => run_langevin(built, opts, progress, stop, &mut summary)?,
-        SamplerKind::AnnealedHmc => run_annealed(built, plan, opts, progress, stop, &mut summary)?,
+        SamplerKind::AnnealedHmc => {
+            run_annealed(built, plan, opts, progress, stop, &mut summary, &mut checks)?
+        }
     };
     summary.draws = draws.shape()[1];
-    Ok(RunResult { draws, summary })
+    Ok(RunResult {
+        draws,
+        summary,
+        checks,
+    })
 }
 
 fn run_mcmc(
@@ -144,6 +155,7 @@ fn run_mcmc(
     progress: &(dyn Fn(RunProgress<'_>) + Sync),
     stop: &AtomicBool,
     summary: &mut Summary,
+    checks: &mut RunChecks,
 ) -> anyhow::Result<Array3<f64>> {
     let post = &built.posterior;
     let dim = post.layout().dim;
@@ -197,5 +209,6 @@ fn run_mcmc(
     summary
         .extra
         .insert("kernel".into(), serde_json::json!(format!("{:?}", cfg.kernel)));
+    *checks = RunChecks::of_chains(&cfg, out.stats);
     Ok(out.draws)
 }

@@ -3,7 +3,7 @@
 use super::sample::{RunProgress, SampleOptions, StartSpec};
 use crate::infer::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedProgress, DpsConfig, DpsProgress,
-    LangevinConfig, MhMode, Plan,
+    LangevinConfig, Levels, MhMode, Plan, RunChecks,
 };
 use crate::output::Summary;
 use crate::score::{NoiseKind, ScoreModel};
@@ -68,6 +68,7 @@ pub(super) fn run_annealed(
     progress: Progress<'_>,
     stop: &AtomicBool,
     summary: &mut Summary,
+    checks: &mut RunChecks,
 ) -> anyhow::Result<Array3<f64>> {
     let post = &built.posterior;
     let prior = first_prior(built)?;
@@ -129,6 +130,15 @@ pub(super) fn run_annealed(
         AnnealedProgress::Final(p) => progress(RunProgress::Chains(p)),
     };
     let out = annealed_hmc(post, &cfg, init, opts.seed, &report, stop)?;
+    *checks = RunChecks {
+        stats: out.last.as_ref().map(|l| l.stats.clone()),
+        corrected: cfg.mh != MhMode::Off,
+        levels: Some(Levels {
+            sigmas: out.sigmas.clone(),
+            accept: out.level_accept.clone(),
+        }),
+        ..RunChecks::default()
+    };
     summary.warmup = cfg.warmup;
     if let Some(last) = &out.last {
         summary.acceptance_rate = last.acceptance_rate.clone();

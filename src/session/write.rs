@@ -2,8 +2,11 @@
 
 use super::sample::RunResult;
 use crate::check::Model;
-use crate::infer::Diagnostics;
-use crate::output::{format_table, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter};
+use crate::infer::{check_warnings, Diagnostics, LatentCheck};
+use crate::output::{
+    format_table, write_image_pngs, write_npy, write_sample_stats, LatentDiagnostics, LatentSummary,
+    RunWriter, SAMPLE_STATS_FILE,
+};
 use crate::session::Built;
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
 use num_complex::Complex64;
@@ -70,6 +73,14 @@ pub fn write_run(
         diags.push((latent.name.clone(), ty.shape.clone(), diag));
     }
     result.summary.update_extremes();
+    let checks: Vec<LatentCheck<'_>> = diags
+        .iter()
+        .map(|(name, shape, diag)| LatentCheck { name, shape, diag })
+        .collect();
+    result.summary.warnings = check_warnings(&checks, &result.checks);
+    if let Some(stats) = &result.checks.stats {
+        write_sample_stats(&writer.path(SAMPLE_STATS_FILE), stats)?;
+    }
     result.summary.write(&writer.path("summary.json"))?;
     let table = format_table(
         &diags

@@ -125,11 +125,16 @@ mod tests {
                 (100 * (rounds.start + p / chains) + 10 * (p % chains) + k) as f64
             })
         };
-        let out = by_chain(&[batch(0..2), batch(2..3)], chains);
+        let (b0, b1) = (batch(0..2), batch(2..3));
+        let out = by_chain(&[b0.clone(), b1.clone()], chains);
         assert_eq!(out.dim(), (2, 6, 1));
+        // Per-draw statistics follow the draws.
+        let stat = |b: &Array3<f64>| b.index_axis(Axis(2), 0).mapv(|v| v as i64);
+        let stats = stat_by_chain(&[&stat(&b0), &stat(&b1)], chains);
         for c in 0..chains {
             for j in 0..6 {
                 assert_eq!(out[[c, j, 0]], (100 * (j / 2) + 10 * c + j % 2) as f64);
+                assert_eq!(stats[[c, j]], out[[c, j, 0]] as i64);
             }
         }
     }
