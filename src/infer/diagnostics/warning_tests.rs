@@ -206,3 +206,37 @@ fn scalar_chains_in_different_modes_warn_rhat_and_ess() {
     );
     assert!(w.iter().any(|w| w.kind == WarningKind::EssBulk));
 }
+
+#[test]
+fn rhat_spread_over_an_image_warns_below_the_largest_value_limit() {
+    // 4 chains × 8 draws of 4,096 pixels: the largest-R̂ limit is 2.09, the spread limit ~1.6.
+    let n = 4096;
+    let diag = |rhat: Vec<f64>| Diagnostics {
+        chains: 4,
+        draws: 8,
+        mean: vec![0.0; n],
+        rhat,
+        ess_bulk: vec![48.2; n],
+        ess_tail: vec![48.2; n],
+        ..Diagnostics::default()
+    };
+    let shape = [64, 64];
+    let run = |d: &Diagnostics| {
+        let l = LatentCheck {
+            name: "x",
+            shape: &shape,
+            diag: d,
+        };
+        check(&[l], &RunChecks::default())
+    };
+    // A healthy map: nothing above 1.5.
+    let healthy = diag((0..n).map(|i| 1.0 + 0.5 * (i % 97) as f64 / 97.0).collect());
+    assert!(run(&healthy).is_empty());
+    // 20% of the pixels at 1.8, none above the largest-value limit.
+    let spread = diag((0..n).map(|i| if i % 5 == 0 { 1.8 } else { 1.1 }).collect());
+    let w = run(&spread);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].kind, WarningKind::Rhat);
+    assert!(w[0].message.contains("on 20% of its 4096 values"), "{}", w[0].message);
+    assert!(w[0].message.contains("the largest is 1.800 at [0, 0]"), "{}", w[0].message);
+}

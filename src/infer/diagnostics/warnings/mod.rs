@@ -190,32 +190,44 @@ fn rhat_warning(l: &LatentCheck<'_>) -> Option<Warning> {
     let above = d.rhat.iter().filter(|&&r| r > share_limit).count();
     let share = above as f64 / defined.max(1) as f64;
     let spread = d.len() >= RHAT_SHARE_MIN_PARAMS && share >= RHAT_SHARE;
-    if !(s.rhat_max > limit || spread) {
+    let worst = s.rhat_max > limit;
+    if !(worst || spread) {
         return None;
     }
     let healthy = if limit > RHAT_FLOOR {
         format!(
-            "; independent draws of {} stay below {limit:.3} in 99.75% of runs",
+            "; independent draws of {} stay below it in 99.75% of runs",
             shape_words(d)
         )
     } else {
         String::new()
     };
-    let spread_text = if spread {
-        format!(
-            ", and above {share_limit:.3} on {:.0}% of its {} values",
-            100.0 * share,
-            d.len()
-        )
-    } else {
-        String::new()
+    let pct = 100.0 * share;
+    let values = d.len();
+    let found = match (worst, spread) {
+        (true, false) => format!(
+            "is {:.3}{} (limit {limit:.3}{healthy})",
+            s.rhat_max,
+            at(i, l.shape)
+        ),
+        (true, true) => format!(
+            "is {:.3}{} (limit {limit:.3}{healthy}), and above {share_limit:.3} on {pct:.0}% of its \
+             {values} values",
+            s.rhat_max,
+            at(i, l.shape)
+        ),
+        _ => format!(
+            "is above {share_limit:.3} on {pct:.0}% of its {values} values (independent draws reach \
+             {:.0}% in under 0.25% of runs; the largest is {:.3}{})",
+            100.0 * RHAT_SHARE,
+            s.rhat_max,
+            at(i, l.shape)
+        ),
     };
     let message = format!(
-        "R̂ of {} is {:.3}{}{spread_text} (limit {limit:.3}{healthy}): the chains disagree, they have \
-         not mixed; run longer (--warmup, --draws), or look for several modes or a poor parameterisation",
-        l.name,
-        s.rhat_max,
-        at(i, l.shape)
+        "R̂ of {} {found}: the chains disagree, they have not mixed; run longer (--warmup, --draws), \
+         or look for several modes or a poor parameterisation",
+        l.name
     );
     Some(warning(
         WarningKind::Rhat,
