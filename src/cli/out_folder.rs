@@ -108,6 +108,9 @@ pub fn finish(
         s.score_evals,
         s.divergences
     );
+    for w in &s.warnings {
+        eprintln!("warning: {}", w.message);
+    }
     if !s.partial {
         println!("wrote {}", dir.display());
         return Ok(ExitCode::SUCCESS);

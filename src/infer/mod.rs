@@ -7,11 +7,16 @@ mod kernels;
 mod posterior;
 mod run;
 mod run_config;
+mod sample_stats;
 mod samplers;
 mod target;
+mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
-pub use diagnostics::{DiagSummary, Diagnostics};
+pub use diagnostics::{
+    check as check_warnings, ebfmi, ess_limit, rhat_limit, rhat_quantile, DiagSummary, Diagnostics,
+    LatentCheck, Levels, RunChecks, Warning, WarningKind,
+};
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
@@ -19,6 +24,7 @@ pub use kernels::{
 pub use posterior::{GraphPosterior, Layout, Observation};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
 pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
+pub use sample_stats::SampleStats;
 pub use samplers::{
     annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,
     DpsOutput, DpsProgress, LangevinConfig, Respaced,

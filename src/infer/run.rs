@@ -1,17 +1,19 @@
-//! The chain runner: warm-up with adaptation, then draws, all chains in lockstep over one batched target.
+//! The chain runner: all chains in lockstep over one batched target, warm-up (adapted by
+//! [`super::warmup`]) then kept draws with their per-draw statistics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use ndarray::{s, Array1, Array2, Array3};
+use ndarray::{s, Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::adapt::{DiagMassAdaptation, DualAveraging};
-use super::heuristic::{init_step_size, transition};
-use super::kernels::{ChainState, KernelError, MhMode, StepInfo};
+use super::heuristic::transition;
+use super::kernels::{ChainState, KernelError, StepInfo};
 pub use super::run_config::{KernelKind, Mass, RunConfig};
+use super::sample_stats::SampleStats;
 use super::target::{EvalError, Posterior};
+use super::warmup::{Tuning, Warmup};
 
 /// Warm-up or sampling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +52,8 @@ pub(crate) fn chain_rngs(seed: u64, chains: usize) -> Vec<ChaCha8Rng> {
 pub struct RunOutput {
     /// `[chains, draws, dim]`, after warm-up (fewer draws when `partial`).
     pub draws: Array3<f64>,
-    /// Acceptance probability of every kept transition, `[chains, draws]`.
-    pub accept_prob: Array2<f64>,
+    /// Per-draw statistics of the kept transitions, `[chains, draws]` each.
+    pub stats: SampleStats,
     /// Fraction of accepted proposals per chain while sampling.
     pub acceptance_rate: Vec<f64>,
     /// Final step size per chain.
@@ -120,6 +122,54 @@ pub(crate) fn initial_states(
     Ok(states)
 }
 
+/// Kept draws and per-chain counts while sampling.
+struct Kept {
+    draws: Array3<f64>,
+    stats: SampleStats,
+    accepted: Vec<usize>,
+    divergences: Vec<usize>,
+    warmup_divergences: Vec<usize>,
+    n: usize,
+}
+
+impl Kept {
+    fn new(cfg: &RunConfig, target: &dyn Posterior, chains: usize, dim: usize) -> Self {
+        let density = target.has_prior_density();
+        let hamiltonian = !matches!(cfg.kernel, KernelKind::Mala);
+        let nuts = matches!(cfg.kernel, KernelKind::Nuts { .. });
+        Self {
+            draws: Array3::zeros((chains, cfg.draws, dim)),
+            stats: SampleStats::new(chains, cfg.draws, density, density && hamiltonian, nuts),
+            accepted: vec![0; chains],
+            divergences: vec![0; chains],
+            warmup_divergences: vec![0; chains],
+            n: 0,
+        }
+    }
+
+    fn record(&mut self, k: usize, infos: &[StepInfo], states: &[ChainState], used: &[f64]) {
+        for (c, info) in infos.iter().enumerate() {
+            self.draws.slice_mut(s![c, k, ..]).assign(&states[c].position);
+            self.accepted[c] += usize::from(info.accepted);
+            self.divergences[c] += usize::from(info.divergent);
+        }
+        self.stats.record(k, infos, states, used);
+        self.n = k + 1;
+    }
+}
+
+/// The step sizes of one transition: `ε·(1 + j·U(−1, 1))` with Stan's jitter `j`, else `ε`.
+fn jittered(eps: &[f64], jitter: f64, rngs: &mut [ChaCha8Rng]) -> Vec<f64> {
+    if jitter > 0.0 {
+        eps.iter()
+            .zip(rngs.iter_mut())
+            .map(|(&e, r)| e * (1.0 + jitter * (2.0 * r.random::<f64>() - 1.0)))
+            .collect()
+    } else {
+        eps.to_vec()
+    }
+}
+
 /// Run `init.nrows()` chains from the rows of `init`. Chain `c` draws from
 /// `ChaCha8Rng::seed_from_u64(seed)` on stream `c`, so the same seed gives bit-identical output.
 /// When `stop` becomes true the run ends after the current iteration and returns the draws so far
@@ -143,50 +193,17 @@ pub fn run_chains(
     }
     let mut states = initial_states(target, &init, cfg.sigma)?;
     let mut rngs = chain_rngs(seed, chains);
-    let mut eps = vec![cfg.step_size; chains];
-    let mut inv_mass = vec![Array1::ones(dim); chains];
-    let mut grad_evals = chains as u64;
-    let mut score_evals = 0u64;
-    let adapting = cfg.adapt && cfg.warmup > 0 && cfg.mh != MhMode::Off;
-    let all: Vec<usize> = (0..chains).collect();
-    if adapting {
-        let spent = init_step_size(
-            &cfg.kernel,
-            &mut rngs,
-            &states,
-            target,
-            &mut eps,
-            &inv_mass,
-            &all,
-            cfg.mh,
-            cfg.sigma,
-        )?;
-        grad_evals += spent.grad;
-        score_evals += spent.score;
+    let mut tuning = Tuning::new(chains, dim, cfg.step_size);
+    let (mut grad_evals, mut score_evals) = (chains as u64, 0u64);
+    let mut warmup = None;
+    if Warmup::applies(cfg) {
+        let (w, spent) = Warmup::start(cfg, target, &states, &mut rngs, &mut tuning)?;
+        (grad_evals, score_evals) = (grad_evals + spent.grad, score_evals + spent.score);
+        warmup = Some(w);
     }
-    let delta = cfg.target_accept();
-    let mut dual: Vec<DualAveraging> = eps.iter().map(|&e| DualAveraging::new(delta, e)).collect();
-    let mut mass_adapt: Option<Vec<DiagMassAdaptation>> = match cfg.kernel {
-        KernelKind::Hmc {
-            mass: Mass::Diagonal, ..
-        }
-        | KernelKind::Nuts {
-            mass: Mass::Diagonal, ..
-        } if adapting => Some(
-            (0..chains)
-                .map(|_| DiagMassAdaptation::new(dim, cfg.warmup))
-                .collect(),
-        ),
-        _ => None,
-    };
-
     let total = cfg.warmup + cfg.draws;
-    let mut draws = Array3::zeros((chains, cfg.draws, dim));
-    let mut accept_prob = Array2::zeros((chains, cfg.draws));
-    let mut accepted = vec![0usize; chains];
-    let mut divergences = vec![0usize; chains];
-    let mut warmup_divergences = vec![0usize; chains];
-    let (mut phase_accept_sum, mut kept) = (0.0, 0usize);
+    let mut kept = Kept::new(cfg, target, chains, dim);
+    let mut phase_accept_sum = 0.0;
     let mut partial = false;
     for it in 0..total {
         if stop.load(Ordering::Relaxed) {
@@ -197,79 +214,30 @@ pub fn run_chains(
         if it == cfg.warmup {
             phase_accept_sum = 0.0;
         }
-        let used: Vec<f64> = if cfg.step_jitter > 0.0 {
-            eps.iter()
-                .zip(rngs.iter_mut())
-                .map(|(&e, r)| e * (1.0 + cfg.step_jitter * (2.0 * r.random::<f64>() - 1.0)))
-                .collect()
-        } else {
-            eps.clone()
-        };
-        let infos: Vec<StepInfo> = transition(
+        let used = jittered(&tuning.step_size, cfg.step_jitter, &mut rngs);
+        let infos = transition(
             &cfg.kernel,
             &mut rngs,
             &mut states,
             target,
             &used,
-            &inv_mass,
+            &tuning.inv_mass,
             cfg.mh,
             cfg.sigma,
         )?;
-        for info in &infos {
-            grad_evals += info.n_grad;
-            score_evals += info.n_score;
-        }
+        grad_evals += infos.iter().map(|i| i.n_grad).sum::<u64>();
+        score_evals += infos.iter().map(|i| i.n_score).sum::<u64>();
         phase_accept_sum += infos.iter().map(|i| i.accept_prob).sum::<f64>() / chains as f64;
         if warm {
-            for (c, info) in infos.iter().enumerate() {
-                warmup_divergences[c] += usize::from(info.divergent);
+            for (d, info) in kept.warmup_divergences.iter_mut().zip(&infos) {
+                *d += usize::from(info.divergent);
             }
-            if adapting {
-                for (c, info) in infos.iter().enumerate() {
-                    eps[c] = dual[c].update(info.accept_prob);
-                }
-                if let Some(ma) = mass_adapt.as_mut() {
-                    let mut updated = Vec::new();
-                    for (c, m) in ma.iter_mut().enumerate() {
-                        if let Some(var) = m.observe(states[c].position.view()) {
-                            inv_mass[c] = var;
-                            updated.push(c);
-                        }
-                    }
-                    if !updated.is_empty() {
-                        let spent = init_step_size(
-                            &cfg.kernel,
-                            &mut rngs,
-                            &states,
-                            target,
-                            &mut eps,
-                            &inv_mass,
-                            &updated,
-                            cfg.mh,
-                            cfg.sigma,
-                        )?;
-                        grad_evals += spent.grad;
-                        score_evals += spent.score;
-                        for &c in &updated {
-                            dual[c].restart(eps[c]);
-                        }
-                    }
-                }
-                if it + 1 == cfg.warmup {
-                    for (e, d) in eps.iter_mut().zip(&dual) {
-                        *e = d.final_step_size();
-                    }
-                }
+            if let Some(w) = warmup.as_mut() {
+                let spent = w.observe(it, &infos, cfg, target, &states, &mut rngs, &mut tuning)?;
+                (grad_evals, score_evals) = (grad_evals + spent.grad, score_evals + spent.score);
             }
         } else {
-            let k = it - cfg.warmup;
-            for (c, info) in infos.iter().enumerate() {
-                draws.slice_mut(s![c, k, ..]).assign(&states[c].position);
-                accept_prob[[c, k]] = info.accept_prob;
-                accepted[c] += usize::from(info.accepted);
-                divergences[c] += usize::from(info.divergent);
-            }
-            kept = k + 1;
+            kept.record(it - cfg.warmup, &infos, &states, &used);
         }
         let phase_len = if warm { it + 1 } else { it + 1 - cfg.warmup };
         progress(&Progress {
@@ -277,28 +245,28 @@ pub fn run_chains(
             iteration: it + 1,
             total,
             accept_rate: phase_accept_sum / phase_len as f64,
-            divergences: divergences.iter().chain(&warmup_divergences).sum(),
-            step_size: eps.iter().sum::<f64>() / chains as f64,
+            divergences: kept.divergences.iter().chain(&kept.warmup_divergences).sum(),
+            step_size: tuning.step_size.iter().sum::<f64>() / chains as f64,
         });
     }
-    let draws = draws.slice(s![.., ..kept, ..]).to_owned();
-    let accept_prob = accept_prob.slice(s![.., ..kept]).to_owned();
-    let acceptance_rate = accepted
+    let n = kept.n;
+    let acceptance_rate = kept
+        .accepted
         .iter()
-        .map(|&a| if kept == 0 { 0.0 } else { a as f64 / kept as f64 })
+        .map(|&a| if n == 0 { 0.0 } else { a as f64 / n as f64 })
         .collect();
-    let mut mass = Array2::zeros((chains, dim));
-    for (mut row, m) in mass.rows_mut().into_iter().zip(&inv_mass) {
+    let mut inv_mass = Array2::zeros((chains, dim));
+    for (mut row, m) in inv_mass.rows_mut().into_iter().zip(&tuning.inv_mass) {
         row.assign(m);
     }
     Ok(RunOutput {
-        draws,
-        accept_prob,
+        draws: kept.draws.slice(s![.., ..n, ..]).to_owned(),
+        stats: kept.stats.truncated(n),
         acceptance_rate,
-        step_size: eps,
-        inv_mass: mass,
-        divergences,
-        warmup_divergences,
+        step_size: tuning.step_size,
+        inv_mass,
+        divergences: kept.divergences,
+        warmup_divergences: kept.warmup_divergences,
         grad_evals,
         score_evals,
         wall_seconds: started.elapsed().as_secs_f64(),

@@ -11,6 +11,7 @@ mod npy;
 mod png;
 mod provenance;
 mod run_dir;
+mod sample_stats;
 mod save;
 mod summary;
 mod table;
@@ -25,6 +26,7 @@ pub use png::{
 };
 pub use provenance::{sha256_file, sha256_hex, FileRecord, Provenance};
 pub use run_dir::{inspect, partial_dir, recognise, Existing, FORMAT_VERSION, SUMMARY_FILE};
+pub use sample_stats::{stat_names, write_sample_stats, SAMPLE_STATS_FILE};
 pub use save::{record_files, save_run};
 pub use summary::{LatentSummary, PhaseCount, Summary};
 pub use table::{format_table, LatentDiagnostics};

@@ -3,7 +3,7 @@
 
 use super::atomic::write_atomic;
 use super::OutputError;
-use crate::infer::Diagnostics;
+use crate::infer::{Diagnostics, Warning};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -155,6 +155,9 @@ pub struct Summary {
     #[serde(default)]
     pub progress: BTreeMap<String, PhaseCount>,
     pub latents: Vec<LatentSummary>,
+    /// What looks wrong with the run (R̂, ESS, divergences, …), each with what to try.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// Sampler-specific records (noise schedules, per-level acceptance, …).
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,

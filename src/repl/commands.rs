@@ -257,6 +257,9 @@ impl Session {
         match result {
             Ok(r) => {
                 out.line(run::run_line(&r.summary));
+                for w in &r.summary.warnings {
+                    out.err.push_str(&format!("warning: {}\n", w.message));
+                }
                 out.line(":summary shows the diagnostics table; :save DIR writes the run");
                 self.last = Some(r);
             }

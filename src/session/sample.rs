@@ -1,7 +1,7 @@
 //! Running the planned sampler on a built posterior: progress reports, the size check and the dispatch.
 
 use super::{Plan, SessionError, Settings};
-use crate::infer::{DpsProgress, Progress};
+use crate::infer::{DpsProgress, Progress, RunChecks};
 use crate::output::Summary;
 use crate::session::Built;
 use ndarray::Array3;
@@ -37,6 +37,8 @@ pub struct RunResult {
     /// [chains, draws, dim] on the flat layout.
     pub draws: Array3<f64>,
     pub summary: Summary,
+    /// What the warnings need besides the draws (per-draw statistics, the sampler's settings).
+    pub checks: RunChecks,
 }
 
 /// The most memory a run's draws may take, as a fraction of the memory available now.
@@ -97,7 +99,12 @@ pub fn run(
     };
     summary.provenance.uq_version = env!("CARGO_PKG_VERSION").to_string();
     summary.provenance.options = super::provenance::options_record(settings);
-    let draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary)?;
+    let mut checks = RunChecks::default();
+    let draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary, &mut checks)?;
     summary.draws = draws.shape()[1];
-    Ok(RunResult { draws, summary })
+    Ok(RunResult {
+        draws,
+        summary,
+        checks,
+    })
 }

@@ -3,10 +3,10 @@
 
 use super::sample::RunResult;
 use crate::check::Model;
-use crate::infer::Diagnostics;
+use crate::infer::{check_warnings, Diagnostics, LatentCheck};
 use crate::output::{
-    format_table, record_files, write_image_pngs, write_npy, LatentDiagnostics, LatentSummary, RunWriter,
-    FORMAT_VERSION, SUMMARY_FILE,
+    format_table, record_files, write_image_pngs, write_npy, write_sample_stats, LatentDiagnostics,
+    LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
 };
 use crate::session::Built;
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
@@ -73,6 +73,15 @@ pub fn write_run(
         diags.push((latent.name.clone(), ty.shape.clone(), diag));
     }
     result.summary.update_extremes();
+    let checks: Vec<LatentCheck<'_>> = diags
+        .iter()
+        .map(|(name, shape, diag)| LatentCheck { name, shape, diag })
+        .collect();
+    result.summary.warnings = check_warnings(&checks, &result.checks);
+    // sample_stats is written before the file list is taken (the list must cover the whole folder).
+    if let Some(stats) = &result.checks.stats {
+        write_sample_stats(&writer.path(SAMPLE_STATS_FILE), stats)?;
+    }
     result.summary.uq_run = true;
     result.summary.format_version = FORMAT_VERSION;
     let mut files = record_files(&writer.dir());

@@ -16,9 +16,14 @@
 //! 1 chain (R̂ only), constant parameters (R̂ and `mcse_sd`). [`DiagSummary`] skips NaN and counts them.
 
 mod ess;
+mod limits;
 mod normal;
 mod param;
 mod rhat;
+mod warnings;
+
+pub use limits::{ess_limit, rhat_limit, rhat_quantile};
+pub use warnings::{check, ebfmi, LatentCheck, Levels, RunChecks, Warning, WarningKind};
 
 use ndarray::{s, ArrayView3};
 use param::{Buffers, ParamStats};
@@ -211,3 +216,11 @@ impl Diagnostics {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod calibration;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod warning_tests;

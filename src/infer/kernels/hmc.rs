@@ -34,6 +34,8 @@ struct Trajectory {
     grad: Array1<f64>,
     last: Option<ChainState>,
     k0: f64,
+    /// `H(x, p)` at the start (NaN without a log density).
+    h0: f64,
     n_grad: u64,
     failed: bool,
 }
@@ -70,12 +72,14 @@ pub fn hmc_step(
             .collect();
         log_u.push(rng.random::<f64>().ln());
         let k0 = kinetic(&p, &prm.inv_mass);
+        let h0 = s.log_density().map_or(f64::NAN, |lp| k0 - lp);
         trajs.push(Trajectory {
             x: s.position.clone(),
             p,
             grad: s.eval.grad(),
             last: None,
             k0,
+            h0,
             n_grad: 0,
             failed: false,
         });
@@ -121,7 +125,7 @@ pub fn hmc_step(
     };
     let mut infos: Vec<StepInfo> = trajs
         .iter()
-        .map(|t| StepInfo::rejected(f64::NAN, t.n_grad, 0))
+        .map(|t| StepInfo::rejected(f64::NAN, t.h0, t.n_grad, 0))
         .collect();
     for (&i, delta) in idx.iter().zip(deltas) {
         let t = &mut trajs[i];
@@ -132,19 +136,31 @@ pub fn hmc_step(
                 accepted: true,
                 divergent: false,
                 energy_error: 0.0,
+                energy: prop
+                    .log_density()
+                    .map_or(f64::NAN, |lp| kinetic(&t.p, &params[i].inv_mass) - lp),
+                tree_depth: 0,
                 n_grad: t.n_grad,
                 n_score: 0,
             }
         } else {
             let energy_error = -delta + kinetic(&t.p, &params[i].inv_mass) - t.k0;
             if !energy_error.is_finite() || energy_error.abs() > DIVERGENCE_THRESHOLD {
-                StepInfo::rejected(energy_error, t.n_grad, per_chain_score)
+                StepInfo::rejected(energy_error, t.h0, t.n_grad, per_chain_score)
             } else {
+                let accepted = log_u[i] < -energy_error;
                 StepInfo {
                     accept_prob: (-energy_error).min(0.0).exp(),
-                    accepted: log_u[i] < -energy_error,
+                    accepted,
                     divergent: false,
                     energy_error,
+                    energy: if accepted {
+                        prop.log_density()
+                            .map_or(f64::NAN, |lp| kinetic(&t.p, &params[i].inv_mass) - lp)
+                    } else {
+                        t.h0
+                    },
+                    tree_depth: 0,
                     n_grad: t.n_grad,
                     n_score: per_chain_score,
                 }

@@ -54,7 +54,7 @@ pub fn mala_step(
     for (i, (x, e)) in proposals.into_iter().zip(evals).enumerate() {
         match e {
             Some(eval) => new_states[i] = Some(ChainState { position: x, eval }),
-            None => infos[i] = Some(StepInfo::rejected(f64::NAN, 1, 0)),
+            None => infos[i] = Some(StepInfo::rejected(f64::NAN, f64::NAN, 1, 0)),
         }
     }
     let idx: Vec<usize> = (0..n).filter(|&i| new_states[i].is_some()).collect();
@@ -77,6 +77,8 @@ pub fn mala_step(
                 accepted: true,
                 divergent: false,
                 energy_error: 0.0,
+                energy: f64::NAN,
+                tree_depth: 0,
                 n_grad: 1,
                 n_score: 0,
             }
@@ -88,7 +90,7 @@ pub fn mala_step(
             let log_ratio = delta - bwd + fwd[i];
             let energy_error = -log_ratio;
             if !energy_error.is_finite() || energy_error.abs() > DIVERGENCE_THRESHOLD {
-                StepInfo::rejected(energy_error, 1, per_chain_score)
+                StepInfo::rejected(energy_error, f64::NAN, 1, per_chain_score)
             } else {
                 let accept_prob = log_ratio.min(0.0).exp();
                 let accepted = log_u[i] < log_ratio;
@@ -97,6 +99,8 @@ pub fn mala_step(
                     accepted,
                     divergent: false,
                     energy_error,
+                    energy: f64::NAN,
+                    tree_depth: 0,
                     n_grad: 1,
                     n_score: per_chain_score,
                 }
@@ -109,6 +113,6 @@ pub fn mala_step(
     }
     Ok(infos
         .into_iter()
-        .map(|i| i.unwrap_or_else(|| StepInfo::rejected(f64::NAN, 1, 0)))
+        .map(|i| i.unwrap_or_else(|| StepInfo::rejected(f64::NAN, f64::NAN, 1, 0)))
         .collect())
 }

@@ -47,19 +47,27 @@ pub struct StepInfo {
     /// −log of the MH ratio (for HMC the Hamiltonian change `H(x*, p*) − H(x, p)`); NaN when the
     /// proposal could not be evaluated, 0 with MH off.
     pub energy_error: f64,
-    /// Posterior gradient evaluations (points evaluated) this step.
+    /// The Hamiltonian `−log π(x) + ½ pᵀM⁻¹p` at the point the chain ends on (Stan's `energy__`: the
+    /// initial one after a rejection); NaN without a log density and for MALA.
+    pub energy: f64,
+    /// NUTS: doublings of the trajectory that passed (Stan's `treedepth__`); 0 for other kernels.
+    pub tree_depth: usize,
+    /// Posterior gradient evaluations (points evaluated) this step: the leapfrog steps for HMC and
+    /// NUTS, 1 for MALA.
     pub n_grad: u64,
     /// Extra prior-score evaluations for the score-only path integral.
     pub n_score: u64,
 }
 
 impl StepInfo {
-    fn rejected(energy_error: f64, n_grad: u64, n_score: u64) -> Self {
+    fn rejected(energy_error: f64, energy: f64, n_grad: u64, n_score: u64) -> Self {
         Self {
             accept_prob: 0.0,
             accepted: false,
             divergent: true,
             energy_error,
+            energy,
+            tree_depth: 0,
             n_grad,
             n_score,
         }

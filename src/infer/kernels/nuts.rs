@@ -235,6 +235,8 @@ fn nuts_chain(
     let (mut ps_bck_fwd, mut ps_bck_bck) = (p_sharp.clone(), p_sharp);
     let mut log_sum_weight = 0.0;
     let dim = rho.len();
+    // Stan's `depth_`: counts the doublings whose subtree was valid.
+    let mut tree_depth = 0;
     for depth in 0..prm.max_depth {
         let mut rho_fwd = Array1::zeros(dim);
         let mut rho_bck = Array1::zeros(dim);
@@ -282,6 +284,7 @@ fn nuts_chain(
         if !valid {
             break;
         }
+        tree_depth += 1;
         // Biased progressive sampling: prefer the new subtree by its weight relative to the old tree.
         if lsw_subtree > log_sum_weight || rng.random::<f64>() < (lsw_subtree - log_sum_weight).exp() {
             sample = propose;
@@ -297,7 +300,8 @@ fn nuts_chain(
     }
     let n = tree.n_leapfrog.max(1);
     let accept_prob = tree.sum_metro_prob / n as f64;
-    let energy_error = tree.hamiltonian(&sample) - tree.h0;
+    let energy = tree.hamiltonian(&sample);
+    let energy_error = energy - tree.h0;
     let moved = sample.state.position != state.position;
     *state = sample.state;
     Ok(StepInfo {
@@ -305,6 +309,8 @@ fn nuts_chain(
         accepted: moved,
         divergent: tree.divergent,
         energy_error,
+        energy,
+        tree_depth,
         n_grad: tree.n_leapfrog,
         n_score: 0,
     })

@@ -118,7 +118,8 @@ pub struct AnnealedOutput {
     /// The raw draws at σ_min (the last level's target, before EDS).
     pub raw: Array3<f64>,
     pub sigmas: Vec<f64>,
-    /// Mean acceptance probability over chains at every level.
+    /// Mean acceptance probability at every level over all the annealing runs (chains × rounds)
+    /// that reached it.
     pub level_accept: Vec<f64>,
     /// The base step ε used.
     pub eps: f64,
@@ -199,7 +200,9 @@ pub fn annealed_hmc(
     let sigmas = cfg.sigmas();
     let sigmas_len = sigmas.len();
     let (mut raw, mut lasts) = (Vec::new(), Vec::new());
-    let (mut level_accept, mut eps, mut evals) = (Vec::new(), f64::NAN, (0u64, 0u64));
+    let (mut eps, mut evals) = (f64::NAN, (0u64, 0u64));
+    // Per level: acceptance summed over the annealing runs that reached it, and their number.
+    let (mut accept_sum, mut reached) = (Vec::<f64>::new(), Vec::<f64>::new());
     let mut sigma = cfg.sigma_min;
     let mut partial = false;
     let (mut levels_done, mut rounds_done) = (0, 0);
@@ -236,7 +239,16 @@ pub fn annealed_hmc(
         evals = (evals.0 + out.evals.0, evals.1 + out.evals.1);
         levels_done += out.levels_done;
         if b == 0 {
-            (level_accept, eps) = (out.level_accept.clone(), out.eps);
+            eps = out.eps;
+        }
+        let particles = rows.nrows() as f64;
+        for (i, a) in out.level_accept.iter().enumerate() {
+            if i == accept_sum.len() {
+                accept_sum.push(0.0);
+                reached.push(0.0);
+            }
+            accept_sum[i] += a * particles;
+            reached[i] += particles;
         }
         let stopped = out.last.as_ref().is_none_or(|l| l.partial);
         // A stopped batch is kept only if it is the first (so that something is returned) and, after
@@ -256,6 +268,7 @@ pub fn annealed_hmc(
             break;
         }
     }
+    let level_accept = accept_sum.iter().zip(&reached).map(|(a, n)| a / n).collect();
     let raw = by_chain(&raw, chains);
     let last = merge_last(&lasts, chains, &raw);
     let mut out = finish(

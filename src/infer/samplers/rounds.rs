@@ -3,6 +3,7 @@
 use ndarray::{Array2, Array3, Axis};
 
 use crate::infer::run::RunOutput;
+use crate::infer::sample_stats::SampleStats;
 
 /// Lay out the batches' `[particles, draws, dim]` raw draws (particle `r · chains + c` within a
 /// batch) as `[chains, rounds · draws, dim]`, rounds in order.
@@ -23,17 +24,56 @@ pub(super) fn by_chain(batches: &[Array3<f64>], chains: usize) -> Array3<f64> {
     out
 }
 
-/// The σ_min phases of all batches as one run of `chains` chains: statistics per chain averaged
-/// (acceptance, step size) or summed (divergences, evaluations) over its rounds.
+/// Per-draw values `[particles, draws]` of every batch laid out as `[chains, rounds · draws]`, as
+/// [`by_chain`] lays out the draws.
+fn stat_by_chain<T: Clone + Default>(batches: &[&Array2<T>], chains: usize) -> Array2<T> {
+    let draws = batches.first().map_or(0, |b| b.ncols());
+    let rounds: usize = batches.iter().map(|b| b.nrows() / chains).sum();
+    let mut out = Array2::from_elem((chains, rounds * draws), T::default());
+    let mut r = 0;
+    for b in batches {
+        for (p, row) in b.rows().into_iter().enumerate() {
+            let (round, c) = (r + p / chains, p % chains);
+            out.slice_mut(ndarray::s![c, round * draws..(round + 1) * draws])
+                .assign(&row);
+        }
+        r += b.nrows() / chains;
+    }
+    out
+}
+
+/// The batches' per-draw statistics laid out per chain.
+fn stats_by_chain(lasts: &[RunOutput], chains: usize) -> SampleStats {
+    let f = |get: &dyn Fn(&SampleStats) -> Option<&Array2<f64>>| -> Option<Array2<f64>> {
+        let parts: Option<Vec<&Array2<f64>>> = lasts.iter().map(|l| get(&l.stats)).collect();
+        parts.map(|p| stat_by_chain(&p, chains))
+    };
+    let all = |get: &dyn Fn(&SampleStats) -> &Array2<f64>| {
+        stat_by_chain(&lasts.iter().map(|l| get(&l.stats)).collect::<Vec<_>>(), chains)
+    };
+    let depth: Option<Vec<&Array2<i64>>> = lasts.iter().map(|l| l.stats.tree_depth.as_ref()).collect();
+    SampleStats {
+        lp: f(&|s| s.lp.as_ref()),
+        acceptance_rate: all(&|s| &s.acceptance_rate),
+        step_size: all(&|s| &s.step_size),
+        tree_depth: depth.map(|p| stat_by_chain(&p, chains)),
+        n_steps: stat_by_chain(
+            &lasts.iter().map(|l| &l.stats.n_steps).collect::<Vec<_>>(),
+            chains,
+        ),
+        diverging: stat_by_chain(
+            &lasts.iter().map(|l| &l.stats.diverging).collect::<Vec<_>>(),
+            chains,
+        ),
+        energy: f(&|s| s.energy.as_ref()),
+    }
+}
+
+/// The σ_min phases of all batches as one run of `chains` chains: per-draw statistics laid out as
+/// the draws, per-chain ones averaged (acceptance, step size) or summed (divergences, evaluations)
+/// over its rounds.
 pub(super) fn merge_last(lasts: &[RunOutput], chains: usize, raw: &Array3<f64>) -> Option<RunOutput> {
     let first = lasts.first()?;
-    let mut accept = Vec::new();
-    for l in lasts {
-        accept.push(by_chain(&[l.accept_prob.clone().insert_axis(Axis(2))], chains));
-    }
-    let accept_prob = ndarray::concatenate(Axis(1), &accept.iter().map(|a| a.view()).collect::<Vec<_>>())
-        .ok()?
-        .remove_axis(Axis(2));
     let per_chain = |f: &dyn Fn(&RunOutput, usize) -> f64| -> Vec<f64> {
         (0..chains)
             .map(|c| {
@@ -57,7 +97,7 @@ pub(super) fn merge_last(lasts: &[RunOutput], chains: usize, raw: &Array3<f64>) 
     };
     Some(RunOutput {
         draws: raw.clone(),
-        accept_prob,
+        stats: stats_by_chain(lasts, chains),
         acceptance_rate: per_chain(&|l, p| l.acceptance_rate[p]),
         step_size: per_chain(&|l, p| l.step_size[p]),
         inv_mass: Array2::ones((chains, first.inv_mass.ncols())),
@@ -85,11 +125,16 @@ mod tests {
                 (100 * (rounds.start + p / chains) + 10 * (p % chains) + k) as f64
             })
         };
-        let out = by_chain(&[batch(0..2), batch(2..3)], chains);
+        let (b0, b1) = (batch(0..2), batch(2..3));
+        let out = by_chain(&[b0.clone(), b1.clone()], chains);
         assert_eq!(out.dim(), (2, 6, 1));
+        // Per-draw statistics follow the draws.
+        let stat = |b: &Array3<f64>| b.index_axis(Axis(2), 0).mapv(|v| v as i64);
+        let stats = stat_by_chain(&[&stat(&b0), &stat(&b1)], chains);
         for c in 0..chains {
             for j in 0..6 {
                 assert_eq!(out[[c, j, 0]], (100 * (j / 2) + 10 * c + j % 2) as f64);
+                assert_eq!(stats[[c, j]], out[[c, j, 0]] as i64);
             }
         }
     }

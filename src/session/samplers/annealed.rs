@@ -2,7 +2,9 @@
 //! scheme, 8 annealing runs per chain with one draw each, from the scaled adjoint plus N(0, σ_0²).
 
 use super::{mcmc::mh_mode, start::start_spec, start_estimate, SamplerDef, Uses};
-use crate::infer::{annealed_hmc, AnnealedConfig, AnnealedProgress, MhMode, HMC_TARGET_ACCEPT};
+use crate::infer::{
+    annealed_hmc, AnnealedConfig, AnnealedProgress, Levels, MhMode, RunChecks, HMC_TARGET_ACCEPT,
+};
 use crate::output::PhaseCount;
 use crate::score::NoiseKind;
 use crate::session::{RunProgress, SessionError, StartSpec};
@@ -44,7 +46,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         )),
         None => Ok(()),
     },
-    run: |built, plan, s, progress, stop, summary| {
+    run: |built, plan, s, progress, stop, summary, checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;
         let (s_min, s_max) = match prior.noise_kind() {
@@ -100,6 +102,15 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             }
         };
         let out = annealed_hmc(post, &cfg, init, seed, &report, stop)?;
+        *checks = RunChecks {
+            stats: out.last.as_ref().map(|l| l.stats.clone()),
+            corrected: cfg.mh != MhMode::Off,
+            levels: Some(Levels {
+                sigmas: out.sigmas.clone(),
+                accept: out.level_accept.clone(),
+            }),
+            ..RunChecks::default()
+        };
         summary.kernel = "annealed_hmc".into();
         summary.warmup = if out.rounds_done > 0 {
             cfg.warmup

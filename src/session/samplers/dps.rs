@@ -35,7 +35,7 @@ pub const DPS: SamplerDef = SamplerDef {
         (Some(n), k) => Err(format!("DPS samples one latent, but the model has {} besides `{n}`", k - 1)),
         (None, _) => Err("DPS needs a VP (diffusion) prior, and this model has none; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
     },
-    run: |built, _plan, s, progress, stop, summary| {
+    run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;
         let dim = post.layout().dim;

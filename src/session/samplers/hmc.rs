@@ -29,7 +29,7 @@ pub const HMC: SamplerDef = SamplerDef {
         })
     },
     accepts: fixed_level,
-    run: |built, plan, s, progress, stop, summary| {
+    run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
         let kernel = match s.opt_count("steps") {
             None if mh == MhMode::Exact => KernelKind::NUTS,
@@ -38,7 +38,7 @@ pub const HMC: SamplerDef = SamplerDef {
                 mass: Mass::Diagonal,
             },
         };
-        mcmc::run(built, s, kernel, mh, progress, stop, summary)
+        mcmc::run(built, s, kernel, mh, progress, stop, summary, checks)
     },
 };
 

@@ -27,7 +27,7 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
         Some(_) if m.priors.len() == 1 && !m.has_observations => Ok(()),
         _ => Err("annealed Langevin draws from one VE score prior in a model without observations; this model is not one".into()),
     },
-    run: |built, _plan, s, progress, stop, summary| {
+    run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;
         let dim = post.layout().dim;

@@ -20,8 +20,8 @@ pub const MALA: SamplerDef = SamplerDef {
         })
     },
     accepts: fixed_level,
-    run: |built, plan, s, progress, stop, summary| {
+    run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
-        mcmc::run(built, s, KernelKind::Mala, mh, progress, stop, summary)
+        mcmc::run(built, s, KernelKind::Mala, mh, progress, stop, summary, checks)
     },
 };

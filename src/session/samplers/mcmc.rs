@@ -1,7 +1,7 @@
 //! The chain runner shared by HMC/NUTS and MALA: Stan's initialisation, warm-up and draws.
 
 use super::{Progress, RunProgress};
-use crate::infer::{run_chains, KernelKind, MhMode, RunConfig};
+use crate::infer::{run_chains, KernelKind, MhMode, RunChecks, RunConfig};
 use crate::output::{PhaseCount, Summary};
 use crate::session::{Built, Plan, SessionError, Settings};
 use ndarray::{Array2, Array3};
@@ -30,6 +30,7 @@ pub(super) fn run(
     progress: Progress<'_>,
     stop: &AtomicBool,
     summary: &mut Summary,
+    checks: &mut RunChecks,
 ) -> Result<Array3<f64>, SessionError> {
     let post = &built.posterior;
     let (chains, seed) = (s.count("chains")?, s.seed()?);
@@ -74,5 +75,6 @@ pub(super) fn run(
         "kernel_config".into(),
         serde_json::json!(format!("{:?}", cfg.kernel)),
     );
+    *checks = RunChecks::of_chains(&cfg, out.stats);
     Ok(out.draws)
 }

@@ -12,6 +12,7 @@ mod start;
 use super::options::{option, Setting};
 use super::plan::{Plan, PlanInput};
 use super::sample::RunProgress;
+use crate::infer::RunChecks;
 use crate::output::Summary;
 use crate::session::{Built, SessionError};
 use ndarray::Array3;
@@ -22,7 +23,8 @@ pub(crate) use start::start_estimate;
 /// Progress callback of a run.
 pub type Progress<'a> = &'a (dyn Fn(RunProgress<'_>) + Sync);
 
-/// Run a planned sampler: the draws `[chains, draws, dim]` on the flat layout; fills `summary`.
+/// Run a planned sampler: the draws `[chains, draws, dim]` on the flat layout; fills `summary`, and
+/// `checks` with what the warnings need (per-draw statistics, annealing levels).
 pub type RunFn = fn(
     &Built,
     &Plan,
@@ -30,6 +32,7 @@ pub type RunFn = fn(
     Progress<'_>,
     &AtomicBool,
     &mut Summary,
+    &mut RunChecks,
 ) -> Result<Array3<f64>, SessionError>;
 
 /// One sampler.
