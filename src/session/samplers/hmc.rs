@@ -38,7 +38,7 @@ pub const HMC: SamplerDef = SamplerDef {
                 mass: Mass::Diagonal,
             },
         };
-        mcmc::run(built, s, kernel, mh, progress, stop, summary, checks)
+        mcmc::run(built, s, (kernel, mh), progress, stop, summary, checks)
     },
 };
 

@@ -22,6 +22,6 @@ pub const MALA: SamplerDef = SamplerDef {
     accepts: fixed_level,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
-        mcmc::run(built, s, KernelKind::Mala, mh, progress, stop, summary, checks)
+        mcmc::run(built, s, (KernelKind::Mala, mh), progress, stop, summary, checks)
     },
 };

@@ -25,8 +25,7 @@ pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> Result<MhMode, SessionError>
 pub(super) fn run(
     built: &Built,
     s: &Settings,
-    kernel: KernelKind,
-    mh: MhMode,
+    (kernel, mh): (KernelKind, MhMode),
     progress: Progress<'_>,
     stop: &AtomicBool,
     summary: &mut Summary,
