@@ -237,6 +237,14 @@ fn rhat_spread_over_an_image_warns_below_the_largest_value_limit() {
     let w = run(&spread);
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(w[0].kind, WarningKind::Rhat);
-    assert!(w[0].message.contains("on 20% of its 4096 values"), "{}", w[0].message);
-    assert!(w[0].message.contains("the largest is 1.800 at [0, 0]"), "{}", w[0].message);
+    assert!(
+        w[0].message.contains("on 20% of its 4096 values"),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[0].message.contains("the largest is 1.800 at [0, 0]"),
+        "{}",
+        w[0].message
+    );
 }
