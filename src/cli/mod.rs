@@ -35,7 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a model: parse, resolve names and imports, type-check, bind data, print a summary.
     Check(check::CheckArgs),
-    /// Draw posterior samples: plan a sampler, run all chains, write npy/png/summary.json.
+    /// Draw posterior samples: plan a sampler, run all chains, write the run folder (npy, png,
+    /// sample_stats.npz, summary.json) and warn about problems the diagnostics show.
     Sample(sample::SampleArgs),
     /// Interactive session: define and redefine statements, evaluate expressions, sample, look at results.
     ///
