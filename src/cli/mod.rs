@@ -33,7 +33,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Check a model: parse, resolve names and imports, type-check, bind data, print a summary.
+    /// Check a model as `uq sample` would before running it: parse, resolve names and imports,
+    /// type-check, bind data, build the priors, plan the sampler and resolve its options.
     Check(check::CheckArgs),
     /// Draw posterior samples: plan a sampler, run all chains, write the run folder (npy, png,
     /// sample_stats.npz, summary.json) and warn about problems the diagnostics show.
