@@ -19,6 +19,7 @@ mod support;
 mod tests;
 mod text;
 
+pub use poisson::ln_gamma;
 pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};
 
