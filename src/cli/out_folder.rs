@@ -94,7 +94,7 @@ pub fn finish(
         Ok(w) => w,
         // A second signal deleted the folder while it was written: the handler ends the process.
         Err(_) if handle.is_discarded() => std::process::exit(EXIT_INTERRUPTED.into()),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let s = &result.summary;
     println!("{table}");

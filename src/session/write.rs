@@ -8,7 +8,7 @@ use crate::output::{
     format_table, record_files, write_image_pngs, write_npy, write_sample_stats, LatentDiagnostics,
     LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
 };
-use crate::session::Built;
+use crate::session::{Built, SessionError};
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
 use num_complex::Complex64;
 use std::path::Path;
@@ -20,7 +20,7 @@ fn latent_samples(
     len: usize,
     shape: &[usize],
     complex: bool,
-) -> anyhow::Result<(ArrayD<f64>, Option<ArrayD<Complex64>>)> {
+) -> Result<(ArrayD<f64>, Option<ArrayD<Complex64>>), SessionError> {
     let (c, n, _) = draws.dim();
     let part = draws.slice(s![.., .., off..off + len]).to_owned();
     let mut full = vec![c, n];
@@ -44,7 +44,7 @@ pub fn write_run(
     built: &Built,
     result: &mut RunResult,
     writer: &RunWriter,
-) -> anyhow::Result<String> {
+) -> Result<String, SessionError> {
     let layout = built.posterior.layout();
     let mut diags = Vec::new();
     for (latent, (ty, off, len)) in model.latents.iter().zip(&layout.slots) {
@@ -103,7 +103,7 @@ pub fn write_run(
 }
 
 /// mean.npy / std.npy (and the pngs for images) from samples [chains, draws, ...shape].
-fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) -> anyhow::Result<()> {
+fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) -> Result<(), SessionError> {
     let sh = x.shape().to_vec();
     let (c, n) = (sh[0], sh[1]);
     if c * n == 0 {
