@@ -1,7 +1,11 @@
 //! Annealed HMC (Ramzi et al. 2020) on a VE score prior: by default the paper's independent-samples
 //! scheme, 8 annealing runs per chain with one draw each, from the scaled adjoint plus N(0, σ_0²).
 
-use super::{mcmc::mh_mode, start::start_spec, start_estimate, SamplerDef, Uses};
+use super::{
+    mcmc::{mh_mode, record_chains},
+    start::start_spec,
+    start_estimate, SamplerDef, Uses,
+};
 use crate::infer::{
     annealed_hmc, AnnealedConfig, AnnealedProgress, Levels, MhMode, RunChecks, HMC_TARGET_ACCEPT,
 };
@@ -129,9 +133,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             ),
         ]);
         if let Some(last) = &out.last {
-            summary.acceptance_rate = last.acceptance_rate.clone();
-            summary.step_size = last.step_size.clone();
-            summary.divergences = last.divergences.iter().map(|d| *d as u64).collect();
+            record_chains(summary, last);
         }
         summary.grad_evals = out.grad_evals;
         summary.score_evals = out.score_evals;

@@ -1,7 +1,7 @@
 //! The chain runner shared by HMC/NUTS and MALA: Stan's initialisation, warm-up and draws.
 
 use super::{Progress, RunProgress};
-use crate::infer::{run_chains, KernelKind, MhMode, RunChecks, RunConfig};
+use crate::infer::{run_chains, KernelKind, MhMode, RunChecks, RunConfig, RunOutput};
 use crate::output::{PhaseCount, Summary};
 use crate::session::{Built, Plan, SessionError, Settings};
 use ndarray::{Array2, Array3};
@@ -19,6 +19,13 @@ pub(super) fn mh_mode(plan: &Plan, s: &Settings) -> Result<MhMode, SessionError>
         _ if plan.score_only_mh => MhMode::ScoreOnly { points },
         _ => MhMode::Exact,
     })
+}
+
+/// Per-chain acceptance, final step size and divergences of a chain run, for `summary.json`.
+pub(super) fn record_chains(summary: &mut Summary, out: &RunOutput) {
+    summary.acceptance_rate = out.acceptance_rate.clone();
+    summary.step_size = out.step_size.clone();
+    summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
 }
 
 /// Run `kernel` on every chain from Stan's initialisation, uniform on (−2, 2) in every coordinate.
@@ -60,9 +67,7 @@ pub(super) fn run(
     summary
         .progress
         .insert("draws".into(), PhaseCount::new(out.draws.shape()[1], cfg.draws));
-    summary.acceptance_rate = out.acceptance_rate.clone();
-    summary.step_size = out.step_size.clone();
-    summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
+    record_chains(summary, &out);
     summary.grad_evals = out.grad_evals;
     summary.score_evals = out.score_evals;
     summary.wall_seconds = out.wall_seconds;
