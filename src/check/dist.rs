@@ -58,13 +58,14 @@ impl Ctx<'_> {
     /// constant must be positive if so constrained; a likelihood's location may be anything.
     fn param(&mut self, e: &Expr, p: &Param, role: Role) -> Option<NodeId> {
         let id = self.expr(e, &Locals::new())?;
-        let (real, positive) = match p.kind {
+        let (real, positive, fixed) = match p.kind {
             ParamKind::Location if role == Role::Likelihood => return Some(id),
-            ParamKind::Fixed { real, constraint } => (real, constraint == Constraint::Positive),
-            ParamKind::Location | ParamKind::ScoreFile => (false, false),
+            ParamKind::Fixed { real, constraint } => (real, constraint == Constraint::Positive, true),
+            ParamKind::Free { real, constraint } => (real, constraint == Constraint::Positive, false),
+            ParamKind::Location | ParamKind::ScoreFile => (false, false, true),
         };
         let ty = self.ty(id);
-        if self.depends_on_latent(id) {
+        if fixed && self.depends_on_latent(id) {
             self.error(CheckError::DependsOnLatent {
                 what: p.what.into(),
                 span: e.span,
@@ -226,7 +227,7 @@ impl Ctx<'_> {
                         return None;
                     }
                 }
-                ParamKind::Fixed { real, .. } => {
+                ParamKind::Fixed { real, .. } | ParamKind::Free { real, .. } => {
                     if !t.is_scalar() && t.shape != data_ty.shape {
                         let full = if real {
                             Ty::real(data_ty.shape.clone())

@@ -19,6 +19,7 @@ const SIGNATURES: &[Signature] = &[Signature {
                 real: true,
                 constraint: Constraint::Simplex,
             },
+            default: None,
         },
         Param {
             name: "means",
@@ -28,6 +29,7 @@ const SIGNATURES: &[Signature] = &[Signature {
                 real: false,
                 constraint: Constraint::Unconstrained,
             },
+            default: None,
         },
         Param {
             name: "sigmas",
@@ -37,6 +39,7 @@ const SIGNATURES: &[Signature] = &[Signature {
                 real: true,
                 constraint: Constraint::Positive,
             },
+            default: None,
         },
     ],
     notes: &[],

@@ -79,14 +79,19 @@ pub enum ParamKind {
     /// The variate's location (a likelihood's mean or rate): any expression, latents included; it has
     /// exactly the observed data's type.
     Location,
-    /// Fixed: data, constants and `let`s of them, never a latent. `real` forbids complex values.
+    /// Fixed: data, constants and `let`s of them, never a latent (bounds, mixture components).
+    /// `real` forbids complex values.
     Fixed { real: bool, constraint: Constraint },
+    /// Free: any expression, latents included (`Normal(0, tau)` with `tau` a latent). A constant is
+    /// checked against `constraint` statically; a latent value outside it is rejected at run time
+    /// ([`DensityError::OutOfSupport`], the sampler's proposal is refused).
+    Free { real: bool, constraint: Constraint },
     /// A `.safetensors` file name, a string literal (the `score` prior).
     ScoreFile,
 }
 
 /// One parameter of a signature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Param {
     pub name: &'static str,
     /// How messages refer to it ("the noise standard deviation").
@@ -94,6 +99,9 @@ pub struct Param {
     /// Its type as shown in signatures ("real[K]"); empty when the shape rule says it all.
     pub ty: &'static str,
     pub kind: ParamKind,
+    /// The value taken when the argument is omitted (only keyword-or-trailing optional parameters,
+    /// e.g. `Flat(lower = 0)` leaves `upper` at +∞); `None`: required.
+    pub default: Option<f64>,
 }
 
 /// A distribution's form in one role.
@@ -158,6 +166,13 @@ pub trait Distribution: Send + Sync {
     /// The signature for `role`, if the distribution may stand there.
     fn signature(&self, role: Role) -> Option<&'static Signature> {
         self.signatures().iter().find(|s| s.role == role)
+    }
+
+    /// The support given the parameters' values, for distributions whose support depends on them
+    /// (`Uniform(lo, hi)`, `Flat(lower = 0)`); the default is [`Distribution::support`].
+    fn support_for(&self, params: &[&Value]) -> Result<Support, DensityError> {
+        let _ = params;
+        Ok(self.support())
     }
 
     /// The transform that maps the support to the real line, for latents (Stan's: identity, log,

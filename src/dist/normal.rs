@@ -11,7 +11,7 @@ use num_complex::Complex64;
 
 pub struct Normal;
 
-const SIGMA: ParamKind = ParamKind::Fixed {
+const SIGMA: ParamKind = ParamKind::Free {
     real: true,
     constraint: Constraint::Positive,
 };
@@ -24,16 +24,18 @@ const SIGNATURES: &[Signature] = &[
                 name: "mu",
                 what: "the prior mean",
                 ty: "",
-                kind: ParamKind::Fixed {
+                kind: ParamKind::Free {
                     real: false,
                     constraint: Constraint::Unconstrained,
                 },
+                default: None,
             },
             Param {
                 name: "sigma",
                 what: "the prior standard deviation",
                 ty: "",
                 kind: SIGMA,
+                default: None,
             },
         ],
         notes: &[],
@@ -46,12 +48,14 @@ const SIGNATURES: &[Signature] = &[
                 what: "the mean",
                 ty: "",
                 kind: ParamKind::Location,
+                default: None,
             },
             Param {
                 name: "sigma",
                 what: "the noise standard deviation",
                 ty: "",
                 kind: SIGMA,
+                default: None,
             },
         ],
         notes: &[],

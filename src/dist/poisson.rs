@@ -13,6 +13,7 @@ const SIGNATURES: &[Signature] = &[Signature {
         what: "the rate",
         ty: "",
         kind: ParamKind::Location,
+        default: None,
     }],
     notes: &[],
 }];

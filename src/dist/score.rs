@@ -12,6 +12,7 @@ const SIGNATURES: &[Signature] = &[Signature {
         what: "the score file",
         ty: "",
         kind: ParamKind::ScoreFile,
+        default: None,
     }],
     notes: &[],
 }];

@@ -33,6 +33,10 @@ pub fn render(d: &dyn Distribution, s: &Signature) -> String {
             ParamKind::Fixed {
                 constraint: Constraint::Positive,
                 ..
+            }
+            | ParamKind::Free {
+                constraint: Constraint::Positive,
+                ..
             } => conds.push(format!("{} > 0", p.name)),
             ParamKind::Fixed {
                 constraint: Constraint::Simplex,
