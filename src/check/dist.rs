@@ -125,7 +125,8 @@ impl Ctx<'_> {
         }
         let ids = self.params(sig.params, args, Role::Prior)?;
         let tys: Vec<Ty> = ids.iter().map(|&id| self.ty(id)).collect();
-        let ty = match d.prior_type(&tys, declared.as_ref().map(|(t, _)| t)) {
+        let given = vec![true; tys.len()];
+        let ty = match d.prior_type(&tys, &given, declared.as_ref().map(|(t, _)| t)) {
             Ok(t) => t,
             Err(RuleError::Shape { arg, detail }) => {
                 self.error(CheckError::ParamShape {

@@ -29,7 +29,7 @@ impl Distribution for Flat {
         Support::Real
     }
 
-    fn prior_type(&self, _params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+    fn prior_type(&self, _params: &[Ty], _given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
         declared.cloned().ok_or(RuleError::NeedsDeclaredType)
     }
 

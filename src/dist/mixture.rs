@@ -63,7 +63,7 @@ impl Distribution for GaussianMixture {
     }
 
     /// K from the weights; the latent has the means' shape without their first axis.
-    fn prior_type(&self, params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+    fn prior_type(&self, params: &[Ty], _given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
         let [wt, mt, st] = params else {
             let detail = format!("3 parameters expected, found {}", params.len());
             return Err(RuleError::Shape { arg: None, detail });

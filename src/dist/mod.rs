@@ -182,8 +182,10 @@ pub trait Distribution: Send + Sync {
     }
 
     /// The type of a latent with this prior, from the parameters' types and the declared type.
-    /// The default is elementwise: scalars broadcast, to the declared shape too.
-    fn prior_type(&self, params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+    /// `given[i]` is false where parameter `i` was omitted and took its default. The default is
+    /// elementwise: scalars broadcast, to the declared shape too.
+    fn prior_type(&self, params: &[Ty], given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+        let _ = given;
         rules::elementwise(params, declared)
     }
 

@@ -88,6 +88,28 @@ impl Transform {
         }
     }
 
+    /// `dx/du` at `u` (the chain rule from `x` back to `u`).
+    pub fn dx_du(self, u: f64) -> f64 {
+        match self {
+            Transform::Identity => 1.0,
+            Transform::Log => u.exp(),
+            Transform::Logit { lo, hi } => {
+                let s = logistic(u);
+                (hi - lo) * s * (1.0 - s)
+            }
+        }
+    }
+
+    /// `d log |dx/du| / du` at `u`.
+    pub fn d_log_jacobian(self, u: f64) -> f64 {
+        match self {
+            Transform::Identity => 0.0,
+            Transform::Log => 1.0,
+            // d/du (−softplus(−u) − softplus(u)) = σ(−u) − σ(u) = 1 − 2σ(u).
+            Transform::Logit { .. } => 1.0 - 2.0 * logistic(u),
+        }
+    }
+
     /// `log |dx/du|` at `u`, the term a sampler on `u` adds to the log density.
     pub fn log_jacobian(self, u: f64) -> f64 {
         match self {
@@ -137,6 +159,9 @@ mod tests {
                 let h = 1e-6;
                 let dx = (t.constrain(u + h) - t.constrain(u - h)) / (2.0 * h);
                 assert!((dx.abs().ln() - t.log_jacobian(u)).abs() < 1e-7, "{s:?} at {u}");
+                assert!((dx - t.dx_du(u)).abs() < 1e-6 * (1.0 + dx.abs()), "{s:?} at {u}");
+                let dlj = (t.log_jacobian(u + h) - t.log_jacobian(u - h)) / (2.0 * h);
+                assert!((dlj - t.d_log_jacobian(u)).abs() < 1e-6, "{s:?} at {u}");
             }
         }
     }
