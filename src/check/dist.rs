@@ -23,39 +23,116 @@ fn as_dist(e: &Expr) -> Result<(&'static dyn Distribution, &[Expr]), Option<Stri
 }
 
 impl Ctx<'_> {
-    /// The distribution and its arguments, with the arity of its `role` signature checked (a role it
-    /// lacks is reported by the caller; the score file's argument by the score hook).
-    fn dist_head<'e>(&mut self, e: &'e Expr, role: Role) -> Option<(&'static dyn Distribution, &'e [Expr])> {
-        let (d, args) = match as_dist(e) {
-            Ok(found) => found,
+    /// The distribution and its arguments (the score file's argument is checked by the score hook).
+    fn dist_head<'e>(&mut self, e: &'e Expr) -> Option<(&'static dyn Distribution, &'e [Expr])> {
+        match as_dist(e) {
+            Ok(found) => Some(found),
             Err(suggestion) => {
                 self.error(CheckError::NotADistribution {
                     span: e.span,
                     suggestion,
                 });
-                return None;
-            }
-        };
-        if let Some(sig) = d.signature(role) {
-            let n = sig.params.len();
-            let file = sig.params.iter().any(|p| p.kind == ParamKind::ScoreFile);
-            if !file && args.len() != n {
-                let expected = format!("{n} argument{}", if n == 1 { "" } else { "s" });
-                self.error(CheckError::Arity {
-                    name: d.name().into(),
-                    expected,
-                    found: args.len(),
-                    span: e.span,
-                    signatures: dist::signatures(d.name()),
-                });
-                return None;
+                None
             }
         }
-        Some((d, args))
     }
 
-    /// Lower one parameter. Fixed ones must not depend on a latent, may have to be real, and when
-    /// constant must be positive if so constrained; a likelihood's location may be anything.
+    /// Match positional and keyword arguments to the signature's parameters: one entry per
+    /// parameter, `None` where an optional one was left out (it takes its default).
+    fn bind_args<'e>(
+        &mut self,
+        d: &'static dyn Distribution,
+        params: &[Param],
+        args: &'e [Expr],
+        span: Span,
+    ) -> Option<Vec<Option<&'e Expr>>> {
+        let mut bound: Vec<Option<&Expr>> = vec![None; params.len()];
+        let list: Vec<String> = params
+            .iter()
+            .map(|p| match p.default {
+                Some(v) => format!("{} = {v}", p.name),
+                None => p.name.to_string(),
+            })
+            .collect();
+        let usage = format!("{}({})", d.name(), list.join(", "));
+        let kw_err = |this: &mut Self, message: String, label: &str, span: Span| {
+            this.error(CheckError::KeywordArgument {
+                message,
+                label: label.into(),
+                help: format!("write `{usage}`"),
+                span,
+            });
+        };
+        let mut seen_keyword = false;
+        let mut positional = 0;
+        for a in args {
+            match &a.kind {
+                ExprKind::Named { name, value } => {
+                    seen_keyword = true;
+                    let Some(i) = params.iter().position(|p| p.name == name.name) else {
+                        let names = params.iter().map(|p| p.name);
+                        let hint = did_you_mean(&name.name, names)
+                            .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                        let msg = format!("`{}` has no parameter `{}`{hint}", d.name(), name.name);
+                        kw_err(self, msg, "unknown parameter", name.span);
+                        return None;
+                    };
+                    if bound[i].is_some() {
+                        let msg = format!("`{}` is given twice", name.name);
+                        kw_err(self, msg, "given again here", a.span);
+                        return None;
+                    }
+                    bound[i] = Some(value);
+                }
+                _ if seen_keyword => {
+                    let msg = "a positional argument follows a keyword argument".to_string();
+                    kw_err(self, msg, "positional after `name = …`", a.span);
+                    return None;
+                }
+                _ => {
+                    if positional >= params.len() {
+                        let n = params.len();
+                        self.error(CheckError::Arity {
+                            name: d.name().into(),
+                            expected: format!("at most {n} argument{}", if n == 1 { "" } else { "s" }),
+                            found: args.len(),
+                            span,
+                            signatures: dist::signatures(d.name()),
+                        });
+                        return None;
+                    }
+                    bound[positional] = Some(a);
+                    positional += 1;
+                }
+            }
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .zip(&bound)
+            .filter(|(p, b)| b.is_none() && p.default.is_none())
+            .map(|(p, _)| p.name)
+            .collect();
+        if !missing.is_empty() {
+            let required = params.iter().filter(|p| p.default.is_none()).count();
+            if !seen_keyword {
+                self.error(CheckError::Arity {
+                    name: d.name().into(),
+                    expected: format!("{required} argument{}", if required == 1 { "" } else { "s" }),
+                    found: args.len(),
+                    span,
+                    signatures: dist::signatures(d.name()),
+                });
+            } else {
+                let msg = format!("`{}` needs `{}`", d.name(), missing.join("`, `"));
+                kw_err(self, msg, "missing a required parameter", span);
+            }
+            return None;
+        }
+        Some(bound)
+    }
+
+    /// Lower one parameter. Fixed ones must not depend on a latent; real ones must not be complex;
+    /// constant positive ones must be positive; a likelihood's location may be anything.
     fn param(&mut self, e: &Expr, p: &Param, role: Role) -> Option<NodeId> {
         let id = self.expr(e, &Locals::new())?;
         let (real, positive, fixed) = match p.kind {
@@ -94,14 +171,32 @@ impl Ctx<'_> {
         Some(id)
     }
 
-    /// Lower every parameter (reporting each failure), then give all nodes or none.
-    fn params(&mut self, params: &[Param], args: &[Expr], role: Role) -> Option<Vec<NodeId>> {
-        let ids: Vec<Option<NodeId>> = params
-            .iter()
-            .zip(args)
-            .map(|(p, a)| self.param(a, p, role))
-            .collect();
-        ids.into_iter().collect()
+    /// Bind and lower every parameter (reporting each failure), then give all nodes or none, with
+    /// which were given (an omitted optional parameter is its default, a constant).
+    fn params(
+        &mut self,
+        d: &'static dyn Distribution,
+        params: &[Param],
+        args: &[Expr],
+        role: Role,
+        span: Span,
+    ) -> Option<(Vec<NodeId>, Vec<bool>, Vec<Span>)> {
+        let bound = self.bind_args(d, params, args, span)?;
+        let mut ids = Vec::with_capacity(params.len());
+        let mut ok = true;
+        for (p, a) in params.iter().zip(&bound) {
+            match (a, p.default) {
+                (Some(a), _) => match self.param(a, p, role) {
+                    Some(id) => ids.push(id),
+                    None => ok = false,
+                },
+                (None, Some(v)) => ids.push(self.constant(Value::scalar(v), span)),
+                (None, None) => ok = false,
+            }
+        }
+        let given = bound.iter().map(Option::is_some).collect();
+        let spans = bound.iter().map(|a| a.map_or(span, |a| a.span)).collect();
+        ok.then_some((ids, given, spans))
     }
 
     /// Check a prior; returns its spec and the latent's type.
@@ -111,7 +206,7 @@ impl Ctx<'_> {
         declared: Option<(Ty, &TypeExpr)>,
         e: &Expr,
     ) -> Option<(PriorSpec, Ty)> {
-        let (d, args) = self.dist_head(e, Role::Prior)?;
+        let (d, args) = self.dist_head(e)?;
         let dspan = e.span;
         let Some(sig) = d.signature(Role::Prior) else {
             self.error(CheckError::LikelihoodAsPrior {
@@ -123,16 +218,15 @@ impl Ctx<'_> {
         if sig.params.iter().any(|p| p.kind == ParamKind::ScoreFile) {
             return self.score(args, dspan, declared);
         }
-        let ids = self.params(sig.params, args, Role::Prior)?;
+        let (ids, given, spans) = self.params(d, sig.params, args, Role::Prior, dspan)?;
         let tys: Vec<Ty> = ids.iter().map(|&id| self.ty(id)).collect();
-        let given = vec![true; tys.len()];
         let ty = match d.prior_type(&tys, &given, declared.as_ref().map(|(t, _)| t)) {
             Ok(t) => t,
             Err(RuleError::Shape { arg, detail }) => {
                 self.error(CheckError::ParamShape {
                     what: format!("{} prior", d.name()),
                     detail,
-                    span: arg.and_then(|i| args.get(i)).map_or(dspan, |a| a.span),
+                    span: arg.and_then(|i| spans.get(i).copied()).unwrap_or(dspan),
                 });
                 return None;
             }
@@ -146,7 +240,7 @@ impl Ctx<'_> {
                 return None;
             }
         };
-        for ((p, &id), a) in sig.params.iter().zip(&ids).zip(args) {
+        for ((p, &id), &aspan) in sig.params.iter().zip(&ids).zip(&spans) {
             if let ParamKind::Fixed {
                 constraint: Constraint::Simplex,
                 ..
@@ -156,7 +250,7 @@ impl Ctx<'_> {
                     self.error(CheckError::NotSimplex {
                         what: p.what.into(),
                         detail,
-                        span: a.span,
+                        span: aspan,
                     });
                     return None;
                 }
@@ -185,7 +279,7 @@ impl Ctx<'_> {
 
     /// Check an observation's likelihood against the observed data's type.
     pub(super) fn likelihood(&mut self, data_ty: &Ty, name: &str, decl: Span, e: &Expr) -> Option<Call> {
-        let (d, args) = self.dist_head(e, Role::Likelihood)?;
+        let (d, args) = self.dist_head(e)?;
         let Some(sig) = d.signature(Role::Likelihood) else {
             self.error(CheckError::PriorAsLikelihood {
                 name: d.name().into(),
@@ -202,8 +296,8 @@ impl Ctx<'_> {
             });
             return None;
         }
-        let ids = self.params(sig.params, args, Role::Likelihood)?;
-        for ((p, &id), a) in sig.params.iter().zip(&ids).zip(args) {
+        let (ids, _, spans) = self.params(d, sig.params, args, Role::Likelihood, e.span)?;
+        for ((p, &id), &aspan) in sig.params.iter().zip(&ids).zip(&spans) {
             let t = self.ty(id);
             match p.kind {
                 ParamKind::Location => {
@@ -211,7 +305,7 @@ impl Ctx<'_> {
                         self.error(CheckError::RealOnly {
                             dist: d.name().into(),
                             what: p.name.into(),
-                            span: a.span,
+                            span: aspan,
                         });
                         return None;
                     }
@@ -222,7 +316,7 @@ impl Ctx<'_> {
                             param: p.name,
                             data_ty,
                             mean_ty,
-                            span: a.span,
+                            span: aspan,
                             decl,
                         });
                         return None;
@@ -239,7 +333,7 @@ impl Ctx<'_> {
                         self.error(CheckError::ParamShape {
                             what: format!("{} likelihood", d.name()),
                             detail,
-                            span: a.span,
+                            span: aspan,
                         });
                         return None;
                     }

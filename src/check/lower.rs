@@ -190,6 +190,15 @@ impl<'s> Ctx<'s> {
                 let b = self.expr(rhs, locals);
                 self.binary(*op, a?, b?, e.span)
             }
+            ExprKind::Named { name, .. } => {
+                self.error(CheckError::KeywordArgument {
+                    message: format!("keyword argument `{} = …` outside a distribution call", name.name),
+                    label: "only distributions take keyword arguments".into(),
+                    help: "pass the value positionally, or use `name = value` only right of `~`".into(),
+                    span: e.span,
+                });
+                None
+            }
             ExprKind::Error => None,
         }
     }

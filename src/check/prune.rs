@@ -47,6 +47,7 @@ impl Ctx<'_> {
             }
             ExprKind::List(items) => items.iter().for_each(|a| self.names_in(a, params)),
             ExprKind::Unary { operand, .. } => self.names_in(operand, params),
+            ExprKind::Named { value, .. } => self.names_in(value, params),
             ExprKind::Binary { lhs, rhs, .. } => {
                 self.names_in(lhs, params);
                 self.names_in(rhs, params);

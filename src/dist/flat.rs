@@ -33,6 +33,10 @@ impl Distribution for Flat {
         declared.cloned().ok_or(RuleError::NeedsDeclaredType)
     }
 
+    fn annealable(&self) -> bool {
+        true
+    }
+
     fn build_prior(
         &self,
         _params: &[Value],

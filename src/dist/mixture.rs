@@ -99,6 +99,10 @@ impl Distribution for GaussianMixture {
         })
     }
 
+    fn annealable(&self) -> bool {
+        true
+    }
+
     fn build_prior(
         &self,
         params: &[Value],

@@ -196,6 +196,14 @@ pub trait Distribution: Send + Sync {
         Err(DensityError::Unavailable(self.name()))
     }
 
+    /// True when [`Distribution::build_prior`] gives a score model exact at every noise level for
+    /// constant parameters (Normal, GaussianMixture, unbounded Flat): such a prior is annealed by the
+    /// score samplers. Other priors, and these with latent parameters, are evaluated through
+    /// [`Distribution::log_density`] at noise level 0, on the unconstrained scale of their support.
+    fn annealable(&self) -> bool {
+        false
+    }
+
     /// The prior of a latent of `dim` flat values (complex: interleaved re, im) from its
     /// parameters' values: a score model exact at every noise level. Required for priors.
     fn build_prior(

@@ -152,6 +152,10 @@ impl Distribution for Normal {
         })
     }
 
+    fn annealable(&self) -> bool {
+        true
+    }
+
     fn build_prior(
         &self,
         params: &[Value],

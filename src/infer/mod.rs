@@ -21,7 +21,7 @@ pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
-pub use posterior::{GraphPosterior, Layout, Observation};
+pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm};
 pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
 pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 pub use sample_stats::SampleStats;

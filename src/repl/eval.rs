@@ -52,6 +52,11 @@ fn shift(e: &mut Expr, by: usize) {
         }
         ExprKind::List(items) => items.iter_mut().for_each(|a| shift(a, by)),
         ExprKind::Unary { operand, .. } => shift(operand, by),
+        ExprKind::Named { name, value } => {
+            name.span.start = name.span.start.saturating_sub(by);
+            name.span.end = name.span.end.saturating_sub(by);
+            shift(value, by)
+        }
         ExprKind::Binary { lhs, rhs, .. } => {
             shift(lhs, by);
             shift(rhs, by);

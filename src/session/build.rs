@@ -6,9 +6,10 @@
 use super::{PlanInput, SessionError};
 use crate::check::{CheckError, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
+use crate::dist::Transform;
 use crate::graph::{FftCache, Value};
-use crate::infer::{GraphPosterior, Layout, Observation};
-use crate::score::{NetworkPrior, ScoreModel};
+use crate::infer::{GraphPosterior, Layout, Observation, PriorTerm};
+use crate::score::{FlatPrior, NetworkPrior, ScoreModel};
 use crate::source::Span;
 
 /// A prior that cannot be built at run time (E0604).
@@ -21,6 +22,15 @@ fn prior_error(span: Span, message: String, help: Option<&str>) -> Diagnostic {
     .diagnostic()
 }
 
+/// How one latent's prior is evaluated.
+enum LatentPrior {
+    /// A score model (annealed by the score samplers): networks and annealable analytic priors.
+    Score(Box<dyn ScoreModel>),
+    /// Through the graph (latent parameters, constrained supports, no exact score model): a flat
+    /// placeholder score, the density as a [`PriorTerm`], and the support's transform.
+    Term(Transform),
+}
+
 /// Build one latent's prior.
 fn prior_for(
     model: &Model,
@@ -30,24 +40,53 @@ fn prior_for(
     dim: usize,
     complex: bool,
     span: Span,
-) -> Result<Box<dyn ScoreModel>, Diagnostic> {
+) -> Result<LatentPrior, Diagnostic> {
     let err = |m: String| prior_error(span, m, None);
-    let konst = |id| {
-        model
-            .graph
-            .eval_const(id, data, fft)
-            .map_err(|e| err(e.message.clone()))
-    };
     Ok(match spec {
         PriorSpec::Dist(call) => {
+            // Parameters that do not depend on a latent, as values (`None` for those that do).
             let values = call
                 .params
                 .iter()
-                .map(|&id| konst(id))
+                .map(|&id| {
+                    if model.graph.depends_on_latent(id) {
+                        Ok(None)
+                    } else {
+                        model
+                            .graph
+                            .eval_const(id, data, fft)
+                            .map(Some)
+                            .map_err(|e| err(e.message.clone()))
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            call.dist
-                .build_prior(&values, dim, complex)
-                .map_err(|e| err(e.to_string()))?
+            let constants: Option<Vec<Value>> = values.iter().cloned().collect();
+            let support = match &constants {
+                Some(v) => call.dist.support_for(&v.iter().collect::<Vec<_>>()),
+                None => Ok(call.dist.support()),
+            }
+            .map_err(|e| err(e.to_string()))?;
+            let transform = support.transform().ok_or_else(|| {
+                err(format!(
+                    "`{}` has a discrete support: a latent cannot take it",
+                    call.name()
+                ))
+            })?;
+            match constants {
+                Some(v) if call.dist.annealable() && transform == Transform::Identity => LatentPrior::Score(
+                    call.dist
+                        .build_prior(&v, dim, complex)
+                        .map_err(|e| err(e.to_string()))?,
+                ),
+                _ if complex && transform != Transform::Identity => {
+                    return Err(err(format!(
+                        "`{}` has a constrained support ({}): the latent must be real",
+                        call.name(),
+                        support.describe()
+                    )))
+                }
+                _ => LatentPrior::Term(transform),
+            }
         }
         PriorSpec::Score { path, span, .. } => {
             let net = NetworkPrior::load(path).map_err(|e| {
@@ -67,7 +106,7 @@ fn prior_for(
                     None,
                 ));
             }
-            Box::new(net)
+            LatentPrior::Score(Box::new(net))
         }
     })
 }
@@ -94,17 +133,34 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
     let fft = FftCache::default();
     let types: Vec<_> = model.latents.iter().map(|l| l.ty.clone()).collect();
     let layout = Layout::new(&types);
-    let mut priors = Vec::new();
+    let mut priors: Vec<Box<dyn ScoreModel>> = Vec::new();
+    let mut transforms = Vec::new();
+    let mut terms = Vec::new();
     let mut diags = Vec::new();
     for (l, (_, _, len)) in model.latents.iter().zip(&layout.slots) {
         match prior_for(model, &data, &fft, &l.prior, *len, l.ty.is_complex(), l.span) {
-            Ok(p) => priors.push(p),
+            Ok(LatentPrior::Score(p)) => {
+                priors.push(p);
+                transforms.push(Transform::Identity);
+            }
+            Ok(LatentPrior::Term(t)) => {
+                priors.push(Box::new(FlatPrior::new(*len)));
+                transforms.push(t);
+                if let PriorSpec::Dist(call) = &l.prior {
+                    terms.push(PriorTerm {
+                        node: l.node,
+                        prior: call.clone(),
+                        label: format!("prior {} ~ {}(…)", l.name, call.name()),
+                    });
+                }
+            }
             Err(d) => diags.push(d),
         }
     }
     if !diags.is_empty() {
         return Err(diags);
     }
+    let layout = layout.with_transforms(transforms);
     let plan_input = PlanInput {
         priors: model
             .latents
@@ -128,14 +184,15 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
             }
         })
         .collect();
-    let posterior =
-        GraphPosterior::new(model.graph.clone(), data, observations, layout, priors).map_err(|m| {
+    let posterior = GraphPosterior::new(model.graph.clone(), data, observations, layout, priors)
+        .map_err(|m| {
             vec![prior_error(
                 model.latents.first().map(|l| l.span).unwrap_or_default(),
                 m,
                 None,
             )]
-        })?;
+        })?
+        .with_prior_terms(terms);
     Ok(Built {
         posterior,
         plan_input,

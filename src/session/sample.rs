@@ -34,7 +34,7 @@ pub enum RunProgress<'a> {
 
 /// The result of a run, before it is written.
 pub struct RunResult {
-    /// [chains, draws, dim] on the flat layout.
+    /// [chains, draws, dim] on the flat layout, on the constrained scale (the latents' values).
     pub draws: Array3<f64>,
     pub summary: Summary,
     /// What the warnings need besides the draws (per-draw statistics, the sampler's settings).
@@ -100,7 +100,9 @@ pub fn run(
     summary.provenance.uq_version = env!("CARGO_PKG_VERSION").to_string();
     summary.provenance.options = super::provenance::options_record(settings);
     let mut checks = RunChecks::default();
-    let draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary, &mut checks)?;
+    let mut draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary, &mut checks)?;
+    // The samplers move on the unconstrained scale; everything after this sees the latents' values.
+    built.posterior.layout().constrain_draws(&mut draws);
     summary.draws = draws.shape()[1];
     Ok(RunResult {
         draws,

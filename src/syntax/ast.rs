@@ -117,6 +117,11 @@ pub enum ExprKind {
     },
     /// `[a, b, c]`: a literal vector (mixture weights, means).
     List(Vec<Expr>),
+    /// `name = value` as a call argument (keyword arguments of distributions: `Flat(lower = 0)`).
+    Named {
+        name: Ident,
+        value: Box<Expr>,
+    },
     Unary {
         op: UnOp,
         operand: Box<Expr>,

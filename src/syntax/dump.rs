@@ -110,6 +110,10 @@ fn expr_lines(out: &mut String, expr: &Expr, depth: usize) {
                 expr_lines(out, item, depth + 1);
             }
         }
+        ExprKind::Named { name, value } => {
+            line(out, depth, &format!("Named {}", name.name), expr.span);
+            expr_lines(out, value, depth + 1);
+        }
         ExprKind::Unary { op: _, operand } => {
             line(out, depth, "Neg", expr.span);
             expr_lines(out, operand, depth + 1);

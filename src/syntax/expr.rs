@@ -160,9 +160,25 @@ where
             .allow_trailing()
             .collect::<Vec<_>>();
 
-        // call_args = "(" [expr {"," expr} [","]] ")"
-        let call_args = items
-            .clone()
+        // arg = name "=" expr | expr
+        let named = name(file)
+            .then_ignore(just(Token::Eq))
+            .then(expr.clone())
+            .map_with(move |(name, value), e| Expr {
+                kind: ExprKind::Named {
+                    name,
+                    value: Box::new(value),
+                },
+                span: sp(file, e.span()),
+            });
+        let args = named
+            .or(expr.clone())
+            .separated_by(just(Token::Comma))
+            .allow_trailing()
+            .collect::<Vec<_>>();
+
+        // call_args = "(" [arg {"," arg} [","]] ")"
+        let call_args = args
             .delimited_by(just(Token::LParen), just(Token::RParen))
             .recover_with(via_parser(nested_delimiters(
                 Token::LParen,

@@ -51,6 +51,7 @@ fn sx(e: &Expr) -> String {
         }
         ExprKind::List(xs) => format!("[{}]", xs.iter().map(sx).collect::<Vec<_>>().join(" ")),
         ExprKind::Unary { operand, .. } => format!("(neg {})", sx(operand)),
+        ExprKind::Named { name, value } => format!("{}={}", name.name, sx(value)),
         ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", op.symbol(), sx(lhs), sx(rhs)),
         ExprKind::Error => "ERR".into(),
     }

@@ -263,6 +263,14 @@ impl CheckError {
                     .with_label("no type")
                     .with_help(format!("declare it: `prior {name} : real[64, 64] ~ {usage}`"))
             }
+            KeywordArgument {
+                message,
+                label,
+                help,
+                span,
+            } => e("E0413", *span, message.clone())
+                .with_label(label.clone())
+                .with_help(help.clone()),
             DataMissing { name, span } => e("E0501", *span, format!("no file given for data `{name}`"))
                 .with_label("declared without a default file")
                 .with_help(format!(

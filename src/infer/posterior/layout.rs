@@ -1,8 +1,11 @@
-//! Flat layout of the latents: every latent's elements (complex as interleaved re, im) in one row.
+//! Flat layout of the latents: every latent's elements (complex as interleaved re, im) in one row,
+//! on the unconstrained scale the samplers move (each latent's transform maps it to its support).
 
+use crate::dist::Transform;
 use crate::graph::{Ty, Value};
-use ndarray::{ArrayD, ArrayView1, IxDyn};
+use ndarray::{Array1, Array3, ArrayD, ArrayView1, IxDyn};
 use num_complex::Complex64;
+use std::borrow::Cow;
 
 /// Where each latent lives in the flat real vector the samplers move.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,6 +13,8 @@ pub struct Layout {
     /// (type, offset, flat length) per latent, in declaration order.
     pub slots: Vec<(Ty, usize, usize)>,
     pub dim: usize,
+    /// Per latent: the transform from the unconstrained row to the latent's support (Stan's).
+    pub transforms: Vec<Transform>,
 }
 
 impl Layout {
@@ -21,10 +26,85 @@ impl Layout {
             slots.push((ty.clone(), offset, len));
             offset += len;
         }
-        Layout { slots, dim: offset }
+        let transforms = vec![Transform::Identity; slots.len()];
+        Layout {
+            slots,
+            dim: offset,
+            transforms,
+        }
     }
 
-    /// Split a flat row into one value per latent.
+    /// The same layout with latent `i` mapped to its support by `transforms[i]`.
+    pub fn with_transforms(mut self, transforms: Vec<Transform>) -> Self {
+        if transforms.len() == self.slots.len() {
+            self.transforms = transforms;
+        }
+        self
+    }
+
+    /// True when every latent is unconstrained (the row is the latents' values).
+    pub fn is_identity(&self) -> bool {
+        self.transforms.iter().all(|t| *t == Transform::Identity)
+    }
+
+    /// The latents' values (constrained scale) of an unconstrained row.
+    pub fn constrain<'a>(&self, row: ArrayView1<'a, f64>) -> Cow<'a, [f64]> {
+        if self.is_identity() {
+            if let Some(s) = row.to_slice() {
+                return Cow::Borrowed(s);
+            }
+        }
+        let mut out = row.to_vec();
+        self.for_each_constrained(|t, range| {
+            for v in &mut out[range] {
+                *v = t.constrain(*v);
+            }
+        });
+        Cow::Owned(out)
+    }
+
+    /// Draws `[chains, draws, dim]` from the unconstrained to the constrained scale, in place.
+    pub fn constrain_draws(&self, draws: &mut Array3<f64>) {
+        self.for_each_constrained(|t, range| {
+            draws
+                .slice_mut(ndarray::s![.., .., range])
+                .mapv_inplace(|u| t.constrain(u));
+        });
+    }
+
+    /// An unconstrained row from the latents' values (inverse of [`Layout::constrain`]).
+    pub fn unconstrain(&self, values: ArrayView1<f64>) -> Array1<f64> {
+        let mut out = values.to_owned();
+        self.for_each_constrained(|t, range| {
+            out.slice_mut(ndarray::s![range])
+                .mapv_inplace(|x| t.unconstrain(x));
+        });
+        out
+    }
+
+    /// From `∂L/∂x` (constrained) to `∂(L + log|J|)/∂u` at the unconstrained `row`, returning log|J|.
+    pub fn chain_rule(&self, row: ArrayView1<f64>, grad: &mut [f64]) -> f64 {
+        let mut log_j = 0.0;
+        self.for_each_constrained(|t, range| {
+            for i in range {
+                let u = row[i];
+                grad[i] = grad[i] * t.dx_du(u) + t.d_log_jacobian(u);
+                log_j += t.log_jacobian(u);
+            }
+        });
+        log_j
+    }
+
+    /// Call `f` with each non-identity transform and its latent's range in the row.
+    fn for_each_constrained(&self, mut f: impl FnMut(Transform, std::ops::Range<usize>)) {
+        for ((_, off, len), t) in self.slots.iter().zip(&self.transforms) {
+            if *t != Transform::Identity {
+                f(*t, *off..*off + *len);
+            }
+        }
+    }
+
+    /// Split a flat row of values (not transformed) into one value per latent.
     pub fn unflatten(&self, row: ArrayView1<f64>) -> Vec<Value> {
         self.slots
             .iter()
@@ -101,5 +181,23 @@ mod tests {
             )
         );
         assert_eq!(layout.flatten(&vals), row.to_vec());
+    }
+
+    #[test]
+    fn transforms_constrain_and_chain_rule_matches_finite_differences() {
+        let layout = Layout::new(&[Ty::real(vec![2]), Ty::real(vec![])])
+            .with_transforms(vec![Transform::Identity, Transform::Log]);
+        let row = Array1::from(vec![0.3, -1.0, 0.5]);
+        let x = layout.constrain(row.view()).to_vec();
+        assert_eq!(&x[..2], &[0.3, -1.0]);
+        assert!((x[2] - 0.5f64.exp()).abs() < 1e-15);
+        assert!((layout.unconstrain(Array1::from(x).view())[2] - 0.5).abs() < 1e-12);
+        // L(x) = −x₂²: ∂(L + log J)/∂u = −2x₂·x₂ + 1 at u = 0.5.
+        let mut g = vec![0.0, 0.0, -2.0 * 0.5f64.exp()];
+        let lj = layout.chain_rule(row.view(), &mut g);
+        assert!((lj - 0.5).abs() < 1e-15);
+        let f = |u: f64| -(u.exp()).powi(2) + u;
+        let fd = (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6;
+        assert!((g[2] - fd).abs() < 1e-6, "{} vs {fd}", g[2]);
     }
 }

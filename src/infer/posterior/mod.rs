@@ -22,11 +22,28 @@ pub struct Observation {
     pub label: String,
 }
 
+/// A prior evaluated through the graph: the latent's node is the variate, its parameters are nodes
+/// that may depend on other latents (`prior x ~ Normal(0, tau)`), or its support is constrained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriorTerm {
+    /// The latent's graph node.
+    pub node: NodeId,
+    pub prior: Call,
+    /// For messages: `prior tau ~ HalfNormal(…)`.
+    pub label: String,
+}
+
 /// `π_σ(x | y)` over the flat latent vector: exact likelihood gradients through the graph's VJPs.
+///
+/// The samplers see two parts: the priors' scores (`priors`, one per latent, annealed with σ) and
+/// the "likelihood", which holds the observations and every [`PriorTerm`] (exact at every σ) plus the
+/// log-Jacobians of the constrained latents' transforms. A latent with a prior term has a flat
+/// placeholder in `priors`.
 pub struct GraphPosterior {
     graph: Graph,
     data: Vec<Value>,
     observations: Vec<Observation>,
+    prior_terms: Vec<PriorTerm>,
     layout: Layout,
     priors: Vec<Box<dyn ScoreModel>>,
     fft: FftCache,
@@ -65,6 +82,7 @@ impl GraphPosterior {
             graph,
             data,
             observations,
+            prior_terms: Vec::new(),
             layout,
             priors,
             fft: FftCache::default(),
@@ -76,7 +94,20 @@ impl GraphPosterior {
     /// The same likelihood with other priors (e.g. an analytic stand-in for a network, to measure a
     /// sampler against a closed form). The priors must fit the latents as in [`GraphPosterior::new`].
     pub fn with_priors(self, priors: Vec<Box<dyn ScoreModel>>) -> Result<Self, String> {
-        Self::new(self.graph, self.data, self.observations, self.layout, priors)
+        let terms = self.prior_terms;
+        let post = Self::new(self.graph, self.data, self.observations, self.layout, priors)?;
+        Ok(post.with_prior_terms(terms))
+    }
+
+    /// The same posterior with priors evaluated through the graph (see [`PriorTerm`]).
+    pub fn with_prior_terms(mut self, terms: Vec<PriorTerm>) -> Self {
+        self.prior_terms = terms;
+        self
+    }
+
+    /// The priors evaluated through the graph.
+    pub fn prior_terms(&self) -> &[PriorTerm] {
+        &self.prior_terms
     }
 
     pub fn layout(&self) -> &Layout {
@@ -97,15 +128,17 @@ impl GraphPosterior {
         self.priors.iter().map(|p| p.evaluations()).sum()
     }
 
-    /// Evaluate every node of the graph at one flat point.
+    /// Evaluate every node of the graph at one flat point (unconstrained scale).
     pub fn forward_values(&self, row: ndarray::ArrayView1<f64>) -> Result<Vec<Value>, EvalError> {
-        let latents = self.layout.unflatten(row);
+        let x = self.layout.constrain(row);
+        let latents = self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()));
         self.graph
             .forward(&latents, &self.data, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))
     }
 
-    /// Exact log-likelihood and its gradient at one point (annealing level `sigma`).
+    /// Exact log-likelihood and its gradient at one unconstrained point (annealing level `sigma`):
+    /// the observations, the prior terms (at level 0) and the transforms' log-Jacobians.
     pub fn likelihood(
         &self,
         row: ndarray::ArrayView1<f64>,
@@ -115,48 +148,42 @@ impl GraphPosterior {
         let values = self.forward_values(row)?;
         let mut seeds: Vec<(NodeId, Value)> = Vec::new();
         let mut log_lik = 0.0;
+        let node = |id: NodeId| {
+            values
+                .get(id.0)
+                .ok_or_else(|| EvalError::Fatal("node out of range".into()))
+        };
         for obs in &self.observations {
             let y = self
                 .data
                 .get(obs.data)
                 .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-            let node = |id: NodeId| {
-                values
-                    .get(id.0)
-                    .ok_or_else(|| EvalError::Fatal("node out of range".into()))
-            };
-            let call = &obs.likelihood;
-            let params = call
-                .params
-                .iter()
-                .map(|&id| node(id))
-                .collect::<Result<Vec<_>, _>>()?;
-            match call.dist.log_density(y, &params, sigma) {
-                Ok(d) => {
-                    log_lik += d.log_p;
-                    let grads = call.params.iter().zip(d.d_params);
-                    seeds.extend(grads.filter_map(|(&id, g)| g.map(|g| (id, g))));
-                }
-                Err(DensityError::OutOfSupport(m)) => {
-                    return Err(EvalError::OutOfSupport(format!("{}: {m}", obs.label)))
-                }
-                Err(DensityError::NonFinite(m)) => {
-                    return Err(EvalError::NonFinite(format!("{}: {m}", obs.label)))
-                }
-                Err(e @ DensityError::Unavailable(_)) => {
-                    return Err(EvalError::Fatal(format!("{}: {e}", obs.label)))
-                }
+            let d = density(&obs.likelihood, y, &node, sigma, &obs.label)?;
+            log_lik += d.log_p;
+            seed_params(&obs.likelihood, d.d_params, &mut seeds);
+        }
+        for term in &self.prior_terms {
+            let x = node(term.node)?;
+            let d = density(&term.prior, x, &node, 0.0, &term.label)?;
+            log_lik += d.log_p;
+            if let Some(g) = d.d_x {
+                seeds.push((term.node, g));
             }
+            seed_params(&term.prior, d.d_params, &mut seeds);
         }
         let grads = self
             .graph
             .backward(&values, &seeds, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
-        let grad = Array1::from(self.layout.flatten(&grads));
+        let mut grad = self.layout.flatten(&grads);
+        log_lik += self.layout.chain_rule(row, &mut grad);
+        if !log_lik.is_finite() {
+            return Err(EvalError::NonFinite("log density".into()));
+        }
         if !grad.iter().all(|g| g.is_finite()) {
             return Err(EvalError::NonFinite("likelihood gradient".into()));
         }
-        Ok((log_lik, grad))
+        Ok((log_lik, Array1::from(grad)))
     }
 
     /// Prior scores (and log densities when every prior has one) for a batch, latent by latent.
@@ -186,6 +213,36 @@ impl GraphPosterior {
         }
         Ok((score, logp))
     }
+}
+
+/// `call`'s log density at `x`, with its parameters' values from the forward pass.
+fn density<'v>(
+    call: &Call,
+    x: &Value,
+    node: &impl Fn(NodeId) -> Result<&'v Value, EvalError>,
+    level: f64,
+    label: &str,
+) -> Result<crate::dist::Density, EvalError> {
+    let params = call
+        .params
+        .iter()
+        .map(|&id| node(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    call.dist.log_density(x, &params, level).map_err(|e| match e {
+        DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
+        DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
+        e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
+    })
+}
+
+/// The parameters' gradients as cotangent seeds on their nodes.
+fn seed_params(call: &Call, grads: Vec<Option<Value>>, seeds: &mut Vec<(NodeId, Value)>) {
+    seeds.extend(
+        call.params
+            .iter()
+            .zip(grads)
+            .filter_map(|(&id, g)| g.map(|g| (id, g))),
+    );
 }
 
 impl Posterior for GraphPosterior {
