@@ -136,6 +136,7 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
     let mut priors: Vec<Box<dyn ScoreModel>> = Vec::new();
     let mut transforms = Vec::new();
     let mut terms = Vec::new();
+    let mut term_notes = Vec::new();
     let mut diags = Vec::new();
     for (l, (_, _, len)) in model.latents.iter().zip(&layout.slots) {
         match prior_for(model, &data, &fft, &l.prior, *len, l.ty.is_complex(), l.span) {
@@ -147,6 +148,22 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
                 priors.push(Box::new(FlatPrior::new(*len)));
                 transforms.push(t);
                 if let PriorSpec::Dist(call) = &l.prior {
+                    let how = match t {
+                        Transform::Identity => format!("{} prior", call.name()),
+                        Transform::Log => format!("{} prior, sampled as log {}", call.name(), l.name),
+                        t => format!(
+                            "{} prior, sampled through the {} transform",
+                            call.name(),
+                            t.describe()
+                        ),
+                    };
+                    let latent_params = call.params.iter().any(|&id| model.graph.depends_on_latent(id));
+                    let how = if latent_params {
+                        format!("{how}, whose parameters are latents")
+                    } else {
+                        how
+                    };
+                    term_notes.push((l.name.clone(), how));
                     terms.push(PriorTerm {
                         node: l.node,
                         prior: call.clone(),
@@ -171,6 +188,7 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         differentiable: true,
         has_init,
         has_observations: !model.observations.is_empty(),
+        terms: term_notes,
     };
     let observations = model
         .observations

@@ -15,6 +15,9 @@ pub struct PlanInput {
     pub has_init: bool,
     /// Whether the model has observations at all.
     pub has_observations: bool,
+    /// Latents whose prior is evaluated exactly through the graph (latent parameters, constrained
+    /// supports), each with how it is sampled: (`sigma`, `HalfNormal prior, sampled as log sigma`).
+    pub terms: Vec<(String, String)>,
 }
 
 impl PlanInput {
@@ -33,6 +36,32 @@ impl PlanInput {
 
     pub fn fixed(&self) -> Option<&str> {
         self.first(|k| matches!(k, NoiseKind::Fixed { .. }))
+    }
+
+    /// The sentence the planner adds about hierarchical parts of the model (empty if none).
+    pub fn terms_note(&self) -> String {
+        if self.terms.is_empty() {
+            return String::new();
+        }
+        let parts: Vec<String> = self
+            .terms
+            .iter()
+            .map(|(n, how)| format!("`{n}` ({how})"))
+            .collect();
+        format!(
+            "; {} {} exactly with {} in the same state",
+            crate::dist::join_and(&parts),
+            if parts.len() == 1 {
+                "is sampled"
+            } else {
+                "are sampled"
+            },
+            if self.priors.len() > parts.len() {
+                "the other latents"
+            } else {
+                "each other"
+            }
+        )
     }
 
     /// Every prior has an exact log density.
@@ -59,9 +88,10 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
         ));
     }
     let score_only_mh = !input.all_exact();
+    let note = input.terms_note();
     let auto = SAMPLERS
         .iter()
-        .find_map(|s| (s.auto)(input).map(|reason| (*s, reason)));
+        .find_map(|s| (s.auto)(input).map(|reason| (*s, format!("{reason}{note}"))));
     match (requested, auto) {
         (None, Some((sampler, reason))) => Ok(Plan {
             sampler,
@@ -87,7 +117,7 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
             };
             Ok(Plan {
                 sampler: req,
-                reason: format!("{req} was requested by {why}{detail}"),
+                reason: format!("{req} was requested by {why}{detail}{note}"),
                 score_only_mh,
             })
         }
@@ -109,6 +139,7 @@ mod tests {
             differentiable: true,
             has_init: false,
             has_observations: true,
+            terms: Vec::new(),
         }
     }
 

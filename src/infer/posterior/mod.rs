@@ -160,7 +160,7 @@ impl GraphPosterior {
                 .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
             let d = density(&obs.likelihood, y, &node, sigma, &obs.label)?;
             log_lik += d.log_p;
-            seed_params(&obs.likelihood, d.d_params, &mut seeds);
+            seed_params(&obs.likelihood, d.d_params, &node, &mut seeds)?;
         }
         for term in &self.prior_terms {
             let x = node(term.node)?;
@@ -169,7 +169,7 @@ impl GraphPosterior {
             if let Some(g) = d.d_x {
                 seeds.push((term.node, g));
             }
-            seed_params(&term.prior, d.d_params, &mut seeds);
+            seed_params(&term.prior, d.d_params, &node, &mut seeds)?;
         }
         let grads = self
             .graph
@@ -235,14 +235,42 @@ fn density<'v>(
     })
 }
 
-/// The parameters' gradients as cotangent seeds on their nodes.
-fn seed_params(call: &Call, grads: Vec<Option<Value>>, seeds: &mut Vec<(NodeId, Value)>) {
-    seeds.extend(
-        call.params
-            .iter()
-            .zip(grads)
-            .filter_map(|(&id, g)| g.map(|g| (id, g))),
-    );
+/// The parameters' gradients as cotangent seeds on their nodes; a gradient over the variate's shape
+/// for a parameter that broadcast (a scalar, or a real parameter of a complex variate) is reduced to
+/// the parameter's type.
+fn seed_params<'v>(
+    call: &Call,
+    grads: Vec<Option<Value>>,
+    node: &impl Fn(NodeId) -> Result<&'v Value, EvalError>,
+    seeds: &mut Vec<(NodeId, Value)>,
+) -> Result<(), EvalError> {
+    for (&id, g) in call.params.iter().zip(grads) {
+        let Some(g) = g else { continue };
+        let p = node(id)?;
+        let g = match (p, g) {
+            (Value::Real(_), Value::Complex(c)) => Value::Real(c.mapv(|z| z.re)),
+            (_, g) => g,
+        };
+        if g.shape() == p.shape() {
+            seeds.push((id, g));
+            continue;
+        }
+        if p.shape().iter().product::<usize>() != 1 {
+            return Err(EvalError::Fatal(format!(
+                "{}: a parameter gradient of shape {:?} for a parameter of shape {:?}",
+                call.name(),
+                g.shape(),
+                p.shape()
+            )));
+        }
+        let shape = ndarray::IxDyn(p.shape());
+        let total = match &g {
+            Value::Real(a) => Value::Real(ndarray::ArrayD::from_elem(shape, a.sum())),
+            Value::Complex(a) => Value::Complex(ndarray::ArrayD::from_elem(shape, a.sum())),
+        };
+        seeds.push((id, total));
+    }
+    Ok(())
 }
 
 impl Posterior for GraphPosterior {
