@@ -56,6 +56,7 @@ pub struct Ctx<'s> {
     pub latents: Vec<Latent>,
     pub data: Vec<DataDecl>,
     pub observations: Vec<Observation>,
+    pub outputs: Vec<super::model::Derived>,
     pub infer: Option<(InferSpec, Span)>,
 }
 
@@ -80,6 +81,7 @@ impl<'s> Ctx<'s> {
             latents: Vec::new(),
             data: Vec::new(),
             observations: Vec::new(),
+            outputs: Vec::new(),
             infer: None,
         }
     }
@@ -201,6 +203,11 @@ impl<'s> Ctx<'s> {
             }
             ExprKind::Error => None,
         }
+    }
+
+    /// The node of a top-level name (a data tensor, `let` or latent), reporting why not if none.
+    pub(super) fn lookup_value(&mut self, name: &str, span: Span) -> Option<NodeId> {
+        self.lookup(name, span, &Locals::new())
     }
 
     fn lookup(&mut self, name: &str, span: Span, locals: &Locals) -> Option<NodeId> {

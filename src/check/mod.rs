@@ -24,7 +24,7 @@ mod types;
 pub use bind::bind_data;
 pub use calls::{builtin, builtins, Builtin};
 pub use errors::{CheckError, NameKind, ALL_CODES};
-pub use model::{DataDecl, InferSpec, InferValue, Latent, Model, Observation, PriorSpec};
+pub use model::{DataDecl, Derived, InferSpec, InferValue, Latent, Model, Observation, PriorSpec};
 pub use modules::STDLIB;
 pub use npy::{read_bytes as read_npy_bytes, read_value as read_npy, NpyError};
 pub use ops_doc::ops_markdown;

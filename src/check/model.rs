@@ -17,6 +17,8 @@ pub struct Model {
     pub latents: Vec<Latent>,
     pub data: Vec<DataDecl>,
     pub observations: Vec<Observation>,
+    /// `output NAME`: derived quantities written like latents.
+    pub outputs: Vec<Derived>,
     pub infer: Option<InferSpec>,
     /// Non-fatal diagnostics (e.g. a score file that cannot be read yet but whose type was declared).
     pub warnings: Vec<Diagnostic>,
@@ -48,6 +50,16 @@ pub enum PriorSpec {
         /// The `score(...)` call.
         span: Span,
     },
+}
+
+/// A `let` named in an `output` statement: a function of the latents, evaluated at every draw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derived {
+    pub name: String,
+    pub ty: Ty,
+    pub node: NodeId,
+    /// The name in the `output` statement.
+    pub span: Span,
 }
 
 /// A `data NAME : TYPE [= "default.npy"]` declaration.

@@ -80,6 +80,7 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
     for o in &ctx.observations {
         o.likelihood.params.iter().copied().for_each(&mut mark);
     }
+    ctx.outputs.iter().for_each(|d| mark(d.node));
     keep.into_iter().for_each(&mut mark);
     // Inputs precede their nodes, so one backward sweep propagates liveness.
     for i in (0..n).rev() {
@@ -119,12 +120,17 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
     for o in &mut observations {
         o.likelihood = o.likelihood.map_nodes(r);
     }
+    let mut outputs = ctx.outputs;
+    for d in &mut outputs {
+        d.node = r(d.node);
+    }
     let model = Model {
         name: name.to_string(),
         graph,
         latents,
         data: ctx.data,
         observations,
+        outputs,
         infer: ctx.infer.map(|(spec, _)| spec),
         warnings: Vec::new(),
     };

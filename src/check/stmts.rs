@@ -116,6 +116,7 @@ impl Ctx<'_> {
                 StmtKind::Prior { name, ty, dist } => self.prior_stmt(name, ty.as_ref(), dist, span),
                 StmtKind::Observe { name, dist } => self.observe(name, dist, span),
                 StmtKind::Infer { sampler, args } => self.infer_stmt(sampler, args, span),
+                StmtKind::Output { names } => self.output_stmt(names),
                 StmtKind::Fn { .. } | StmtKind::Import { .. } | StmtKind::Error => {}
             }
         }
@@ -200,6 +201,43 @@ impl Ctx<'_> {
             likelihood,
             span,
         });
+    }
+
+    /// `output a, b`: each a `let` that depends on a latent, written once.
+    fn output_stmt(&mut self, names: &[Ident]) {
+        for n in names {
+            if self.poisoned.contains(&n.name) {
+                continue;
+            }
+            let Some(node) = self.lookup_value(&n.name, n.span) else {
+                continue;
+            };
+            let reason = if self.latents.iter().any(|l| l.node == node) {
+                Some("it is a latent, written already".to_string())
+            } else if !self.depends_on_latent(node) {
+                Some("it does not depend on a latent: it is the same in every draw".to_string())
+            } else if let Some(d) = self.outputs.iter().find(|d| d.name == n.name) {
+                let _ = d;
+                Some("it is listed twice".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.error(CheckError::OutputName {
+                    name: n.name.clone(),
+                    reason,
+                    span: n.span,
+                });
+                continue;
+            }
+            let ty = self.ty(node);
+            self.outputs.push(super::model::Derived {
+                name: n.name.clone(),
+                ty,
+                node,
+                span: n.span,
+            });
+        }
     }
 
     fn infer_stmt(&mut self, sampler: &Ident, args: &[InferArg], span: Span) {

@@ -223,6 +223,7 @@ impl Session {
                 latents: Vec::new(),
                 data: vec![d.clone()],
                 observations: Vec::new(),
+                outputs: Vec::new(),
                 infer: None,
                 warnings: Vec::new(),
             };
@@ -294,6 +295,15 @@ impl Session {
                 .collect();
                 fns.sort();
                 format!("import {name}: {}", fns.join(", "))
+            }
+            Key::Output(names) => {
+                let list: Vec<String> = m
+                    .outputs
+                    .iter()
+                    .filter(|d| names.contains(&d.name))
+                    .map(|d| format!("{} : {}", d.name, d.ty))
+                    .collect();
+                format!("output {}", list.join(", "))
             }
             Key::Infer => match &m.infer {
                 Some(i) => format!("infer {}", i.sampler.name),

@@ -24,6 +24,8 @@ pub enum Key {
     Observe(String),
     Infer,
     Import(String),
+    /// `output a, b` (the names, as listed).
+    Output(Vec<String>),
 }
 
 impl Key {
@@ -36,6 +38,7 @@ impl Key {
             | StmtKind::Prior { name, .. } => Key::Name(name.name.clone()),
             StmtKind::Observe { name, .. } => Key::Observe(name.name.clone()),
             StmtKind::Infer { .. } => Key::Infer,
+            StmtKind::Output { names } => Key::Output(names.iter().map(|n| n.name.clone()).collect()),
             StmtKind::Error => return None,
         })
     }

@@ -115,6 +115,8 @@ fn prior_for(
 pub struct Built {
     pub posterior: GraphPosterior,
     pub plan_input: PlanInput,
+    /// `output` quantities, evaluated at every draw.
+    pub outputs: Vec<crate::check::Derived>,
 }
 
 impl Built {
@@ -214,5 +216,6 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
     Ok(Built {
         posterior,
         plan_input,
+        outputs: model.outputs.clone(),
     })
 }

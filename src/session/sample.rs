@@ -39,6 +39,8 @@ pub struct RunResult {
     pub summary: Summary,
     /// What the warnings need besides the draws (per-draw statistics, the sampler's settings).
     pub checks: RunChecks,
+    /// `output` quantities: (name, type, draws [chains, draws, flat length]).
+    pub derived: Vec<(String, crate::graph::Ty, Array3<f64>)>,
 }
 
 /// The most memory a run's draws may take, as a fraction of the memory available now.
@@ -101,6 +103,7 @@ pub fn run(
     summary.provenance.options = super::provenance::options_record(settings);
     let mut checks = RunChecks::default();
     let mut draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary, &mut checks)?;
+    let derived = derived_draws(built, &draws)?;
     // The samplers move on the unconstrained scale; everything after this sees the latents' values.
     built.posterior.layout().constrain_draws(&mut draws);
     summary.draws = draws.shape()[1];
@@ -108,5 +111,53 @@ pub fn run(
         draws,
         summary,
         checks,
+        derived,
     })
+}
+
+/// The `output` quantities at every draw (unconstrained rows), flat like latents.
+fn derived_draws(
+    built: &Built,
+    draws: &Array3<f64>,
+) -> Result<Vec<(String, crate::graph::Ty, Array3<f64>)>, SessionError> {
+    let (c, n, _) = draws.dim();
+    let mut out: Vec<(String, crate::graph::Ty, Array3<f64>)> = built
+        .outputs
+        .iter()
+        .map(|d| {
+            let len = d.ty.numel() * if d.ty.is_complex() { 2 } else { 1 };
+            (d.name.clone(), d.ty.clone(), Array3::zeros((c, n, len)))
+        })
+        .collect();
+    if out.is_empty() {
+        return Ok(out);
+    }
+    for i in 0..c {
+        for j in 0..n {
+            let values = built
+                .posterior
+                .forward_values(draws.slice(ndarray::s![i, j, ..]))
+                .map_err(|e| {
+                    SessionError::Prior(format!(
+                        "an output cannot be evaluated at draw {j} of chain {i}: {e}"
+                    ))
+                })?;
+            for (d, (_, _, a)) in built.outputs.iter().zip(out.iter_mut()) {
+                let v = values
+                    .get(d.node.0)
+                    .ok_or_else(|| SessionError::Prior(format!("output `{}` has no node", d.name)))?;
+                let mut row = a.slice_mut(ndarray::s![i, j, ..]);
+                match v {
+                    crate::graph::Value::Real(x) => row.iter_mut().zip(x.iter()).for_each(|(r, x)| *r = *x),
+                    crate::graph::Value::Complex(z) => {
+                        for (k, z) in z.iter().enumerate() {
+                            row[2 * k] = z.re;
+                            row[2 * k + 1] = z.im;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }

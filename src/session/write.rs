@@ -47,10 +47,24 @@ pub fn write_run(
 ) -> Result<String, SessionError> {
     let layout = built.posterior.layout();
     let mut diags = Vec::new();
-    for (latent, (ty, off, len)) in model.latents.iter().zip(&layout.slots) {
-        let diag = Diagnostics::compute(result.draws.slice(s![.., .., *off..*off + *len]));
-        let dir = writer.subdir(&latent.name)?;
-        let (real, complex) = latent_samples(&result.draws, *off, *len, &ty.shape, ty.is_complex())?;
+    // Latents (slices of the flat draws), then derived quantities (arrays of their own).
+    let mut items: Vec<(&str, &crate::graph::Ty, &Array3<f64>, usize, usize)> = model
+        .latents
+        .iter()
+        .zip(&layout.slots)
+        .map(|(l, (ty, off, len))| (l.name.as_str(), ty, &result.draws, *off, *len))
+        .collect();
+    items.extend(
+        result
+            .derived
+            .iter()
+            .map(|(name, ty, a)| (name.as_str(), ty, a, 0, a.shape()[2])),
+    );
+    let mut summaries = Vec::new();
+    for (name, ty, draws, off, len) in items {
+        let diag = Diagnostics::compute(draws.slice(s![.., .., off..off + len]));
+        let dir = writer.subdir(name)?;
+        let (real, complex) = latent_samples(draws, off, len, &ty.shape, ty.is_complex())?;
         let dtype = if ty.is_complex() { "complex128" } else { "float64" };
         match &complex {
             Some(z) => {
@@ -64,14 +78,10 @@ pub fn write_run(
             }
             None => write_moments(&dir, &real, ty.shape.len() == 2, true)?,
         }
-        result.summary.latents.push(LatentSummary::from_diagnostics(
-            &latent.name,
-            &ty.shape,
-            dtype,
-            &diag,
-        ));
-        diags.push((latent.name.clone(), ty.shape.clone(), diag));
+        summaries.push(LatentSummary::from_diagnostics(name, &ty.shape, dtype, &diag));
+        diags.push((name.to_string(), ty.shape.clone(), diag));
     }
+    result.summary.latents.extend(summaries);
     result.summary.update_extremes();
     let checks: Vec<LatentCheck<'_>> = diags
         .iter()

@@ -49,6 +49,8 @@ pub enum StmtKind {
     Observe { name: Ident, dist: Expr },
     /// `infer annealed_hmc(gamma = 0.995, eps = 10)`
     Infer { sampler: Ident, args: Vec<InferArg> },
+    /// `output phase, residual`: `let`s of latents written like latents (derived quantities)
+    Output { names: Vec<Ident> },
     /// A statement that failed to parse (an error was reported; the checker skips it).
     Error,
 }

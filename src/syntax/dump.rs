@@ -41,6 +41,10 @@ fn type_text(ty: &TypeExpr) -> String {
 fn stmt_lines(out: &mut String, stmt: &Stmt, depth: usize) {
     match &stmt.kind {
         StmtKind::Import { module } => line(out, depth, &format!("Import {}", module.name), stmt.span),
+        StmtKind::Output { names } => {
+            let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+            line(out, depth, &format!("Output {}", names.join(", ")), stmt.span)
+        }
         StmtKind::Data { name, ty, default } => {
             let default = default
                 .as_ref()

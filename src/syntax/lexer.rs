@@ -17,18 +17,20 @@ pub(crate) enum Keyword {
     Fn,
     Prior,
     Infer,
+    Output,
     Real,
     Complex,
 }
 
 impl Keyword {
-    pub(crate) const ALL: [Keyword; 8] = [
+    pub(crate) const ALL: [Keyword; 9] = [
         Keyword::Import,
         Keyword::Data,
         Keyword::Let,
         Keyword::Fn,
         Keyword::Prior,
         Keyword::Infer,
+        Keyword::Output,
         Keyword::Real,
         Keyword::Complex,
     ];
@@ -41,6 +43,7 @@ impl Keyword {
             Keyword::Fn => "fn",
             Keyword::Prior => "prior",
             Keyword::Infer => "infer",
+            Keyword::Output => "output",
             Keyword::Real => "real",
             Keyword::Complex => "complex",
         }

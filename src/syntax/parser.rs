@@ -108,7 +108,8 @@ where
     group().or(none_of([Token::Newline, Token::Semi]).ignored())
 }
 
-/// `statement = import_stmt | data_stmt | let_stmt | fn_stmt | prior_stmt | infer_stmt | observe_stmt`
+/// `statement = import_stmt | data_stmt | let_stmt | fn_stmt | prior_stmt | infer_stmt | output_stmt
+/// | observe_stmt`
 /// followed by a separator; on failure the statement is skipped to the next separator.
 fn statement<'a, I>(file: FileId) -> impl Parser<'a, I, Stmt, Extra<'a>> + Clone
 where
@@ -121,6 +122,7 @@ where
         fn_stmt(file),
         prior_stmt(file),
         infer_stmt(file),
+        output_stmt(file),
         observe_stmt(file),
     ))
     .labelled("a statement");
@@ -277,6 +279,23 @@ where
         .then(expr(file))
         .map(|(name, dist)| StmtKind::Observe { name, dist })
         .labelled("observation")
+        .as_context()
+}
+
+/// `output_stmt = "output" name {"," name}`
+fn output_stmt<'a, I>(file: FileId) -> impl Parser<'a, I, StmtKind, Extra<'a>> + Clone
+where
+    I: ValueInput<'a, Token = Token<'a>, Span = SimpleSpan>,
+{
+    kw(Keyword::Output)
+        .ignore_then(
+            name(file)
+                .separated_by(just(Token::Comma))
+                .at_least(1)
+                .collect::<Vec<_>>(),
+        )
+        .map(|names| StmtKind::Output { names })
+        .labelled("output statement")
         .as_context()
 }
 

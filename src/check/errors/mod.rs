@@ -202,6 +202,12 @@ pub enum CheckError {
         what: String,
         span: Span,
     },
+    /// A name in an `output` statement that is not a derived quantity.
+    OutputName {
+        name: String,
+        reason: String,
+        span: Span,
+    },
     /// A keyword argument that does not fit: outside a distribution call, an unknown name, a
     /// parameter given twice, a positional argument after a keyword one, a required one missing.
     KeywordArgument {
@@ -347,9 +353,9 @@ pub const ALL_CODES: &[&str] = &[
     "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0201",
     "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305",
     "E0306", "E0307", "E0308", "E0309", "E0310", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
-    "E0407", "E0408", "E0409", "E0410", "E0411", "E0412", "E0413", "E0501", "E0502", "E0503", "E0504",
-    "E0505", "E0506", "E0507", "E0508", "E0601", "E0602", "E0603", "E0604", "E0701", "E0702", "E0703",
-    "E0704", "E0705", "E0706",
+    "E0407", "E0408", "E0409", "E0410", "E0411", "E0412", "E0413", "E0414", "E0501", "E0502", "E0503",
+    "E0504", "E0505", "E0506", "E0507", "E0508", "E0601", "E0602", "E0603", "E0604", "E0701", "E0702",
+    "E0703", "E0704", "E0705", "E0706",
 ];
 
 mod render;

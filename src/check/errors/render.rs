@@ -263,6 +263,9 @@ impl CheckError {
                     .with_label("no type")
                     .with_help(format!("declare it: `prior {name} : real[64, 64] ~ {usage}`"))
             }
+            OutputName { name, reason, span } => e("E0414", *span, format!("`{name}` cannot be an output: {reason}"))
+                .with_label("not a derived quantity")
+                .with_help("`output` names `let`s that depend on latents (latents are written anyway)"),
             KeywordArgument {
                 message,
                 label,
