@@ -28,6 +28,10 @@ pub struct SampleArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write posterior predictive replicates of every observed tensor (`NAME_rep/`, one per
+    /// draw) and check its mean, sd, min and max against them (`predictive` in summary.json).
+    #[arg(long)]
+    pub predictive: bool,
     #[command(flatten)]
     pub flags: SamplerFlags,
 }
@@ -110,6 +114,15 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
+    if args.predictive {
+        match session::predictive(&model, &built, &result.draws, result.summary.seed) {
+            Ok(p) => {
+                result.derived.extend(p.replicates);
+                result.summary.predictive = p.checks;
+            }
+            Err(e) => eprintln!("warning: no predictive replicates: {e}"),
+        }
+    }
     let command = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();

@@ -196,6 +196,18 @@ pub trait Distribution: Send + Sync {
         Err(DensityError::Unavailable(self.name()))
     }
 
+    /// One draw of the variate given the parameters' values, shaped and typed like `like` (the observed
+    /// data): posterior predictive replicates. Required for likelihoods.
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        let _ = (params, like, rng);
+        Err(DensityError::Unavailable(self.name()))
+    }
+
     /// True when [`Distribution::build_prior`] gives a score model exact at every noise level for
     /// constant parameters (Normal, GaussianMixture, unbounded Flat): such a prior is annealed by the
     /// score samplers. Other priors, and these with latent parameters, are evaluated through

@@ -36,6 +36,29 @@ impl Distribution for Poisson {
     }
 
     /// Counts are not annealed: `level` is ignored.
+    /// Counts drawn at each rate.
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        let [Value::Real(lam)] = params else {
+            return Err(DensityError::NonFinite("Poisson rate must be real".into()));
+        };
+        let mut out = ArrayD::<f64>::zeros(like.shape());
+        for (o, &l) in out.iter_mut().zip(lam.iter()) {
+            if !(l > 0.0 && l.is_finite()) {
+                return Err(DensityError::OutOfSupport(format!(
+                    "Poisson rate must be positive, got {l}"
+                )));
+            }
+            let d = rand_distr::Poisson::new(l).map_err(|e| DensityError::NonFinite(e.to_string()))?;
+            *o = rand_distr::Distribution::<f64>::sample(&d, rng);
+        }
+        Ok(Value::Real(out))
+    }
+
     fn log_density(&self, y: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         let (Value::Real(y), [Value::Real(lam)]) = (y, params) else {
             return Err(DensityError::NonFinite(

@@ -158,6 +158,9 @@ pub struct Summary {
     /// What looks wrong with the run (R̂, ESS, divergences, …), each with what to try.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Posterior predictive checks (`--predictive`): observed statistics against their replicates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub predictive: Vec<PredictiveCheck>,
     /// Sampler-specific records (noise schedules, per-level acceptance, …).
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -167,6 +170,25 @@ pub struct Summary {
     /// Every file of the run folder (`/`-separated, relative to it), this summary included.
     #[serde(default)]
     pub files: Vec<String>,
+}
+
+/// One posterior predictive check: a statistic of an observed tensor against its distribution over
+/// the replicates `y_rep` drawn at every posterior draw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredictiveCheck {
+    /// The observed data tensor.
+    pub data: String,
+    /// `mean`, `sd`, `min` or `max` over the tensor's elements (complex: of the magnitudes).
+    pub statistic: String,
+    #[serde(with = "nan_null")]
+    pub observed: f64,
+    #[serde(with = "nan_null")]
+    pub replicate_mean: f64,
+    #[serde(with = "nan_null")]
+    pub replicate_sd: f64,
+    /// Fraction of replicates whose statistic is at least the observed one (near 0 or 1: misfit).
+    #[serde(with = "nan_null")]
+    pub p_value: f64,
 }
 
 impl Summary {

@@ -5,6 +5,7 @@ mod build;
 mod error;
 mod options;
 mod plan;
+mod predictive;
 mod prepare;
 mod provenance;
 mod sample;
@@ -17,6 +18,7 @@ pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };
 pub use plan::{plan, Plan, PlanInput};
+pub use predictive::{predictive, Predictive};
 pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};
 pub use provenance::record_inputs;
 pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};

@@ -105,6 +105,16 @@ impl GraphPosterior {
         self
     }
 
+    /// The observations (likelihood terms).
+    pub fn observations(&self) -> &[Observation] {
+        &self.observations
+    }
+
+    /// The bound data, by data index.
+    pub fn data(&self) -> &[Value] {
+        &self.data
+    }
+
     /// The priors evaluated through the graph.
     pub fn prior_terms(&self) -> &[PriorTerm] {
         &self.prior_terms

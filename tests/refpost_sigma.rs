@@ -1,0 +1,68 @@
+//! posteriordb regressions with σ unknown, as posteriordb has them, through the real pipeline at the
+//! defaults (NUTS, 4 chains × 1000 + 1000): every coefficient and σ against posteriordb's reference
+//! draws (`meta.json`: `ref_mean`, `ref_sd` from 10,000 draws of 10 chains).
+
+mod kernels_util;
+mod model_util;
+
+use model_util::*;
+use uq::infer::RunConfig;
+
+/// The reference mean and sd of every parameter (coefficients, then σ) from `meta.json`.
+fn reference(dir: &str) -> (Vec<f64>, Vec<f64>) {
+    let text = std::fs::read_to_string(models_dir().join("refpost").join(dir).join("meta.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let list = |k: &str| -> Vec<f64> {
+        meta[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    (list("ref_mean"), list("ref_sd"))
+}
+
+/// The acceptance figures: every mean within 0.1 reference sd of the reference mean, every
+/// sd ratio in [0.9, 1.1], R̂ < 1.01, no divergences; the draws are on the constrained scale.
+fn check_sigma_unknown(model: &str, dir: &str, seed: u64) {
+    let built = load(model, &[]);
+    let (ref_mean, ref_sd) = reference(dir);
+    assert_eq!(
+        built.posterior.layout().dim,
+        ref_mean.len(),
+        "{model}: parameters"
+    );
+    let mut out = run(&built.posterior, &RunConfig::default(), seed);
+    built.posterior.layout().constrain_draws(&mut out.draws);
+    let diag = uq::infer::Diagnostics::compute(out.draws.view());
+    for j in 0..ref_mean.len() {
+        let err = (diag.mean[j] - ref_mean[j]) / ref_sd[j];
+        let ratio = diag.sd[j] / ref_sd[j];
+        eprintln!(
+            "{model}[{j}]: mean {:.6} (ref {:.6}, {err:+.3} ref sd, MCSE {:.3} ref sd), sd ratio {ratio:.3}, R̂ {:.4}",
+            diag.mean[j],
+            ref_mean[j],
+            diag.mcse_mean[j] / ref_sd[j],
+            diag.rhat[j]
+        );
+        assert!(err.abs() < 0.1, "{model}[{j}]: mean off by {err:.3} reference sd");
+        assert!((0.9..=1.1).contains(&ratio), "{model}[{j}]: sd ratio {ratio:.3}");
+    }
+    assert!(
+        diag.summary().rhat_max < 1.01,
+        "{model}: R̂ {:.4}",
+        diag.summary().rhat_max
+    );
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0, "{model}: divergences");
+}
+
+#[test]
+fn blr_with_unknown_sigma_matches_posteriordb() {
+    check_sigma_unknown("blr_sigma.uq", "sblrc-blr", 31);
+}
+
+#[test]
+fn earnings_with_unknown_sigma_matches_posteriordb() {
+    check_sigma_unknown("earnings_sigma.uq", "earnings-logearn_height", 32);
+}
