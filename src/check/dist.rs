@@ -323,13 +323,18 @@ impl Ctx<'_> {
                     }
                 }
                 ParamKind::Fixed { real, .. } | ParamKind::Free { real, .. } => {
-                    if !t.is_scalar() && t.shape != data_ty.shape {
+                    let fits = dist::broadcast_shapes(&t.shape, &data_ty.shape).as_deref()
+                        == Some(&data_ty.shape[..]);
+                    if !fits {
                         let full = if real {
                             Ty::real(data_ty.shape.clone())
                         } else {
                             data_ty.clone()
                         };
-                        let detail = format!("{} is {t}, expected a scalar or {full}", p.name);
+                        let detail = format!(
+                            "{} is {t}, expected a scalar or a shape that broadcasts to {full}",
+                            p.name
+                        );
                         self.error(CheckError::ParamShape {
                             what: format!("{} likelihood", d.name()),
                             detail,

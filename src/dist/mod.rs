@@ -20,6 +20,7 @@ mod tests;
 mod text;
 
 pub use poisson::ln_gamma;
+pub use rules::broadcast_shapes;
 pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};
 

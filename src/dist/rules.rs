@@ -5,27 +5,32 @@ use crate::graph::{Ty, Value};
 use crate::syntax::ast::ElemType;
 use ndarray::Array1;
 
-/// Scalar broadcasting of distribution parameters; real ⊗ complex → complex.
+/// numpy's broadcasting of two shapes (trailing axes align, an axis of length 1 stretches).
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let at = |s: &[usize], k: usize| if k + s.len() >= n { s[k + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|k| match (at(a, k), at(b, k)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Broadcasting of distribution parameters by numpy's rules; real ⊗ complex → complex.
 pub fn broadcast(a: &Ty, b: &Ty) -> Result<Ty, String> {
     let elem = if a.is_complex() || b.is_complex() {
         ElemType::Complex
     } else {
         ElemType::Real
     };
-    if a.shape == b.shape || b.is_scalar() {
-        Ok(Ty {
-            elem,
-            shape: a.shape.clone(),
-        })
-    } else if a.is_scalar() {
-        Ok(Ty {
-            elem,
-            shape: b.shape.clone(),
-        })
-    } else {
-        Err(format!(
-            "{a} and {b} have different shapes (only scalars broadcast)"
-        ))
+    match broadcast_shapes(&a.shape, &b.shape) {
+        Some(shape) => Ok(Ty { elem, shape }),
+        None => Err(format!(
+            "{a} and {b} do not broadcast (trailing dimensions must be equal or 1)"
+        )),
     }
 }
 
@@ -37,7 +42,8 @@ pub fn elementwise(params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError
         ty = broadcast(&ty, p).map_err(|detail| RuleError::Shape { arg: None, detail })?;
     }
     Ok(match declared {
-        Some(d) if ty.is_scalar() => Ty {
+        // The parameters stretch to the declared shape (a scalar, or trailing dimensions).
+        Some(d) if broadcast_shapes(&ty.shape, &d.shape).as_deref() == Some(&d.shape[..]) => Ty {
             elem: if ty.is_complex() {
                 ElemType::Complex
             } else {
@@ -45,7 +51,6 @@ pub fn elementwise(params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError
             },
             shape: d.shape.clone(),
         },
-        Some(d) if ty.shape == d.shape && d.is_complex() => d.clone(),
         _ => ty,
     })
 }

@@ -119,4 +119,37 @@ impl Value {
             }
         }
     }
+
+    /// This value stretched to `shape` by numpy's broadcasting rules (trailing axes align, an axis of
+    /// length 1 stretches); `None` when the shapes do not broadcast.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Option<Value> {
+        match self {
+            Value::Real(a) => a.broadcast(IxDyn(shape)).map(|v| Value::Real(v.to_owned())),
+            Value::Complex(a) => a.broadcast(IxDyn(shape)).map(|v| Value::Complex(v.to_owned())),
+        }
+    }
+
+    /// The adjoint of [`Value::broadcast_to`]: sum over the axes that broadcasting added or
+    /// stretched, giving `shape` (which must broadcast to this value's shape).
+    pub fn sum_to(&self, shape: &[usize]) -> Option<Value> {
+        fn reduce<T: ndarray::LinalgScalar>(a: &ArrayD<T>, shape: &[usize]) -> Option<ArrayD<T>> {
+            let extra = a.ndim().checked_sub(shape.len())?;
+            let mut out = a.clone();
+            for _ in 0..extra {
+                out = out.sum_axis(ndarray::Axis(0));
+            }
+            for (k, &n) in shape.iter().enumerate() {
+                match (n, out.shape()[k]) {
+                    (n, m) if n == m => {}
+                    (1, _) => out = out.sum_axis(ndarray::Axis(k)).insert_axis(ndarray::Axis(k)),
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        match self {
+            Value::Real(a) => reduce(a, shape).map(Value::Real),
+            Value::Complex(a) => reduce(a, shape).map(Value::Complex),
+        }
+    }
 }

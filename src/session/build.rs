@@ -31,12 +31,29 @@ enum LatentPrior {
     Term(Transform),
 }
 
+/// Parameters stretched to the latent's shape where they broadcast other than as scalars.
+fn stretch(values: Vec<Value>, shape: &[usize]) -> Vec<Value> {
+    values
+        .into_iter()
+        .map(|v| {
+            let numel: usize = v.shape().iter().product();
+            if numel == 1 || v.shape() == shape {
+                v
+            } else {
+                v.broadcast_to(shape).unwrap_or(v)
+            }
+        })
+        .collect()
+}
+
 /// Build one latent's prior.
+#[allow(clippy::too_many_arguments)]
 fn prior_for(
     model: &Model,
     data: &[Value],
     fft: &FftCache,
     spec: &PriorSpec,
+    shape: &[usize],
     dim: usize,
     complex: bool,
     span: Span,
@@ -75,7 +92,7 @@ fn prior_for(
             match constants {
                 Some(v) if call.dist.annealable() && transform == Transform::Identity => LatentPrior::Score(
                     call.dist
-                        .build_prior(&v, dim, complex)
+                        .build_prior(&stretch(v, shape), dim, complex)
                         .map_err(|e| err(e.to_string()))?,
                 ),
                 _ if complex && transform != Transform::Identity => {
@@ -141,7 +158,16 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
     let mut term_notes = Vec::new();
     let mut diags = Vec::new();
     for (l, (_, _, len)) in model.latents.iter().zip(&layout.slots) {
-        match prior_for(model, &data, &fft, &l.prior, *len, l.ty.is_complex(), l.span) {
+        match prior_for(
+            model,
+            &data,
+            &fft,
+            &l.prior,
+            &l.ty.shape,
+            *len,
+            l.ty.is_complex(),
+            l.span,
+        ) {
             Ok(LatentPrior::Score(p)) => {
                 priors.push(p);
                 transforms.push(Transform::Identity);

@@ -233,11 +233,26 @@ fn density<'v>(
     level: f64,
     label: &str,
 ) -> Result<crate::dist::Density, EvalError> {
-    let params = call
+    let mut params = call
         .params
         .iter()
-        .map(|&id| node(id))
+        .map(|&id| node(id).map(std::borrow::Cow::Borrowed))
         .collect::<Result<Vec<_>, _>>()?;
+    // Parameters that broadcast (numpy's rules) other than as scalars are stretched to the variate.
+    for p in &mut params {
+        let numel: usize = p.shape().iter().product();
+        if numel != 1 && p.shape() != x.shape() {
+            let b = p.broadcast_to(x.shape()).ok_or_else(|| {
+                EvalError::Fatal(format!(
+                    "{label}: a parameter of shape {:?} does not broadcast to {:?}",
+                    p.shape(),
+                    x.shape()
+                ))
+            })?;
+            *p = std::borrow::Cow::Owned(b);
+        }
+    }
+    let params: Vec<&Value> = params.iter().map(|p| p.as_ref()).collect();
     call.dist.log_density(x, &params, level).map_err(|e| match e {
         DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
         DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
@@ -265,19 +280,14 @@ fn seed_params<'v>(
             seeds.push((id, g));
             continue;
         }
-        if p.shape().iter().product::<usize>() != 1 {
-            return Err(EvalError::Fatal(format!(
+        let total = g.sum_to(p.shape()).ok_or_else(|| {
+            EvalError::Fatal(format!(
                 "{}: a parameter gradient of shape {:?} for a parameter of shape {:?}",
                 call.name(),
                 g.shape(),
                 p.shape()
-            )));
-        }
-        let shape = ndarray::IxDyn(p.shape());
-        let total = match &g {
-            Value::Real(a) => Value::Real(ndarray::ArrayD::from_elem(shape, a.sum())),
-            Value::Complex(a) => Value::Complex(ndarray::ArrayD::from_elem(shape, a.sum())),
-        };
+            ))
+        })?;
         seeds.push((id, total));
     }
     Ok(())
