@@ -38,9 +38,13 @@ impl Ctx<'_> {
         };
         if let Some(sig) = d.signature(role) {
             let n = sig.params.len();
+            let required = sig.params.iter().filter(|p| p.default.is_none()).count();
             let file = sig.params.iter().any(|p| p.kind == ParamKind::ScoreFile);
-            if !file && args.len() != n {
-                let expected = format!("{n} argument{}", if n == 1 { "" } else { "s" });
+            if !file && !(required..=n).contains(&args.len()) {
+                let expected = match required {
+                    r if r == n => format!("{n} argument{}", if n == 1 { "" } else { "s" }),
+                    r => format!("{r} to {n} arguments"),
+                };
                 self.error(CheckError::Arity {
                     name: d.name().into(),
                     expected,
@@ -94,12 +98,17 @@ impl Ctx<'_> {
         Some(id)
     }
 
-    /// Lower every parameter (reporting each failure), then give all nodes or none.
-    fn params(&mut self, params: &[Param], args: &[Expr], role: Role) -> Option<Vec<NodeId>> {
+    /// Lower every parameter (reporting each failure), then give all nodes or none; omitted
+    /// trailing optional parameters take their defaults.
+    fn params(&mut self, params: &[Param], args: &[Expr], role: Role, span: Span) -> Option<Vec<NodeId>> {
         let ids: Vec<Option<NodeId>> = params
             .iter()
-            .zip(args)
-            .map(|(p, a)| self.param(a, p, role))
+            .enumerate()
+            .map(|(i, p)| match (args.get(i), p.default) {
+                (Some(a), _) => self.param(a, p, role),
+                (None, Some(v)) => Some(self.constant(Value::scalar(v), span)),
+                (None, None) => None,
+            })
             .collect();
         ids.into_iter().collect()
     }
@@ -123,9 +132,9 @@ impl Ctx<'_> {
         if sig.params.iter().any(|p| p.kind == ParamKind::ScoreFile) {
             return self.score(args, dspan, declared);
         }
-        let ids = self.params(sig.params, args, Role::Prior)?;
+        let ids = self.params(sig.params, args, Role::Prior, dspan)?;
         let tys: Vec<Ty> = ids.iter().map(|&id| self.ty(id)).collect();
-        let given = vec![true; tys.len()];
+        let given: Vec<bool> = (0..tys.len()).map(|i| i < args.len()).collect();
         let ty = match d.prior_type(&tys, &given, declared.as_ref().map(|(t, _)| t)) {
             Ok(t) => t,
             Err(RuleError::Shape { arg, detail }) => {
@@ -202,7 +211,7 @@ impl Ctx<'_> {
             });
             return None;
         }
-        let ids = self.params(sig.params, args, Role::Likelihood)?;
+        let ids = self.params(sig.params, args, Role::Likelihood, e.span)?;
         for ((p, &id), a) in sig.params.iter().zip(&ids).zip(args) {
             let t = self.ty(id);
             match p.kind {
