@@ -4,6 +4,7 @@
 use super::{Constraint, Density, DensityError, Param, ParamKind};
 use crate::graph::Value;
 use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex64;
 use std::ops::Add;
 
 /// One element's log density, `∂/∂x` and `∂/∂θ_i`.
@@ -153,4 +154,95 @@ pub const fn location_param(name: &'static str, what: &'static str) -> Param {
         kind: ParamKind::Location,
         default: None,
     }
+}
+
+/// [`density`] for a distribution on the real line that takes complex values as independent real
+/// and imaginary parts (like `Normal`): the parts are the variate's interleaved elements, a
+/// location parameter (`locations[i]`) gives the real part's location and, when complex, the
+/// imaginary part's (a real one: 0), other parameters apply to both parts. Real values go straight
+/// to [`density`].
+pub fn density_parts<const N: usize>(
+    dist: &str,
+    names: [&str; N],
+    locations: [bool; N],
+    x: &Value,
+    params: &[&Value],
+    point: impl Fn(f64, [f64; N]) -> Result<Point<N>, String>,
+) -> Result<Density, DensityError> {
+    let Value::Complex(xs) = x else {
+        return density(dist, names, x, params, point);
+    };
+    let n = xs.len();
+    let parts = |it: &mut dyn Iterator<Item = Complex64>| -> Value {
+        let v: Vec<f64> = it.flat_map(|z| [z.re, z.im]).collect();
+        Value::Real(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v).unwrap_or_default())
+    };
+    let mut split = Vec::with_capacity(params.len());
+    for (i, p) in params.iter().enumerate() {
+        let len = p.shape().iter().product::<usize>();
+        let location = locations.get(i).copied().unwrap_or(false);
+        split.push(match p {
+            Value::Complex(a) if location && len == 1 => {
+                let z = a.iter().next().copied().unwrap_or_default();
+                parts(&mut std::iter::repeat_n(z, n))
+            }
+            Value::Complex(a) if location && a.shape() == xs.shape() => parts(&mut a.iter().copied()),
+            Value::Real(a) if location && len == 1 => {
+                let m = a.iter().next().copied().unwrap_or(f64::NAN);
+                parts(&mut std::iter::repeat_n(Complex64::new(m, 0.0), n))
+            }
+            Value::Real(a) if location && a.shape() == xs.shape() => {
+                parts(&mut a.iter().map(|&m| Complex64::new(m, 0.0)))
+            }
+            Value::Real(a) if len != 1 && a.shape() == xs.shape() => {
+                let v: Vec<f64> = a.iter().flat_map(|&s| [s, s]).collect();
+                Value::Real(ArrayD::from_shape_vec(IxDyn(&[2 * n]), v).unwrap_or_default())
+            }
+            // Scalars (non-location) stay scalars; other shapes and complex scales fail in `density`.
+            other => (*other).clone(),
+        });
+    }
+    let xr = parts(&mut xs.iter().copied());
+    let refs: Vec<&Value> = split.iter().collect();
+    let d = density(dist, names, &xr, &refs, point)?;
+    let pairs = |g: &Option<Value>| -> Vec<Complex64> {
+        match g {
+            Some(Value::Real(a)) => {
+                let v: Vec<f64> = a.iter().copied().collect();
+                v.chunks(2)
+                    .map(|c| Complex64::new(c[0], c.get(1).copied().unwrap_or(0.0)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    };
+    let shaped = |v: Vec<Complex64>, shape: &[usize]| {
+        ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| DensityError::NonFinite(e.to_string()))
+    };
+    let d_x = Value::Complex(shaped(pairs(&d.d_x), xs.shape())?);
+    let mut d_params = Vec::with_capacity(params.len());
+    for (i, (p, g)) in params.iter().zip(&d.d_params).enumerate() {
+        let len = p.shape().iter().product::<usize>();
+        let location = locations.get(i).copied().unwrap_or(false);
+        d_params.push(Some(match p {
+            _ if len == 1 && !location => g.clone().unwrap_or_else(|| (*p).clone()),
+            Value::Complex(_) => {
+                let z = sum_to(shaped(pairs(g), xs.shape())?, p.shape());
+                Value::Complex(z)
+            }
+            // A real location moves the real parts only; a real scale acts on both parts.
+            Value::Real(_) => {
+                let take = |z: &Complex64| if location { z.re } else { z.re + z.im };
+                let v: Vec<f64> = pairs(g).iter().map(take).collect();
+                let a = ArrayD::from_shape_vec(IxDyn(xs.shape()), v)
+                    .map_err(|e| DensityError::NonFinite(e.to_string()))?;
+                Value::Real(sum_to(a, p.shape()))
+            }
+        }));
+    }
+    Ok(Density {
+        log_p: d.log_p,
+        d_x: Some(d_x),
+        d_params,
+    })
 }

@@ -1,6 +1,6 @@
 //! `Laplace(mu, b)`: the double exponential (Stan's `double_exponential`), prior or likelihood.
 
-use super::elementwise::{density, finite, location_param, positive, positive_param, real_param};
+use super::elementwise::{density_parts, finite, location_param, positive, positive_param, real_param};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -31,7 +31,7 @@ impl Distribution for Laplace {
     }
 
     fn summary(&self) -> &'static str {
-        "exp(−|x − mu|/b)/(2b): sparsity-promoting prior, robust ℓ1 likelihood"
+        "exp(−|x − mu|/b)/(2b): sparsity-promoting prior, robust ℓ1 likelihood; complex values: real and imaginary parts each"
     }
 
     fn signatures(&self) -> &'static [Signature] {
@@ -42,10 +42,11 @@ impl Distribution for Laplace {
         Support::Real
     }
 
-    /// `log p = −log 2b − |x − μ|/b`; real values only; the derivative in x at x = μ is taken as 0
+    /// `log p = −log 2b − |x − μ|/b`, complex values: real and imaginary parts each (a real mu is
+    /// the real part's); the derivative in x at x = μ is taken as 0
     /// (the subgradient's midpoint). `level` is ignored (no closed form).
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
-        density("Laplace", ["mu", "b"], x, params, |x, [mu, b]| {
+        density_parts("Laplace", ["mu", "b"], [true, false], x, params, |x, [mu, b]| {
             finite("mu", mu)?;
             positive("b", b)?;
             finite("the value", x)?;

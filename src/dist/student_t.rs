@@ -1,6 +1,6 @@
 //! `StudentT(nu, mu, sigma)`: the location–scale Student t with ν degrees of freedom (Stan's `student_t`), prior or likelihood.
 
-use super::elementwise::{density, finite, location_param, positive, positive_param, real_param};
+use super::elementwise::{density_parts, finite, location_param, positive, positive_param, real_param};
 use super::special::{digamma, ln_gamma};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
@@ -35,7 +35,7 @@ impl Distribution for StudentT {
     }
 
     fn summary(&self) -> &'static str {
-        "heavy-tailed location–scale law (nu degrees of freedom): robust to outliers"
+        "heavy-tailed location–scale law (nu degrees of freedom), robust to outliers; complex values: real and imaginary parts each"
     }
 
     fn signatures(&self) -> &'static [Signature] {
@@ -47,23 +47,30 @@ impl Distribution for StudentT {
     }
 
     /// `log p = log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log σ − (ν+1)/2 · log(1 + z²/ν)`,
-    /// z = (x − μ)/σ; real values only. `level` is ignored (the t convolved with a Gaussian has no
-    /// closed form).
+    /// z = (x − μ)/σ; complex values: real and imaginary parts each (a real mu is the real part's).
+    /// `level` is ignored (the t convolved with a Gaussian has no closed form).
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
-        density("StudentT", ["nu", "mu", "sigma"], x, params, |x, [nu, mu, s]| {
-            positive("nu", nu)?;
-            finite("mu", mu)?;
-            positive("sigma", s)?;
-            finite("the value", x)?;
-            let z = (x - mu) / s;
-            let t = 1.0 + z * z / nu;
-            let half = 0.5 * (nu + 1.0);
-            let lp = ln_gamma(half) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln() - s.ln() - half * t.ln();
-            let d_x = -(nu + 1.0) * z / (nu * s * t);
-            let d_s = -1.0 / s + (nu + 1.0) * z * z / (nu * s * t);
-            let d_nu = 0.5 * (digamma(half) - digamma(0.5 * nu)) - 0.5 / nu - 0.5 * t.ln()
-                + half * z * z / (nu * nu * t);
-            Ok((lp, d_x, [d_nu, -d_x, d_s]))
-        })
+        density_parts(
+            "StudentT",
+            ["nu", "mu", "sigma"],
+            [false, true, false],
+            x,
+            params,
+            |x, [nu, mu, s]| {
+                positive("nu", nu)?;
+                finite("mu", mu)?;
+                positive("sigma", s)?;
+                finite("the value", x)?;
+                let z = (x - mu) / s;
+                let t = 1.0 + z * z / nu;
+                let half = 0.5 * (nu + 1.0);
+                let lp = ln_gamma(half) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln() - s.ln() - half * t.ln();
+                let d_x = -(nu + 1.0) * z / (nu * s * t);
+                let d_s = -1.0 / s + (nu + 1.0) * z * z / (nu * s * t);
+                let d_nu = 0.5 * (digamma(half) - digamma(0.5 * nu)) - 0.5 / nu - 0.5 * t.ln()
+                    + half * z * z / (nu * nu * t);
+                Ok((lp, d_x, [d_nu, -d_x, d_s]))
+            },
+        )
     }
 }
