@@ -19,7 +19,7 @@ impl Distribution for HalfCauchy {
     }
 
     fn summary(&self) -> &'static str {
-        "|Cauchy(0, sigma)|: a heavy-tailed prior for a scale (Gelman's choice for hierarchical sds)"
+        "Cauchy(0, sigma) folded onto x ≥ 0: a heavy-tailed prior for a scale (hierarchical sds)"
     }
 
     fn signatures(&self) -> &'static [Signature] {

@@ -21,7 +21,7 @@ impl Distribution for HalfNormal {
     }
 
     fn summary(&self) -> &'static str {
-        "|N(0, sigma²)|: a weakly informative prior for a scale (noise level, prior width)"
+        "N(0, sigma²) folded onto x ≥ 0: a weakly informative prior for a scale (noise level, prior width)"
     }
 
     fn signatures(&self) -> &'static [Signature] {

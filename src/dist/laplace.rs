@@ -31,7 +31,7 @@ impl Distribution for Laplace {
     }
 
     fn summary(&self) -> &'static str {
-        "exp(−|x − mu|/b)/(2b): sparsity-promoting prior, robust ℓ1 likelihood; complex values: real and imaginary parts each"
+        "exp(−abs(x − mu)/b)/(2b): sparsity-promoting prior, robust ℓ1 likelihood; complex values: real and imaginary parts each"
     }
 
     fn signatures(&self) -> &'static [Signature] {

@@ -22,7 +22,7 @@ impl Distribution for Rician {
     }
 
     fn summary(&self) -> &'static str {
-        "magnitude of a complex Gaussian: y/sigma² exp(−(y² + nu²)/(2 sigma²)) I₀(y nu/sigma²), y ≥ 0 (magnitude MRI)"
+        "magnitude of a complex Gaussian: y/sigma² exp(−(y² + nu²)/(2 sigma²)) I₀(y nu/sigma²), y > 0 (magnitude MRI)"
     }
 
     fn signatures(&self) -> &'static [Signature] {
