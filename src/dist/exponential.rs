@@ -33,7 +33,7 @@ impl Distribution for Exponential {
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         density("Exponential", ["rate"], x, params, |x, [rate]| {
             positive("rate", rate)?;
-            if !(x >= 0.0) {
+            if x.is_nan() || x < 0.0 {
                 return Err(format!("the value must be >= 0, got {x}"));
             }
             Ok((rate.ln() - rate * x, -rate, [1.0 / rate - x]))

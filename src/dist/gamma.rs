@@ -38,7 +38,7 @@ impl Distribution for Gamma {
         density("Gamma", ["alpha", "beta"], x, params, |x, [a, b]| {
             positive("alpha", a)?;
             positive("beta", b)?;
-            if !(x > 0.0) {
+            if x.is_nan() || x <= 0.0 {
                 return Err(format!("the value must be > 0, got {x}"));
             }
             let lx = x.ln();

@@ -36,7 +36,7 @@ impl Distribution for HalfNormal {
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         density("HalfNormal", ["sigma"], x, params, |x, [s]| {
             positive("sigma", s)?;
-            if !(x >= 0.0) {
+            if x.is_nan() || x < 0.0 {
                 return Err(format!("the value must be >= 0, got {x}"));
             }
             let z = x / s;

@@ -39,7 +39,7 @@ impl Distribution for LogNormal {
         density("LogNormal", ["mu", "sigma"], x, params, |x, [mu, s]| {
             finite("mu", mu)?;
             positive("sigma", s)?;
-            if !(x > 0.0) {
+            if x.is_nan() || x <= 0.0 {
                 return Err(format!("the value must be > 0, got {x}"));
             }
             let z = (x.ln() - mu) / s;

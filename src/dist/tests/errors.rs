@@ -199,9 +199,11 @@ fn latent_types_come_from_declarations_bounds_or_parameters() {
     );
     // Real-valued priors refuse a complex latent; Normal takes one.
     let half = find("HalfNormal").unwrap();
-    assert!(half.prior_type(&[scalar.clone()], &[true], Some(&cplx)).is_err());
+    assert!(half
+        .prior_type(std::slice::from_ref(&scalar), &[true], Some(&cplx))
+        .is_err());
     assert_eq!(
-        half.prior_type(&[scalar.clone()], &[true], Some(&image)),
+        half.prior_type(std::slice::from_ref(&scalar), &[true], Some(&image)),
         Ok(image)
     );
     let normal = find("Normal").unwrap();
