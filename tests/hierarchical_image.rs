@@ -140,16 +140,20 @@ fn exact(y: &Array2<f64>, h: &Array2<f64>) -> Exact {
     }
 }
 
+fn z(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
 #[test]
 fn latent_prior_scale_and_noise_match_quadrature() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let h = transfer();
-    let x = Array2::from_shape_fn((N, N), |_| TAU * StandardNormal.sample(&mut rng) as f64);
+    let x = Array2::from_shape_fn((N, N), |_| TAU * z(&mut rng));
     let hx = fft2(
         &(&fft2(&x.mapv(|v| Complex64::new(v, 0.0)), false) * &h.mapv(|a| Complex64::new(a, 0.0))),
         true,
     );
-    let y = hx.mapv(|z| z.re + SIGMA * StandardNormal.sample(&mut rng) as f64);
+    let y = hx.mapv(|v| v.re + SIGMA * z(&mut rng));
     let dir = tempfile::tempdir().unwrap();
     write_npy(dir.path().join("y.npy"), &y).unwrap();
     write_npy(dir.path().join("h.npy"), &h).unwrap();

@@ -8,19 +8,32 @@
 //! This module sits below the checker: it knows types ([`Ty`]), values ([`Value`]) and graph node ids,
 //! and builds priors as [`ScoreModel`]s; it never sees the syntax tree or the checker.
 
+mod beta;
+mod elementwise;
+mod exponential;
 mod flat;
+mod gamma;
+mod half_cauchy;
+mod half_normal;
+mod inverse_gamma;
+mod laplace;
+mod lognormal;
 mod mixture;
 mod normal;
 mod poisson;
+mod rician;
 mod rules;
 mod score;
+mod special;
+mod student_t;
 mod support;
 #[cfg(test)]
 mod tests;
 mod text;
+mod uniform;
 
-pub use poisson::ln_gamma;
 pub use rules::broadcast_shapes;
+pub use special::ln_gamma;
 pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};
 
@@ -33,7 +46,18 @@ use std::sync::LazyLock;
 /// Every distribution, in the order lists and messages show them.
 pub static REGISTRY: &[&dyn Distribution] = &[
     &normal::Normal,
+    &half_normal::HalfNormal,
+    &lognormal::LogNormal,
+    &exponential::Exponential,
+    &gamma::Gamma,
+    &inverse_gamma::InverseGamma,
+    &student_t::StudentT,
+    &half_cauchy::HalfCauchy,
+    &laplace::Laplace,
+    &uniform::Uniform,
+    &beta::Beta,
     &poisson::Poisson,
+    &rician::Rician,
     &mixture::GaussianMixture,
     &flat::Flat,
     &score::Score,
@@ -177,21 +201,41 @@ pub trait Distribution: Send + Sync {
     }
 
     /// The transform that maps the support to the real line, for latents (Stan's: identity, log,
-    /// logit); `None` for a discrete support.
+    /// logit); `None` for a discrete support. Where the support depends on the parameters use
+    /// `support_for(params)?.transform()`.
     fn transform(&self) -> Option<Transform> {
         self.support().transform()
     }
 
-    /// The type of a latent with this prior, from the parameters' types and the declared type.
-    /// `given[i]` is false where parameter `i` was omitted and took its default. The default is
-    /// elementwise: scalars broadcast, to the declared shape too.
-    fn prior_type(&self, params: &[Ty], given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
-        let _ = given;
-        rules::elementwise(params, declared)
+    /// The support as the docs show it (parameter-dependent ones say so: `lower < x < upper`).
+    fn support_text(&self) -> String {
+        self.support().describe()
     }
 
-    /// `log p(x | θ)` with the variance inflated by `level²` where the distribution has a scale
-    /// (annealing; others ignore `level`), with its gradients. Required for likelihoods.
+    /// The latent transform as the docs show it (`None`: no prior, or a discrete support).
+    fn transform_text(&self) -> Option<String> {
+        self.transform().map(|t| t.describe().to_string())
+    }
+
+    /// The type of a latent with this prior, from the parameters' types and the declared type.
+    /// `given[i]` is false where parameter `i` was omitted and took its default. The default is
+    /// elementwise: scalars broadcast, to the declared shape too; a real-valued distribution
+    /// (support without complex values) refuses a complex latent.
+    fn prior_type(&self, params: &[Ty], given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
+        let _ = given;
+        let ty = rules::elementwise(params, declared)?;
+        if self.support().allows_complex() {
+            Ok(ty)
+        } else {
+            rules::real_only(self.name(), ty)
+        }
+    }
+
+    /// `log p(x | θ)` with its gradients in `x` and every parameter (scalar parameters broadcast
+    /// over `x`; each gradient has its parameter's shape), normalising constants included. `level`
+    /// (annealing) inflates the variance by `level²` where that has a closed form (Normal); the
+    /// others ignore it and say so. Required for likelihoods and for priors evaluated as graph
+    /// terms (latent parameters, or no `build_prior`).
     fn log_density(&self, x: &Value, params: &[&Value], level: f64) -> Result<Density, DensityError> {
         let _ = (x, params, level);
         Err(DensityError::Unavailable(self.name()))

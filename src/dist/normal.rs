@@ -1,6 +1,7 @@
 //! `Normal(mu, sigma)`: an iid (or elementwise) Gaussian prior, and the Gaussian likelihood (complex data: re and im each).
 
-use super::rules::{broadcast_flat, flat_real};
+use super::elementwise::sum_to;
+use super::rules::broadcast_flat;
 use super::{
     BuildError, Constraint, Density, DensityError, Distribution, Param, ParamKind, Role, Signature, Support,
 };
@@ -81,7 +82,9 @@ impl Distribution for Normal {
         Support::Real
     }
 
-    /// `x ~ N(mean, sigma² + level²)` elementwise.
+    /// `x ~ N(mean, sigma² + level²)` elementwise (annealing inflates the variance: the exact
+    /// density of x plus N(0, level²) noise); complex values: real and imaginary parts each, a
+    /// real mean being the real part's.
     fn log_density(&self, y: &Value, params: &[&Value], level: f64) -> Result<Density, DensityError> {
         let [mean, sigma] = params else {
             return Err(DensityError::NonFinite("Normal takes a mean and a sigma".into()));
@@ -93,12 +96,27 @@ impl Distribution for Normal {
             Value::Complex(_) => return Err(DensityError::NonFinite("sigma must be real".into())),
         };
         let n = y.shape().iter().product::<usize>();
-        // Residual r = y − mean as complex (imaginary part 0 for real data).
-        let r: ArrayD<Complex64> = match (y, mean) {
-            (Value::Real(a), Value::Real(b)) => (a - b).mapv(|x| Complex64::new(x, 0.0)),
-            _ => &y.to_complex() - &mean.to_complex(),
+        for (name, v) in [("mean", *mean), ("sigma", *sigma)] {
+            let len = v.shape().iter().product::<usize>();
+            if len != 1 && v.shape() != y.shape() {
+                return Err(DensityError::NonFinite(format!(
+                    "Normal {name} has shape {:?}: expected a scalar or the variate's shape {:?}",
+                    v.shape(),
+                    y.shape()
+                )));
+            }
+        }
+        // Residual r = y − mean as complex (imaginary part 0 for real values); a scalar mean broadcasts.
+        let (yc, mc) = (y.to_complex(), mean.to_complex());
+        let scalar_mean = mc.len() == 1;
+        let m0 = mc.iter().next().copied().unwrap_or_default();
+        let r: ArrayD<Complex64> = if scalar_mean {
+            yc.mapv(|v| v - m0)
+        } else {
+            let diffs = yc.iter().zip(mc.iter()).map(|(a, b)| a - b).collect();
+            ArrayD::from_shape_vec(yc.raw_dim(), diffs).map_err(|e| DensityError::NonFinite(e.to_string()))?
         };
-        let scalar_sigma = sig.ndim() == 0 || sig.len() == 1;
+        let scalar_sigma = sig.len() == 1;
         let sig_at = |i: usize| -> f64 {
             if scalar_sigma {
                 sig.iter().next().copied().unwrap_or(f64::NAN)
@@ -138,9 +156,9 @@ impl Distribution for Normal {
             Value::Real(d_mean.mapv(|z| -z.re))
         };
         let d_mean = if mean.is_complex() {
-            Value::Complex(d_mean)
+            Value::Complex(sum_to(d_mean, mean.shape()))
         } else {
-            Value::Real(d_mean.mapv(|z| z.re))
+            Value::Real(sum_to(d_mean.mapv(|z| z.re), mean.shape()))
         };
         let d_sigma = ArrayD::from_shape_vec(sig.raw_dim(), d_sig_elems)
             .ok()
@@ -222,8 +240,8 @@ impl Distribution for Normal {
             .ok_or_else(|| BuildError("Normal mean does not fit the latent".into()))?;
         let s = broadcast_flat(sigma, dim, complex)
             .ok_or_else(|| BuildError("Normal sd does not fit the latent".into()))?;
-        // Complex latent with a real mean: the imaginary parts have mean 0.
-        let m = if complex && !mu.is_complex() && flat_real(mu).len() * 2 != dim {
+        // Complex latent with a real mean: the imaginary parts have mean 0 (as in `log_density`).
+        let m = if complex && !mu.is_complex() {
             Array1::from_iter(
                 m.iter()
                     .enumerate()

@@ -55,6 +55,15 @@ pub fn elementwise(params: &[Ty], declared: Option<&Ty>) -> Result<Ty, RuleError
     })
 }
 
+/// `ty` unless it is complex: a real-valued distribution's latent cannot be complex.
+pub fn real_only(dist: &str, ty: Ty) -> Result<Ty, RuleError> {
+    if ty.is_complex() {
+        let detail = format!("{dist} is real-valued: the latent cannot be {ty}");
+        return Err(RuleError::Shape { arg: None, detail });
+    }
+    Ok(ty)
+}
+
 /// A value's elements as reals (complex: interleaved re, im).
 pub fn flat_real(v: &Value) -> Vec<f64> {
     match v {

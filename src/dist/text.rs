@@ -1,32 +1,31 @@
 //! The registry as text: signatures for messages and `:type`, lists by role, and the docs table.
 
-use super::{Constraint, Distribution, ParamKind, Role, Signature, REGISTRY};
+use super::{Constraint, Distribution, Param, ParamKind, Role, Signature, REGISTRY};
 
-/// `Normal(mu, sigma)`: the call as written, parameter names only.
+/// `lower = -inf`: an optional parameter with its default, else the name (and `: ty` when `typed`).
+fn param_text(p: &Param, typed: bool) -> String {
+    let name = match p.kind {
+        ParamKind::ScoreFile => return "\"file.safetensors\"".to_string(),
+        _ if typed && !p.ty.is_empty() => format!("{}: {}", p.name, p.ty),
+        _ => p.name.to_string(),
+    };
+    match p.default {
+        Some(v) => format!("{name} = {v}"),
+        None => name,
+    }
+}
+
+/// `Normal(mu, sigma)`, `Flat(lower = -inf, upper = inf)`: the call as written, parameter names and
+/// the defaults of optional ones.
 fn usage(d: &dyn Distribution, s: &Signature) -> String {
-    let params: Vec<String> = s
-        .params
-        .iter()
-        .map(|p| match p.kind {
-            ParamKind::ScoreFile => "\"file.safetensors\"".to_string(),
-            _ => p.name.to_string(),
-        })
-        .collect();
+    let params: Vec<String> = s.params.iter().map(|p| param_text(p, false)).collect();
     format!("{}({})", d.name(), params.join(", "))
 }
 
 /// `GaussianMixture(weights: real[K], …) (prior, sigmas > 0)`: the call with typed parameters, its
 /// role and every condition the checker or the density enforces.
 pub fn render(d: &dyn Distribution, s: &Signature) -> String {
-    let params: Vec<String> = s
-        .params
-        .iter()
-        .map(|p| match p.kind {
-            ParamKind::ScoreFile => "\"file.safetensors\"".to_string(),
-            _ if !p.ty.is_empty() => format!("{}: {}", p.name, p.ty),
-            _ => p.name.to_string(),
-        })
-        .collect();
+    let params: Vec<String> = s.params.iter().map(|p| param_text(p, true)).collect();
     let mut conds = vec![s.role.describe().to_string()];
     for p in s.params {
         match p.kind {
@@ -98,15 +97,15 @@ pub fn docs_table() -> String {
             .iter()
             .map(|x| format!("`{}`", render(*d, x)))
             .collect();
-        let transform = match d.signature(Role::Prior).and(d.transform()) {
-            Some(t) => t.describe(),
-            None => "—",
+        let transform = match d.signature(Role::Prior).and(d.transform_text()) {
+            Some(t) => t,
+            None => "—".into(),
         };
         s.push_str(&format!(
             "| `{}` | {} | {} | {transform} | {} |\n",
             d.name(),
             sigs.join("<br>"),
-            d.support().describe(),
+            d.support_text(),
             d.summary()
         ));
     }
