@@ -10,6 +10,9 @@ use crate::graph::{NodeId, Ty, Value};
 use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind, TypeExpr};
 
+/// The keyword every likelihood takes besides its parameters: `observed = MASK`.
+pub(crate) const OBSERVED: &str = "observed";
+
 /// Split `~`'s right side into a registered distribution and its arguments.
 fn as_dist(e: &Expr) -> Result<(&'static dyn Distribution, &[Expr]), Option<String>> {
     match &e.kind {
@@ -277,9 +280,61 @@ impl Ctx<'_> {
         Some((PriorSpec::Dist(call), ty))
     }
 
-    /// Check an observation's likelihood against the observed data's type.
-    pub(super) fn likelihood(&mut self, data_ty: &Ty, name: &str, decl: Span, e: &Expr) -> Option<Call> {
-        let (d, args) = self.dist_head(e)?;
+    /// The `observed = MASK` argument of a likelihood: a real constant that broadcasts to the data.
+    fn observed_mask(&mut self, e: &Expr, data_ty: &Ty) -> Option<NodeId> {
+        let id = self.expr(e, &Locals::new())?;
+        let what = "the observation mask";
+        if self.depends_on_latent(id) {
+            self.error(CheckError::DependsOnLatent {
+                what: what.into(),
+                span: e.span,
+            });
+            return None;
+        }
+        let ty = self.ty(id);
+        if ty.is_complex() {
+            self.error(CheckError::ExpectedReal {
+                what: what.into(),
+                found: ty.to_string(),
+                span: e.span,
+            });
+            return None;
+        }
+        if dist::broadcast_shapes(&ty.shape, &data_ty.shape).as_deref() != Some(&data_ty.shape[..]) {
+            self.error(CheckError::ParamShape {
+                what: "observation mask".into(),
+                detail: format!(
+                    "the mask is {ty}, expected a shape that broadcasts to {:?}",
+                    data_ty.shape
+                ),
+                span: e.span,
+            });
+            return None;
+        }
+        Some(id)
+    }
+
+    /// Check an observation's likelihood against the observed data's type; with it, the
+    /// `observed = MASK` node if given (any likelihood takes it).
+    pub(super) fn likelihood(
+        &mut self,
+        data_ty: &Ty,
+        name: &str,
+        decl: Span,
+        e: &Expr,
+    ) -> Option<(Call, Option<NodeId>)> {
+        let (d, all_args) = self.dist_head(e)?;
+        let mut observed = None;
+        let mut args = Vec::with_capacity(all_args.len());
+        for a in all_args {
+            match &a.kind {
+                ExprKind::Named { name, value } if name.name == OBSERVED => {
+                    observed = Some(self.observed_mask(value, data_ty)?);
+                }
+                _ => args.push(a.clone()),
+            }
+        }
+        let args = args.as_slice();
         let Some(sig) = d.signature(Role::Likelihood) else {
             self.error(CheckError::PriorAsLikelihood {
                 name: d.name().into(),
@@ -346,11 +401,12 @@ impl Ctx<'_> {
                 ParamKind::ScoreFile => {}
             }
         }
-        Some(Call {
+        let call = Call {
             dist: d,
             role: Role::Likelihood,
             params: ids,
-        })
+        };
+        Some((call, observed))
     }
 }
 

@@ -79,6 +79,8 @@ pub struct Observation {
     pub data: usize,
     /// The likelihood: a registered distribution in its likelihood role, over graph nodes.
     pub likelihood: Call,
+    /// `observed = MASK`: only the elements where the (constant) mask is non-zero are observed.
+    pub observed: Option<NodeId>,
     pub span: Span,
 }
 

@@ -79,6 +79,7 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
     }
     for o in &ctx.observations {
         o.likelihood.params.iter().copied().for_each(&mut mark);
+        o.observed.into_iter().for_each(&mut mark);
     }
     ctx.outputs.iter().for_each(|d| mark(d.node));
     keep.into_iter().for_each(&mut mark);
@@ -119,6 +120,7 @@ pub(super) fn finish(ctx: Ctx<'_>, name: &str, keep: Option<NodeId>) -> (Model, 
     let mut observations = ctx.observations;
     for o in &mut observations {
         o.likelihood = o.likelihood.map_nodes(r);
+        o.observed = o.observed.map(r);
     }
     let mut outputs = ctx.outputs;
     for d in &mut outputs {

@@ -184,7 +184,7 @@ impl Ctx<'_> {
             Some(d) => (d.ty.clone(), d.span),
             None => return,
         };
-        let Some(likelihood) = self.likelihood(&ty, &name.name, decl, dist) else {
+        let Some((likelihood, observed)) = self.likelihood(&ty, &name.name, decl, dist) else {
             return;
         };
         if let Some(first) = self.observations.iter().find(|o| o.data == i) {
@@ -199,6 +199,7 @@ impl Ctx<'_> {
         self.observations.push(Observation {
             data: i,
             likelihood,
+            observed,
             span,
         });
     }

@@ -218,18 +218,42 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         has_observations: !model.observations.is_empty(),
         terms: term_notes,
     };
-    let observations = model
-        .observations
-        .iter()
-        .map(|o| {
-            let name = model.data.get(o.data).map(|d| d.name.as_str()).unwrap_or("?");
-            Observation {
-                data: o.data,
-                likelihood: o.likelihood.clone(),
-                label: format!("{name} ~ {}(…)", o.likelihood.name()),
+    let mut observations = Vec::new();
+    for o in &model.observations {
+        let decl = model.data.get(o.data);
+        let name = decl.map(|d| d.name.as_str()).unwrap_or("?");
+        let observed = match o.observed {
+            None => None,
+            Some(id) => {
+                let shape = decl.map(|d| d.ty.shape.clone()).unwrap_or_default();
+                let mask = model
+                    .graph
+                    .eval_const(id, &data, &fft)
+                    .ok()
+                    .and_then(|v| v.broadcast_to(&shape));
+                let Some(Value::Real(mask)) = mask else {
+                    return Err(vec![prior_error(
+                        o.span,
+                        format!("the observation mask of `{name}` cannot be evaluated"),
+                        None,
+                    )]);
+                };
+                Some(
+                    mask.iter()
+                        .enumerate()
+                        .filter(|(_, m)| **m != 0.0)
+                        .map(|(i, _)| i)
+                        .collect(),
+                )
             }
-        })
-        .collect();
+        };
+        observations.push(Observation {
+            data: o.data,
+            likelihood: o.likelihood.clone(),
+            label: format!("{name} ~ {}(…)", o.likelihood.name()),
+            observed,
+        });
+    }
     let posterior = GraphPosterior::new(model.graph.clone(), data, observations, layout, priors)
         .map_err(|m| {
             vec![prior_error(

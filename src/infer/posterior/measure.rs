@@ -14,6 +14,22 @@ fn location(obs: &super::Observation) -> Result<NodeId, EvalError> {
         .ok_or_else(|| EvalError::Fatal(format!("{}: the likelihood has no location parameter", obs.label)))
 }
 
+/// Zero the residual where `observed = MASK` says the data are not observed.
+fn mask_unobserved(obs: &super::Observation, r: &mut ndarray::ArrayD<Complex64>) {
+    let Some(idx) = &obs.observed else { return };
+    let mut keep = vec![false; r.len()];
+    for &i in idx {
+        if let Some(k) = keep.get_mut(i) {
+            *k = true;
+        }
+    }
+    for (v, k) in r.iter_mut().zip(keep) {
+        if !k {
+            *v = Complex64::new(0.0, 0.0);
+        }
+    }
+}
+
 impl GraphPosterior {
     /// DPS data consistency at one point: `‖y − A(x)‖` summed in quadrature over observations
     /// (each likelihood's weights Λ, [`crate::dist::Distribution::dps_weights`]: plain ℓ2 for
@@ -33,6 +49,7 @@ impl GraphPosterior {
                 .get(node.0)
                 .ok_or_else(|| EvalError::Fatal("node out of range".into()))?;
             let mut r = &y.to_complex() - &m.to_complex();
+            mask_unobserved(obs, &mut r);
             if let Some(w) = obs.likelihood.dist.dps_weights(y) {
                 let w_c = w.mapv(|v| num_complex::Complex64::new(v, 0.0));
                 total += r.iter().zip(w.iter()).map(|(a, b)| a.norm_sqr() * b).sum::<f64>();

@@ -20,6 +20,8 @@ pub struct Observation {
     pub data: usize,
     pub likelihood: Call,
     pub label: String,
+    /// `observed = MASK`: the flat indices of the observed elements (`None`: all of them).
+    pub observed: Option<Vec<usize>>,
 }
 
 /// A prior evaluated through the graph: the latent's node is the variate, its parameters are nodes
@@ -168,7 +170,10 @@ impl GraphPosterior {
                 .data
                 .get(obs.data)
                 .ok_or_else(|| EvalError::Fatal("data index out of range".into()))?;
-            let d = density(&obs.likelihood, y, &node, sigma, &obs.label)?;
+            let d = match &obs.observed {
+                None => density(&obs.likelihood, y, &node, sigma, &obs.label)?,
+                Some(idx) => masked_density(&obs.likelihood, y, idx, &node, sigma, &obs.label)?,
+            };
             log_lik += d.log_p;
             seed_params(&obs.likelihood, d.d_params, &node, &mut seeds)?;
         }
@@ -258,6 +263,84 @@ fn density<'v>(
         DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
         e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
     })
+}
+
+/// [`density`] on the observed elements only: the data and every parameter (stretched to the data's
+/// shape) gathered at `idx`, the parameters' gradients scattered back (zero where unobserved).
+fn masked_density<'v>(
+    call: &Call,
+    y: &Value,
+    idx: &[usize],
+    node: &impl Fn(NodeId) -> Result<&'v Value, EvalError>,
+    level: f64,
+    label: &str,
+) -> Result<crate::dist::Density, EvalError> {
+    let shape = y.shape().to_vec();
+    let gather = |v: &Value| -> Result<Value, EvalError> {
+        let numel: usize = v.shape().iter().product();
+        if numel == 1 {
+            return Ok(v.clone());
+        }
+        let full = v.broadcast_to(&shape).ok_or_else(|| {
+            EvalError::Fatal(format!("{label}: a parameter does not broadcast to the data"))
+        })?;
+        Ok(match full {
+            Value::Real(a) => {
+                let flat: Vec<f64> = a.iter().copied().collect();
+                Value::Real(
+                    ndarray::ArrayD::from_shape_vec(
+                        ndarray::IxDyn(&[idx.len()]),
+                        idx.iter().map(|&i| flat[i]).collect(),
+                    )
+                    .map_err(|e| EvalError::Fatal(e.to_string()))?,
+                )
+            }
+            Value::Complex(a) => {
+                let flat: Vec<num_complex::Complex64> = a.iter().copied().collect();
+                Value::Complex(
+                    ndarray::ArrayD::from_shape_vec(
+                        ndarray::IxDyn(&[idx.len()]),
+                        idx.iter().map(|&i| flat[i]).collect(),
+                    )
+                    .map_err(|e| EvalError::Fatal(e.to_string()))?,
+                )
+            }
+        })
+    };
+    let ys = gather(y)?;
+    let values = call
+        .params
+        .iter()
+        .map(|&id| node(id).and_then(gather))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params: Vec<&Value> = values.iter().collect();
+    let mut d = call.dist.log_density(&ys, &params, level).map_err(|e| match e {
+        DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
+        DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
+        e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
+    })?;
+    let scatter = |g: Value| -> Value {
+        match g {
+            Value::Real(a) if a.len() == idx.len() && a.ndim() == 1 => {
+                let mut out = ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&shape));
+                if let Some(o) = out.as_slice_mut() {
+                    idx.iter().zip(a.iter()).for_each(|(&i, v)| o[i] = *v);
+                }
+                Value::Real(out)
+            }
+            Value::Complex(a) if a.len() == idx.len() && a.ndim() == 1 => {
+                let mut out = ndarray::ArrayD::<num_complex::Complex64>::zeros(ndarray::IxDyn(&shape));
+                if let Some(o) = out.as_slice_mut() {
+                    idx.iter().zip(a.iter()).for_each(|(&i, v)| o[i] = *v);
+                }
+                Value::Complex(out)
+            }
+            g => g,
+        }
+    };
+    d.d_params = d.d_params.into_iter().map(|g| g.map(scatter)).collect();
+    d.d_x = d.d_x.map(scatter);
+    Ok(d)
 }
 
 /// The parameters' gradients as cotangent seeds on their nodes; a gradient over the variate's shape
