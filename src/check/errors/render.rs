@@ -128,7 +128,7 @@ impl CheckError {
             }),
             ParamShape { what, detail, span } => e("E0206", *span, format!("{what}: {detail}"))
                 .with_label("wrong shape")
-                .with_help("parameters are scalars or have the latent's (or data's) full shape"),
+                .with_help("parameters are scalars or broadcast to the latent's (or data's) shape by numpy's rules: trailing dimensions equal or 1"),
             BadList { detail, span } => e("E0207", *span, format!("invalid list literal: {detail}"))
                 .with_label("here")
                 .with_help("lists hold constant numbers (or equally shaped constant lists)"),
@@ -238,7 +238,7 @@ impl CheckError {
                 .with_help("add a `prior NAME ~ DIST` statement"),
             DependsOnLatent { what, span } => e("E0407", *span, format!("{what} depends on a latent variable"))
                 .with_label("depends on a latent")
-                .with_help("prior parameters and likelihood noise levels must be fixed (data, constants, `let`s of them)"),
+                .with_help("bounds, mixture components and observation masks must be fixed (data, constants, `let`s of them); scales and locations may be latents"),
             NotPositive { what, span } => e("E0408", *span, format!("{what} must be positive"))
                 .with_label("not positive")
                 .with_help("standard deviations are positive numbers"),
