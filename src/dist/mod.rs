@@ -270,7 +270,13 @@ pub trait Distribution: Send + Sync {
         complex: bool,
     ) -> Result<Box<dyn ScoreModel>, BuildError> {
         let _ = (params, dim, complex);
-        Err(BuildError(format!("`{}` cannot be a prior", self.name())))
+        Err(BuildError(match self.signature(Role::Prior) {
+            Some(_) => format!(
+                "`{}` has no score-model form: its prior is a log-density term",
+                self.name()
+            ),
+            None => format!("`{}` cannot be a prior", self.name()),
+        }))
     }
 
     /// Weights Λ of the DPS data-consistency norm `‖y − A(x)‖_Λ` (`None`: the plain ℓ2 norm).

@@ -73,7 +73,11 @@ impl Support {
             Support::Positive => Some(Transform::Log),
             Support::LowerBounded { lo } => Some(Transform::LowerBound { lo }),
             Support::UpperBounded { hi } => Some(Transform::UpperBound { hi }),
-            Support::Interval { lo, hi } => Some(Transform::Logit { lo, hi }),
+            Support::Interval { lo, hi } if lo.is_finite() && hi.is_finite() => {
+                Some(Transform::Logit { lo, hi })
+            }
+            // An infinite bound is a one-sided (or no) bound: never a logit over an infinite width.
+            Support::Interval { lo, hi } => Support::bounded(lo, hi).transform(),
             Support::Counts => None,
         }
     }
@@ -266,5 +270,11 @@ mod tests {
         ];
         assert!(outside.iter().all(|(s, x)| !s.contains(*x)));
         assert!(!Support::Counts.contains(0.5) && !Support::Real.contains(f64::NAN));
+        let open = Support::Interval { lo: 1.0, hi: inf }.transform();
+        assert_eq!(open, Some(Transform::LowerBound { lo: 1.0 }));
+        assert_eq!(
+            Support::Interval { lo: -inf, hi: inf }.transform(),
+            Some(Transform::Identity)
+        );
     }
 }

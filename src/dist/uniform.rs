@@ -85,6 +85,10 @@ impl Distribution for Uniform {
         "lower < x < upper".into()
     }
 
+    fn transform_text(&self) -> Option<String> {
+        Some("logit".into())
+    }
+
     /// Scalar bounds; the latent is a scalar or has the declared shape.
     fn prior_type(&self, params: &[Ty], _given: &[bool], declared: Option<&Ty>) -> Result<Ty, RuleError> {
         if let Some(i) = params.iter().position(|t| !t.is_scalar()) {

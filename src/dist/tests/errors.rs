@@ -235,3 +235,19 @@ fn signatures_show_optional_parameters_and_constraints() {
         Some("Flat(lower = -inf, upper = inf)")
     );
 }
+
+#[test]
+fn the_rician_is_even_in_nu() {
+    let d = find("Rician").unwrap();
+    let y = real(&[0.4, 1.7]);
+    let plus = log_density(d, &y, &[real(&[0.8, 1.2]), s(0.5)], 0.0).unwrap();
+    let minus = log_density(d, &y, &[real(&[-0.8, -1.2]), s(0.5)], 0.0).unwrap();
+    assert!((plus.log_p - minus.log_p).abs() < 1e-12);
+    let (Some(Value::Real(a)), Some(Value::Real(b))) = (&plus.d_params[0], &minus.d_params[0]) else {
+        panic!("{plus:?}");
+    };
+    assert!(
+        a.iter().zip(b.iter()).all(|(p, m)| (p + m).abs() < 1e-12),
+        "{a} vs {b}"
+    );
+}
