@@ -259,6 +259,18 @@ impl Ctx<'_> {
                 }
             }
         }
+        // A support that depends on constant parameters (bounds) must be a valid one.
+        let consts: Option<Vec<Value>> = ids.iter().map(|&id| self.const_value(id).cloned()).collect();
+        if let Some(values) = consts {
+            if let Err(e) = d.support_for(&values.iter().collect::<Vec<_>>()) {
+                self.error(CheckError::NotSimplex {
+                    what: "bounds".into(),
+                    detail: e.to_string(),
+                    span: dspan,
+                });
+                return None;
+            }
+        }
         if let Some((d, te)) = declared {
             if d != ty {
                 let (declared, found) = (d.to_string(), ty.to_string());

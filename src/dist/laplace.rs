@@ -45,6 +45,22 @@ impl Distribution for Laplace {
     /// `log p = −log 2b − |x − μ|/b`, complex values: real and imaginary parts each (a real mu is
     /// the real part's); the derivative in x at x = μ is taken as 0
     /// (the subgradient's midpoint). `level` is ignored (no closed form).
+    /// `mu − b·sign(u)·ln(1 − 2|u|)`, u uniform on (−½, ½) (complex data: parts each).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("Laplace", like, params, Some(0), rng, |[mu, b], rng| {
+            if !(b > 0.0) {
+                return Err(format!("b must be positive, got {b}"));
+            }
+            let u = super::draw::uniform(rng) - 0.5;
+            Ok(mu - b * u.signum() * (1.0 - 2.0 * u.abs()).ln())
+        })
+    }
+
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         density_parts("Laplace", ["mu", "b"], [true, false], x, params, |x, [mu, b]| {
             finite("mu", mu)?;

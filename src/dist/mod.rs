@@ -9,6 +9,7 @@
 //! and builds priors as [`ScoreModel`]s; it never sees the syntax tree or the checker.
 
 mod beta;
+mod draw;
 mod elementwise;
 mod exponential;
 mod flat;

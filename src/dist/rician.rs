@@ -37,6 +37,21 @@ impl Distribution for Rician {
     /// I₁/I₀ from exponentially scaled Bessel functions (finite for any argument). The density is
     /// even in ν, so a negative ν is |ν|. y = 0 has density 0: out of the support. `level` is
     /// ignored (no closed form).
+    /// `|nu + sigma·(z₁ + i z₂)|`: the magnitude of a complex Gaussian around `nu`.
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("Rician", like, params, None, rng, |[nu, s], rng| {
+            if !(s > 0.0) {
+                return Err(format!("sigma must be positive, got {s}"));
+            }
+            Ok((nu + s * super::draw::normal(rng)).hypot(s * super::draw::normal(rng)))
+        })
+    }
+
     fn log_density(&self, y: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         density("Rician", ["nu", "sigma"], y, params, |y, [nu, s]| {
             finite("nu", nu)?;

@@ -49,6 +49,22 @@ impl Distribution for StudentT {
     /// `log p = log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log σ − (ν+1)/2 · log(1 + z²/ν)`,
     /// z = (x − μ)/σ; complex values: real and imaginary parts each (a real mu is the real part's).
     /// `level` is ignored (the t convolved with a Gaussian has no closed form).
+    /// `mu + sigma·t_nu` per element (complex data: real and imaginary parts each).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("StudentT", like, params, Some(1), rng, |[nu, mu, s], rng| {
+            if !(nu > 0.0 && s > 0.0) {
+                return Err(format!("nu and sigma must be positive, got {nu}, {s}"));
+            }
+            let t = rand_distr::StudentT::new(nu).map_err(|e| e.to_string())?;
+            Ok(mu + s * rand_distr::Distribution::<f64>::sample(&t, rng))
+        })
+    }
+
     fn log_density(&self, x: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {
         density_parts(
             "StudentT",
