@@ -93,3 +93,33 @@ fn impossible_sampler_is_a_diagnostic() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("E0706") && text.contains("blur_demo.uq:"), "{text}");
 }
+
+/// A hierarchical model: constrained latents are written on their scale, an `output` is the
+/// function of the latents it names at every draw, and `--predictive` writes replicates and checks.
+#[test]
+fn hierarchical_outputs_and_predictive_replicates() {
+    use ndarray::{Array2, Array3};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    sample(
+        "tests/valid/hierarchical.uq",
+        &out,
+        &["--draws", "50", "--warmup", "50", "--chains", "2", "--predictive"],
+    );
+    let sigma: Array2<f64> = ndarray_npy::read_npy(out.join("sigma/samples.npy")).unwrap();
+    assert!(sigma.iter().all(|s| *s > 0.0), "sigma is written on its (positive) scale");
+    let p: Array2<f64> = ndarray_npy::read_npy(out.join("p/samples.npy")).unwrap();
+    assert!(p.iter().all(|p| *p > 0.0 && *p < 1.0));
+    let x: Array3<f64> = ndarray_npy::read_npy(out.join("x/samples.npy")).unwrap();
+    let resid: Array3<f64> = ndarray_npy::read_npy(out.join("resid/samples.npy")).unwrap();
+    let y: ndarray::Array1<f64> = ndarray_npy::read_npy("tests/invalid/data/real4.npy").unwrap();
+    let want = -&x + &y;
+    assert!(want.iter().zip(resid.iter()).all(|(a, b)| (a - b).abs() < 1e-12));
+    let y_rep: Array3<f64> = ndarray_npy::read_npy(out.join("y_rep/samples.npy")).unwrap();
+    assert_eq!(y_rep.shape(), &[2, 50, 4]);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let checks = s["predictive"].as_array().unwrap();
+    assert_eq!(checks.len(), 4);
+    assert!(checks.iter().all(|c| c["data"] == "y" && c["p_value"].as_f64().is_some()));
+}
