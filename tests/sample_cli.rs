@@ -107,7 +107,10 @@ fn hierarchical_outputs_and_predictive_replicates() {
         &["--draws", "50", "--warmup", "50", "--chains", "2", "--predictive"],
     );
     let sigma: Array2<f64> = ndarray_npy::read_npy(out.join("sigma/samples.npy")).unwrap();
-    assert!(sigma.iter().all(|s| *s > 0.0), "sigma is written on its (positive) scale");
+    assert!(
+        sigma.iter().all(|s| *s > 0.0),
+        "sigma is written on its (positive) scale"
+    );
     let p: Array2<f64> = ndarray_npy::read_npy(out.join("p/samples.npy")).unwrap();
     assert!(p.iter().all(|p| *p > 0.0 && *p < 1.0));
     let x: Array3<f64> = ndarray_npy::read_npy(out.join("x/samples.npy")).unwrap();
@@ -121,5 +124,7 @@ fn hierarchical_outputs_and_predictive_replicates() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let checks = s["predictive"].as_array().unwrap();
     assert_eq!(checks.len(), 4);
-    assert!(checks.iter().all(|c| c["data"] == "y" && c["p_value"].as_f64().is_some()));
+    assert!(checks
+        .iter()
+        .all(|c| c["data"] == "y" && c["p_value"].as_f64().is_some()));
 }

@@ -3,6 +3,7 @@
 //! Entry points: [`check_file`] and [`check_source`] produce a [`Model`]; [`bind_data`] loads the
 //! model's `data` tensors. Every failure is a [`Diagnostic`] with a stable code (`docs/errors.md`).
 
+mod args;
 mod bind;
 mod calls;
 mod constants;

@@ -53,7 +53,7 @@ impl Distribution for Laplace {
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
         super::draw::elementwise("Laplace", like, params, Some(0), rng, |[mu, b], rng| {
-            if !(b > 0.0) {
+            if b.is_nan() || b <= 0.0 {
                 return Err(format!("b must be positive, got {b}"));
             }
             let u = super::draw::uniform(rng) - 0.5;

@@ -45,7 +45,7 @@ impl Distribution for Rician {
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
         super::draw::elementwise("Rician", like, params, None, rng, |[nu, s], rng| {
-            if !(s > 0.0) {
+            if s.is_nan() || s <= 0.0 {
                 return Err(format!("sigma must be positive, got {s}"));
             }
             Ok((nu + s * super::draw::normal(rng)).hypot(s * super::draw::normal(rng)))

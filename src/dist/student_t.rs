@@ -57,7 +57,7 @@ impl Distribution for StudentT {
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
         super::draw::elementwise("StudentT", like, params, Some(1), rng, |[nu, mu, s], rng| {
-            if !(nu > 0.0 && s > 0.0) {
+            if nu.is_nan() || s.is_nan() || nu <= 0.0 || s <= 0.0 {
                 return Err(format!("nu and sigma must be positive, got {nu}, {s}"));
             }
             let t = rand_distr::StudentT::new(nu).map_err(|e| e.to_string())?;

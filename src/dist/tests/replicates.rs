@@ -22,7 +22,10 @@ fn cases() -> Vec<(&'static str, Vec<f64>, f64, f64)> {
 #[test]
 fn every_likelihood_draws_replicates_with_the_right_moments() {
     let cases = cases();
-    for d in REGISTRY.iter().filter(|d| d.signature(Role::Likelihood).is_some()) {
+    for d in REGISTRY
+        .iter()
+        .filter(|d| d.signature(Role::Likelihood).is_some())
+    {
         let Some((_, params, m1, m2)) = cases.iter().find(|c| c.0 == d.name()) else {
             panic!("{}: no replicate case", d.name());
         };
