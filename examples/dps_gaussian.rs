@@ -5,6 +5,10 @@
 //! reverse-step variances (β "large", β̃ "small") and each step size ζ, the RMS over pixels of
 //! (DPS mean − exact mean)/exact sd and the mean ratio DPS sd / exact sd, from 512 independent DPS
 //! samples (the Monte-Carlo floor of the first figure is 1/√512 ≈ 0.044).
+//!
+//! `cargo run --release --example dps_gaussian -- corrector` instead measures the corrector at ζ = 1
+//! (β variance): the same two figures after K = 0, 5, 10, 20, 50, 100 MALA transitions at σ_c, with
+//! the corrector's acceptance, step, jump and prior evaluations per sample.
 
 #[path = "../tests/kernels_util/mod.rs"]
 mod kernels_util;
@@ -14,7 +18,7 @@ use ndarray::{Array1, Array2, Axis};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use uq::check::{bind_data, check_file};
-use uq::infer::{run_dps, DpsConfig};
+use uq::infer::{correct, run_dps, vp_prior, CorrectorConfig, DpsConfig, MhMode, VpLevel};
 use uq::score::VpNormalPrior;
 use uq::session::build;
 use uq::source::SourceMap;
@@ -68,6 +72,35 @@ fn main() -> anyhow::Result<()> {
     let (mean, cov) = gaussian_posterior(&b, &y, NOISE, &Array1::zeros(d), &Array1::ones(d));
     let sd = cov.diag().mapv(f64::sqrt);
     let chains = 512;
+    let score = |x: &Array2<f64>| {
+        let m = x.mean_axis(Axis(0)).unwrap_or_default();
+        let z = (&m - &mean) / &sd;
+        let rms = (z.mapv(|v| v * v).sum() / d as f64).sqrt();
+        (rms, (&x.std_axis(Axis(0), 1.0) / &sd).mean().unwrap_or(f64::NAN))
+    };
+    if std::env::args().nth(1).as_deref() == Some("corrector") {
+        let stop = AtomicBool::new(false);
+        let view = vp_prior(&prior)?;
+        let level = VpLevel::new(&post, view.as_ref())?;
+        for steps in [1000, 250] {
+            let cfg = DpsConfig { zeta: 1.0, steps, small_variance: false, init: None };
+            let out = run_dps(&post, &prior, &cfg, chains, 7, &|_| {}, &stop)?;
+            for k in [0, 5, 10, 20, 50, 100] {
+                let ccfg = CorrectorConfig { steps: k, sigma: level.sigma, mh: MhMode::score_only(), eds: true };
+                let c = correct(&level, &out.samples, &ccfg, 7, &stop)?;
+                let (rms, ratio) = score(&c.samples);
+                let accept = c.accept.iter().sum::<f64>() / chains as f64;
+                println!(
+                    "{{\"steps\": {steps}, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"accept\": {accept:.3}, \"step\": {:.4}, \"jump\": {:.3}, \"prior_evals_per_sample\": {:.1}, \"sigma_c\": {:.4}}}",
+                    c.step_size,
+                    c.jump(&out.samples),
+                    (c.grad_evals + c.score_evals) as f64 / chains as f64,
+                    level.sigma
+                );
+            }
+        }
+        return Ok(());
+    }
     let runs = [1000, 250]
         .into_iter()
         .flat_map(|steps| [false, true].map(|small| (steps, small)));
