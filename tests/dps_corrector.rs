@@ -63,7 +63,7 @@ fn moments(x: &Array2<f64>, mean: &Array1<f64>, sd: &Array1<f64>) -> (Array1<f64
 }
 
 /// Corrector transitions in these tests (the default of `uq`'s DPS).
-const K: usize = 20;
+const K: usize = 50;
 /// Independent samples per case.
 const N: usize = 512;
 

@@ -11,7 +11,7 @@ use ndarray::{s, Array3};
 const DPS_BATCH: usize = 64;
 
 /// Corrector transitions per sample by default (docs/samplers.md: the error-vs-K curve).
-pub const DPS_CORRECT: u64 = 20;
+pub const DPS_CORRECT: u64 = 50;
 
 pub const DPS: SamplerDef = SamplerDef {
     name: "dps",
