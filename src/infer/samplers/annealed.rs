@@ -19,13 +19,13 @@ use std::time::Instant;
 use ndarray::{Array1, Array2, Array3, Axis};
 
 use super::corrector::{correct, CorrectorConfig, CorrectorOutput};
-use super::rounds::{by_chain, merge_last};
+use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
 use crate::infer::run::{
     chain_rngs, initial_states, run_chains, KernelKind, Mass, Progress, RunConfig, RunError, RunOutput,
 };
-use crate::infer::target::{EvalError, Posterior};
+use crate::infer::target::Posterior;
 
 /// Settings of annealed HMC; the defaults of a `uq` run are in the sampler registry
 /// (`session/samplers/annealed.rs`).
@@ -147,22 +147,6 @@ pub struct AnnealedOutput {
 fn positions(states: &[ChainState]) -> Array2<f64> {
     let dim = states.first().map_or(0, |s| s.position.len());
     Array2::from_shape_fn((states.len(), dim), |(c, j)| states[c].position[j])
-}
-
-/// Expected denoised samples `x + σ² s_prior(x, σ)` of every draw, batched over chains.
-fn eds(target: &dyn Posterior, raw: &Array3<f64>, sigma: f64) -> Result<(Array3<f64>, u64), RunError> {
-    let mut out = raw.clone();
-    let mut n = 0u64;
-    for k in 0..raw.len_of(Axis(1)) {
-        let xs = raw.index_axis(Axis(1), k);
-        let s = target.prior_score(xs, sigma).map_err(|e| match e {
-            EvalError::Fatal(m) => RunError::Kernel(KernelError::Fatal(m)),
-            other => RunError::Kernel(KernelError::Fatal(format!("EDS step: {other}"))),
-        })?;
-        n += xs.nrows() as u64;
-        out.index_axis_mut(Axis(1), k).scaled_add(sigma * sigma, &s);
-    }
-    Ok((out, n))
 }
 
 /// One batch of annealing runs: the schedule, then the σ_min phase.
@@ -428,44 +412,5 @@ fn anneal_batch(
         evals: (grad_evals, score_evals),
         levels_done: levels,
         correction,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    target: &dyn Posterior,
-    cfg: &AnnealedConfig,
-    raw: Array3<f64>,
-    sigma: f64,
-    sigmas: Vec<f64>,
-    level_accept: Vec<f64>,
-    eps: f64,
-    last: Option<RunOutput>,
-    (grad_evals, mut score_evals): (u64, u64),
-    started: Instant,
-    partial: bool,
-) -> Result<AnnealedOutput, RunError> {
-    let draws = if cfg.eds && raw.len_of(Axis(1)) > 0 {
-        let (d, n) = eds(target, &raw, sigma)?;
-        score_evals += n;
-        d
-    } else {
-        raw.clone()
-    };
-    Ok(AnnealedOutput {
-        draws,
-        raw,
-        sigmas,
-        level_accept,
-        eps,
-        last,
-        grad_evals,
-        score_evals,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        partial,
-        levels_done: 0,
-        levels_planned: 0,
-        rounds_done: 0,
-        corrections: Vec::new(),
     })
 }

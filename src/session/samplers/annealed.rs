@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const BATCH: usize = 64;
 
 /// Corrector transitions per annealing run by default (docs/samplers.md).
-pub const ANNEALED_CORRECT: u64 = 10;
+pub const ANNEALED_CORRECT: u64 = 50;
 
 pub const ANNEALED_HMC: SamplerDef = SamplerDef {
     name: "annealed_hmc",
