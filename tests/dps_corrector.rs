@@ -220,3 +220,35 @@ fn mixture_modes_and_weights() {
     let se_rw = w_exact * (1.0 - w_exact) * (0.5 / n1 + 0.5 / (N as f64 - n1)).sqrt();
     assert!((rw - w_exact).abs() < 3.0 * se_rw, "reweighted {rw:.3} vs exact {w_exact:.3} (se {se_rw:.3})");
 }
+
+/// `uq sample --sampler dps` on a mixture prior (its exact VP view) finishes with the corrector and
+/// records it in summary.json; `--correct 0` turns it off.
+#[test]
+fn dps_on_an_analytic_prior_records_the_corrector() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, correct: &str| -> serde_json::Value {
+        let out = dir.path().join(name);
+        assert_cmd::Command::cargo_bin("uq")
+            .unwrap()
+            .args(["sample", "models/mixture_regression.uq", "--quiet", "--sampler", "dps"])
+            .args(["--dps-steps", "100", "--chains", "2", "--draws", "3", "--correct", correct, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let s = run("on", "10");
+    assert_eq!(s["sampler"], "dps");
+    let c = &s["extra"]["corrector"];
+    assert_eq!(c["steps"], 10);
+    assert_eq!(c["steps_done"], 10);
+    let accept = s["acceptance_rate"].as_array().unwrap();
+    assert_eq!(accept.len(), 2);
+    assert!(accept.iter().all(|a| a.as_f64().is_some_and(|a| (0.0..=1.0).contains(&a))), "{accept:?}");
+    assert!(c["jump_sq_over_var"].as_f64().is_some_and(|j| j > 0.0), "{c}");
+    assert!(c["step_size_per_chain"][0].as_f64().is_some_and(|h| h > 0.0), "{c}");
+    // 10 transitions of 1 gradient + 3 Simpson scores, plus the start and the step heuristic.
+    assert!(c["score_evals_per_sample"].as_f64().is_some_and(|e| e >= 41.0), "{c}");
+    let off = run("off", "0");
+    assert!(off["extra"].get("corrector").is_none());
+}
