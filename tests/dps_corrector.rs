@@ -166,13 +166,20 @@ fn reweighted(post: &GraphPosterior, x: &Array2<f64>, m: &[usize]) -> f64 {
 /// score-only reweighting across particles matches the exact weight within its Monte-Carlo error.
 #[test]
 fn mixture_modes_and_weights() {
+    // y = 0: both modes weigh 0.5 exactly; y = (0.3, 0.1): 0.90 on mode 1.
+    for (seed, y) in [(5, array![0.0, 0.0]), (6, array![0.3, 0.1])] {
+        mixture_case(seed, &y);
+    }
+}
+
+fn mixture_case(seed: u64, y: &Array1<f64>) {
     let a = array![[1.0, 0.2], [0.0, 0.4]];
-    let y = array![0.3, 0.1];
+    let y = y.clone();
     let built = build("mixture2.uq", &a, &y);
     let post = &built.posterior;
     let exact = mixture_posterior(&a, &y);
     let w_exact = exact[1].0;
-    let (dps, fixed) = dps_and_corrected(post, 250, K, N, 5);
+    let (dps, fixed) = dps_and_corrected(post, 250, K, N, seed);
     let cfg = AnnealedConfig {
         sigma0: 3.0,
         sigma_min: 0.02,
@@ -188,10 +195,10 @@ fn mixture_modes_and_weights() {
         eds: true,
         correct: K,
     };
-    let mut r = rng(3);
+    let mut r = rng(seed + 100);
     let init = Array2::from_shape_fn((N, 2), |_| 3.0 * normal_vector(&mut r, 1, 1.0)[0]);
     let stop = AtomicBool::new(false);
-    let ann = annealed_hmc(post, &cfg, init, 9, &|_| {}, &stop).unwrap();
+    let ann = annealed_hmc(post, &cfg, init, seed + 200, &|_| {}, &stop).unwrap();
     let ann = ann.draws.into_shape_with_order((N, 2)).unwrap();
     let se = (w_exact * (1.0 - w_exact) / N as f64).sqrt();
     let mut table = Vec::new();
