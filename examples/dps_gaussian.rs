@@ -91,10 +91,20 @@ fn main() -> anyhow::Result<()> {
         let view = vp_prior(&prior)?;
         let level = VpLevel::new(&post, view.as_ref())?;
         for steps in [1000, 250] {
-            let cfg = DpsConfig { zeta: 1.0, steps, small_variance: false, init: None };
+            let cfg = DpsConfig {
+                zeta: 1.0,
+                steps,
+                small_variance: false,
+                init: None,
+            };
             let out = run_dps(&post, &prior, &cfg, chains, 7, &|_| {}, &stop)?;
             for k in [0, 5, 10, 20, 50, 100] {
-                let ccfg = CorrectorConfig { steps: k, sigma: level.sigma, mh: MhMode::score_only(), eds: true };
+                let ccfg = CorrectorConfig {
+                    steps: k,
+                    sigma: level.sigma,
+                    mh: MhMode::score_only(),
+                    eds: true,
+                };
                 let c = correct(&level, &out.samples, &ccfg, 7, &stop)?;
                 let (rms, ratio) = score(&c.samples);
                 let accept = c.accept.iter().sum::<f64>() / chains as f64;
@@ -127,7 +137,14 @@ fn main() -> anyhow::Result<()> {
                 correct: k,
             };
             let init = Array2::from_shape_fn((chains, d), |_| normal_vector(&mut r, 1, 1.0)[0]);
-            let out = annealed_hmc(&analytic.posterior, &cfg, init, 7, &|_| {}, &AtomicBool::new(false))?;
+            let out = annealed_hmc(
+                &analytic.posterior,
+                &cfg,
+                init,
+                7,
+                &|_| {},
+                &AtomicBool::new(false),
+            )?;
             let x = out.draws.into_shape_with_order((chains, d))?;
             let (rms, ratio) = score(&x);
             let jump = out.corrections.iter().map(|(c, from)| c.jump(from)).sum::<f64>()

@@ -11,8 +11,8 @@ use model_util::load;
 use ndarray::{array, Array1, Array2, Axis};
 use std::sync::atomic::AtomicBool;
 use uq::infer::{
-    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, GraphPosterior, MhMode,
-    VpLevel,
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, GraphPosterior,
+    MhMode, VpLevel,
 };
 use uq::session::Built;
 
@@ -25,7 +25,11 @@ fn mixing() -> Array2<f64> {
     })
 }
 
-fn write_npy<D: ndarray::Dimension>(dir: &std::path::Path, name: &str, a: &ndarray::Array<f64, D>) -> std::path::PathBuf {
+fn write_npy<D: ndarray::Dimension>(
+    dir: &std::path::Path,
+    name: &str,
+    a: &ndarray::Array<f64, D>,
+) -> std::path::PathBuf {
     let p = dir.join(format!("{name}.npy"));
     ndarray_npy::write_npy(&p, a).unwrap();
     p
@@ -41,17 +45,38 @@ fn build(model: &str, a: &Array2<f64>, y: &Array1<f64>) -> Built {
 }
 
 /// `n` DPS samples (ζ = 1, β variance) and the same after `k` corrector transitions.
-fn dps_and_corrected(post: &GraphPosterior, steps: usize, k: usize, n: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
+fn dps_and_corrected(
+    post: &GraphPosterior,
+    steps: usize,
+    k: usize,
+    n: usize,
+    seed: u64,
+) -> (Array2<f64>, Array2<f64>) {
     let prior = post.priors()[0].as_ref();
-    let cfg = DpsConfig { zeta: 1.0, steps, small_variance: false, init: None };
+    let cfg = DpsConfig {
+        zeta: 1.0,
+        steps,
+        small_variance: false,
+        init: None,
+    };
     let stop = AtomicBool::new(false);
     let out = run_dps(post, prior, &cfg, n, seed, &|_| {}, &stop).unwrap();
     let view = vp_prior(prior).unwrap();
     let level = VpLevel::new(post, view.as_ref()).unwrap();
-    let ccfg = CorrectorConfig { steps: k, sigma: level.sigma, mh: MhMode::score_only(), eds: true };
+    let ccfg = CorrectorConfig {
+        steps: k,
+        sigma: level.sigma,
+        mh: MhMode::score_only(),
+        eds: true,
+    };
     let c = correct(&level, &out.samples, &ccfg, seed, &stop).unwrap();
     let accept = c.accept.iter().sum::<f64>() / c.accept.len() as f64;
-    eprintln!("corrector: σ_c {:.4}, step {:.4}, acceptance {accept:.3}, jump {:.3}", level.sigma, c.step_size, c.jump(&out.samples));
+    eprintln!(
+        "corrector: σ_c {:.4}, step {:.4}, acceptance {accept:.3}, jump {:.3}",
+        level.sigma,
+        c.step_size,
+        c.jump(&out.samples)
+    );
     (out.samples, c.samples)
 }
 
@@ -87,8 +112,14 @@ fn dps_with_corrector_matches_the_gaussian_posterior() {
         let (zc, rc) = moments(&fixed, &mean, &sd);
         eprintln!("{steps} steps: DPS mean error {zd:.3} sd ratio {rd:.3}; + corrector {zc:.3} / {rc:.3}");
         for (e, s) in zc.iter().zip(&rc) {
-            assert!(e.abs() < 0.1 + tol_mean, "{steps} steps: corrected mean off by {e:.3} sd");
-            assert!(*s > 0.9 - tol_sd && *s < 1.1 + tol_sd, "{steps} steps: corrected sd ratio {s:.3}");
+            assert!(
+                e.abs() < 0.1 + tol_mean,
+                "{steps} steps: corrected mean off by {e:.3} sd"
+            );
+            assert!(
+                *s > 0.9 - tol_sd && *s < 1.1 + tol_sd,
+                "{steps} steps: corrected sd ratio {s:.3}"
+            );
         }
     }
 }
@@ -151,11 +182,24 @@ fn reweighted(post: &GraphPosterior, x: &Array2<f64>, m: &[usize]) -> f64 {
         c[[0, 0]] * c[[1, 1]] - c[[0, 1]] * c[[1, 0]]
     };
     let ends = ndarray::stack(Axis(0), &[c0.view(), c1.view()]).unwrap();
-    let evals: Vec<_> = post.evaluate(ends.view(), 0.0).into_iter().map(|e| e.unwrap()).collect();
+    let evals: Vec<_> = post
+        .evaluate(ends.view(), 0.0)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .collect();
     let s = post.prior_score(ends.view(), 0.0).unwrap();
     let x0 = ends.slice(ndarray::s![0..1, ..]);
     let x1 = ends.slice(ndarray::s![1..2, ..]);
-    let dprior = score_path_delta(post, x0, x1, s.slice(ndarray::s![0..1, ..]), s.slice(ndarray::s![1..2, ..]), 64, 0.0).unwrap()[0];
+    let dprior = score_path_delta(
+        post,
+        x0,
+        x1,
+        s.slice(ndarray::s![0..1, ..]),
+        s.slice(ndarray::s![1..2, ..]),
+        64,
+        0.0,
+    )
+    .unwrap()[0];
     let log_ratio = evals[1].log_lik - evals[0].log_lik + dprior + 0.5 * (det(&p1) / det(&p0)).ln();
     1.0 / (1.0 + (-log_ratio).exp())
 }
@@ -202,11 +246,17 @@ fn mixture_case(seed: u64, y: &Array1<f64>) {
     let ann = ann.draws.into_shape_with_order((N, 2)).unwrap();
     let se = (w_exact * (1.0 - w_exact) / N as f64).sqrt();
     let mut table = Vec::new();
-    for (label, x) in [("DPS", &dps), ("DPS + corrector", &fixed), ("annealed HMC + corrector", &ann)] {
+    for (label, x) in [
+        ("DPS", &dps),
+        ("DPS + corrector", &fixed),
+        ("annealed HMC + corrector", &ann),
+    ] {
         let m = modes(x, &exact);
         let w = weight1(&m);
         let rw = reweighted(post, x, &m);
-        eprintln!("{label}: weight of mode 1 {w:.3} (exact {w_exact:.3}, binomial se {se:.3}); reweighted {rw:.3}");
+        eprintln!(
+            "{label}: weight of mode 1 {w:.3} (exact {w_exact:.3}, binomial se {se:.3}); reweighted {rw:.3}"
+        );
         table.push((label, m, w, rw));
     }
     // Within-mode moments of the corrected samples.
@@ -217,15 +267,24 @@ fn mixture_case(seed: u64, y: &Array1<f64>) {
         let x = fixed.select(Axis(0), &rows);
         let sd = cov.diag().mapv(f64::sqrt);
         let (e, s) = moments(&x, mean, &sd);
-        eprintln!("mode {k} ({} samples): mean error {e:.3} sd ratio {s:.3}", rows.len());
+        eprintln!(
+            "mode {k} ({} samples): mean error {e:.3} sd ratio {s:.3}",
+            rows.len()
+        );
         let tol = z / (rows.len() as f64).sqrt();
-        assert!(e.iter().all(|v| v.abs() < 0.1 + tol), "mode {k}: mean off by {e:.3} sd");
+        assert!(
+            e.iter().all(|v| v.abs() < 0.1 + tol),
+            "mode {k}: mean off by {e:.3} sd"
+        );
     }
     // The Laplace reweighting: its error is that of the two modes' covariance determinants,
     // sd(½ log|Σ̂|) ≈ √(d/(4n)) per mode for d = 2, so that of w is w(1 − w) √(Σ_k 1/(2 n_k)).
     let n1 = weight1(m) * N as f64;
     let se_rw = w_exact * (1.0 - w_exact) * (0.5 / n1 + 0.5 / (N as f64 - n1)).sqrt();
-    assert!((rw - w_exact).abs() < 3.0 * se_rw, "reweighted {rw:.3} vs exact {w_exact:.3} (se {se_rw:.3})");
+    assert!(
+        (rw - w_exact).abs() < 3.0 * se_rw,
+        "reweighted {rw:.3} vs exact {w_exact:.3} (se {se_rw:.3})"
+    );
 }
 
 /// `uq sample --sampler dps` on a mixture prior (its exact VP view) finishes with the corrector and
@@ -237,8 +296,24 @@ fn dps_on_an_analytic_prior_records_the_corrector() {
         let out = dir.path().join(name);
         assert_cmd::Command::cargo_bin("uq")
             .unwrap()
-            .args(["sample", "models/mixture_regression.uq", "--quiet", "--sampler", "dps"])
-            .args(["--dps-steps", "100", "--chains", "2", "--draws", "3", "--correct", correct, "--out"])
+            .args([
+                "sample",
+                "models/mixture_regression.uq",
+                "--quiet",
+                "--sampler",
+                "dps",
+            ])
+            .args([
+                "--dps-steps",
+                "100",
+                "--chains",
+                "2",
+                "--draws",
+                "3",
+                "--correct",
+                correct,
+                "--out",
+            ])
             .arg(&out)
             .assert()
             .success();
@@ -251,11 +326,22 @@ fn dps_on_an_analytic_prior_records_the_corrector() {
     assert_eq!(c["steps_done"], 10);
     let accept = s["acceptance_rate"].as_array().unwrap();
     assert_eq!(accept.len(), 2);
-    assert!(accept.iter().all(|a| a.as_f64().is_some_and(|a| (0.0..=1.0).contains(&a))), "{accept:?}");
+    assert!(
+        accept
+            .iter()
+            .all(|a| a.as_f64().is_some_and(|a| (0.0..=1.0).contains(&a))),
+        "{accept:?}"
+    );
     assert!(c["jump_sq_over_var"].as_f64().is_some_and(|j| j > 0.0), "{c}");
-    assert!(c["step_size_per_chain"][0].as_f64().is_some_and(|h| h > 0.0), "{c}");
+    assert!(
+        c["step_size_per_chain"][0].as_f64().is_some_and(|h| h > 0.0),
+        "{c}"
+    );
     // 10 transitions of 1 gradient + 3 Simpson scores, plus the start and the step heuristic.
-    assert!(c["score_evals_per_sample"].as_f64().is_some_and(|e| e >= 41.0), "{c}");
+    assert!(
+        c["score_evals_per_sample"].as_f64().is_some_and(|e| e >= 41.0),
+        "{c}"
+    );
     let off = run("off", "0");
     assert!(off["extra"].get("corrector").is_none());
 }

@@ -93,7 +93,11 @@ pub fn correct(
     let (mut grad_evals, mut score_evals) = (n as u64, 0u64);
     let mut h = vec![cfg.sigma * cfg.sigma; n];
     // No transitions (K = 0): no step to find, only the EDS step.
-    let all: Vec<usize> = if cfg.steps == 0 { Vec::new() } else { (0..n).collect() };
+    let all: Vec<usize> = if cfg.steps == 0 {
+        Vec::new()
+    } else {
+        (0..n).collect()
+    };
     let ones = vec![Array1::ones(target.dim()); n];
     let spent = init_step_size(
         &KernelKind::Mala,
@@ -109,14 +113,23 @@ pub fn correct(
     grad_evals += spent.grad;
     score_evals += spent.score;
     let mut log_h = h.iter().map(|v| v.ln()).sum::<f64>() / n.max(1) as f64;
-    let adapt = if cfg.mh == MhMode::Off { 0 } else { cfg.steps.div_ceil(2) };
+    let adapt = if cfg.mh == MhMode::Off {
+        0
+    } else {
+        cfg.steps.div_ceil(2)
+    };
     let mut accept = vec![0.0; n];
     let mut steps_done = 0;
     for k in 0..cfg.steps {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let params = vec![MalaParams { step_size: log_h.exp() }; n];
+        let params = vec![
+            MalaParams {
+                step_size: log_h.exp()
+            };
+            n
+        ];
         let infos = mala_step(&mut rngs, &mut states, target, &params, cfg.mh, cfg.sigma)?;
         let mut mean = 0.0;
         for (a, info) in accept.iter_mut().zip(&infos) {

@@ -10,5 +10,5 @@ mod vp_level;
 pub use annealed::{annealed_hmc, AnnealedConfig, AnnealedOutput, AnnealedProgress};
 pub use corrector::{correct, CorrectorConfig, CorrectorOutput};
 pub use dps::{run_dps, vp_prior, DpsConfig, DpsOutput, DpsProgress, Respaced};
-pub use vp_level::{VpLevel, CORRECTOR_SIGMA};
 pub use langevin::{annealed_langevin, LangevinConfig};
+pub use vp_level::{VpLevel, CORRECTOR_SIGMA};

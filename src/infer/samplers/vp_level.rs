@@ -37,7 +37,9 @@ impl<'a> VpLevel<'a> {
             steps,
         } = prior.noise_kind()
         else {
-            return Err(EvalError::Fatal("the corrector's VP level needs a VP prior".into()));
+            return Err(EvalError::Fatal(
+                "the corrector's VP level needs a VP prior".into(),
+            ));
         };
         if post.dim() != prior.dim() {
             return Err(EvalError::Fatal(format!(
@@ -80,7 +82,9 @@ impl<'a> VpLevel<'a> {
         if s.iter().all(|v| v.is_finite()) {
             Ok(s)
         } else {
-            Err(EvalError::NonFinite("prior score at the corrector's level".into()))
+            Err(EvalError::NonFinite(
+                "prior score at the corrector's level".into(),
+            ))
         }
     }
 }
