@@ -81,9 +81,15 @@ pub const DPS: SamplerDef = SamplerDef {
                 stop,
             )?;
             let batch_seed = seed.wrapping_add(d as u64 * 7919);
-            let samples = if corrector > 0 && !out.partial {
+            let mut partial = out.partial;
+            let samples = if corrector > 0 && !partial {
                 let c = correct(&level, &out.samples, &ccfg, batch_seed, stop)?;
                 record.add(&c, &out.samples);
+                summary
+                    .progress
+                    .insert("corrector".into(), PhaseCount::new(c.steps_done, corrector));
+                // Stopped during the corrector: its samples so far are kept, and the run is partial.
+                partial = c.steps_done < corrector;
                 c.samples
             } else {
                 out.samples.clone()
@@ -92,7 +98,7 @@ pub const DPS: SamplerDef = SamplerDef {
                 all.slice_mut(s![p % chains, d + p / chains, ..]).assign(&row);
             }
             steps = PhaseCount::new(out.timesteps.len(), out.planned_steps);
-            if out.partial {
+            if partial {
                 summary.partial = true;
                 kept = d + n;
                 break;
