@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ndarray::{Array1, Array2, Axis};
 
 use crate::infer::heuristic::init_step_size;
-use crate::infer::kernels::{mala_step, ChainState, KernelError, MalaParams, MhMode};
-use crate::infer::run::{chain_rngs, initial_states, KernelKind, RunError};
+use crate::infer::kernels::{evaluate_points, mala_step, ChainState, KernelError, MalaParams, MhMode};
+use crate::infer::run::{chain_rngs, KernelKind, RunError};
 use crate::infer::target::{EvalError, Posterior};
 use crate::infer::MALA_TARGET_ACCEPT;
 
@@ -50,6 +50,11 @@ pub struct CorrectorOutput {
     pub score_evals: u64,
     /// Transitions done (fewer than asked when stopped).
     pub steps_done: usize,
+    /// Particles whose starting point cannot be evaluated (e.g. a DPS sample where a Poisson rate is
+    /// negative): returned as they came, with acceptance 0.
+    pub skipped: usize,
+    /// Stopped (the stop flag) before all K transitions.
+    pub stopped: bool,
 }
 
 impl CorrectorOutput {
@@ -82,15 +87,24 @@ pub fn correct(
     seed: u64,
     stop: &AtomicBool,
 ) -> Result<CorrectorOutput, RunError> {
-    let n = start.nrows();
     if cfg.mh == MhMode::Exact && !target.has_prior_density() {
         return Err(RunError::Config(
             "the corrector's exact Metropolis–Hastings needs a prior log density; use `mh = score`".into(),
         ));
     }
+    // Only the particles whose starting point can be evaluated are corrected (`live`).
+    let rows: Vec<Array1<f64>> = start.rows().into_iter().map(|r| r.to_owned()).collect();
+    let evals = evaluate_points(target, &rows, cfg.sigma)?;
+    let mut grad_evals = rows.len() as u64;
+    let (live, mut states): (Vec<usize>, Vec<ChainState>) = rows
+        .into_iter()
+        .zip(evals)
+        .enumerate()
+        .filter_map(|(p, (position, e))| e.map(|eval| (p, ChainState { position, eval })))
+        .unzip();
+    let n = live.len();
     let mut rngs = chain_rngs(seed ^ 0xc0aa_ec70, n);
-    let mut states: Vec<ChainState> = initial_states(target, start, cfg.sigma)?;
-    let (mut grad_evals, mut score_evals) = (n as u64, 0u64);
+    let mut score_evals = 0u64;
     let mut h = vec![cfg.sigma * cfg.sigma; n];
     // No transitions (K = 0): no step to find, only the EDS step.
     let all: Vec<usize> = if cfg.steps == 0 {
@@ -119,9 +133,13 @@ pub fn correct(
         cfg.steps.div_ceil(2)
     };
     let mut accept = vec![0.0; n];
-    let mut steps_done = 0;
+    let (mut steps_done, mut stopped) = (0, false);
     for k in 0..cfg.steps {
+        if n == 0 {
+            break;
+        }
         if stop.load(Ordering::Relaxed) {
+            stopped = true;
             break;
         }
         let params = vec![
@@ -143,19 +161,27 @@ pub fn correct(
         }
         steps_done += 1;
     }
-    let mut samples = Array2::from_shape_fn(start.raw_dim(), |(p, j)| states[p].position[j]);
-    if cfg.eds {
-        // The states' cached prior scores are those at the final positions.
-        for (mut row, s) in samples.rows_mut().into_iter().zip(&states) {
+    let mut samples = start.clone();
+    for (&p, s) in live.iter().zip(&states) {
+        let mut row = samples.row_mut(p);
+        row.assign(&s.position);
+        if cfg.eds {
+            // The states' cached prior scores are those at the final positions.
             row.scaled_add(cfg.sigma * cfg.sigma, &s.eval.score_prior);
         }
     }
     if !samples.iter().all(|v| v.is_finite()) {
         return Err(fatal(EvalError::NonFinite("corrected samples".into())));
     }
+    let mut per_particle = vec![0.0; start.nrows()];
+    for (&p, a) in live.iter().zip(&accept) {
+        per_particle[p] = a / steps_done.max(1) as f64;
+    }
     Ok(CorrectorOutput {
+        skipped: start.nrows() - n,
+        stopped,
         samples,
-        accept: accept.iter().map(|a| a / steps_done.max(1) as f64).collect(),
+        accept: per_particle,
         step_size: log_h.exp(),
         grad_evals,
         score_evals,

@@ -16,6 +16,7 @@ pub(super) struct CorrectorRecord {
     grad_evals: u64,
     score_evals: u64,
     steps_done: usize,
+    skipped: usize,
 }
 
 impl CorrectorRecord {
@@ -42,6 +43,7 @@ impl CorrectorRecord {
         self.grad_evals += out.grad_evals;
         self.score_evals += out.score_evals;
         self.steps_done = out.steps_done;
+        self.skipped += out.skipped;
     }
 
     /// Everything goes to `extra.corrector`; with `per_chain` (DPS, which has no other acceptance) the
@@ -74,7 +76,7 @@ impl CorrectorRecord {
                 "jump_sq_over_var": self.jump / n,
                 "grad_evals_per_sample": self.grad_evals as f64 / n,
                 "score_evals_per_sample": (self.grad_evals + self.score_evals) as f64 / n,
-                "eds": true,
+                "eds": true, "skipped_samples": self.skipped,
             }),
         );
     }

@@ -89,7 +89,7 @@ pub const DPS: SamplerDef = SamplerDef {
                     .progress
                     .insert("corrector".into(), PhaseCount::new(c.steps_done, corrector));
                 // Stopped during the corrector: its samples so far are kept, and the run is partial.
-                partial = c.steps_done < corrector;
+                partial = c.stopped;
                 c.samples
             } else {
                 out.samples.clone()
