@@ -58,20 +58,22 @@ pub struct CorrectorOutput {
 }
 
 impl CorrectorOutput {
-    /// `mean_p,j ((out − start)_pj / sd_j)²` with `sd_j` the particles' spread after correction:
-    /// how far the corrector moved its inputs, 2 being as far apart as independent draws.
+    /// `Σ_p,j (out − start)_pj² / (n Σ_j sd_j²)` with `sd_j` the particles' spread after correction:
+    /// how far the corrector moved its inputs relative to the posterior spread, 2 being as far apart
+    /// as independent draws. Summed before dividing, so that pixels where the samples hardly vary
+    /// (an image's background) do not dominate.
     pub fn jump(&self, start: &Array2<f64>) -> f64 {
-        let sd = self.samples.std_axis(Axis(0), 1.0);
-        let n = self.samples.len().max(1) as f64;
-        let mut total = 0.0;
-        for (row, s) in self.samples.rows().into_iter().zip(start.rows()) {
-            for ((a, b), d) in row.iter().zip(s).zip(&sd) {
-                if *d > 0.0 {
-                    total += ((a - b) / d).powi(2);
-                }
-            }
+        if self.samples.nrows() < 2 || start.dim() != self.samples.dim() {
+            return f64::NAN;
         }
-        total / n
+        let var: f64 = self.samples.var_axis(Axis(0), 1.0).sum();
+        let sq: f64 = (&self.samples - start).mapv(|d| d * d).sum();
+        let n = self.samples.nrows().max(1) as f64;
+        if var > 0.0 {
+            sq / (n * var)
+        } else {
+            f64::NAN
+        }
     }
 }
 

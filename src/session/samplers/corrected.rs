@@ -10,8 +10,10 @@ use ndarray::Array2;
 pub(super) struct CorrectorRecord {
     /// Per chain: summed acceptance, summed step size, particles.
     per_chain: Vec<(f64, f64, usize)>,
-    /// Summed `jump × particles`, particles, evaluations.
+    /// Summed `jump × particles` over the batches where it is defined (2 or more particles), and
+    /// those particles; all particles; evaluations.
     jump: f64,
+    jump_particles: usize,
     particles: usize,
     grad_evals: u64,
     score_evals: u64,
@@ -38,7 +40,11 @@ impl CorrectorRecord {
             }
         }
         let n = out.accept.len();
-        self.jump += out.jump(start) * n as f64;
+        let jump = out.jump(start);
+        if jump.is_finite() {
+            self.jump += jump * n as f64;
+            self.jump_particles += n;
+        }
         self.particles += n;
         self.grad_evals += out.grad_evals;
         self.score_evals += out.score_evals;
@@ -73,7 +79,7 @@ impl CorrectorRecord {
                 "kernel": "mala", "steps": steps, "steps_done": self.steps_done,
                 "sigma": sigma, "level": level, "target_accept": crate::infer::MALA_TARGET_ACCEPT,
                 "accept_per_chain": accept, "step_size_per_chain": step,
-                "jump_sq_over_var": self.jump / n,
+                "jump_sq_over_var": self.jump / self.jump_particles as f64,
                 "grad_evals_per_sample": self.grad_evals as f64 / n,
                 "score_evals_per_sample": (self.grad_evals + self.score_evals) as f64 / n,
                 "eds": true, "skipped_samples": self.skipped,
