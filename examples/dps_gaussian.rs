@@ -5,6 +5,12 @@
 //! reverse-step variances (β "large", β̃ "small") and each step size ζ, the RMS over pixels of
 //! (DPS mean − exact mean)/exact sd and the mean ratio DPS sd / exact sd, from 512 independent DPS
 //! samples (the Monte-Carlo floor of the first figure is 1/√512 ≈ 0.044).
+//!
+//! `cargo run --release --example dps_gaussian -- corrector` instead measures the corrector at ζ = 1
+//! (β variance): the same two figures after K = 0, 5, 10, 20, 50, 100 MALA transitions at σ_c, with
+//! the corrector's acceptance, step, jump and prior evaluations per sample. `-- annealed` measures
+//! annealed HMC on the same model with the analytic N(0, 1) prior (σ 1 → 0.02, γ 0.98, 4 leapfrog
+//! steps, 512 independent runs with one draw each) after K = 0, 5, 10, 20, 50 corrector transitions.
 
 #[path = "../tests/kernels_util/mod.rs"]
 mod kernels_util;
@@ -14,7 +20,9 @@ use ndarray::{Array1, Array2, Axis};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use uq::check::{bind_data, check_file};
-use uq::infer::{run_dps, DpsConfig};
+use uq::infer::{
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, MhMode, VpLevel,
+};
 use uq::score::VpNormalPrior;
 use uq::session::build;
 use uq::source::SourceMap;
@@ -57,10 +65,14 @@ fn main() -> anyhow::Result<()> {
     let mut sources = SourceMap::new();
     let model = check_file(Path::new("tests/models/blur8.uq"), &mut sources)
         .map_err(|d| anyhow::anyhow!("blur8.uq: {d:?}"))?;
-    let data = bind_data(&model, &[("y".into(), y_path)], &mut sources)
+    let data = bind_data(&model, &[("y".into(), y_path.clone())], &mut sources)
         .map_err(|d| anyhow::anyhow!("data: {d:?}"))?;
     let built = build(&model, data, false).map_err(|d| anyhow::anyhow!("build: {d:?}"))?;
     let prior = VpNormalPrior::iid(d, 0.0, 1.0)?;
+    // The model's own analytic N(0, 1) prior for annealed HMC; its exact VP view for DPS.
+    let data2 = bind_data(&model, &[("y".into(), y_path.clone())], &mut sources)
+        .map_err(|d| anyhow::anyhow!("data: {d:?}"))?;
+    let analytic = build(&model, data2, false).map_err(|d| anyhow::anyhow!("build: {d:?}"))?;
     let post = built
         .posterior
         .with_priors(vec![Box::new(VpNormalPrior::iid(d, 0.0, 1.0)?)])
@@ -68,6 +80,83 @@ fn main() -> anyhow::Result<()> {
     let (mean, cov) = gaussian_posterior(&b, &y, NOISE, &Array1::zeros(d), &Array1::ones(d));
     let sd = cov.diag().mapv(f64::sqrt);
     let chains = 512;
+    let score = |x: &Array2<f64>| {
+        let m = x.mean_axis(Axis(0)).unwrap_or_default();
+        let z = (&m - &mean) / &sd;
+        let rms = (z.mapv(|v| v * v).sum() / d as f64).sqrt();
+        (rms, (&x.std_axis(Axis(0), 1.0) / &sd).mean().unwrap_or(f64::NAN))
+    };
+    if std::env::args().nth(1).as_deref() == Some("corrector") {
+        let stop = AtomicBool::new(false);
+        let view = vp_prior(&prior)?;
+        let level = VpLevel::new(&post, view.as_ref())?;
+        for steps in [1000, 250] {
+            let cfg = DpsConfig {
+                zeta: 1.0,
+                steps,
+                small_variance: false,
+                init: None,
+            };
+            let out = run_dps(&post, &prior, &cfg, chains, 7, &|_| {}, &stop)?;
+            for k in [0, 5, 10, 20, 50, 100] {
+                let ccfg = CorrectorConfig {
+                    steps: k,
+                    sigma: level.sigma,
+                    mh: MhMode::score_only(),
+                    eds: true,
+                };
+                let c = correct(&level, &out.samples, &ccfg, 7, &stop)?;
+                let (rms, ratio) = score(&c.samples);
+                let accept = c.accept.iter().sum::<f64>() / chains as f64;
+                println!(
+                    "{{\"steps\": {steps}, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"accept\": {accept:.3}, \"step\": {:.4}, \"jump\": {:.3}, \"prior_evals_per_sample\": {:.1}, \"sigma_c\": {:.4}}}",
+                    c.step_size,
+                    c.jump(&out.samples),
+                    (c.grad_evals + c.score_evals) as f64 / chains as f64,
+                    level.sigma
+                );
+            }
+        }
+        return Ok(());
+    }
+    if std::env::args().nth(1).as_deref() == Some("annealed") {
+        for k in [0, 5, 10, 20, 50] {
+            let cfg = AnnealedConfig {
+                sigma0: 1.0,
+                sigma_min: 0.02,
+                gamma: 0.98,
+                steps: 4,
+                eps: None,
+                mh: MhMode::score_only(),
+                rounds: chains,
+                batch: 64,
+                warmup: 0,
+                target_accept: None,
+                draws: 1,
+                eds: true,
+                correct: k,
+            };
+            let init = Array2::from_shape_fn((chains, d), |_| normal_vector(&mut r, 1, 1.0)[0]);
+            let out = annealed_hmc(
+                &analytic.posterior,
+                &cfg,
+                init,
+                7,
+                &|_| {},
+                &AtomicBool::new(false),
+            )?;
+            let x = out.draws.into_shape_with_order((chains, d))?;
+            let (rms, ratio) = score(&x);
+            let jump = out.corrections.iter().map(|(c, from)| c.jump(from)).sum::<f64>()
+                / out.corrections.len().max(1) as f64
+                + 0.0;
+            println!(
+                "{{\"annealed_hmc\": true, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"jump\": {jump:.3}, \"prior_evals_per_sample\": {:.1}}}",
+                (out.grad_evals + out.score_evals) as f64 / chains as f64
+            );
+        }
+        return Ok(());
+    }
     let runs = [1000, 250]
         .into_iter()
         .flat_map(|steps| [false, true].map(|small| (steps, small)));

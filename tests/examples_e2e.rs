@@ -7,9 +7,20 @@ use std::path::Path;
 
 /// Reduced settings per sampler: what CI can afford in the dev profile.
 const ANNEALED: &[&str] = &[
-    "--gamma", "0.5", "--rounds", "2", "--warmup", "2", "--draws", "2", "--chains", "2",
+    "--gamma",
+    "0.5",
+    "--rounds",
+    "2",
+    "--warmup",
+    "2",
+    "--draws",
+    "2",
+    "--chains",
+    "2",
+    "--correct",
+    "2",
 ];
-const DPS: &[&str] = &["--dps-steps", "4", "--chains", "2"];
+const DPS: &[&str] = &["--dps-steps", "4", "--chains", "2", "--correct", "2"];
 
 fn run(model: &str, extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();

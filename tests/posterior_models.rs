@@ -286,6 +286,7 @@ fn annealed_hmc_matches_the_last_level_posterior() {
         target_accept: None,
         draws: 1000,
         eds: true,
+        correct: 0,
     };
     let mut r = ChaCha8Rng::seed_from_u64(16);
     let start = c.built.posterior.adjoint_estimate().unwrap();
@@ -344,6 +345,7 @@ fn annealed_hmc_rounds_give_independent_last_level_draws() {
         target_accept: None,
         draws: 1,
         eds: true,
+        correct: 0,
     };
     let mut r = ChaCha8Rng::seed_from_u64(17);
     let start = c.built.posterior.adjoint_estimate().unwrap();

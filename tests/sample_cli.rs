@@ -88,7 +88,13 @@ fn same_seed_gives_bit_identical_draws() {
 #[test]
 fn impossible_sampler_is_a_diagnostic() {
     let mut cmd = Command::cargo_bin("uq").unwrap();
-    cmd.args(["sample", "models/blur_demo.uq", "--sampler", "dps", "--quiet"]);
+    cmd.args([
+        "sample",
+        "models/blur_demo.uq",
+        "--sampler",
+        "annealed-langevin",
+        "--quiet",
+    ]);
     let out = cmd.assert().code(1).get_output().stderr.clone();
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("E0706") && text.contains("blur_demo.uq:"), "{text}");

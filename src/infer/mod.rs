@@ -26,7 +26,8 @@ pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError
 pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 pub use sample_stats::SampleStats;
 pub use samplers::{
-    annealed_hmc, annealed_langevin, run_dps, AnnealedConfig, AnnealedOutput, AnnealedProgress, DpsConfig,
-    DpsOutput, DpsProgress, LangevinConfig, Respaced,
+    annealed_hmc, annealed_langevin, correct, run_dps, vp_prior, AnnealedConfig, AnnealedOutput,
+    AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig, DpsOutput, DpsProgress, LangevinConfig,
+    Respaced, VpLevel, CORRECTOR_SIGMA,
 };
 pub use target::{Eval, EvalError, Posterior};

@@ -151,7 +151,7 @@ pub struct Summary {
     /// True when the run was interrupted and holds only the draws made so far.
     pub partial: bool,
     /// How far each phase got, by name (`warmup`, `draws`; annealed HMC `levels`, `rounds`; DPS
-    /// `steps`, `rounds`), as done of planned.
+    /// `steps`, `rounds`, `corrector`), as done of planned.
     #[serde(default)]
     pub progress: BTreeMap<String, PhaseCount>,
     pub latents: Vec<LatentSummary>,

@@ -140,6 +140,10 @@ impl ScoreModel for NormalPrior {
     fn evaluations(&self) -> u64 {
         self.evals.load(Ordering::Relaxed)
     }
+
+    fn has_vp_view(&self) -> bool {
+        true
+    }
 }
 
 /// Mixture of isotropic Gaussians `Σ_k w_k N(m_k, τ_k² I)`.
@@ -281,6 +285,10 @@ impl ScoreModel for GaussianMixturePrior {
 
     fn evaluations(&self) -> u64 {
         self.evals.load(Ordering::Relaxed)
+    }
+
+    fn has_vp_view(&self) -> bool {
+        true
     }
 }
 

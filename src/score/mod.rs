@@ -55,6 +55,44 @@ pub trait ScoreModel: Send + Sync {
     fn evaluations(&self) -> u64 {
         0
     }
+    /// Whether an analytic prior's diffused scores are exact under a VP schedule too (a proper
+    /// `Normal` or `GaussianMixture`), so that [`VpView`] can run DPS on it.
+    fn has_vp_view(&self) -> bool {
+        false
+    }
+}
+
+/// A borrowed prior is a prior (for views such as [`VpView`] over `&dyn ScoreModel`).
+impl<T: ScoreModel + ?Sized> ScoreModel for &T {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn noise_kind(&self) -> NoiseKind {
+        (**self).noise_kind()
+    }
+    fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        (**self).score(x, level)
+    }
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_vjp(x, level, v)
+    }
+    fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
+        (**self).log_density(x, level)
+    }
+    fn data_scale(&self) -> f64 {
+        (**self).data_scale()
+    }
+    fn evaluations(&self) -> u64 {
+        (**self).evaluations()
+    }
+    fn has_vp_view(&self) -> bool {
+        (**self).has_vp_view()
+    }
 }
 
 mod header;
@@ -69,11 +107,11 @@ mod network;
 mod schedule;
 pub mod train;
 mod unet;
-mod vp_normal;
+mod vp_view;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
 pub use file::{ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
 pub use network::{Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
 pub use unet::{sinusoidal, NetKind, UNet, UNetConfig};
-pub use vp_normal::VpNormalPrior;
+pub use vp_view::{VpNormalPrior, VpView};

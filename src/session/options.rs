@@ -98,6 +98,12 @@ pub const OPTIONS: &[OptionDef] = &[
         kind: Kind::Word(&["large", "small"]),
         help: "DPS reverse-step noise: large (β_t, guided-diffusion's fixed variance) or small (β̃_t).",
     },
+    count(
+        "correct",
+        0,
+        100_000,
+        "Corrector: MALA transitions per sample at a small noise level σ_c with the score-only Metropolis correction and the step adapted to 0.574, after DPS's last step or annealing's last level, then the EDS step (0: off).",
+    ),
     OptionDef {
         key: "init",
         alias: None,

@@ -30,12 +30,19 @@ impl PlanInput {
         self.first(|k| matches!(k, NoiseKind::Vp { .. }))
     }
 
+    /// A noise-conditional prior with a range of levels to anneal through.
     pub fn ve(&self) -> Option<&str> {
-        self.first(|k| matches!(k, NoiseKind::Ve { .. }))
+        self.first(|k| matches!(k, NoiseKind::Ve { .. }) && one_level(k).is_none())
     }
 
+    /// A prior with a score at one noise level only: `Fixed`, or a VE network trained at a single σ.
     pub fn fixed(&self) -> Option<&str> {
-        self.first(|k| matches!(k, NoiseKind::Fixed { .. }))
+        self.first(|k| one_level(k).is_some())
+    }
+
+    /// The level of the first prior that has only one (what MALA and HMC then sample at).
+    pub fn fixed_sigma(&self) -> Option<f64> {
+        self.priors.iter().find_map(|(_, k)| one_level(k))
     }
 
     /// The sentence the planner adds about hierarchical parts of the model (empty if none).
@@ -67,6 +74,15 @@ impl PlanInput {
     /// Every prior has an exact log density.
     pub fn all_exact(&self) -> bool {
         self.priors.iter().all(|(_, k)| matches!(k, NoiseKind::Analytic))
+    }
+}
+
+/// The one noise level of a prior that has only one: `Fixed { σ }`, or `Ve` with σ_min = σ_max.
+pub fn one_level(kind: &NoiseKind) -> Option<f64> {
+    match kind {
+        NoiseKind::Fixed { sigma } => Some(*sigma),
+        NoiseKind::Ve { sigma_min, sigma_max } if sigma_max <= sigma_min => Some(*sigma_min),
+        _ => None,
     }
 }
 
@@ -164,6 +180,13 @@ mod tests {
         assert_eq!(chosen(vec![ve.clone()]), "annealed_hmc");
         assert_eq!(chosen(vec![vp.clone()]), "dps");
         assert_eq!(chosen(vec![NoiseKind::Fixed { sigma: 0.1 }]), "mala");
+        // A VE network trained at one σ only has nothing to anneal through.
+        let one = NoiseKind::Ve {
+            sigma_min: 0.05,
+            sigma_max: 0.05,
+        };
+        assert_eq!(chosen(vec![one.clone()]), "mala");
+        assert_eq!(input(vec![one]).fixed_sigma(), Some(0.05));
         assert_eq!(chosen(vec![vp.clone(), ve.clone()]), "error");
         let mut prior_only = input(vec![ve.clone()]);
         prior_only.has_observations = false;

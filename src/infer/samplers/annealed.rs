@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array2, Array3, Axis};
 
-use super::rounds::{by_chain, merge_last};
+use super::corrector::{correct, CorrectorConfig, CorrectorOutput};
+use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
 use crate::infer::run::{
     chain_rngs, initial_states, run_chains, KernelKind, Mass, Progress, RunConfig, RunError, RunOutput,
 };
-use crate::infer::target::{EvalError, Posterior};
+use crate::infer::target::Posterior;
 
 /// Settings of annealed HMC; the defaults of a `uq` run are in the sampler registry
 /// (`session/samplers/annealed.rs`).
@@ -53,6 +54,9 @@ pub struct AnnealedConfig {
     pub draws: usize,
     /// Apply the EDS step to every kept draw.
     pub eds: bool,
+    /// Corrector transitions (MALA at σ_min, step adapted to 0.574) after the last level, before
+    /// the warm-up and draws at σ_min; 0 for none.
+    pub correct: usize,
 }
 
 impl AnnealedConfig {
@@ -134,28 +138,15 @@ pub struct AnnealedOutput {
     pub levels_planned: usize,
     /// Rounds (per chain) whose annealing and σ_min phase both finished.
     pub rounds_done: usize,
+    /// Per batch: the corrector's output and the points it started from (particle `r · chains + c`
+    /// of a batch is round `r` of chain `c`).
+    pub corrections: Vec<(CorrectorOutput, Array2<f64>)>,
 }
 
 /// The chains' current positions as rows.
 fn positions(states: &[ChainState]) -> Array2<f64> {
     let dim = states.first().map_or(0, |s| s.position.len());
     Array2::from_shape_fn((states.len(), dim), |(c, j)| states[c].position[j])
-}
-
-/// Expected denoised samples `x + σ² s_prior(x, σ)` of every draw, batched over chains.
-fn eds(target: &dyn Posterior, raw: &Array3<f64>, sigma: f64) -> Result<(Array3<f64>, u64), RunError> {
-    let mut out = raw.clone();
-    let mut n = 0u64;
-    for k in 0..raw.len_of(Axis(1)) {
-        let xs = raw.index_axis(Axis(1), k);
-        let s = target.prior_score(xs, sigma).map_err(|e| match e {
-            EvalError::Fatal(m) => RunError::Kernel(KernelError::Fatal(m)),
-            other => RunError::Kernel(KernelError::Fatal(format!("EDS step: {other}"))),
-        })?;
-        n += xs.nrows() as u64;
-        out.index_axis_mut(Axis(1), k).scaled_add(sigma * sigma, &s);
-    }
-    Ok((out, n))
 }
 
 /// One batch of annealing runs: the schedule, then the σ_min phase.
@@ -171,6 +162,7 @@ struct Batch {
     evals: (u64, u64),
     /// Annealing levels done.
     levels_done: usize,
+    correction: Option<(CorrectorOutput, Array2<f64>)>,
 }
 
 /// Run annealed HMC. `init` holds one starting point (already at noise level σ_0) per annealing
@@ -199,7 +191,7 @@ pub fn annealed_hmc(
     let batches = cfg.rounds.div_ceil(per_batch);
     let sigmas = cfg.sigmas();
     let sigmas_len = sigmas.len();
-    let (mut raw, mut lasts) = (Vec::new(), Vec::new());
+    let (mut raw, mut lasts, mut corrections) = (Vec::new(), Vec::new(), Vec::new());
     let (mut eps, mut evals) = (f64::NAN, (0u64, 0u64));
     // Per level: acceptance summed over the annealing runs that reached it, and their number.
     let (mut accept_sum, mut reached) = (Vec::<f64>::new(), Vec::<f64>::new());
@@ -261,6 +253,7 @@ pub fn annealed_hmc(
             rounds_done += rows.nrows() / chains;
         }
         sigma = out.sigma;
+        corrections.extend(out.correction);
         raw.push(out.raw);
         lasts.extend(out.last);
         if stopped {
@@ -285,6 +278,7 @@ pub fn annealed_hmc(
         partial,
     )?;
     (out.levels_done, out.levels_planned, out.rounds_done) = (levels_done, batches * sigmas_len, rounds_done);
+    out.corrections = corrections;
     Ok(out)
 }
 
@@ -335,6 +329,7 @@ fn anneal_batch(
                 eps,
                 evals: (grad_evals, score_evals),
                 levels_done: i,
+                correction: None,
             });
         }
         if i > 0 {
@@ -371,6 +366,22 @@ fn anneal_batch(
             accept_rate: accept_sum / (i + 1) as f64,
         });
     }
+    let mut correction = None;
+    if cfg.correct > 0 {
+        let ccfg = CorrectorConfig {
+            steps: cfg.correct,
+            sigma: cfg.sigma_min,
+            mh: cfg.mh,
+            eds: false,
+        };
+        let from = positions(&states);
+        let c = correct(target, &from, &ccfg, seed.wrapping_add(0xc0), stop)?;
+        grad_evals += c.grad_evals;
+        score_evals += c.score_evals;
+        states = initial_states(target, &c.samples, cfg.sigma_min)?;
+        grad_evals += chains as u64;
+        correction = Some((c, from));
+    }
     let run_cfg = RunConfig {
         kernel: hmc,
         mh: cfg.mh,
@@ -400,43 +411,6 @@ fn anneal_batch(
         eps,
         evals: (grad_evals, score_evals),
         levels_done: levels,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    target: &dyn Posterior,
-    cfg: &AnnealedConfig,
-    raw: Array3<f64>,
-    sigma: f64,
-    sigmas: Vec<f64>,
-    level_accept: Vec<f64>,
-    eps: f64,
-    last: Option<RunOutput>,
-    (grad_evals, mut score_evals): (u64, u64),
-    started: Instant,
-    partial: bool,
-) -> Result<AnnealedOutput, RunError> {
-    let draws = if cfg.eds && raw.len_of(Axis(1)) > 0 {
-        let (d, n) = eds(target, &raw, sigma)?;
-        score_evals += n;
-        d
-    } else {
-        raw.clone()
-    };
-    Ok(AnnealedOutput {
-        draws,
-        raw,
-        sigmas,
-        level_accept,
-        eps,
-        last,
-        grad_evals,
-        score_evals,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        partial,
-        levels_done: 0,
-        levels_planned: 0,
-        rounds_done: 0,
+        correction,
     })
 }

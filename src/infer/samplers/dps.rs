@@ -3,7 +3,7 @@
 use crate::infer::posterior::GraphPosterior;
 use crate::infer::run::chain_rngs;
 use crate::infer::target::EvalError;
-use crate::score::{NoiseKind, ScoreModel, VpSchedule};
+use crate::score::{NoiseKind, ScoreModel, VpSchedule, VpView};
 use ndarray::{Array1, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -68,7 +68,22 @@ impl Respaced {
     }
 }
 
-/// Run DPS for `chains` independent samples, all chains batched through the network.
+/// The prior as DPS sees it: a VP prior as it is, an analytic one (`Normal`, `GaussianMixture`)
+/// through its exact diffusion view [`VpView`].
+pub fn vp_prior<'a>(prior: &'a dyn ScoreModel) -> Result<Box<dyn ScoreModel + 'a>, EvalError> {
+    match prior.noise_kind() {
+        NoiseKind::Vp { .. } => Ok(Box::new(prior)),
+        NoiseKind::Analytic => VpView::ddpm(prior)
+            .map(|v| Box::new(v) as Box<dyn ScoreModel + 'a>)
+            .map_err(|e| EvalError::Fatal(format!("DPS: {e}"))),
+        other => Err(EvalError::Fatal(format!(
+            "DPS needs a VP (diffusion) or an analytic Normal/GaussianMixture prior, not {other:?}"
+        ))),
+    }
+}
+
+/// Run DPS for `chains` independent samples, all chains batched through the network. An analytic
+/// prior runs through its exact VP view ([`vp_prior`]).
 pub fn run_dps(
     post: &GraphPosterior,
     prior: &dyn ScoreModel,
@@ -78,6 +93,8 @@ pub fn run_dps(
     progress: &(dyn Fn(&DpsProgress) + Sync),
     stop: &AtomicBool,
 ) -> Result<DpsOutput, EvalError> {
+    let view = vp_prior(prior)?;
+    let prior: &dyn ScoreModel = view.as_ref();
     let NoiseKind::Vp {
         beta_start,
         beta_end,

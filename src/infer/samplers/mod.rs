@@ -1,10 +1,14 @@
-//! Score-based samplers beyond plain MALA/HMC: DPS (with CCDF) and annealed HMC.
+//! Score-based samplers beyond plain MALA/HMC: DPS (with CCDF), annealed HMC and their corrector.
 
 mod annealed;
+mod corrector;
 mod dps;
 mod langevin;
 mod rounds;
+mod vp_level;
 
 pub use annealed::{annealed_hmc, AnnealedConfig, AnnealedOutput, AnnealedProgress};
-pub use dps::{run_dps, DpsConfig, DpsOutput, DpsProgress, Respaced};
+pub use corrector::{correct, CorrectorConfig, CorrectorOutput};
+pub use dps::{run_dps, vp_prior, DpsConfig, DpsOutput, DpsProgress, Respaced};
 pub use langevin::{annealed_langevin, LangevinConfig};
+pub use vp_level::{VpLevel, CORRECTOR_SIGMA};

@@ -1,9 +1,15 @@
-//! Annealed HMC's rounds: the batches' per-particle draws and σ_min statistics laid out per chain.
+//! Annealed HMC's rounds: the batches' per-particle draws and σ_min statistics laid out per chain,
+//! and the final EDS step.
+
+use std::time::Instant;
 
 use ndarray::{Array2, Array3, Axis};
 
-use crate::infer::run::RunOutput;
+use super::annealed::{AnnealedConfig, AnnealedOutput};
+use crate::infer::kernels::KernelError;
+use crate::infer::run::{RunError, RunOutput};
 use crate::infer::sample_stats::SampleStats;
+use crate::infer::target::{EvalError, Posterior};
 
 /// Lay out the batches' `[particles, draws, dim]` raw draws (particle `r · chains + c` within a
 /// batch) as `[chains, rounds · draws, dim]`, rounds in order.
@@ -107,6 +113,61 @@ pub(super) fn merge_last(lasts: &[RunOutput], chains: usize, raw: &Array3<f64>) 
         score_evals: lasts.iter().map(|l| l.score_evals).sum(),
         wall_seconds: lasts.iter().map(|l| l.wall_seconds).sum(),
         partial: lasts.iter().any(|l| l.partial),
+    })
+}
+
+/// Expected denoised samples `x + σ² s_prior(x, σ)` of every draw, batched over chains.
+fn eds(target: &dyn Posterior, raw: &Array3<f64>, sigma: f64) -> Result<(Array3<f64>, u64), RunError> {
+    let mut out = raw.clone();
+    let mut n = 0u64;
+    for k in 0..raw.len_of(Axis(1)) {
+        let xs = raw.index_axis(Axis(1), k);
+        let s = target.prior_score(xs, sigma).map_err(|e| match e {
+            EvalError::Fatal(m) => RunError::Kernel(KernelError::Fatal(m)),
+            other => RunError::Kernel(KernelError::Fatal(format!("EDS step: {other}"))),
+        })?;
+        n += xs.nrows() as u64;
+        out.index_axis_mut(Axis(1), k).scaled_add(sigma * sigma, &s);
+    }
+    Ok((out, n))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish(
+    target: &dyn Posterior,
+    cfg: &AnnealedConfig,
+    raw: Array3<f64>,
+    sigma: f64,
+    sigmas: Vec<f64>,
+    level_accept: Vec<f64>,
+    eps: f64,
+    last: Option<RunOutput>,
+    (grad_evals, mut score_evals): (u64, u64),
+    started: Instant,
+    partial: bool,
+) -> Result<AnnealedOutput, RunError> {
+    let draws = if cfg.eds && raw.len_of(Axis(1)) > 0 {
+        let (d, n) = eds(target, &raw, sigma)?;
+        score_evals += n;
+        d
+    } else {
+        raw.clone()
+    };
+    Ok(AnnealedOutput {
+        draws,
+        raw,
+        sigmas,
+        level_accept,
+        eps,
+        last,
+        grad_evals,
+        score_evals,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        partial,
+        levels_done: 0,
+        levels_planned: 0,
+        rounds_done: 0,
+        corrections: Vec::new(),
     })
 }
 

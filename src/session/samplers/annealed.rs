@@ -2,6 +2,7 @@
 //! scheme, 8 annealing runs per chain with one draw each, from the scaled adjoint plus N(0, σ_0²).
 
 use super::{
+    corrected::CorrectorRecord,
     mcmc::{mh_mode, record_chains},
     start::start_spec,
     start_estimate, SamplerDef, Uses,
@@ -21,6 +22,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Annealing runs evaluated together in one network batch.
 const BATCH: usize = 64;
 
+/// Corrector transitions per annealing run by default (docs/samplers.md).
+pub const ANNEALED_CORRECT: u64 = 50;
+
 pub const ANNEALED_HMC: SamplerDef = SamplerDef {
     name: "annealed_hmc",
     about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and the EDS step",
@@ -38,10 +42,11 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         Uses::auto("sigma_min", "the prior's σ_min"),
         Uses::auto("init", "none: start from the scaled adjoint + N(0, σ_0²)"),
         Uses::real("t0", 0.2),
+        Uses::count("correct", ANNEALED_CORRECT),
     ],
     auto: |m| {
         m.ve().filter(|_| m.vp().is_none()).map(|n| {
-            format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used")
+            format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used, with a MALA corrector at σ_min after the last level")
         })
     },
     accepts: |m| match m.vp() {
@@ -93,6 +98,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             target_accept: Some(s.real("target_accept")?),
             draws: s.count("draws")?,
             eds: true,
+            correct: s.count("correct")?,
         };
         // σ_min-phase iterations of the current batch, for how far an interrupted run got.
         let final_iterations = AtomicUsize::new(0);
@@ -134,6 +140,13 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         ]);
         if let Some(last) = &out.last {
             record_chains(summary, last);
+        }
+        if cfg.correct > 0 && !out.corrections.is_empty() {
+            let mut record = CorrectorRecord::new(chains);
+            for (c, from) in &out.corrections {
+                record.add(c, from);
+            }
+            record.write(summary, (cfg.correct, cfg.sigma_min), serde_json::json!("sigma_min"), false);
         }
         summary.grad_evals = out.grad_evals;
         summary.score_evals = out.score_evals;

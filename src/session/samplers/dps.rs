@@ -1,14 +1,17 @@
 //! DPS (Chung et al. 2023) on a VP diffusion prior, with CCDF when a warm start is given: `draws`
 //! rounds of one independent sample per chain, the chains of several rounds batched together.
 
-use super::{start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
-use crate::infer::{run_dps, DpsConfig};
+use super::{corrected::CorrectorRecord, start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
+use crate::infer::{correct, run_dps, vp_prior, CorrectorConfig, DpsConfig, MhMode, VpLevel};
 use crate::output::PhaseCount;
 use crate::session::RunProgress;
 use ndarray::{s, Array3};
 
 /// Most DPS samples evaluated together in one network batch.
 const DPS_BATCH: usize = 64;
+
+/// Corrector transitions per sample by default (docs/samplers.md: the error-vs-K curve).
+pub const DPS_CORRECT: u64 = 50;
 
 pub const DPS: SamplerDef = SamplerDef {
     name: "dps",
@@ -20,20 +23,24 @@ pub const DPS: SamplerDef = SamplerDef {
         Uses::word("dps_variance", "large"),
         Uses::auto("init", "none: start from pure noise"),
         Uses::real("t0", 0.2),
+        Uses::count("correct", DPS_CORRECT),
     ],
     auto: |m| {
         m.vp().filter(|_| m.priors.len() == 1).map(|n| {
             if m.has_init {
-                format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF)")
+                format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF), then a MALA corrector with the score-only Metropolis correction finishes each sample")
             } else {
-                format!("the prior of `{n}` is a VP diffusion model, so diffusion posterior sampling (DPS) is used")
+                format!("the prior of `{n}` is a VP diffusion model, so diffusion posterior sampling (DPS) is used, then a MALA corrector with the score-only Metropolis correction finishes each sample")
             }
         })
     },
     accepts: |m| match (m.vp(), m.priors.len()) {
         (Some(_), 1) => Ok(()),
+        // Analytic priors run through their exact VP view (a flat prior has none: the run says so).
+        (None, 1) if m.all_exact() => Ok(()),
         (Some(n), k) => Err(format!("DPS samples one latent, but the model has {} besides `{n}`", k - 1)),
-        (None, _) => Err("DPS needs a VP (diffusion) prior, and this model has none; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
+        (None, k) if m.all_exact() => Err(format!("DPS samples one latent, but the model has {k}")),
+        _ => Err("DPS needs a VP (diffusion) prior or one analytic Normal/GaussianMixture prior, and this model has neither; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
     },
     run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
@@ -51,6 +58,12 @@ pub const DPS: SamplerDef = SamplerDef {
         };
         let started = std::time::Instant::now();
         let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("draws")?);
+        // The corrector's target: the posterior at the VE-equivalent level of a small timestep.
+        let corrector = s.count("correct")?;
+        let view = vp_prior(prior)?;
+        let level = VpLevel::new(post, view.as_ref())?;
+        let ccfg = CorrectorConfig { steps: corrector, sigma: level.sigma, mh: MhMode::score_only(), eds: true };
+        let mut record = CorrectorRecord::new(chains);
         // Rounds are batched through the network together, up to DPS_BATCH samples per batch.
         let per_batch = (DPS_BATCH / chains).clamp(1, rounds);
         let mut all = Array3::zeros((chains, rounds, dim));
@@ -67,11 +80,25 @@ pub const DPS: SamplerDef = SamplerDef {
                 &|p| progress(RunProgress::Dps(p)),
                 stop,
             )?;
-            for (p, row) in out.samples.outer_iter().enumerate() {
+            let batch_seed = seed.wrapping_add(d as u64 * 7919);
+            let mut partial = out.partial;
+            let samples = if corrector > 0 && !partial {
+                let c = correct(&level, &out.samples, &ccfg, batch_seed, stop)?;
+                record.add(&c, &out.samples);
+                summary
+                    .progress
+                    .insert("corrector".into(), PhaseCount::new(c.steps_done, corrector));
+                // Stopped during the corrector: its samples so far are kept, and the run is partial.
+                partial = c.stopped;
+                c.samples
+            } else {
+                out.samples.clone()
+            };
+            for (p, row) in samples.outer_iter().enumerate() {
                 all.slice_mut(s![p % chains, d + p / chains, ..]).assign(&row);
             }
             steps = PhaseCount::new(out.timesteps.len(), out.planned_steps);
-            if out.partial {
+            if partial {
                 summary.partial = true;
                 kept = d + n;
                 break;
@@ -86,6 +113,10 @@ pub const DPS: SamplerDef = SamplerDef {
         summary.progress.insert("steps".into(), steps);
         summary.progress.insert("rounds".into(), PhaseCount::new(rounds_done, rounds));
         summary.kernel = "dps".into();
+        if corrector > 0 {
+            let t = serde_json::json!({ "timestep": level.timestep() });
+            record.write(summary, (corrector, level.sigma), t, true);
+        }
         summary.extra.insert("zeta".into(), serde_json::json!(cfg.zeta));
         if let Some((_, t0)) = &cfg.init {
             summary.extra.insert("ccdf_t0".into(), serde_json::json!(t0));

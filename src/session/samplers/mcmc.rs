@@ -28,6 +28,16 @@ pub(super) fn record_chains(summary: &mut Summary, out: &RunOutput) {
     summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
 }
 
+/// The level of the first prior that has only one ([`crate::session::plan::one_level`]), else 0.
+fn fixed_sigma(built: &Built) -> f64 {
+    built
+        .posterior
+        .priors()
+        .iter()
+        .find_map(|p| crate::session::plan::one_level(&p.noise_kind()))
+        .unwrap_or(0.0)
+}
+
 /// Run `kernel` on every chain from Stan's initialisation, uniform on (−2, 2) in every coordinate.
 pub(super) fn run(
     built: &Built,
@@ -48,6 +58,8 @@ pub(super) fn run(
         // Refined by Stan's heuristic before warm-up; used as given when there is no warm-up.
         step_size: s.opt_real("step_size").unwrap_or(0.1),
         target_accept: Some(s.real("target_accept")?),
+        // A prior with a score at one noise level only is sampled at that level (0 otherwise).
+        sigma: fixed_sigma(built),
         ..RunConfig::default()
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_1417);
@@ -75,6 +87,9 @@ pub(super) fn run(
     summary
         .extra
         .insert("mh".into(), serde_json::json!(format!("{mh:?}")));
+    if cfg.sigma > 0.0 {
+        summary.extra.insert("sigma".into(), serde_json::json!(cfg.sigma));
+    }
     summary.extra.insert(
         "kernel_config".into(),
         serde_json::json!(format!("{:?}", cfg.kernel)),

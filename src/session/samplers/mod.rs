@@ -2,6 +2,7 @@
 //! defaults, the planner's rule and reason, and its run function; everything else reads this table.
 
 mod annealed;
+mod corrected;
 mod dps;
 mod hmc;
 mod langevin;
