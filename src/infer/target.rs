@@ -48,4 +48,16 @@ pub trait Posterior: Sync {
     fn prior_score(&self, xs: ArrayView2<f64>, sigma: f64) -> Result<ndarray::Array2<f64>, EvalError>;
     /// Whether `Eval::log_prior` is available (exact Metropolis–Hastings possible).
     fn has_prior_density(&self) -> bool;
+    /// Coordinates whose prior is exact and not annealed (latent noise levels and scales next to a
+    /// score prior): the score samplers update them by Metropolis-within-Gibbs (`gibbs.rs`).
+    fn gibbs_coords(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    /// The log-likelihood alone (no prior score: no network evaluation) of every row.
+    fn log_likelihood(&self, xs: ArrayView2<f64>, sigma: f64) -> Vec<Result<f64, EvalError>> {
+        self.evaluate(xs, sigma)
+            .into_iter()
+            .map(|e| e.map(|e| e.log_lik))
+            .collect()
+    }
 }

@@ -64,11 +64,19 @@ pub fn hmc_step(
                 "hmc_step: inverse mass of the wrong length".into(),
             ));
         }
-        // p ~ N(0, M): p_i = ξ_i / sqrt(inv_mass_i).
+        // p ~ N(0, M): p_i = ξ_i / sqrt(inv_mass_i); an inverse mass of 0 freezes the coordinate
+        // (its momentum starts at 0 and its velocity M⁻¹p stays 0: Metropolis-within-Gibbs blocks).
         let p: Array1<f64> = prm
             .inv_mass
             .iter()
-            .map(|m| rng.sample::<f64, _>(StandardNormal) / m.sqrt())
+            .map(|&m| {
+                let xi = rng.sample::<f64, _>(StandardNormal);
+                if m == 0.0 {
+                    0.0
+                } else {
+                    xi / m.sqrt()
+                }
+            })
             .collect();
         log_u.push(rng.random::<f64>().ln());
         let k0 = kinetic(&p, &prm.inv_mass);

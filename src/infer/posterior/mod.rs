@@ -266,4 +266,27 @@ impl Posterior for GraphPosterior {
     fn has_prior_density(&self) -> bool {
         self.has_density
     }
+
+    fn gibbs_coords(&self) -> Vec<usize> {
+        let nodes: Vec<NodeId> = self.prior_terms.iter().map(|t| t.node).collect();
+        let mut out = Vec::new();
+        for (j, (_, off, len)) in self.layout.slots.iter().enumerate() {
+            let node = self
+                .graph
+                .nodes
+                .iter()
+                .position(|n| n.kind == crate::graph::NodeKind::Latent(j));
+            if node.is_some_and(|n| nodes.contains(&NodeId(n))) {
+                out.extend(*off..*off + *len);
+            }
+        }
+        out
+    }
+
+    fn log_likelihood(&self, xs: ArrayView2<f64>, sigma: f64) -> Vec<Result<f64, EvalError>> {
+        (0..xs.nrows())
+            .into_par_iter()
+            .map(|i| self.likelihood(xs.row(i), sigma).map(|(l, _)| l))
+            .collect()
+    }
 }

@@ -19,6 +19,7 @@ use std::time::Instant;
 use ndarray::{Array1, Array2, Array3, Axis};
 
 use super::corrector::{correct, CorrectorConfig, CorrectorOutput};
+use super::gibbs::Gibbs;
 use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
@@ -282,6 +283,9 @@ pub fn annealed_hmc(
     Ok(out)
 }
 
+/// Metropolis-within-Gibbs updates of the exact latents (a noise level) per annealing level.
+const GIBBS_STEPS: usize = 5;
+
 /// Anneal the rows of `init` (one particle each) through every level, then run the σ_min phase.
 fn anneal_batch(
     target: &dyn Posterior,
@@ -302,7 +306,15 @@ fn anneal_batch(
         steps: cfg.steps,
         mass: Mass::Identity,
     };
-    let ones = vec![Array1::ones(target.dim()); chains];
+    // Latents next to the score prior with an exact, non-annealed prior (a latent noise level):
+    // frozen in the HMC moves, updated by Metropolis-within-Gibbs at the start of every level.
+    let mut gibbs = Gibbs::new(target, chains, seed);
+    let ones = vec![
+        gibbs
+            .as_ref()
+            .map_or_else(|| Array1::ones(target.dim()), |g| g.frozen_mass(target.dim()));
+        chains
+    ];
     let eps = match cfg.eps {
         Some(e) => e,
         None => {
@@ -332,7 +344,12 @@ fn anneal_batch(
                 correction: None,
             });
         }
-        if i > 0 {
+        if let Some(g) = gibbs.as_mut() {
+            let mut xs = positions(&states);
+            grad_evals += g.sweep(target, &mut xs, sigma, GIBBS_STEPS, true)?;
+            states = initial_states(target, &xs, sigma)?;
+            grad_evals += chains as u64;
+        } else if i > 0 {
             // Re-evaluate the current points at the new level (likelihood variance and prior score change).
             states = initial_states(target, &positions(&states), sigma).map_err(|_| {
                 RunError::Kernel(KernelError::Fatal(format!(

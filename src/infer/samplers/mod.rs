@@ -3,6 +3,7 @@
 mod annealed;
 mod corrector;
 mod dps;
+mod gibbs;
 mod langevin;
 mod rounds;
 mod vp_level;
