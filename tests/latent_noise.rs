@@ -26,7 +26,11 @@ fn log_marginal(yy: f64, b: &Array2<f64>, aty: &Array1<f64>, s2: f64) -> f64 {
     for i in 0..K {
         for j in 0..=i {
             let s: f64 = (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum();
-            l[[i, j]] = if i == j { (m[[i, i]] - s).sqrt() } else { (m[[i, j]] - s) / l[[j, j]] };
+            l[[i, j]] = if i == j {
+                (m[[i, i]] - s).sqrt()
+            } else {
+                (m[[i, j]] - s) / l[[j, j]]
+            };
         }
     }
     let mut z = Array1::<f64>::zeros(K);
@@ -60,7 +64,16 @@ fn annealed_hmc_samples_a_latent_noise_level_like_its_closed_form() {
     let out = dir.path().join("run");
     Command::cargo_bin("uq")
         .unwrap()
-        .args(["sample", "--quiet", "--sampler", "annealed_hmc", "--rounds", "32", "--sigma-min", "0.005"])
+        .args([
+            "sample",
+            "--quiet",
+            "--sampler",
+            "annealed_hmc",
+            "--rounds",
+            "32",
+            "--sigma-min",
+            "0.005",
+        ])
         .args(["--correct", "0", "--seed", "3", "--out"])
         .arg(&out)
         .arg(&model)
@@ -85,7 +98,10 @@ fn annealed_hmc_samples_a_latent_noise_level_like_its_closed_form() {
     let got = s.iter().sum::<f64>() / n;
     let got_sd = (s.iter().map(|v| (v - got).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     // Independent annealing runs: MCSE of the mean sd/√n, of the sd ≈ sd/√(2n).
-    let (zm, zs) = ((got - mean) / (sd / n.sqrt()), (got_sd - sd) / (sd / (2.0 * n).sqrt()));
+    let (zm, zs) = (
+        (got - mean) / (sd / n.sqrt()),
+        (got_sd - sd) / (sd / (2.0 * n).sqrt()),
+    );
     eprintln!("sigma: mean {got:.5} (exact {mean:.5}, z {zm:+.2}), sd {got_sd:.5} (exact {sd:.5}, z {zs:+.2}), {n} draws");
     // 0.99 two-sided normal quantile, Bonferroni over the 2 moments.
     assert!(zm.abs() < 2.81 && zs.abs() < 2.81);
