@@ -170,7 +170,9 @@ where
                     value: Box::new(value),
                 },
                 span: sp(file, e.span()),
-            });
+            })
+            // A name starts an expression too: report one expectation, not "a name or an expression".
+            .labelled("an expression");
         let args = named
             .or(expr.clone())
             .separated_by(just(Token::Comma))
