@@ -1,8 +1,8 @@
 //! A latent noise level next to an annealed prior, against its closed form: `x : real[4] ~ N(0, 1)`
 //! (an analytic prior, annealed like a score network), `y = A x + N(0, σ²)` with 200 observations and
 //! `σ ~ HalfNormal(1)`. The marginal posterior of σ is known by quadrature (Woodbury on A Aᵀ + σ² I);
-//! annealed HMC, with σ updated by Metropolis-within-Gibbs at every level, must match its mean and sd
-//! within Monte-Carlo error (128 independent annealing runs).
+//! annealed HMC (σ updated by Metropolis-within-Gibbs at every level) and DPS (σ drawn given each
+//! image) must match its mean and sd within Monte-Carlo error (128 independent samples each).
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
@@ -44,6 +44,26 @@ fn log_marginal(yy: f64, b: &Array2<f64>, aty: &Array1<f64>, s2: f64) -> f64 {
 
 #[test]
 fn annealed_hmc_samples_a_latent_noise_level_like_its_closed_form() {
+    check(&[
+        "--sampler",
+        "annealed_hmc",
+        "--rounds",
+        "32",
+        "--sigma-min",
+        "0.005",
+        "--correct",
+        "0",
+    ]);
+}
+
+/// DPS through the analytic prior's exact VP view, σ drawn given each DPS image by
+/// Metropolis-within-Gibbs, then the corrector on both (128 samples).
+#[test]
+fn dps_samples_a_latent_noise_level_like_its_closed_form() {
+    check(&["--sampler", "dps", "--draws", "32", "--dps-steps", "250"]);
+}
+
+fn check(sampler: &[&str]) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut z = || -> f64 { StandardNormal.sample(&mut rng) };
     let a = Array2::from_shape_fn((N, K), |_| z() / (N as f64).sqrt() * 3.0);
@@ -64,17 +84,9 @@ fn annealed_hmc_samples_a_latent_noise_level_like_its_closed_form() {
     let out = dir.path().join("run");
     Command::cargo_bin("uq")
         .unwrap()
-        .args([
-            "sample",
-            "--quiet",
-            "--sampler",
-            "annealed_hmc",
-            "--rounds",
-            "32",
-            "--sigma-min",
-            "0.005",
-        ])
-        .args(["--correct", "0", "--seed", "3", "--out"])
+        .args(["sample", "--quiet"])
+        .args(sampler)
+        .args(["--seed", "3", "--out"])
         .arg(&out)
         .arg(&model)
         .assert()

@@ -27,7 +27,7 @@ pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WAR
 pub use sample_stats::SampleStats;
 pub use samplers::{
     annealed_hmc, annealed_langevin, correct, run_dps, vp_prior, AnnealedConfig, AnnealedOutput,
-    AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig, DpsOutput, DpsProgress, LangevinConfig,
-    Respaced, VpLevel, CORRECTOR_SIGMA,
+    AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig, DpsOutput, DpsProgress, Gibbs,
+    LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
 };
 pub use target::{Eval, EvalError, Posterior};

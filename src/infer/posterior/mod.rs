@@ -110,6 +110,24 @@ impl GraphPosterior {
         self
     }
 
+    /// Whether latent `j`'s prior is a [`PriorTerm`] (not a score model).
+    fn is_term(&self, j: usize) -> bool {
+        let node = self
+            .graph
+            .nodes
+            .iter()
+            .position(|n| n.kind == crate::graph::NodeKind::Latent(j));
+        node.is_some_and(|n| self.prior_terms.iter().any(|t| t.node == NodeId(n)))
+    }
+
+    /// Where the score-model latent lives in the row (offset, length): the first latent whose prior
+    /// is not a graph term; the other coordinates are the Gibbs coordinates.
+    pub fn score_slot(&self) -> Option<(usize, usize)> {
+        (0..self.layout.slots.len())
+            .find(|&j| !self.is_term(j))
+            .and_then(|j| self.layout.slots.get(j).map(|(_, off, len)| (*off, *len)))
+    }
+
     /// The observations (likelihood terms).
     pub fn observations(&self) -> &[Observation] {
         &self.observations
@@ -268,15 +286,9 @@ impl Posterior for GraphPosterior {
     }
 
     fn gibbs_coords(&self) -> Vec<usize> {
-        let nodes: Vec<NodeId> = self.prior_terms.iter().map(|t| t.node).collect();
         let mut out = Vec::new();
         for (j, (_, off, len)) in self.layout.slots.iter().enumerate() {
-            let node = self
-                .graph
-                .nodes
-                .iter()
-                .position(|n| n.kind == crate::graph::NodeKind::Latent(j));
-            if node.is_some_and(|n| nodes.contains(&NodeId(n))) {
+            if self.is_term(j) {
                 out.extend(*off..*off + *len);
             }
         }

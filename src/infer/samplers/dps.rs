@@ -106,6 +106,15 @@ pub fn run_dps(
     let sched = Respaced::new(beta_start, beta_end, t_total, cfg.steps);
     let scale = prior.data_scale();
     let dim = prior.dim();
+    let full = post.layout().dim;
+    let offset = match post.score_slot() {
+        Some((off, len)) if len == dim => off,
+        _ => {
+            return Err(EvalError::Fatal(format!(
+                "DPS: no latent of length {dim} for the VP prior"
+            )))
+        }
+    };
     let mut rngs = chain_rngs(seed, chains);
     let gauss = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
     let n = sched.timesteps.len();
@@ -146,17 +155,24 @@ pub fn run_dps(
             .score(x.view(), t as f64)
             .map_err(|e| EvalError::Fatal(e.to_string()))?;
         x0 = (&x + &(&s * (1.0 - ab))) / ab.sqrt();
-        // Data consistency through x̂₀ (in data units), per chain.
+        // Data consistency through x̂₀ (in data units), per chain; the image sits at `offset` of the
+        // posterior's row (other latents, a noise level, do not enter the measurement).
         let meas: Vec<Result<(f64, Array1<f64>), EvalError>> = (0..chains)
             .into_par_iter()
-            .map(|c| post.measurement_norm(x0.row(c).mapv(|v| v / scale).view()))
+            .map(|c| {
+                let mut row = Array1::zeros(full);
+                row.slice_mut(ndarray::s![offset..offset + dim])
+                    .assign(&x0.row(c).mapv(|v| v / scale));
+                post.measurement_norm(row.view())
+            })
             .collect();
         let mut g = Array2::<f64>::zeros((chains, dim));
         let mut mean_res = 0.0;
         for (c, m) in meas.into_iter().enumerate() {
             let (norm, grad) = m?;
             mean_res += norm / chains as f64;
-            g.row_mut(c).assign(&(grad / scale));
+            g.row_mut(c)
+                .assign(&(grad.slice(ndarray::s![offset..offset + dim]).to_owned() / scale));
         }
         // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ.
         // No data term (a prior-only model): plain ancestral sampling, no network VJP needed.

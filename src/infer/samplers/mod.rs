@@ -11,5 +11,6 @@ mod vp_level;
 pub use annealed::{annealed_hmc, AnnealedConfig, AnnealedOutput, AnnealedProgress};
 pub use corrector::{correct, CorrectorConfig, CorrectorOutput};
 pub use dps::{run_dps, vp_prior, DpsConfig, DpsOutput, DpsProgress, Respaced};
+pub use gibbs::Gibbs;
 pub use langevin::{annealed_langevin, LangevinConfig};
 pub use vp_level::{VpLevel, CORRECTOR_SIGMA};

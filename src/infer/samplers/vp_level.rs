@@ -24,6 +24,9 @@ pub struct VpLevel<'a> {
     t: usize,
     sqrt_ab: f64,
     scale: f64,
+    /// Where the VP prior's latent sits in the row; the other coordinates (latent noise levels) have
+    /// a flat placeholder prior: their score is 0.
+    offset: usize,
     /// σ_c in data units.
     pub sigma: f64,
 }
@@ -41,13 +44,16 @@ impl<'a> VpLevel<'a> {
                 "the corrector's VP level needs a VP prior".into(),
             ));
         };
-        if post.dim() != prior.dim() {
-            return Err(EvalError::Fatal(format!(
-                "the corrector samples one latent of length {}, but the model has {}",
-                prior.dim(),
-                post.dim()
-            )));
-        }
+        let offset = match post.score_slot() {
+            Some((off, len)) if len == prior.dim() && post.gibbs_coords().len() + len == post.dim() => off,
+            _ => {
+                return Err(EvalError::Fatal(format!(
+                    "the corrector samples one latent of length {} (and exact latents beside it), but the model has {} values",
+                    prior.dim(),
+                    post.dim()
+                )))
+            }
+        };
         let sched = Respaced::new(beta_start, beta_end, steps, steps);
         let sigma_of = |ab: f64| ((1.0 - ab) / ab).sqrt();
         let k = sched
@@ -63,6 +69,7 @@ impl<'a> VpLevel<'a> {
             t: sched.timesteps.get(k).copied().unwrap_or(0),
             sqrt_ab: ab.sqrt(),
             scale,
+            offset,
             sigma: sigma_of(ab) / scale,
         })
     }
@@ -74,11 +81,13 @@ impl<'a> VpLevel<'a> {
 
     fn score(&self, xs: ArrayView2<f64>) -> Result<Array2<f64>, EvalError> {
         let k = self.sqrt_ab * self.scale;
-        let s = self
+        let cols = ndarray::s![.., self.offset..self.offset + self.prior.dim()];
+        let part = self
             .prior
-            .score((&xs * k).view(), self.t as f64)
+            .score((&xs.slice(cols) * k).view(), self.t as f64)
             .map_err(|e| EvalError::Fatal(e.to_string()))?;
-        let s = s * k;
+        let mut s = Array2::zeros(xs.raw_dim());
+        s.slice_mut(cols).assign(&(part * k));
         if s.iter().all(|v| v.is_finite()) {
             Ok(s)
         } else {

@@ -2,10 +2,14 @@
 //! rounds of one independent sample per chain, the chains of several rounds batched together.
 
 use super::{corrected::CorrectorRecord, start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
-use crate::infer::{correct, run_dps, vp_prior, CorrectorConfig, DpsConfig, MhMode, VpLevel};
+use crate::infer::{correct, run_dps, vp_prior, CorrectorConfig, DpsConfig, Gibbs, MhMode, VpLevel};
 use crate::output::PhaseCount;
 use crate::session::RunProgress;
 use ndarray::{s, Array3};
+
+/// Metropolis-within-Gibbs updates of the exact latents (a noise level) given each DPS image, with
+/// the proposal adapting, then as many with it fixed.
+const GIBBS_STEPS: usize = 100;
 
 /// Most DPS samples evaluated together in one network batch.
 const DPS_BATCH: usize = 64;
@@ -26,7 +30,7 @@ pub const DPS: SamplerDef = SamplerDef {
         Uses::count("correct", DPS_CORRECT),
     ],
     auto: |m| {
-        m.vp().filter(|_| m.priors.len() == 1).map(|n| {
+        m.vp().filter(|_| m.priors.len() == 1 + m.terms.len()).map(|n| {
             if m.has_init {
                 format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF), then a MALA corrector with the score-only Metropolis correction finishes each sample")
             } else {
@@ -34,11 +38,14 @@ pub const DPS: SamplerDef = SamplerDef {
             }
         })
     },
-    accepts: |m| match (m.vp(), m.priors.len()) {
+    accepts: |m| match (m.vp(), m.priors.len() - m.terms.len()) {
         (Some(_), 1) => Ok(()),
         // Analytic priors run through their exact VP view (a flat prior has none: the run says so).
         (None, 1) if m.all_exact() => Ok(()),
-        (Some(n), k) => Err(format!("DPS samples one latent, but the model has {} besides `{n}`", k - 1)),
+        (Some(n), k) => Err(format!(
+            "DPS samples one score latent (with exact latents such as a noise level beside it), but the model has {} score-model latents besides `{n}`",
+            k - 1
+        )),
         (None, k) if m.all_exact() => Err(format!("DPS samples one latent, but the model has {k}")),
         _ => Err("DPS needs a VP (diffusion) prior or one analytic Normal/GaussianMixture prior, and this model has neither; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
     },
@@ -46,8 +53,16 @@ pub const DPS: SamplerDef = SamplerDef {
         let post = &built.posterior;
         let prior = built.first_prior()?;
         let dim = post.layout().dim;
+        // The image's place in the row; the rest are exact latents (a noise level), drawn given
+        // each DPS image by Metropolis-within-Gibbs before the corrector moves everything.
+        let (offset, len) = post
+            .score_slot()
+            .ok_or_else(|| crate::session::SessionError::Prior("DPS needs a score-model latent".into()))?;
         let init = match start_spec(s) {
-            Some(spec) => Some((start_estimate(built, &spec)?, s.real("t0")?)),
+            Some(spec) => {
+                let full = start_estimate(built, &spec)?;
+                Some((full.slice(s![offset..offset + len]).to_owned(), s.real("t0")?))
+            }
             None => None,
         };
         let cfg = DpsConfig {
@@ -82,9 +97,18 @@ pub const DPS: SamplerDef = SamplerDef {
             )?;
             let batch_seed = seed.wrapping_add(d as u64 * 7919);
             let mut partial = out.partial;
+            let mut rows = ndarray::Array2::zeros((out.samples.nrows(), dim));
+            rows.slice_mut(s![.., offset..offset + len]).assign(&out.samples);
+            let mut out_samples = rows;
+            if let Some(mut g) = Gibbs::new(post, out_samples.nrows(), batch_seed) {
+                let mut xs = out_samples.clone();
+                g.sweep(post, &mut xs, 0.0, GIBBS_STEPS, true)?;
+                g.sweep(post, &mut xs, 0.0, GIBBS_STEPS, false)?;
+                out_samples.assign(&xs);
+            }
             let samples = if corrector > 0 && !partial {
-                let c = correct(&level, &out.samples, &ccfg, batch_seed, stop)?;
-                record.add(&c, &out.samples);
+                let c = correct(&level, &out_samples, &ccfg, batch_seed, stop)?;
+                record.add(&c, &out_samples);
                 summary
                     .progress
                     .insert("corrector".into(), PhaseCount::new(c.steps_done, corrector));
@@ -92,7 +116,7 @@ pub const DPS: SamplerDef = SamplerDef {
                 partial = c.stopped;
                 c.samples
             } else {
-                out.samples.clone()
+                out_samples.clone()
             };
             for (p, row) in samples.outer_iter().enumerate() {
                 all.slice_mut(s![p % chains, d + p / chains, ..]).assign(&row);
