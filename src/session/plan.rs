@@ -55,14 +55,18 @@ impl PlanInput {
             .iter()
             .map(|(n, how)| format!("`{n}` ({how})"))
             .collect();
+        let list = crate::dist::join_and(&parts);
+        let one = parts.len() == 1;
+        if self.ve().or(self.vp()).is_some() {
+            return format!(
+                "; {list} {} not annealed: Metropolis-within-Gibbs draws {} given the image (exactly; at each level for annealed HMC, after the last step for DPS), then the corrector moves everything",
+                if one { "is" } else { "are" },
+                if one { "it" } else { "them" }
+            );
+        }
         format!(
-            "; {} {} exactly with {} in the same state",
-            crate::dist::join_and(&parts),
-            if parts.len() == 1 {
-                "is sampled"
-            } else {
-                "are sampled"
-            },
+            "; {list} {} exactly with {} in the same state",
+            if one { "is sampled" } else { "are sampled" },
             if self.priors.len() > parts.len() {
                 "the other latents"
             } else {
