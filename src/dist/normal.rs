@@ -177,50 +177,12 @@ impl Distribution for Normal {
         like: &Value,
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
-        let [mean, Value::Real(sig)] = params else {
-            return Err(DensityError::NonFinite(
-                "Normal takes a mean and a real sigma".into(),
-            ));
-        };
-        let shape = like.shape().to_vec();
-        let at = |a: &ArrayD<f64>, i: usize| {
-            if a.len() == 1 {
-                a.iter().next().copied()
-            } else {
-                a.iter().nth(i).copied()
+        super::draw::elementwise("Normal", like, params, Some(0), rng, |[mean, s], rng| {
+            if s.is_nan() || s <= 0.0 || s.is_infinite() {
+                return Err(format!("sigma must be positive, got {s}"));
             }
-        };
-        let n: usize = shape.iter().product();
-        let sigmas: Vec<f64> = (0..n).map(|i| at(sig, i).unwrap_or(f64::NAN)).collect();
-        if let Some(s) = sigmas.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
-            return Err(DensityError::OutOfSupport(format!(
-                "Normal sigma must be positive, got {s}"
-            )));
-        }
-        let mut z = || -> f64 { rand_distr::Distribution::sample(&rand_distr::StandardNormal, rng) };
-        let m = mean.to_complex();
-        let mean_at = |i: usize| {
-            if m.len() == 1 {
-                m.iter().next().copied()
-            } else {
-                m.iter().nth(i).copied()
-            }
-        };
-        if like.is_complex() {
-            let v: Vec<Complex64> = (0..n)
-                .map(|i| mean_at(i).unwrap_or_default() + Complex64::new(z(), z()) * sigmas[i])
-                .collect();
-            ArrayD::from_shape_vec(shape, v)
-                .map(Value::Complex)
-                .map_err(|e| DensityError::NonFinite(e.to_string()))
-        } else {
-            let v: Vec<f64> = (0..n)
-                .map(|i| mean_at(i).unwrap_or_default().re + z() * sigmas[i])
-                .collect();
-            ArrayD::from_shape_vec(shape, v)
-                .map(Value::Real)
-                .map_err(|e| DensityError::NonFinite(e.to_string()))
-        }
+            Ok(mean + s * super::draw::normal(rng))
+        })
     }
 
     fn annealable(&self) -> bool {

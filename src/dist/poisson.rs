@@ -44,20 +44,13 @@ impl Distribution for Poisson {
         like: &Value,
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
-        let [Value::Real(lam)] = params else {
+        if params.iter().any(|p| p.is_complex()) {
             return Err(DensityError::NonFinite("Poisson rate must be real".into()));
-        };
-        let mut out = ArrayD::<f64>::zeros(like.shape());
-        for (o, &l) in out.iter_mut().zip(lam.iter()) {
-            if !(l > 0.0 && l.is_finite()) {
-                return Err(DensityError::OutOfSupport(format!(
-                    "Poisson rate must be positive, got {l}"
-                )));
-            }
-            let d = rand_distr::Poisson::new(l).map_err(|e| DensityError::NonFinite(e.to_string()))?;
-            *o = rand_distr::Distribution::<f64>::sample(&d, rng);
         }
-        Ok(Value::Real(out))
+        super::draw::elementwise("Poisson", like, params, None, rng, |[l], rng| {
+            let d = rand_distr::Poisson::new(l).map_err(|_| format!("rate must be positive, got {l}"))?;
+            Ok(rand_distr::Distribution::<f64>::sample(&d, rng))
+        })
     }
 
     fn log_density(&self, y: &Value, params: &[&Value], _level: f64) -> Result<Density, DensityError> {

@@ -33,11 +33,9 @@ pub(super) fn density<'v>(
         }
     }
     let params: Vec<&Value> = params.iter().map(|p| p.as_ref()).collect();
-    call.dist.log_density(x, &params, level).map_err(|e| match e {
-        DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
-        DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
-        e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
-    })
+    call.dist
+        .log_density(x, &params, level)
+        .map_err(|e| eval_error(e, label))
 }
 
 /// [`density`] on the observed elements only: the data and every parameter (stretched to the data's
@@ -89,11 +87,10 @@ pub(super) fn masked_density<'v>(
         .map(|&id| node(id).and_then(gather))
         .collect::<Result<Vec<_>, _>>()?;
     let params: Vec<&Value> = values.iter().collect();
-    let mut d = call.dist.log_density(&ys, &params, level).map_err(|e| match e {
-        DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
-        DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
-        e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
-    })?;
+    let mut d = call
+        .dist
+        .log_density(&ys, &params, level)
+        .map_err(|e| eval_error(e, label))?;
     let scatter = |g: Value| -> Value {
         match g {
             Value::Real(a) if a.len() == idx.len() && a.ndim() == 1 => {
@@ -149,4 +146,13 @@ pub(super) fn seed_params<'v>(
         seeds.push((id, total));
     }
     Ok(())
+}
+
+/// A density's failure as the posterior's, prefixed with the term's label.
+fn eval_error(e: DensityError, label: &str) -> EvalError {
+    match e {
+        DensityError::OutOfSupport(m) => EvalError::OutOfSupport(format!("{label}: {m}")),
+        DensityError::NonFinite(m) => EvalError::NonFinite(format!("{label}: {m}")),
+        e @ DensityError::Unavailable(_) => EvalError::Fatal(format!("{label}: {e}")),
+    }
 }

@@ -66,8 +66,9 @@ impl Gibbs {
             .map(|r| r.unwrap_or(f64::NEG_INFINITY))
             .collect();
         let mut evals = n as u64;
+        let mut prop = xs.clone();
         for _ in 0..steps {
-            let mut prop = xs.clone();
+            prop.assign(xs);
             for (i, mut row) in prop.rows_mut().into_iter().enumerate() {
                 for &c in &self.coords {
                     let z: f64 = self.rngs[i].sample(StandardNormal);
