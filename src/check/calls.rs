@@ -52,6 +52,14 @@ impl Builtin {
         }
     }
 
+    /// The fewest arguments a call may write (optional static parameters left out).
+    pub fn min_args(self) -> usize {
+        match self.0 {
+            Kind::Op(d) => d.arity() + d.required_params(),
+            Kind::Const(c) => c.arity,
+        }
+    }
+
     /// The graph op a call lowers to; `None` for a constant function (folded at check time).
     pub fn op(self) -> Option<&'static OpDef> {
         match self.0 {
@@ -98,12 +106,12 @@ impl Ctx<'_> {
         span: Span,
         locals: &Locals,
     ) -> Option<NodeId> {
-        let n = b.arg_count();
-        if args.len() != n {
-            let expected = if n == 1 {
-                "1 argument".to_string()
-            } else {
-                format!("{n} arguments")
+        let (lo, n) = (b.min_args(), b.arg_count());
+        if args.len() < lo || args.len() > n {
+            let expected = match (lo, n) {
+                (1, 1) => "1 argument".to_string(),
+                (lo, n) if lo == n => format!("{n} arguments"),
+                (lo, n) => format!("{lo} to {n} arguments"),
             };
             self.error(CheckError::Arity {
                 name: b.name().into(),
@@ -135,8 +143,14 @@ impl Ctx<'_> {
             inputs.push(self.expr(a, locals)?);
         }
         let mut params = Vec::with_capacity(statics.len());
-        for a in statics {
-            params.push(self.static_usize(def.name, a, locals, "a positive integer")?);
+        for (a, pname) in statics.iter().zip(def.params) {
+            // An axis counts from 0; sizes and factors from 1.
+            let p = if pname.starts_with("axis") {
+                self.static_index(def.name, a, locals)?
+            } else {
+                self.static_usize(def.name, a, locals, "a positive integer")?
+            };
+            params.push(p);
         }
         let tys: Vec<_> = inputs.iter().map(|&i| self.ty(i)).collect();
         match def.with(&params).and_then(|op| Ok((op_type(&op, &tys)?, op))) {
@@ -208,9 +222,18 @@ impl Ctx<'_> {
         locals: &Locals,
         what: &str,
     ) -> Option<usize> {
+        self.static_int(name, e, locals, what, 1.0)
+    }
+
+    /// A static axis index: a non-negative integer constant.
+    fn static_index(&mut self, name: &str, e: &Expr, locals: &Locals) -> Option<usize> {
+        self.static_int(name, e, locals, "a non-negative integer (an axis, from 0)", 0.0)
+    }
+
+    fn static_int(&mut self, name: &str, e: &Expr, locals: &Locals, what: &str, min: f64) -> Option<usize> {
         let id = self.expr(e, locals)?;
         match self.static_num(id) {
-            Some(v) if v >= 1.0 && v.fract() == 0.0 && v <= 1e6 => Some(v as usize),
+            Some(v) if v >= min && v.fract() == 0.0 && v <= 1e6 => Some(v as usize),
             _ => {
                 self.error(CheckError::StaticArg {
                     name: name.into(),

@@ -33,7 +33,7 @@ mod tests;
 mod text;
 mod uniform;
 
-pub use rules::broadcast_shapes;
+pub use crate::graph::broadcast_shapes;
 pub use special::ln_gamma;
 pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};

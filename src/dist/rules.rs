@@ -1,23 +1,9 @@
 //! Shape rules shared by distributions (scalar broadcasting) and parameter values as flat vectors.
 
 use super::RuleError;
-use crate::graph::{Ty, Value};
+use crate::graph::{broadcast_shapes, Ty, Value};
 use crate::syntax::ast::ElemType;
 use ndarray::Array1;
-
-/// numpy's broadcasting of two shapes (trailing axes align, an axis of length 1 stretches).
-pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let at = |s: &[usize], k: usize| if k + s.len() >= n { s[k + s.len() - n] } else { 1 };
-    (0..n)
-        .map(|k| match (at(a, k), at(b, k)) {
-            (x, y) if x == y => Some(x),
-            (1, y) => Some(y),
-            (x, 1) => Some(x),
-            _ => None,
-        })
-        .collect()
-}
 
 /// Broadcasting of distribution parameters by numpy's rules; real ⊗ complex → complex.
 pub fn broadcast(a: &Ty, b: &Ty) -> Result<Ty, String> {

@@ -11,5 +11,5 @@ mod value;
 pub use dump::dump;
 pub use eval::{Graph, GraphError, Node, NodeId, NodeKind};
 pub use fft::FftCache;
-pub use ops::{Arg, Domain, Inputs, Op, OpDef, OpError, Syntax, MAX_PARAMS, OPS};
-pub use value::{Ty, Value};
+pub use ops::{Arg, Domain, Inputs, Op, OpDef, OpError, Syntax, MAX_PARAMS, NOT_GIVEN, OPS};
+pub use value::{broadcast_shapes, Ty, Value};

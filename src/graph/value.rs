@@ -55,6 +55,21 @@ impl fmt::Display for Ty {
     }
 }
 
+/// numpy's broadcasting of two shapes (trailing axes align, an axis of length 1 stretches), or
+/// `None` when they do not broadcast.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let at = |s: &[usize], k: usize| if k + s.len() >= n { s[k + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|k| match (at(a, k), at(b, k)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A tensor value. Real tensors stay real; anything touching a complex value is complex.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {

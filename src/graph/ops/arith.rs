@@ -1,4 +1,4 @@
-//! The arithmetic operators `+ - * /` (elementwise, scalars broadcast, real ⊗ complex → complex)
+//! The arithmetic operators `+ - * /` (elementwise, numpy broadcasting, real ⊗ complex → complex)
 //! and unary `-`.
 
 use super::def::{OpDef, Rule, Syntax};
@@ -6,7 +6,7 @@ use super::inputs::{any_shape, coin, Domain, Inputs};
 use super::tensor::{reduce_to, zip_with};
 use super::types::{promote, same};
 use super::OpError;
-use crate::graph::value::{Ty, Value};
+use crate::graph::value::{broadcast_shapes, Ty, Value};
 use num_complex::Complex64 as C;
 use rand::{Rng, RngCore};
 
@@ -16,9 +16,9 @@ pub static ADD: OpDef = OpDef {
     params: &[],
     signatures: &[
         "real[...] + real[...] -> real[...]",
-        "complex[...] + T[...] -> complex[...] (either side complex; a scalar broadcasts)",
+        "complex[...] + T[...] -> complex[...] (either side complex; shapes broadcast)",
     ],
-    doc: "Elementwise sum; shapes match exactly or one side is a scalar.",
+    doc: "Elementwise sum; shapes broadcast by numpy's rules.",
     linear: true,
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("add", a, b),
@@ -34,9 +34,9 @@ pub static SUB: OpDef = OpDef {
     params: &[],
     signatures: &[
         "real[...] - real[...] -> real[...]",
-        "complex[...] - T[...] -> complex[...] (either side complex; a scalar broadcasts)",
+        "complex[...] - T[...] -> complex[...] (either side complex; shapes broadcast)",
     ],
-    doc: "Elementwise difference; shapes match exactly or one side is a scalar.",
+    doc: "Elementwise difference; shapes broadcast by numpy's rules.",
     linear: true,
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("subtract", a, b),
@@ -53,9 +53,9 @@ pub static MUL: OpDef = OpDef {
     params: &[],
     signatures: &[
         "real[...] * real[...] -> real[...]",
-        "complex[...] * T[...] -> complex[...] (either side complex; a scalar broadcasts)",
+        "complex[...] * T[...] -> complex[...] (either side complex; shapes broadcast)",
     ],
-    doc: "Elementwise product; shapes match exactly or one side is a scalar.",
+    doc: "Elementwise product; shapes broadcast by numpy's rules.",
     linear: false,
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("multiply", a, b),
@@ -76,9 +76,9 @@ pub static DIV: OpDef = OpDef {
     params: &[],
     signatures: &[
         "real[...] / real[...] -> real[...]",
-        "complex[...] / T[...] -> complex[...] (either side complex; a scalar broadcasts)",
+        "complex[...] / T[...] -> complex[...] (either side complex; shapes broadcast)",
     ],
-    doc: "Elementwise quotient; shapes match exactly or one side is a scalar.",
+    doc: "Elementwise quotient; shapes broadcast by numpy's rules.",
     linear: false,
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("divide", a, b),
@@ -111,24 +111,16 @@ pub static NEG: OpDef = OpDef {
     },
 };
 
-/// Elementwise binary rule: scalars broadcast, otherwise shapes match exactly.
+/// Elementwise binary rule: numpy's broadcasting (trailing axes align, an axis of 1 stretches).
 fn broadcast(verb: &str, a: &Ty, b: &Ty) -> Result<Ty, String> {
     let elem = promote(a.elem, b.elem);
-    if a.is_scalar() {
-        Ok(Ty {
-            elem,
-            shape: b.shape.clone(),
-        })
-    } else if b.is_scalar() || a.shape == b.shape {
-        Ok(Ty {
-            elem,
-            shape: a.shape.clone(),
-        })
-    } else {
-        Err(format!(
-            "cannot {verb} {a} and {b}: shapes {:?} and {:?} differ (only scalars broadcast)",
+    match broadcast_shapes(&a.shape, &b.shape) {
+        Some(shape) => Ok(Ty { elem, shape }),
+        None => Err(format!(
+            "cannot {verb} {a} and {b}: shapes {:?} and {:?} do not broadcast (aligned from the \
+             right, each pair of dimensions must be equal or one of them 1)",
             a.shape, b.shape
-        ))
+        )),
     }
 }
 
@@ -149,13 +141,20 @@ fn negate(v: &Value) -> Value {
     }
 }
 
-/// Same shapes, or a scalar on either or both sides; each side real or complex.
+/// Same shapes, a scalar on either or both sides, or shapes that broadcast by numpy's rules (a
+/// side with fewer leading axes, or with some axes of length 1); each side real or complex.
 fn binary_inputs(r: &mut dyn RngCore, right: Domain) -> Inputs {
     let shape = any_shape(r);
-    let (sa, sb) = match r.random_range(0..4) {
+    let squeezed = |r: &mut dyn RngCore, s: &[usize]| -> Vec<usize> {
+        let keep = r.random_range(0..=s.len());
+        s[s.len() - keep..].iter().map(|&d| if r.random_range(0..2) == 0 { 1 } else { d }).collect()
+    };
+    let (sa, sb) = match r.random_range(0..6) {
         0 => (shape.clone(), shape),
         1 => (vec![], shape),
         2 => (shape, vec![]),
+        3 => (squeezed(r, &shape), shape),
+        4 => (shape.clone(), squeezed(r, &shape)),
         _ => (vec![], vec![]),
     };
     Inputs::of([(sa, coin(r), Domain::Any), (sb, coin(r), right)])

@@ -103,24 +103,34 @@ impl OpDef {
             .find(|d| matches!(d.syntax, Syntax::Prefix(s) if s == symbol))
     }
 
-    /// This op with its static parameters, which must be as many as [`OpDef::params`].
+    /// Static parameters that must be written; optional ones (named with a trailing `?`) follow.
+    pub fn required_params(&self) -> usize {
+        self.params.iter().filter(|p| !p.ends_with('?')).count()
+    }
+
+    /// This op with its static parameters: every required one, then any of the optional ones
+    /// (those left out are stored as [`NOT_GIVEN`]).
     pub fn with(&'static self, params: &[usize]) -> Result<Op, String> {
-        let n = self.params.len();
-        if params.len() != n || n > MAX_PARAMS {
+        let (lo, n) = (self.required_params(), self.params.len());
+        if params.len() < lo || params.len() > n || n > MAX_PARAMS {
+            let count = if lo == n { format!("{n}") } else { format!("{lo} to {n}") };
             return Err(format!(
-                "`{}` takes {n} static parameter(s), got {}",
+                "`{}` takes {count} static parameter(s), got {}",
                 self.name,
                 params.len()
             ));
         }
-        let mut stored = [0; MAX_PARAMS];
-        stored[..n].copy_from_slice(params);
+        let mut stored = [NOT_GIVEN; MAX_PARAMS];
+        stored[..params.len()].copy_from_slice(params);
         Ok(Op {
             def: self,
             params: stored,
         })
     }
 }
+
+/// The stored value of an optional static parameter that was left out.
+pub const NOT_GIVEN: usize = usize::MAX;
 
 /// One built-in operation as a graph node holds it: its definition and its static parameters.
 #[derive(Clone, Copy)]
@@ -160,14 +170,21 @@ impl Op {
         self.def.arity()
     }
 
-    /// The static parameters, as many as the definition names.
+    /// The static parameters as written (optional ones left out are not listed).
     pub fn params(&self) -> &[usize] {
-        &self.params[..self.def.params.len().min(MAX_PARAMS)]
+        let named = &self.params[..self.def.params.len().min(MAX_PARAMS)];
+        let given = named.iter().take_while(|&&p| p != NOT_GIVEN).count();
+        &named[..given]
     }
 
     /// Static parameter `i` (0 past the end; [`OpDef::with`] checks their number).
     pub fn param(&self, i: usize) -> usize {
         self.params().get(i).copied().unwrap_or(0)
+    }
+
+    /// Optional static parameter `i`, `None` when it was left out.
+    pub fn optional_param(&self, i: usize) -> Option<usize> {
+        self.params().get(i).copied()
     }
 
     /// True for ops that are linear (over ℝ) in every argument jointly.

@@ -17,7 +17,7 @@ mod plane;
 pub(crate) mod tensor;
 mod types;
 
-pub use def::{Op, OpDef, OpError, Syntax, MAX_PARAMS};
+pub use def::{Op, OpDef, OpError, Syntax, MAX_PARAMS, NOT_GIVEN};
 pub use inputs::{Arg, Domain, Inputs};
 
 /// Declares each op file and lists its ops, in documentation order, in [`OPS`].
@@ -36,7 +36,7 @@ registry! {
     shift: FFTSHIFT, IFFTSHIFT;
     complex: CONJ, RE, IM;
     math: ABS, ABS2, EXP, LOG, SQRT, SOFTPLUS;
-    sum: SUM;
+    sum: SUM, MEAN;
     conv: CONV;
     resample: DOWNSAMPLE, UPSAMPLE;
     crop: CROP, PAD;

@@ -2,7 +2,7 @@
 //! array construction and plane (last-two-axes) geometry.
 
 use super::{Op, OpError};
-use crate::graph::value::Value;
+use crate::graph::value::{broadcast_shapes, Value};
 use ndarray::{ArrayD, IxDyn, Zip};
 use num_complex::Complex64;
 use std::borrow::Cow;
@@ -113,19 +113,12 @@ impl Planes {
     }
 }
 
-/// Sum of all elements of a value, as a scalar value of the same element type.
-pub(crate) fn sum_value(v: &Value) -> Value {
-    match v {
-        Value::Real(a) => Value::Real(ArrayD::from_elem(IxDyn(&[]), a.sum())),
-        Value::Complex(a) => Value::Complex(ArrayD::from_elem(IxDyn(&[]), a.sum())),
-    }
-}
-
-/// Bring a cotangent to the type of the argument it belongs to: broadcast scalars are summed back,
-/// real arguments keep the real part (a complex one gets a real cotangent promoted).
+/// Bring a cotangent to the type of the argument it belongs to: axes that broadcasting added or
+/// stretched are summed back, real arguments keep the real part (a complex one gets a real
+/// cotangent promoted).
 pub(crate) fn reduce_to(v: Value, arg: &Value) -> Value {
-    let v = if arg.shape().is_empty() && !v.shape().is_empty() {
-        sum_value(&v)
+    let v = if arg.shape() != v.shape() {
+        v.sum_to(arg.shape()).unwrap_or(v)
     } else {
         v
     };
@@ -136,7 +129,8 @@ pub(crate) fn reduce_to(v: Value, arg: &Value) -> Value {
     }
 }
 
-/// `f(a, b)` elementwise where either side may be a scalar (shapes were checked by the caller).
+/// `f(a, b)` elementwise with numpy's broadcasting (trailing axes align, an axis of length 1
+/// stretches); a scalar side and equal shapes take the direct paths.
 pub(crate) fn zip_with<A: Copy, B: Copy, O>(
     a: &ArrayD<A>,
     b: &ArrayD<B>,
@@ -151,11 +145,16 @@ pub(crate) fn zip_with<A: Copy, B: Copy, O>(
     } else if a.shape() == b.shape() {
         Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)))
     } else {
-        Err(OpError::Shape(format!(
-            "shapes {:?} and {:?} differ (only scalars broadcast)",
-            a.shape(),
-            b.shape()
-        )))
+        let views = broadcast_shapes(a.shape(), b.shape())
+            .and_then(|s| Some((a.broadcast(IxDyn(&s))?, b.broadcast(IxDyn(&s))?)));
+        match views {
+            Some((x, y)) => Ok(Zip::from(&x).and(&y).map_collect(|&x, &y| f(x, y))),
+            None => Err(OpError::Shape(format!(
+                "shapes {:?} and {:?} do not broadcast (trailing dimensions must be equal or 1)",
+                a.shape(),
+                b.shape()
+            ))),
+        }
     }
 }
 
