@@ -167,6 +167,24 @@ mod tests {
     use ndarray::{ArrayD, IxDyn};
 
     #[test]
+    fn numpy_broadcasting_of_values_and_cotangents() {
+        let cache = FftCache::new();
+        let a = ArrayD::from_shape_fn(IxDyn(&[2, 1, 3]), |i| (i[0] * 10 + i[2]) as f64);
+        let b = ArrayD::from_shape_fn(IxDyn(&[4, 1]), |i| 100.0 * i[0] as f64);
+        let (a, b) = (Value::Real(a), Value::Real(b));
+        let add = Op::new("add", &[]).unwrap();
+        let out = add.forward(&[&a, &b], &cache).unwrap();
+        let Value::Real(o) = &out else { panic!("real") };
+        assert_eq!(o.shape(), &[2, 4, 3]);
+        assert_eq!(o[[1, 3, 2]], 12.0 + 300.0);
+        // Each side's cotangent is the sum over the axes it was stretched along.
+        let g = Value::Real(ArrayD::ones(IxDyn(&[2, 4, 3])));
+        let grads = add.vjp(&[&a, &b], &out, &g, &cache).unwrap();
+        assert_eq!(grads[0], Value::Real(ArrayD::from_elem(IxDyn(&[2, 1, 3]), 4.0)));
+        assert_eq!(grads[1], Value::Real(ArrayD::from_elem(IxDyn(&[4, 1]), 6.0)));
+    }
+
+    #[test]
     fn shape_mismatches_are_errors_not_panics() {
         let cache = FftCache::new();
         let x = Value::Real(ArrayD::zeros(IxDyn(&[2, 2])));

@@ -113,12 +113,19 @@ impl OpDef {
     pub fn with(&'static self, params: &[usize]) -> Result<Op, String> {
         let (lo, n) = (self.required_params(), self.params.len());
         if params.len() < lo || params.len() > n || n > MAX_PARAMS {
-            let count = if lo == n { format!("{n}") } else { format!("{lo} to {n}") };
+            let count = if lo == n {
+                format!("{n}")
+            } else {
+                format!("{lo} to {n}")
+            };
             return Err(format!(
                 "`{}` takes {count} static parameter(s), got {}",
                 self.name,
                 params.len()
             ));
+        }
+        if params.contains(&NOT_GIVEN) {
+            return Err(format!("`{}`: a static parameter is too large", self.name));
         }
         let mut stored = [NOT_GIVEN; MAX_PARAMS];
         stored[..params.len()].copy_from_slice(params);
