@@ -15,6 +15,7 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("inpaint", include_str!("../../stdlib/inpaint.uq")),
     ("superres", include_str!("../../stdlib/superres.uq")),
     ("phase", include_str!("../../stdlib/phase.uq")),
+    ("radial", include_str!("../../stdlib/radial.uq")),
 ];
 
 /// A statement of the model or of an imported module, in import order.
