@@ -38,8 +38,12 @@ impl Case {
             }
         }
         let m = SPOKES * READOUT;
-        let samples: Vec<Complex64> = (0..COILS * m).map(|k| Complex64::new((0.3 * k as f64).cos(), 0.5)).collect();
-        let arr = |shape: &[usize], v: Vec<Complex64>| Value::Complex(ArrayD::from_shape_vec(IxDyn(shape), v).expect("shape"));
+        let samples: Vec<Complex64> = (0..COILS * m)
+            .map(|k| Complex64::new((0.3 * k as f64).cos(), 0.5))
+            .collect();
+        let arr = |shape: &[usize], v: Vec<Complex64>| {
+            Value::Complex(ArrayD::from_shape_vec(IxDyn(shape), v).expect("shape"))
+        };
         Case {
             cache: FftCache::new(),
             image: arr(&[COILS, N, N], image),
@@ -93,7 +97,11 @@ fn bench(c: &mut Criterion) {
     }
     let fresh = FftCache::new();
     let t0 = Instant::now();
-    black_box(case.nufft.forward(&[&case.image, &case.traj], &fresh).expect("forward"));
+    black_box(
+        case.nufft
+            .forward(&[&case.image, &case.traj], &fresh)
+            .expect("forward"),
+    );
     let first = t0.elapsed().as_secs_f64();
     println!("nufft with plan construction (first call): {:.3} ms", first * 1e3);
 }

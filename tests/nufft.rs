@@ -27,7 +27,9 @@ fn data(v: &Value) -> Vec<C> {
 }
 
 fn random_complex(r: &mut ChaCha8Rng, n: usize) -> Vec<C> {
-    (0..n).map(|_| C::new(r.random_range(-1.0..1.0), r.random_range(-1.0..1.0))).collect()
+    (0..n)
+        .map(|_| C::new(r.random_range(-1.0..1.0), r.random_range(-1.0..1.0)))
+        .collect()
 }
 
 /// `‖a − b‖ / ‖b‖`.
@@ -89,7 +91,9 @@ fn matches_the_exact_nudft() {
         let traj = random_traj(&mut r, m);
         let tv = real(&[m, 2], traj.clone());
         let x = random_complex(&mut r, 3 * h * w);
-        let got = op("nufft", &[]).forward(&[&complex(&[3, h, w], x.clone()), &tv], &cache).unwrap();
+        let got = op("nufft", &[])
+            .forward(&[&complex(&[3, h, w], x.clone()), &tv], &cache)
+            .unwrap();
         assert_eq!(got.shape(), [3, m]);
         let e = rel_err(&data(&got), &nudft(&x, &traj, h, w));
         eprintln!("nufft {h}x{w}: relative error {e:e}");
@@ -102,7 +106,11 @@ fn matches_the_exact_nudft() {
         eprintln!("nufft_adjoint {h}x{w}: relative error {e:e}");
         assert!(e <= 1e-5, "nufft_adjoint {h}x{w}: relative error {e:e}");
     }
-    assert_eq!(cache.nufft_plans(), 3, "one plan per trajectory and size, shared by both ops");
+    assert_eq!(
+        cache.nufft_plans(),
+        3,
+        "one plan per trajectory and size, shared by both ops"
+    );
 }
 
 /// `⟨A x, y⟩ = ⟨x, Aᴴ y⟩` to 1e-10 relative, and the VJPs are the other op.
@@ -117,13 +125,24 @@ fn adjoint_identity_and_vjps() {
         let (fwd, adj) = (op("nufft", &[]), op("nufft_adjoint", &[h, w]));
         let ax = fwd.forward(&[&x, &tv], &cache).unwrap();
         let ahy = adj.forward(&[&y, &tv], &cache).unwrap();
-        let dot = |a: &Value, b: &Value| -> C { data(a).iter().zip(data(b)).map(|(u, v)| u.conj() * v).sum() };
+        let dot =
+            |a: &Value, b: &Value| -> C { data(a).iter().zip(data(b)).map(|(u, v)| u.conj() * v).sum() };
         let (lhs, rhs) = (dot(&ax, &y), dot(&x, &ahy));
-        eprintln!("{h}x{w}: adjoint identity relative gap {:e}", (lhs - rhs).norm() / lhs.norm());
-        assert!((lhs - rhs).norm() <= 1e-10 * lhs.norm(), "{h}x{w}: {lhs} vs {rhs}");
+        eprintln!(
+            "{h}x{w}: adjoint identity relative gap {:e}",
+            (lhs - rhs).norm() / lhs.norm()
+        );
+        assert!(
+            (lhs - rhs).norm() <= 1e-10 * lhs.norm(),
+            "{h}x{w}: {lhs} vs {rhs}"
+        );
         let g = fwd.vjp(&[&x, &tv], &ax, &y, &cache).unwrap();
         assert_eq!(g[0], ahy);
-        assert_eq!(g[1], Value::zeros(&tv.ty()), "the trajectory gets a zero cotangent");
+        assert_eq!(
+            g[1],
+            Value::zeros(&tv.ty()),
+            "the trajectory gets a zero cotangent"
+        );
         let g = adj.vjp(&[&y, &tv], &ahy, &x, &cache).unwrap();
         assert_eq!(g[0], ax);
     }
@@ -142,7 +161,10 @@ fn equals_fft_on_the_cartesian_grid() {
                 traj.extend([2.0 * PI * wrap(a, h) / h as f64, 2.0 * PI * wrap(b, w) / w as f64]);
             }
         }
-        let x = real(&[2, h, w], (0..2 * h * w).map(|_| r.random_range(-1.0..1.0)).collect());
+        let x = real(
+            &[2, h, w],
+            (0..2 * h * w).map(|_| r.random_range(-1.0..1.0)).collect(),
+        );
         let tv = real(&[h * w, 2], traj);
         let got = op("nufft", &[]).forward(&[&x, &tv], &cache).unwrap();
         let want = op("fft", &[]).forward(&[&x], &cache).unwrap();
@@ -151,7 +173,10 @@ fn equals_fft_on_the_cartesian_grid() {
         assert!(e <= 1e-5, "{h}x{w}: {e:e}");
         let dcf = op("nufft_dcf", &[h, w]).forward(&[&tv], &cache).unwrap();
         let worst = data(&dcf).iter().map(|d| (d.re - 1.0).abs()).fold(0.0, f64::max);
-        assert!(worst <= 1e-9, "{h}x{w}: Cartesian density weights differ from 1 by {worst:e}");
+        assert!(
+            worst <= 1e-9,
+            "{h}x{w}: Cartesian density weights differ from 1 by {worst:e}"
+        );
     }
 }
 
@@ -191,10 +216,22 @@ fn radial_density_weights_follow_the_ramp() {
 fn read_cfl(name: &str) -> (Vec<usize>, Vec<C>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bart");
     let hdr = std::fs::read_to_string(dir.join(format!("{name}.hdr"))).unwrap();
-    let dims: Vec<usize> = hdr.lines().nth(1).unwrap().split_whitespace().map(|d| d.parse().unwrap()).collect();
+    let dims: Vec<usize> = hdr
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .map(|d| d.parse().unwrap())
+        .collect();
     let bytes = std::fs::read(dir.join(format!("{name}.cfl"))).unwrap();
-    let f: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
-    let z: Vec<C> = f.chunks_exact(2).map(|p| C::new(p[0].into(), p[1].into())).collect();
+    let f: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let z: Vec<C> = f
+        .chunks_exact(2)
+        .map(|p| C::new(p[0].into(), p[1].into()))
+        .collect();
     assert_eq!(z.len(), dims.iter().product::<usize>(), "{name}");
     (dims, z)
 }
@@ -227,7 +264,10 @@ fn agrees_with_bart() {
     let (_, t) = read_cfl("traj16");
     let traj = bart_traj(&t, 16, 16);
     let m = traj.len() / 2;
-    let ramp: Vec<C> = traj.chunks_exact(2).map(|om| C::from_polar(1.0, 8.0 * (om[0] + om[1]))).collect();
+    let ramp: Vec<C> = traj
+        .chunks_exact(2)
+        .map(|om| C::from_polar(1.0, 8.0 * (om[0] + om[1])))
+        .collect();
     let (_, img) = read_cfl("img16");
     let x = complex(&[3, 16, 16], bart_image(&img, 16, 16));
     let tv = real(&[m, 2], traj.clone());
@@ -241,25 +281,44 @@ fn agrees_with_bart() {
     assert!(e <= 1e-5, "nufft vs BART's DFT: {e:e}");
     let (e, bart) = (rel_err(&ours, &ksp), rel_err(&ksp, &dft));
     eprintln!("nufft vs BART's nufft: {e:e}, BART's own error {bart:e}");
-    assert!(e <= 2.0 * bart, "nufft vs BART's nufft: {e:e}, BART's own error {bart:e}");
+    assert!(
+        e <= 2.0 * bart,
+        "nufft vs BART's nufft: {e:e}, BART's own error {bart:e}"
+    );
     // Adjoint: BART's is ours applied to the samples times exp(−i ω·N/2).
-    let k: Vec<C> = ksp.iter().enumerate().map(|(i, z)| z * ramp[i % m].conj()).collect();
-    let adj = op("nufft_adjoint", &[16, 16]).forward(&[&complex(&[3, m], k), &tv], &cache).unwrap();
+    let k: Vec<C> = ksp
+        .iter()
+        .enumerate()
+        .map(|(i, z)| z * ramp[i % m].conj())
+        .collect();
+    let adj = op("nufft_adjoint", &[16, 16])
+        .forward(&[&complex(&[3, m], k), &tv], &cache)
+        .unwrap();
     let adj = data(&adj);
     let (_, grid) = read_cfl("adj16");
     let (_, dft) = read_cfl("adj16s");
     let dft: Vec<C> = bart_image(&dft, 16, 16).iter().map(|z| z / 16.0).collect();
     let e = rel_err(&adj, &dft);
     assert!(e <= 1e-5, "nufft_adjoint vs BART's DFT: {e:e}");
-    let (e, bart) = (rel_err(&adj, &bart_image(&grid, 16, 16)), rel_err(&bart_image(&grid, 16, 16), &dft));
-    assert!(e <= 2.0 * bart, "nufft_adjoint vs BART's nufft -a: {e:e}, BART's own error {bart:e}");
+    let (e, bart) = (
+        rel_err(&adj, &bart_image(&grid, 16, 16)),
+        rel_err(&bart_image(&grid, 16, 16), &dft),
+    );
+    assert!(
+        e <= 2.0 * bart,
+        "nufft_adjoint vs BART's nufft -a: {e:e}, BART's own error {bart:e}"
+    );
     // Odd sizes against BART's exact DFT (its gridding is off for odd sizes; see make.sh).
     let (_, t) = read_cfl("traj15");
     let traj = bart_traj(&t, 15, 20);
     let m = traj.len() / 2;
     let (_, img) = read_cfl("img15");
     let x = complex(&[15, 20], bart_image(&img, 15, 20));
-    let ours = data(&op("nufft", &[]).forward(&[&x, &real(&[m, 2], traj.clone())], &cache).unwrap());
+    let ours = data(
+        &op("nufft", &[])
+            .forward(&[&x, &real(&[m, 2], traj.clone())], &cache)
+            .unwrap(),
+    );
     let scale = (300.0f64).sqrt();
     let ours: Vec<C> = ours
         .iter()
@@ -275,19 +334,30 @@ fn agrees_with_bart() {
 #[test]
 fn bad_trajectories_are_errors() {
     use uq::graph::Ty;
-    let e = op("nufft", &[]).infer_type(&[Ty::real(vec![8, 8]), Ty::real(vec![10, 3])]).unwrap_err();
+    let e = op("nufft", &[])
+        .infer_type(&[Ty::real(vec![8, 8]), Ty::real(vec![10, 3])])
+        .unwrap_err();
     assert!(e.contains("real[M, 2]") && e.contains("real[10, 3]"), "{e}");
-    let e = op("nufft", &[]).infer_type(&[Ty::real(vec![8, 8]), Ty::complex(vec![10, 2])]).unwrap_err();
+    let e = op("nufft", &[])
+        .infer_type(&[Ty::real(vec![8, 8]), Ty::complex(vec![10, 2])])
+        .unwrap_err();
     assert!(e.contains("complex[10, 2]"), "{e}");
     let adj = op("nufft_adjoint", &[8, 8]);
-    let e = adj.infer_type(&[Ty::complex(vec![3, 9]), Ty::real(vec![10, 2])]).unwrap_err();
+    let e = adj
+        .infer_type(&[Ty::complex(vec![3, 9]), Ty::real(vec![10, 2])])
+        .unwrap_err();
     assert!(e.contains("complex[3, 9]") && e.contains("10"), "{e}");
-    let e = op("nufft_dcf", &[0, 8]).infer_type(&[Ty::real(vec![10, 2])]).unwrap_err();
+    let e = op("nufft_dcf", &[0, 8])
+        .infer_type(&[Ty::real(vec![10, 2])])
+        .unwrap_err();
     assert!(e.contains("non-empty"), "{e}");
     let cache = FftCache::new();
     let traj = real(&[2, 2], vec![0.1, f64::NAN, 0.2, 0.3]);
     let x = real(&[4, 4], vec![1.0; 16]);
-    let e = op("nufft", &[]).forward(&[&x, &traj], &cache).unwrap_err().to_string();
+    let e = op("nufft", &[])
+        .forward(&[&x, &traj], &cache)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("non-finite") && e.contains("sample 0"), "{e}");
 }
 
@@ -300,18 +370,35 @@ fn cli_writes_a_radial_trajectory() {
     let run = || {
         assert_cmd::Command::cargo_bin("uq")
             .unwrap()
-            .args(["traj", "radial", "--spokes", "8", "--readout", "16", "--golden", "--out"])
+            .args([
+                "traj",
+                "radial",
+                "--spokes",
+                "8",
+                "--readout",
+                "16",
+                "--golden",
+                "--out",
+            ])
             .arg(&out)
             .output()
             .unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let got: ndarray::Array2<f64> = ndarray_npy::read_npy(&out).unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/radial/traj.npy");
     let want: ndarray::Array2<f64> = ndarray_npy::read_npy(fixture).unwrap();
     assert_eq!(got.shape(), [128, 2]);
-    let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst <= 1e-14, "{worst:e}");
     std::fs::write(&out, b"not uq's").unwrap();
     let again = run();

@@ -70,7 +70,11 @@ pub fn run(args: TrajArgs) -> anyhow::Result<ExitCode> {
     let traj = radial(a.spokes as usize, a.readout as usize, a.golden);
     uq::output::write_npy(&a.out, &traj)
         .with_context(|| format!("writing the trajectory to `{}`", a.out.display()))?;
-    let order = if a.golden { "golden angle" } else { "uniform angles" };
+    let order = if a.golden {
+        "golden angle"
+    } else {
+        "uniform angles"
+    };
     eprintln!(
         "wrote real[{}, 2] ({} spokes × {} samples, {order}) to {}",
         traj.nrows(),

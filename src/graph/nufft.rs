@@ -356,7 +356,10 @@ mod tests {
                 })
                 .sum();
             let exact = kernel_ft(xi, b, i0b);
-            assert!((q - exact).abs() < 1e-6 * kernel_ft(0.0, b, i0b), "ξ {xi}: {q} vs {exact}");
+            assert!(
+                (q - exact).abs() < 1e-6 * kernel_ft(0.0, b, i0b),
+                "ξ {xi}: {q} vs {exact}"
+            );
         }
     }
 }
