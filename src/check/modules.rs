@@ -16,6 +16,7 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("superres", include_str!("../../stdlib/superres.uq")),
     ("phase", include_str!("../../stdlib/phase.uq")),
     ("sense", include_str!("../../stdlib/sense.uq")),
+    ("radial", include_str!("../../stdlib/radial.uq")),
 ];
 
 /// A statement of the model or of an imported module, in import order.

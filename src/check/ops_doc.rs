@@ -15,7 +15,8 @@ pub fn ops_markdown() -> String {
          In signatures `T` is `real` or `complex`, `[...]` any shape and `[..., h, w]` a shape of at\n\
          least two dimensions whose last two are the image plane. Every op has a forward map and a\n\
          vector-Jacobian product (complex gradients are `∂L/∂re + i ∂L/∂im`); \"linear\" means linear\n\
-         over ℝ in all tensor arguments jointly. Static arguments (factors, sizes) must be constants.\n\n\
+         over ℝ in all tensor arguments jointly, a k-space trajectory `traj` (constant data, no gradient)\n\
+         held fixed. Static arguments (factors, sizes) must be constants.\n\n\
          ## Operators\n\n\
          | operator | graph op | linear | signatures | what it does |\n\
          |---|---|---|---|---|\n",

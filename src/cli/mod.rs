@@ -8,6 +8,7 @@ mod out_folder;
 mod repl;
 mod sample;
 mod train;
+mod traj;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Benchmarks: `uq bench score` times the score network (fast path vs candle) and prints JSON;
     /// `uq bench precision` measures bf16's error against f32.
     Bench(bench::BenchArgs),
+    /// k-space trajectories for `nufft`: `uq traj radial --spokes S --readout N [--golden] --out F.npy`
+    /// writes real[S*N, 2] in radians.
+    Traj(traj::TrajArgs),
 }
 
 /// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
@@ -65,6 +69,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::EvalPrior(args) => train::run_eval(args),
         Command::TimePrior(args) => train::run_time(args),
         Command::Bench(args) => bench::run(args),
+        Command::Traj(args) => traj::run(args),
     }
 }
 

@@ -1,5 +1,7 @@
-//! Cached rustfft plans for the 2-D orthonormal DFT over the last two axes.
+//! Cached rustfft plans for the 2-D orthonormal DFT over the last two axes, and cached NUFFT
+//! plans per trajectory (`graph/nufft.rs`).
 
+use super::nufft::NufftPlan;
 use num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 use std::collections::HashMap;
@@ -13,9 +15,13 @@ type Plan = Arc<dyn Fft<f64>>;
 /// The 2-D transform of an `h × w` plane runs `w`-point transforms over the rows, transposes,
 /// runs `h`-point transforms over the columns and transposes back, scaled by `1/√(hw)`.
 /// Forward is `exp(−2πi·)` like numpy, so `fft2(x)` equals `np.fft.fft2(x, norm="ortho")`.
+///
+/// It also keeps the gridding plans of the last few NUFFT trajectories (a trajectory is constant
+/// data in a model, so its kernel weights are computed once), most recently used first.
 #[derive(Default)]
 pub struct FftCache {
     plans: Mutex<HashMap<(usize, bool), Plan>>,
+    pub(super) nufft: Mutex<Vec<Arc<NufftPlan>>>,
 }
 
 impl fmt::Debug for FftCache {

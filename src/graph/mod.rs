@@ -5,6 +5,7 @@
 mod dump;
 mod eval;
 mod fft;
+mod nufft;
 mod ops;
 mod value;
 

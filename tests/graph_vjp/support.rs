@@ -101,8 +101,9 @@ fn loss(op: &Op, args: &[Value], v: &Value, cache: &FftCache) -> f64 {
     v.real_dot(&op.forward(&refs, cache).unwrap())
 }
 
-/// The VJP of `op` at `args` against central differences of `Re⟨v, op(args)⟩`, `v` random.
-pub fn check_vjp(op: &Op, args: &[Value], seed: u64) -> Result<(), TestCaseError> {
+/// The VJP of `op` at `args` against central differences of `Re⟨v, op(args)⟩`, `v` random;
+/// arguments marked `constant` must get a zero cotangent instead.
+pub fn check_vjp(op: &Op, args: &[Value], constant: &[bool], seed: u64) -> Result<(), TestCaseError> {
     let cache = FftCache::new();
     let refs: Vec<&Value> = args.iter().collect();
     let tys: Vec<_> = args.iter().map(Value::ty).collect();
@@ -118,6 +119,15 @@ pub fn check_vjp(op: &Op, args: &[Value], seed: u64) -> Result<(), TestCaseError
     for (j, (arg, g)) in args.iter().zip(&grads).enumerate() {
         prop_assert_eq!(g.ty(), arg.ty(), "{:?}: cotangent {} has the wrong type", op, j);
         let gs: Vec<C> = g.to_complex().iter().copied().collect();
+        if constant.get(j).copied().unwrap_or(false) {
+            prop_assert!(
+                gs.iter().all(|z| *z == C::default()),
+                "{:?}: constant argument {} got a non-zero cotangent",
+                op,
+                j
+            );
+            continue;
+        }
         for (idx, gz) in gs.iter().enumerate() {
             for imag in [false, true] {
                 if imag && !arg.is_complex() {

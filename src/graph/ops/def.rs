@@ -59,7 +59,8 @@ pub struct OpDef {
     pub signatures: &'static [&'static str],
     /// One sentence for the docs.
     pub doc: &'static str,
-    /// Linear over ℝ in all tensor arguments jointly (conj, re and im are ℝ-linear).
+    /// Linear over ℝ in all tensor arguments jointly (conj, re and im are ℝ-linear), those its
+    /// [`OpDef::inputs`] mark constant (see [`super::Arg::constant`]) held fixed.
     pub linear: bool,
     pub(crate) rule: Rule,
     /// Random valid arguments (and static parameters) inside the op's smooth domain: what the

@@ -23,6 +23,9 @@ pub struct Arg {
     pub shape: Vec<usize>,
     pub complex: bool,
     pub domain: Domain,
+    /// Constant data of the op (a k-space trajectory): its cotangent is zero, and linearity is
+    /// over the other arguments with this one held fixed.
+    pub constant: bool,
 }
 
 /// Static parameters and tensor arguments of one valid application of an op.
@@ -43,6 +46,7 @@ impl Inputs {
                     shape,
                     complex,
                     domain,
+                    constant: false,
                 })
                 .collect(),
         }
@@ -51,6 +55,18 @@ impl Inputs {
     /// One argument, no static parameters.
     pub fn unary(shape: Vec<usize>, complex: bool, domain: Domain) -> Inputs {
         Inputs::of([(shape, complex, domain)])
+    }
+
+    /// The same arguments with a constant one (see [`Arg::constant`]) inserted at position `at`.
+    pub fn with_constant(mut self, at: usize, shape: Vec<usize>, complex: bool, domain: Domain) -> Inputs {
+        let arg = Arg {
+            shape,
+            complex,
+            domain,
+            constant: true,
+        };
+        self.args.insert(at.min(self.args.len()), arg);
+        self
     }
 
     /// The same arguments with static parameters.
