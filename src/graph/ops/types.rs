@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(ok(op("sum", &[0]), &[c(&[4, 3, 2])]), c(&[3, 2]));
         assert_eq!(ok(op("mean", &[2]), &[r(&[4, 3, 2])]), r(&[4, 3]));
         // The SENSE example: coil maps broadcast against one image.
-        assert_eq!(ok(op("mul", &[]), &[c(&[4, 32, 32]), c(&[32, 32])]), c(&[4, 32, 32]));
+        assert_eq!(
+            ok(op("mul", &[]), &[c(&[4, 32, 32]), c(&[32, 32])]),
+            c(&[4, 32, 32])
+        );
         assert_eq!(ok(op("add", &[]), &[r(&[4, 1, 3]), c(&[5, 1])]), c(&[4, 5, 3]));
         assert_eq!(ok(op("conv", &[]), &[r(&[8, 8]), c(&[8, 3])]), c(&[8, 8]));
         assert_eq!(ok(op("downsample", &[2]), &[r(&[3, 8, 6])]), r(&[3, 4, 3]));
@@ -96,12 +99,17 @@ mod tests {
     fn errors_say_what_is_wrong() {
         let err = |o: Op, args: &[Ty]| o.infer_type(args).unwrap_err();
         let e = err(op("add", &[]), &[r(&[3, 4]), c(&[4, 3])]);
-        assert!(e.contains("[3, 4]") && e.contains("[4, 3]") && e.contains("broadcast"), "{e}");
+        assert!(
+            e.contains("[3, 4]") && e.contains("[4, 3]") && e.contains("broadcast"),
+            "{e}"
+        );
         let e = err(op("mul", &[]), &[c(&[4, 32, 32]), r(&[4, 32])]);
         assert!(e.contains("[4, 32, 32]") && e.contains("[4, 32]"), "{e}");
         let e = err(op("sum", &[3]), &[r(&[4, 3, 2])]);
         assert!(e.contains("axis 3") && e.contains("0 to 2"), "{e}");
-        assert!(Op::new("sum", &[0, 1]).unwrap_err().contains("0 to 1 static parameter"));
+        assert!(Op::new("sum", &[0, 1])
+            .unwrap_err()
+            .contains("0 to 1 static parameter"));
         assert!(err(op("fft", &[]), &[c(&[8])]).contains("at least 2 dimensions"));
         assert!(err(op("softplus", &[]), &[c(&[2])]).contains("real"));
         assert!(err(op("downsample", &[3]), &[r(&[8, 9])]).contains("divisible by 3"));
@@ -115,7 +123,9 @@ mod tests {
         assert!(err(op("neg", &[]), &[r(&[]), r(&[])]).contains("takes 1 argument, got 2"));
         assert!(err(op("conv", &[]), &[r(&[4, 4])]).contains("takes 2 arguments, got 1"));
         assert!(err(op("upsample", &[usize::MAX - 1]), &[r(&[2, 2])]).contains("too large"));
-        assert!(Op::new("upsample", &[usize::MAX]).unwrap_err().contains("too large"));
+        assert!(Op::new("upsample", &[usize::MAX])
+            .unwrap_err()
+            .contains("too large"));
         assert!(Op::new("crop", &[2]).unwrap_err().contains("2 static parameter"));
         assert!(Op::new("flipud", &[]).unwrap_err().contains("no built-in op"));
     }
