@@ -406,3 +406,19 @@ fn cli_writes_a_radial_trajectory() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert_eq!(std::fs::read(&out).unwrap(), b"not uq's");
 }
+
+/// The checker refuses a trajectory that depends on a latent (no gradient would flow to it).
+#[test]
+fn a_latent_trajectory_is_refused() {
+    let text = "prior t : real[4, 2] ~ Normal(0, 1)\nprior x : real[4, 4] ~ Normal(0, 1)\n\
+                data y : complex[4]\ny ~ Normal(nufft(x, t * 2), 0.1)\n";
+    let mut sources = uq::source::SourceMap::new();
+    let Err(diags) = uq::check::check_source("t.uq", text, None, &mut sources) else {
+        panic!("a latent trajectory was accepted")
+    };
+    let out: String = diags.iter().map(|d| d.render(&sources, false)).collect();
+    assert!(
+        out.contains("E0302") && out.contains("depends on a latent"),
+        "{out}"
+    );
+}

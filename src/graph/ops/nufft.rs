@@ -23,7 +23,8 @@ pub static NUFFT: OpDef = OpDef {
     ],
     doc: "Non-uniform DFT of the last two axes at the trajectory `traj` (radians, period 2π): \
           `(HW)^(-1/2) Σ x[p, q] exp(-i(traj[m, 0] p + traj[m, 1] q))`, equal to `fft` at \
-          `traj = 2πk/N`; Kaiser–Bessel gridding to 1e-5, `traj` held constant (no gradient).",
+          `traj = 2πk/N`; Kaiser–Bessel gridding to 1e-5. `traj` is constant data (no gradient; \
+          one that depends on a latent is refused).",
     linear: true,
     rule: Rule::Binary {
         ty: |op, x, traj| {
