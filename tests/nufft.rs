@@ -351,6 +351,14 @@ fn bad_trajectories_are_errors() {
         .infer_type(&[Ty::real(vec![10, 2])])
         .unwrap_err();
     assert!(e.contains("non-empty"), "{e}");
+    let e = op("nufft_dcf", &[1 << 20, 1 << 20])
+        .infer_type(&[Ty::real(vec![10, 2])])
+        .unwrap_err();
+    assert!(e.contains("oversampled grid"), "{e}");
+    let e = op("nufft_dcf", &[usize::MAX, 3])
+        .infer_type(&[Ty::real(vec![10, 2])])
+        .unwrap_err();
+    assert!(e.contains("oversampled grid"), "{e}");
     let cache = FftCache::new();
     let traj = real(&[2, 2], vec![0.1, f64::NAN, 0.2, 0.3]);
     let x = real(&[4, 4], vec![1.0; 16]);
