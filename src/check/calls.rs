@@ -152,6 +152,20 @@ impl Ctx<'_> {
             };
             params.push(p);
         }
+        let on_latent = |i: &usize| inputs.get(*i).is_some_and(|&n| self.depends_on_latent(n));
+        if let Some(i) = def.constant_args().into_iter().find(on_latent) {
+            self.error(CheckError::ArgType {
+                name: def.name.into(),
+                detail: format!(
+                    "argument {} (the trajectory) depends on a latent, but it is constant data that no \
+                     gradient flows to; bind it as `data` or compute it from data and constants",
+                    i + 1
+                ),
+                span,
+                signatures: b.signature_list(),
+            });
+            return None;
+        }
         let tys: Vec<_> = inputs.iter().map(|&i| self.ty(i)).collect();
         match def.with(&params).and_then(|op| Ok((op_type(&op, &tys)?, op))) {
             Ok((ty, op)) if self.size_ok(&ty, span) => Some(self.push(NodeKind::Op(op, inputs), ty, span)),

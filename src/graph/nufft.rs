@@ -153,9 +153,11 @@ impl NufftPlan {
         let scale = ((rows.grid * cols.grid) as f64 / (h * w) as f64).sqrt();
         let mut phase = Vec::with_capacity(m);
         for om in traj.chunks_exact(2) {
-            rows.taps(om[0], b, i0b, &mut row_idx, &mut row_wts);
-            cols.taps(om[1], b, i0b, &mut col_idx, &mut col_wts);
-            let arg = om[0] * rows.centre as f64 + om[1] * cols.centre as f64;
+            // Reduced to [0, 2π) first: the phase with the integer centre is 2π-periodic too.
+            let (o0, o1) = (om[0].rem_euclid(2.0 * PI), om[1].rem_euclid(2.0 * PI));
+            rows.taps(o0, b, i0b, &mut row_idx, &mut row_wts);
+            cols.taps(o1, b, i0b, &mut col_idx, &mut col_wts);
+            let arg = o0 * rows.centre as f64 + o1 * cols.centre as f64;
             phase.push(C::from_polar(scale, -arg));
         }
         NufftPlan {

@@ -6,7 +6,7 @@ use super::inputs::Inputs;
 use super::OPS;
 use crate::graph::fft::FftCache;
 use crate::graph::value::{Ty, Value};
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
 use std::fmt;
 
 /// How an op is written in the language.
@@ -102,6 +102,21 @@ impl OpDef {
         OPS.iter()
             .copied()
             .find(|d| matches!(d.syntax, Syntax::Prefix(s) if s == symbol))
+    }
+
+    /// Positions of the arguments that are constant data (a k-space trajectory): those its
+    /// [`OpDef::inputs`] mark constant. Their cotangent is zero, so the checker refuses one that
+    /// depends on a latent.
+    pub fn constant_args(&self) -> Vec<usize> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let inputs = (self.inputs)(&mut rng);
+        inputs
+            .args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.constant)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Static parameters that must be written; optional ones (named with a trailing `?`) follow.

@@ -8,7 +8,7 @@ use super::tensor::{build, complex_vec, reduce_to, row_major, Planes};
 use super::types::plane;
 use super::{Op, OpError};
 use crate::graph::fft::FftCache;
-use crate::graph::nufft::NufftPlan;
+use crate::graph::nufft::{NufftPlan, OVERSAMPLING};
 use crate::graph::value::{Ty, Value};
 use rand::Rng;
 use std::sync::Arc;
@@ -23,7 +23,8 @@ pub static NUFFT: OpDef = OpDef {
     ],
     doc: "Non-uniform DFT of the last two axes at the trajectory `traj` (radians, period 2π): \
           `(HW)^(-1/2) Σ x[p, q] exp(-i(traj[m, 0] p + traj[m, 1] q))`, equal to `fft` at \
-          `traj = 2πk/N`; Kaiser–Bessel gridding to 1e-5, `traj` held constant (no gradient).",
+          `traj = 2πk/N`; Kaiser–Bessel gridding to 1e-5. `traj` is constant data (no gradient; \
+          one that depends on a latent is refused).",
     linear: true,
     rule: Rule::Binary {
         ty: |op, x, traj| {
@@ -157,9 +158,21 @@ fn samples(op: &Op, traj: &Ty) -> Result<usize, String> {
     }
 }
 
+/// The most elements of the oversampled grid (σ² · H · W), as many as a tensor may have.
+const MAX_GRID: usize = 1 << 27;
+
+/// An `h × w` image that is non-empty and whose oversampled grid is not too large.
 fn nonempty(op: &Op, h: usize, w: usize) -> Result<(), String> {
+    let s = OVERSAMPLING;
+    let grid = h.checked_mul(s).zip(w.checked_mul(s)).and_then(|(a, b)| a.checked_mul(b));
     if h == 0 || w == 0 {
         Err(format!("`{}` needs a non-empty image, got [{h}, {w}]", op.name()))
+    } else if grid.is_none_or(|g| g > MAX_GRID) {
+        Err(format!(
+            "`{}`: a [{h}, {w}] image needs a {s}× oversampled grid larger than {MAX_GRID} elements; \
+             use a smaller image",
+            op.name()
+        ))
     } else {
         Ok(())
     }
