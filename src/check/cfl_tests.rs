@@ -85,6 +85,7 @@ fn broken_pairs_name_the_file() {
     let e = read_value(&dir.path().join("d.cfl")).unwrap_err();
     assert!(matches!(e, NpyError::NotRegular(_)) && e.to_string().contains("d.cfl"), "{e}");
     // Non-finite values are read; data binding refuses them (E0507), as for `.npy`.
+    std::fs::write(base.with_extension("hdr"), "# Dimensions\n2 2\n").unwrap();
     let nan = [f32::NAN.to_le_bytes(), 0f32.to_le_bytes()].concat();
     std::fs::write(base.with_extension("cfl"), [nan.clone(), nan.clone(), nan.clone(), nan].concat()).unwrap();
     assert!(!read_value(&base).unwrap().all_finite());
