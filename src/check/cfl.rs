@@ -92,7 +92,11 @@ pub fn read_value(path: &Path) -> Result<Value, NpyError> {
     for p in [&hdr, &cfl] {
         let meta = std::fs::metadata(p).map_err(|e| io(p, e))?;
         if !meta.is_file() {
-            return Err(NpyError::NotRegular(format!("`{}` is {}", p.display(), file_kind(&meta))));
+            return Err(NpyError::NotRegular(format!(
+                "`{}` is {}",
+                p.display(),
+                file_kind(&meta)
+            )));
         }
     }
     let mut text = String::new();

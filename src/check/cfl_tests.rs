@@ -6,7 +6,9 @@ use super::*;
 use std::path::Path;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bart").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bart")
+        .join(name)
 }
 
 fn complex(v: Value) -> ArrayD<Complex64> {
@@ -45,7 +47,10 @@ fn bart_written_files_read_as_numpy_reads_them() {
         assert_eq!(got.shape(), shape.as_slice(), "{name}");
         assert_eq!(got, want, "{name}");
         assert_eq!(by_hdr, want, "{name}");
-        assert!(got.iter().any(|z| z.im != 0.0 && z.re != 0.0), "{name}: a real test needs complex values");
+        assert!(
+            got.iter().any(|z| z.im != 0.0 && z.re != 0.0),
+            "{name}: a real test needs complex values"
+        );
     }
 }
 
@@ -60,7 +65,10 @@ fn headers_parse_like_bart_and_bad_ones_say_why() {
     assert!(err("# Dimensions\n4 0 1\n").contains("size 0"));
     assert!(err("# Dimensions\n4 x\n").contains("`x`"));
     assert!(err(&format!("# Dimensions\n{}\n", "2 ".repeat(17))).contains("17 sizes"));
-    assert_eq!(header_text(&[4, 1, 16, 16]).unwrap().lines().nth(1).unwrap(), text.lines().nth(1).unwrap());
+    assert_eq!(
+        header_text(&[4, 1, 16, 16]).unwrap().lines().nth(1).unwrap(),
+        text.lines().nth(1).unwrap()
+    );
 }
 
 #[test]
@@ -79,15 +87,25 @@ fn broken_pairs_name_the_file() {
     std::fs::write(base.with_extension("hdr"), "# Dimensions\n2 2\n").unwrap();
     assert_eq!(read_value(&base).unwrap().shape(), &[2, 2]);
     std::fs::write(base.with_extension("hdr"), "# Dimensions\n65536 65536 65536\n").unwrap();
-    assert!(matches!(read_value(&base.with_extension("hdr")), Err(NpyError::TooLarge { .. })));
+    assert!(matches!(
+        read_value(&base.with_extension("hdr")),
+        Err(NpyError::TooLarge { .. })
+    ));
     std::fs::create_dir(dir.path().join("d.cfl")).unwrap();
     std::fs::write(dir.path().join("d.hdr"), "# Dimensions\n1\n").unwrap();
     let e = read_value(&dir.path().join("d.cfl")).unwrap_err();
-    assert!(matches!(e, NpyError::NotRegular(_)) && e.to_string().contains("d.cfl"), "{e}");
+    assert!(
+        matches!(e, NpyError::NotRegular(_)) && e.to_string().contains("d.cfl"),
+        "{e}"
+    );
     // Non-finite values are read; data binding refuses them (E0507), as for `.npy`.
     std::fs::write(base.with_extension("hdr"), "# Dimensions\n2 2\n").unwrap();
     let nan = [f32::NAN.to_le_bytes(), 0f32.to_le_bytes()].concat();
-    std::fs::write(base.with_extension("cfl"), [nan.clone(), nan.clone(), nan.clone(), nan].concat()).unwrap();
+    std::fs::write(
+        base.with_extension("cfl"),
+        [nan.clone(), nan.clone(), nan.clone(), nan].concat(),
+    )
+    .unwrap();
     assert!(!read_value(&base).unwrap().all_finite());
 }
 
@@ -99,10 +117,16 @@ fn uq_writes_the_files_bart_wrote() {
         let out = dir.path().join(format!("{name}.cfl"));
         crate::output::write_cfl(&out, &v).unwrap();
         // The values file is byte for byte BART's; the header's dimension line is BART's.
-        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(fixture(&format!("{name}.cfl"))).unwrap());
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(fixture(&format!("{name}.cfl"))).unwrap()
+        );
         let ours = std::fs::read_to_string(out.with_extension("hdr")).unwrap();
         let bart = std::fs::read_to_string(fixture(&format!("{name}.hdr"))).unwrap();
-        assert_eq!(ours.lines().take(2).collect::<Vec<_>>(), bart.lines().take(2).collect::<Vec<_>>());
+        assert_eq!(
+            ours.lines().take(2).collect::<Vec<_>>(),
+            bart.lines().take(2).collect::<Vec<_>>()
+        );
         assert_eq!(complex(read_value(&out).unwrap()), v);
     }
     // Real arrays become complex64 with zero imaginary parts.
@@ -118,9 +142,15 @@ fn uq_writes_the_files_bart_wrote() {
 fn size_one_axes_may_be_added_or_left_out() {
     let v = read_value(&fixture("coils.cfl")).unwrap();
     assert_eq!(fit_singletons(v.clone(), &[4, 16, 16]).shape(), &[4, 16, 16]);
-    assert_eq!(fit_singletons(v.clone(), &[1, 4, 1, 16, 16, 1]).shape(), &[1, 4, 1, 16, 16, 1]);
+    assert_eq!(
+        fit_singletons(v.clone(), &[1, 4, 1, 16, 16, 1]).shape(),
+        &[1, 4, 1, 16, 16, 1]
+    );
     let squeezed = complex(fit_singletons(v.clone(), &[4, 16, 16]));
-    assert_eq!(squeezed.iter().collect::<Vec<_>>(), complex(v.clone()).iter().collect::<Vec<_>>());
+    assert_eq!(
+        squeezed.iter().collect::<Vec<_>>(),
+        complex(v.clone()).iter().collect::<Vec<_>>()
+    );
     // Other sizes must agree in order: no transposes.
     assert_eq!(fit_singletons(v.clone(), &[16, 16, 4]).shape(), &[4, 1, 16, 16]);
     assert_eq!(fit_singletons(v, &[4, 16, 8]).shape(), &[4, 1, 16, 16]);

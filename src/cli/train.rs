@@ -11,8 +11,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use uq::score::train::{
+    max_rotated_distance, read_training_images, PhaseAug, SigmaDist, TrainConfig, Trainer,
+};
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
-use uq::score::train::{max_rotated_distance, read_training_images, PhaseAug, SigmaDist, TrainConfig, Trainer};
 use uq::score::{max_pairwise_distance, write_safetensors, NetKind, NetworkPrior};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -116,7 +118,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         PhaseArg::None => PhaseAug::None,
         PhaseArg::Smooth => PhaseAug::Smooth,
     };
-    let image_channels = if phase == PhaseAug::Smooth { 2 } else { data.channels };
+    let image_channels = if phase == PhaseAug::Smooth {
+        2
+    } else {
+        data.channels
+    };
     let sigma = match args.sigma_dist {
         SigmaDistArg::Normal => SigmaDist::Normal { s: args.sigma_scale },
         SigmaDistArg::LogUniform => SigmaDist::LogUniform {

@@ -6,8 +6,8 @@ use super::sample::RunResult;
 use crate::check::Model;
 use crate::infer::{check_warnings, Diagnostics, LatentCheck};
 use crate::output::{
-    format_table, record_files, write_cfl, write_image_pngs, write_npy, write_sample_stats, LatentDiagnostics,
-    LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
+    format_table, record_files, write_cfl, write_image_pngs, write_npy, write_sample_stats,
+    LatentDiagnostics, LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
 };
 use crate::session::{Built, SessionError};
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use ndarray::{Array3, Array4, Axis};
-use num_complex::{Complex32, Complex64};
 use ndarray_npy::ReadNpyExt;
+use num_complex::{Complex32, Complex64};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -81,7 +81,13 @@ impl ImageSet {
         seed: u64,
         path: &str,
     ) -> Result<Self, TrainError> {
-        Self::split_planes(&images.view().insert_axis(Axis(1)).to_owned(), size, holdout, seed, path)
+        Self::split_planes(
+            &images.view().insert_axis(Axis(1)).to_owned(),
+            size,
+            holdout,
+            seed,
+            path,
+        )
     }
 
     /// Split `images` (n, C, size, size), C = 1 (real) or 2 (re, im planes), like [`ImageSet::split`].
@@ -101,7 +107,9 @@ impl ImageSet {
             return Err(bad(format!("images are {h}×{w}, --size asks for {size}×{size}")));
         }
         if !(1..=2).contains(&channels) {
-            return Err(bad(format!("images have {channels} channels, expected 1 (real) or 2 (complex)")));
+            return Err(bad(format!(
+                "images have {channels} channels, expected 1 (real) or 2 (complex)"
+            )));
         }
         if n < 2 {
             return Err(bad(format!("need at least 2 images, found {n}")));

@@ -82,7 +82,9 @@ mod tests {
         for _ in 0..200 {
             let phi = smooth_phase(&mut rng, h, w);
             assert_eq!(phi.len(), h * w);
-            let (lo, hi) = phi.iter().fold((f64::MAX, f64::MIN), |(l, u), &x| (l.min(x), u.max(x)));
+            let (lo, hi) = phi
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, u), &x| (l.min(x), u.max(x)));
             // θ₀ ∈ (−π, π) plus a varying part in [−A, A], A < π.
             assert!(lo > -2.0 * PI && hi < 2.0 * PI, "{lo} {hi}");
             assert!(hi - lo <= 2.0 * PI + 1e-9);

@@ -66,8 +66,16 @@ impl Trainer {
                 data.size,
                 cfg.size,
                 cfg.size,
-                if cfg.image_channels == 2 { "complex" } else { "real" },
-                if cfg.phase == PhaseAug::Smooth { " trained with a random phase" } else { "" }
+                if cfg.image_channels == 2 {
+                    "complex"
+                } else {
+                    "real"
+                },
+                if cfg.phase == PhaseAug::Smooth {
+                    " trained with a random phase"
+                } else {
+                    ""
+                }
             )));
         }
         let (vb, vars) = seeded_builder(cfg.seed);
@@ -324,7 +332,10 @@ impl Trainer {
         extra.insert("train_lr".into(), format!("{:e}", self.cfg.lr));
         extra.insert("train_sigma_dist".into(), format!("{:?}", self.cfg.sigma));
         if self.cfg.phase != PhaseAug::None {
-            extra.insert("train_phase".into(), format!("{:?}", self.cfg.phase).to_lowercase());
+            extra.insert(
+                "train_phase".into(),
+                format!("{:?}", self.cfg.phase).to_lowercase(),
+            );
         }
         if let Some(h) = self.history.last() {
             extra.insert("train_loss".into(), format!("{:.6e}", h.train));

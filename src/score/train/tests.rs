@@ -131,7 +131,10 @@ fn complex_prior_trains_with_a_random_phase() {
     let mut c = cfg(NetKind::Ve, 80);
     c.phase = PhaseAug::Smooth;
     // A random phase makes complex images: a 1-channel network is refused.
-    assert!(matches!(Trainer::new(c.clone(), data.clone()), Err(TrainError::Config(_))));
+    assert!(matches!(
+        Trainer::new(c.clone(), data.clone()),
+        Err(TrainError::Config(_))
+    ));
     c.image_channels = 2;
     let mut t = Trainer::new(c, data.clone()).unwrap();
     let before = t.heldout_loss().unwrap();
@@ -139,7 +142,11 @@ fn complex_prior_trains_with_a_random_phase() {
         assert!(t.train_step().unwrap().loss.is_finite());
     }
     let after = t.report(0.0).unwrap();
-    assert!(after.heldout < 0.8 * before, "held-out loss {before} -> {}", after.heldout);
+    assert!(
+        after.heldout < 0.8 * before,
+        "held-out loss {before} -> {}",
+        after.heldout
+    );
     let meta = t.model_metadata(&BTreeMap::new());
     assert_eq!(meta.get("image_channels").map(String::as_str), Some("2"));
     assert_eq!(meta.get("train_phase").map(String::as_str), Some("smooth"));
