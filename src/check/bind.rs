@@ -1,4 +1,5 @@
-//! Data binding: `--data NAME=PATH` overrides and declared defaults, loaded and checked against types.
+//! Data binding: `--data NAME=PATH` overrides and declared defaults (`.npy`, or BART `.cfl/.hdr`),
+//! loaded and checked against types.
 
 use super::errors::CheckError;
 use super::model::Model;
@@ -124,6 +125,11 @@ fn load_one(
             },
         })
     })?;
+    let value = if super::cfl::is_cfl(path) {
+        super::cfl::fit_singletons(value, &ty.shape)
+    } else {
+        value
+    };
     if value.shape() != ty.shape.as_slice() {
         let found = format!("{:?}", value.shape());
         let declared = ty.to_string();

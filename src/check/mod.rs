@@ -6,6 +6,7 @@
 mod args;
 mod bind;
 mod calls;
+mod cfl;
 mod constants;
 mod dist;
 mod errors;
@@ -24,6 +25,7 @@ mod types;
 
 pub use bind::bind_data;
 pub use calls::{builtin, builtins, Builtin};
+pub use cfl::{header_text as cfl_header, is_cfl, read_value as read_cfl};
 pub use errors::{CheckError, NameKind, ALL_CODES};
 pub use model::{DataDecl, Derived, InferSpec, InferValue, Latent, Model, Observation, PriorSpec};
 pub use modules::STDLIB;

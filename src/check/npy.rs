@@ -59,8 +59,12 @@ fn attempt<T: ndarray_npy::ReadableElement>(bytes: &[u8], conv: impl Fn(ArrayD<T
     }
 }
 
-/// Read a `.npy` file; real files become `Value::Real`, complex ones `Value::Complex` (as f64).
+/// Read a `.npy` file; real files become `Value::Real`, complex ones `Value::Complex` (as f64). A path
+/// ending in `.cfl` or `.hdr` is read as a BART pair instead (`super::cfl`).
 pub fn read_value(path: &Path) -> Result<Value, NpyError> {
+    if super::cfl::is_cfl(path) {
+        return super::cfl::read_value(path);
+    }
     let bytes = read_bytes(path, MAX_ELEMENTS as u64)?;
     let tries: [fn(&[u8]) -> Attempt; 4] = [
         |b| attempt::<f64>(b, Value::Real),
@@ -151,7 +155,7 @@ fn mismatch(h: &Header, payload: u64, found: u64) -> NpyError {
     ))
 }
 
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+pub(super) fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

@@ -78,11 +78,12 @@ pub fn finish(
     result: &mut RunResult,
     writer: RunWriter,
     out: &Path,
+    formats: session::ArrayFormats,
 ) -> anyhow::Result<ExitCode> {
     let handle = writer.discard_handle();
     let complete_there = matches!(inspect(out), Ok(Existing::UqRun { partial: false }));
     let partial = result.summary.partial;
-    let written = session::write_run(model, built, result, &writer).and_then(|table| {
+    let written = session::write_run(model, built, result, &writer, formats).and_then(|table| {
         let dir: PathBuf = if partial {
             writer.commit_partial()?
         } else {

@@ -14,8 +14,9 @@ use uq::source::SourceMap;
 pub struct SampleArgs {
     /// The model file (`.uq`).
     pub model: PathBuf,
-    /// Bind data NAME to a `.npy` file (overrides the declared default); repeatable. PATH is relative
-    /// to the working directory (a default declared in the model is relative to the model file).
+    /// Bind data NAME to a `.npy` file or a BART `.cfl/.hdr` pair (either file's path; docs/data.md)
+    /// (overrides the declared default); repeatable. PATH is relative to the working directory (a
+    /// default declared in the model is relative to the model file).
     #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
     pub data: Vec<(String, PathBuf)>,
     /// Output folder [default: uq-out/<model name>/]: absent, empty or an earlier uq run, which is
@@ -25,6 +26,10 @@ pub struct SampleArgs {
     /// The sampler (overrides `infer` in the model): auto, or one of those in docs/options.md.
     #[arg(long, default_value = "auto", value_parser = parse_sampler, help = sampler_help())]
     pub sampler: String,
+    /// Array formats of samples/mean/std, comma-separated: `npy` (always written) and `cfl` (also
+    /// BART `.cfl/.hdr` pairs beside them, BART dimensions = the shape reversed; docs/data.md).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "npy")]
+    pub format: Vec<FormatArg>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -34,6 +39,15 @@ pub struct SampleArgs {
     pub predictive: bool,
     #[command(flatten)]
     pub flags: SamplerFlags,
+}
+
+/// An array format of `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// numpy `.npy` (always written).
+    Npy,
+    /// BART `.cfl/.hdr` pairs, beside the `.npy` files.
+    Cfl,
 }
 
 /// `--sampler`'s help: every registered sampler.
@@ -134,7 +148,10 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         &sources,
         &args.data,
     );
-    out_folder::finish(&model, &built, &mut result, writer, &out)
+    let formats = session::ArrayFormats {
+        cfl: args.format.contains(&FormatArg::Cfl),
+    };
+    out_folder::finish(&model, &built, &mut result, writer, &out, formats)
 }
 
 /// The sampling progress bar (on stderr; indicatif hides it when stderr is not a terminal).

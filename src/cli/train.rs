@@ -11,8 +11,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use uq::score::train::{
+    max_rotated_distance, read_training_images, PhaseAug, SigmaDist, TrainConfig, Trainer,
+};
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
-use uq::score::train::{SigmaDist, TrainConfig, Trainer};
 use uq::score::{max_pairwise_distance, write_safetensors, NetKind, NetworkPrior};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -31,12 +33,27 @@ pub enum SigmaDistArg {
     Normal,
 }
 
-/// Train a score prior on an (n, H, W) float32 `.npy` of images in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// Train on the images as they are: real → 1-channel network, complex → 2-channel (re, im).
+    None,
+    /// Complex prior: every draw is `x · exp(iφ)` with a fresh smooth random phase φ (θ₀ ~ U(−π, π)
+    /// plus A·p/max|p|, p a random quadratic in the image coordinates, A ~ U(0, π)); 2-channel network.
+    Smooth,
+}
+
+/// Train a score prior on an (n, H, W) `.npy` of images: real (float32/64, values in [0, 1]) or
+/// complex (complex64/128, a 2-channel re/im prior).
 #[derive(Clone, Debug, Args)]
 pub struct TrainArgs {
-    /// Training images, (n, H, W) float32 in [0, 1].
+    /// Training images, (n, H, W): float32/float64 in [0, 1] (a real prior, unless --phase smooth) or
+    /// complex64/complex128 (a complex prior with re, im channels).
     #[arg(long)]
     pub data: PathBuf,
+    /// `smooth`: train a complex prior from real (or complex) images, multiplying each draw by
+    /// exp(iφ) with a fresh smooth random phase φ (see models/README.md for how φ is drawn).
+    #[arg(long, value_enum, default_value_t = PhaseArg::None)]
+    pub phase: PhaseArg,
     /// `ve` (noise-conditional score) or `vp` (DDPM ε-prediction).
     #[arg(long, value_enum)]
     pub kind: KindArg,
@@ -76,7 +93,8 @@ pub struct TrainArgs {
     /// VE: smallest |σ| (log-uniform).
     #[arg(long, default_value_t = 0.01)]
     pub sigma_min: f64,
-    /// VE: largest |σ| (default: the largest pairwise distance between training images, Song & Ermon).
+    /// VE: largest |σ| (default: the largest pairwise distance between training images, Song & Ermon;
+    /// with --phase smooth the largest ‖xᵢ‖ + ‖xⱼ‖, the distance at opposite phases).
     #[arg(long)]
     pub sigma_max: Option<f64>,
     /// VE with `--sigma-dist normal`: s in σ ~ N(0, s²).
@@ -93,16 +111,26 @@ fn default_checkpoint(out: &Path) -> PathBuf {
 
 /// Run `uq train`. Exit 0 when done, 130 after Ctrl-C (checkpoint written), errors as `anyhow`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let images = read_images(&args.data)?;
+    let images = read_training_images(&args.data)?;
     let data_name = args.data.display().to_string();
-    let data = ImageSet::split(&images, args.size, args.holdout, args.seed, &data_name)?;
+    let data = ImageSet::split_planes(&images, args.size, args.holdout, args.seed, &data_name)?;
+    let phase = match args.phase {
+        PhaseArg::None => PhaseAug::None,
+        PhaseArg::Smooth => PhaseAug::Smooth,
+    };
+    let image_channels = if phase == PhaseAug::Smooth {
+        2
+    } else {
+        data.channels
+    };
     let sigma = match args.sigma_dist {
         SigmaDistArg::Normal => SigmaDist::Normal { s: args.sigma_scale },
         SigmaDistArg::LogUniform => SigmaDist::LogUniform {
             min: args.sigma_min,
-            max: args
-                .sigma_max
-                .unwrap_or_else(|| max_pairwise_distance(&data.train)),
+            max: args.sigma_max.unwrap_or_else(|| match phase {
+                PhaseAug::Smooth => max_rotated_distance(&data.train),
+                PhaseAug::None => max_pairwise_distance(&data.train),
+            }),
         },
     };
     let cfg = TrainConfig {
@@ -112,7 +140,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         },
         channels: args.channels.clone(),
         size: args.size,
-        image_channels: 1,
+        image_channels,
         steps: args.steps,
         batch: args.batch,
         lr: args.lr,
@@ -122,6 +150,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         beta_end: 0.02,
         timesteps: 1000,
         holdout: args.holdout,
+        phase,
     };
     let ckpt_path = args
         .checkpoint
@@ -141,8 +170,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .context("installing Ctrl-C handler")?;
     }
     eprintln!(
-        "training {:?} U-Net {:?} on {} ({} train / {} held-out images), steps {}..{}, σ: {:?}",
+        "training {:?} {} U-Net {:?} on {} ({} train / {} held-out images), steps {}..{}, σ: {:?}",
         trainer.cfg.kind,
+        match (trainer.cfg.image_channels, trainer.cfg.phase) {
+            (2, PhaseAug::Smooth) => "complex (random smooth phase)",
+            (2, _) => "complex",
+            _ => "real",
+        },
         trainer.cfg.channels,
         data_name,
         trainer.data.train.len(),

@@ -1,4 +1,4 @@
-//! Output: run folders written beside their destination and put in place in one step, npy/png/
+//! Output: run folders written beside their destination and put in place in one step, npy/cfl/png/
 //! summary.json writers, provenance, and the terminal summary table.
 //!
 //! A run is written into a sibling temporary folder ([`RunWriter::begin`], which first checks that the
@@ -6,6 +6,7 @@
 //! it, at `OUT.partial`, by [`RunWriter::commit_partial`]), so an earlier run survives any failure.
 
 mod atomic;
+mod cfl;
 mod font;
 mod npy;
 mod png;
@@ -20,6 +21,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use atomic::write_atomic;
+pub use cfl::{write_cfl, CflElement};
 pub use npy::write_npy;
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,

@@ -64,8 +64,14 @@ pub fn sample(
     let folder = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let writer =
         RunWriter::begin(folder.path().join("run")).map_err(|e| format!("cannot write the run: {e}"))?;
-    let table = session::write_run(model, built, &mut result, &writer)
-        .map_err(|e| format!("cannot write the run: {e:#}"))?;
+    let table = session::write_run(
+        model,
+        built,
+        &mut result,
+        &writer,
+        session::ArrayFormats::default(),
+    )
+    .map_err(|e| format!("cannot write the run: {e:#}"))?;
     // The session's own folder holds the run whether it is partial or not; `:save` applies the rules.
     writer
         .commit()

@@ -26,4 +26,4 @@ pub use samplers::{
     defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, SamplerDef,
     Uses, COMMON, SAMPLERS,
 };
-pub use write::write_run;
+pub use write::{write_run, ArrayFormats};

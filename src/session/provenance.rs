@@ -24,7 +24,8 @@ pub(super) fn options_record(settings: &Settings) -> Map<String, Value> {
 }
 
 /// Record the command line, the model file `model_path` and the modules it imported (hashes of the
-/// texts that were checked), the data files as bound (`overrides` first, then declared defaults) and
+/// texts that were checked), the data files as bound (`overrides` first, then declared defaults; a BART pair as its `.cfl`
+/// and `.hdr`) and
 /// the priors' network files.
 pub fn record_inputs(
     summary: &mut Summary,
@@ -65,7 +66,19 @@ pub fn record_inputs(
                 .find(|(n, _)| *n == d.name)
                 .map(|(_, p)| p.as_path())
                 .or(d.default.as_deref())?;
-            Some(FileRecord::of(Some(&d.name), path))
+            Some((d, path))
+        })
+        .flat_map(|(d, path)| {
+            // A BART pair is recorded as both of its files (values and dimensions).
+            let paths = if crate::check::is_cfl(path) {
+                vec![path.with_extension("cfl"), path.with_extension("hdr")]
+            } else {
+                vec![path.to_path_buf()]
+            };
+            paths
+                .into_iter()
+                .map(|p| FileRecord::of(Some(&d.name), &p))
+                .collect::<Vec<_>>()
         })
         .collect();
     p.priors = model

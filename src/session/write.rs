@@ -1,12 +1,13 @@
-//! Writing a run folder: per-latent samples/mean/std (npy and png), summary.json and the table.
+//! Writing a run folder: per-latent samples/mean/std (npy, optionally BART cfl, and png), summary.json
+//! and the table.
 //! The caller commits the [`RunWriter`] (complete run at the destination, partial one beside it).
 
 use super::sample::RunResult;
 use crate::check::Model;
 use crate::infer::{check_warnings, Diagnostics, LatentCheck};
 use crate::output::{
-    format_table, record_files, write_image_pngs, write_npy, write_sample_stats, LatentDiagnostics,
-    LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
+    format_table, record_files, write_cfl, write_image_pngs, write_npy, write_sample_stats,
+    LatentDiagnostics, LatentSummary, RunWriter, FORMAT_VERSION, SAMPLE_STATS_FILE, SUMMARY_FILE,
 };
 use crate::session::{Built, SessionError};
 use ndarray::{s, Array3, ArrayD, Axis, IxDyn};
@@ -38,12 +39,20 @@ fn latent_samples(
     }
 }
 
+/// Array formats of a run folder besides `.npy` (always written).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArrayFormats {
+    /// Also `samples.cfl`, `mean.cfl`, `std.cfl` (+ `.hdr`): BART's format, shape reversed.
+    pub cfl: bool,
+}
+
 /// Diagnostics, files and summary.json into `writer`'s folder (not yet committed). Returns the table.
 pub fn write_run(
     model: &Model,
     built: &Built,
     result: &mut RunResult,
     writer: &RunWriter,
+    formats: ArrayFormats,
 ) -> Result<String, SessionError> {
     let layout = built.posterior.layout();
     let mut diags = Vec::new();
@@ -69,14 +78,20 @@ pub fn write_run(
         match &complex {
             Some(z) => {
                 write_npy(&dir.join("samples.npy"), z)?;
+                if formats.cfl {
+                    write_cfl(&dir.join("samples.cfl"), z)?;
+                }
                 let mean = z.mean_axis(Axis(0)).and_then(|m| m.mean_axis(Axis(0)));
                 if let Some(m) = &mean {
                     write_npy(&dir.join("mean.npy"), m)?;
+                    if formats.cfl {
+                        write_cfl(&dir.join("mean.cfl"), m)?;
+                    }
                 }
                 let mag = z.mapv(|v| v.norm());
-                write_moments(&dir, &mag, ty.shape.len() == 2, false)?;
+                write_moments(&dir, &mag, ty.shape.len() == 2, false, formats)?;
             }
-            None => write_moments(&dir, &real, ty.shape.len() == 2, true)?,
+            None => write_moments(&dir, &real, ty.shape.len() == 2, true, formats)?,
         }
         summaries.push(LatentSummary::from_diagnostics(name, &ty.shape, dtype, &diag));
         diags.push((name.to_string(), ty.shape.clone(), diag));
@@ -113,9 +128,19 @@ pub fn write_run(
 }
 
 /// mean.npy / std.npy (and the pngs for images) from samples [chains, draws, ...shape].
-fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) -> Result<(), SessionError> {
+/// With `formats.cfl` each `.npy` also gets a BART pair (`samples_npy` covers both formats).
+fn write_moments(
+    dir: &Path,
+    x: &ArrayD<f64>,
+    image: bool,
+    samples_npy: bool,
+    formats: ArrayFormats,
+) -> Result<(), SessionError> {
     let sh = x.shape().to_vec();
     let (c, n) = (sh[0], sh[1]);
+    if samples_npy && formats.cfl {
+        write_cfl(&dir.join("samples.cfl"), x)?;
+    }
     if c * n == 0 {
         // Interrupted during warm-up: nothing to summarise, but keep the (empty) draws.
         if samples_npy {
@@ -131,8 +156,14 @@ fn write_moments(dir: &Path, x: &ArrayD<f64>, image: bool, samples_npy: bool) ->
     if samples_npy {
         write_npy(&dir.join("samples.npy"), x)?;
         write_npy(&dir.join("mean.npy"), &mean)?;
+        if formats.cfl {
+            write_cfl(&dir.join("mean.cfl"), &mean)?;
+        }
     }
     write_npy(&dir.join("std.npy"), &std)?;
+    if formats.cfl {
+        write_cfl(&dir.join("std.cfl"), &std)?;
+    }
     if image {
         let s4 = x.view().into_dimensionality::<ndarray::Ix4>()?;
         write_image_pngs(

@@ -4,6 +4,7 @@ use super::{CheckError, NameKind};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::dist::{self, Role, REGISTRY};
 use crate::source::Span;
+use std::path::Path;
 
 fn e(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(code, span, message)
@@ -300,6 +301,13 @@ impl CheckError {
                     )
                 }
             }
+            DataCorrupt { name, path, reason, span } if crate::check::is_cfl(Path::new(path)) => e(
+                "E0504",
+                *span,
+                format!("`{path}` (for data `{name}`) is not a valid BART .cfl/.hdr pair: {reason}"),
+            )
+            .with_label("data declared here")
+            .with_help("write it with BART, or from numpy as `a.T.astype(np.complex64).tofile(\"NAME.cfl\")` with a NAME.hdr of `# Dimensions` and the sizes of `a.shape` reversed (docs/data.md)"),
             DataCorrupt { name, path, reason, span } => {
                 e("E0504", *span, format!("`{path}` (for data `{name}`) is not a valid .npy file: {reason}"))
                     .with_label("data declared here")
@@ -318,7 +326,11 @@ impl CheckError {
                 format!("`{path}` has shape {found}, but data `{name}` is declared {declared}"),
             )
             .with_label("declared here")
-            .with_help("the file's shape must equal the declared shape exactly"),
+            .with_help(if crate::check::is_cfl(Path::new(path)) {
+                "a BART pair's shape is its dimensions without the trailing 1s, reversed (BART [64, 64, 1, 8] is [8, 1, 64, 64]); size-1 axes may be added or left out, the other sizes must agree in order"
+            } else {
+                "the file's shape must equal the declared shape exactly"
+            }),
             DataNonFinite { name, path, count, span } => e(
                 "E0507",
                 *span,

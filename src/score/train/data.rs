@@ -1,19 +1,23 @@
-//! Training images: `.npy` loading, the seeded held-out split, and flip augmentation.
+//! Training images: `.npy` loading (real or complex), the seeded held-out split, and flip augmentation.
 
 use std::path::Path;
 
-use ndarray::Array3;
+use ndarray::{Array3, Array4, Axis};
 use ndarray_npy::ReadNpyExt;
+use num_complex::{Complex32, Complex64};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::TrainError;
 
-/// Square images in [0, 1], row-major, split into training and held-out sets.
+/// Square images, channel-first and row-major (a complex image is its real plane, then its imaginary
+/// plane), split into training and held-out sets.
 #[derive(Clone, Debug)]
 pub struct ImageSet {
     pub size: usize,
+    /// 1 (real) or 2 (complex as re, im planes).
+    pub channels: usize,
     pub train: Vec<Vec<f32>>,
     pub heldout: Vec<Vec<f32>>,
 }
@@ -38,8 +42,37 @@ pub fn read_images(path: &Path) -> Result<Array3<f32>, TrainError> {
     }
 }
 
+/// Read an `(n, H, W)` `.npy` of training images as `(n, C, H, W)`: float32/float64 give one channel,
+/// complex64/complex128 two (real and imaginary planes).
+pub fn read_training_images(path: &Path) -> Result<Array4<f32>, TrainError> {
+    let p = path.display().to_string();
+    let bytes = crate::check::read_npy_bytes(path, u64::MAX).map_err(|e| TrainError::Data {
+        path: p.clone(),
+        reason: e.to_string(),
+    })?;
+    let planes = |a: Array3<Complex64>| {
+        let (n, h, w) = a.dim();
+        Array4::from_shape_fn((n, 2, h, w), |(i, c, y, x)| {
+            let z = a[[i, y, x]];
+            (if c == 0 { z.re } else { z.im }) as f32
+        })
+    };
+    let cursor = || std::io::Cursor::new(&bytes);
+    if let Ok(a) = Array3::<Complex32>::read_npy(cursor()) {
+        return Ok(planes(a.mapv(|z| Complex64::new(z.re.into(), z.im.into()))));
+    }
+    if let Ok(a) = Array3::<Complex64>::read_npy(cursor()) {
+        return Ok(planes(a));
+    }
+    let real = read_images(path).map_err(|_| TrainError::Data {
+        path: p,
+        reason: "expected an (n, H, W) array of float32, float64, complex64 or complex128".into(),
+    })?;
+    Ok(real.insert_axis(Axis(1)))
+}
+
 impl ImageSet {
-    /// Split `images` (n, size, size): a `holdout` fraction (at least one image when n ≥ 2), chosen by a
+    /// Split real `images` (n, size, size): a `holdout` fraction (at least one image when n ≥ 2), chosen by a
     /// seeded shuffle, is held out.
     pub fn split(
         images: &Array3<f32>,
@@ -48,13 +81,35 @@ impl ImageSet {
         seed: u64,
         path: &str,
     ) -> Result<Self, TrainError> {
-        let (n, h, w) = images.dim();
+        Self::split_planes(
+            &images.view().insert_axis(Axis(1)).to_owned(),
+            size,
+            holdout,
+            seed,
+            path,
+        )
+    }
+
+    /// Split `images` (n, C, size, size), C = 1 (real) or 2 (re, im planes), like [`ImageSet::split`].
+    pub fn split_planes(
+        images: &Array4<f32>,
+        size: usize,
+        holdout: f64,
+        seed: u64,
+        path: &str,
+    ) -> Result<Self, TrainError> {
+        let (n, channels, h, w) = images.dim();
         let bad = |reason: String| TrainError::Data {
             path: path.to_string(),
             reason,
         };
         if h != size || w != size {
             return Err(bad(format!("images are {h}×{w}, --size asks for {size}×{size}")));
+        }
+        if !(1..=2).contains(&channels) {
+            return Err(bad(format!(
+                "images have {channels} channels, expected 1 (real) or 2 (complex)"
+            )));
         }
         if n < 2 {
             return Err(bad(format!("need at least 2 images, found {n}")));
@@ -67,7 +122,7 @@ impl ImageSet {
         let n_held = ((n as f64 * holdout).round() as usize).clamp(1, n - 1);
         let img = |i: usize| {
             images
-                .index_axis(ndarray::Axis(0), i)
+                .index_axis(Axis(0), i)
                 .iter()
                 .copied()
                 .collect::<Vec<f32>>()
@@ -75,6 +130,7 @@ impl ImageSet {
         let (held, train) = order.split_at(n_held);
         Ok(ImageSet {
             size,
+            channels,
             train: train.iter().map(|&i| img(i)).collect(),
             heldout: held.iter().map(|&i| img(i)).collect(),
         })

@@ -10,12 +10,14 @@ mod adam;
 mod checkpoint;
 mod data;
 mod eval;
+mod phase;
 mod step;
 
 pub use adam::Adam;
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint};
-pub use data::{flipped, read_images, ImageSet};
+pub use data::{flipped, read_images, read_training_images, ImageSet};
 pub use eval::{gaussian_filter, psnr, tune_gaussian_width, DenoiseReport};
+pub use phase::{max_rotated_distance, smooth_phase, PhaseAug};
 pub use step::{StepInfo, Trainer};
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,9 @@ pub struct TrainConfig {
     pub timesteps: usize,
     /// Fraction of images held out.
     pub holdout: f64,
+    /// Random smooth phase per draw (complex priors from real images); absent in older checkpoints.
+    #[serde(default)]
+    pub phase: PhaseAug,
 }
 
 impl TrainConfig {

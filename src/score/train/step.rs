@@ -10,6 +10,7 @@ use rand_distr::StandardNormal;
 use super::adam::Adam;
 use super::checkpoint::{Checkpoint, HistoryEntry};
 use super::data::{flipped, ImageSet};
+use super::phase::{rotate, smooth_phase, PhaseAug};
 use super::{SigmaDist, TrainConfig, TrainError};
 use crate::score::file::header_metadata;
 use crate::score::header::HeaderKind;
@@ -52,6 +53,31 @@ impl Trainer {
     /// A fresh run: weights drawn from ChaCha8(seed), zero Adam moments.
     pub fn new(cfg: TrainConfig, data: ImageSet) -> Result<Self, TrainError> {
         validate(&cfg)?;
+        let want = match cfg.phase {
+            PhaseAug::None => cfg.image_channels,
+            PhaseAug::Smooth => data.channels,
+        };
+        if data.channels != want || data.size != cfg.size {
+            return Err(TrainError::Config(format!(
+                "the training images have {} channel(s) of {}×{}; this run needs {want} of {}×{} \
+                 ({} network{})",
+                data.channels,
+                data.size,
+                data.size,
+                cfg.size,
+                cfg.size,
+                if cfg.image_channels == 2 {
+                    "complex"
+                } else {
+                    "real"
+                },
+                if cfg.phase == PhaseAug::Smooth {
+                    " trained with a random phase"
+                } else {
+                    ""
+                }
+            )));
+        }
         let (vb, vars) = seeded_builder(cfg.seed);
         let ucfg = UNetConfig {
             channels: cfg.channels.clone(),
@@ -141,16 +167,26 @@ impl Trainer {
     }
 
     fn make_batch(&self, rng: &mut ChaCha8Rng, images: &[&Vec<f32>], augment: bool) -> Batch {
-        let n = self.cfg.size * self.cfg.size;
-        let mut clean = Vec::with_capacity(images.len() * n);
+        let s = self.cfg.size;
+        let n = s * s;
+        let mut clean = Vec::with_capacity(images.len() * n * self.cfg.image_channels);
         let mut levels = Vec::with_capacity(images.len());
+        let mut one = Vec::with_capacity(2 * n);
         for img in images {
             let (fh, fv) = if augment {
                 (rng.random::<bool>(), rng.random::<bool>())
             } else {
                 (false, false)
             };
-            flipped(img, self.cfg.size, fh, fv, &mut clean);
+            one.clear();
+            for plane in img.chunks(n) {
+                flipped(plane, s, fh, fv, &mut one);
+            }
+            if self.cfg.phase == PhaseAug::Smooth {
+                // Held-out batches draw their phase from their own fixed stream too.
+                rotate(&mut one, &smooth_phase(rng, s, s));
+            }
+            clean.extend_from_slice(&one);
             levels.push(self.draw_level(rng));
         }
         let noise = (0..clean.len())
@@ -295,6 +331,12 @@ impl Trainer {
         extra.insert("train_batch".into(), self.cfg.batch.to_string());
         extra.insert("train_lr".into(), format!("{:e}", self.cfg.lr));
         extra.insert("train_sigma_dist".into(), format!("{:?}", self.cfg.sigma));
+        if self.cfg.phase != PhaseAug::None {
+            extra.insert(
+                "train_phase".into(),
+                format!("{:?}", self.cfg.phase).to_lowercase(),
+            );
+        }
         if let Some(h) = self.history.last() {
             extra.insert("train_loss".into(), format!("{:.6e}", h.train));
             extra.insert("heldout_loss".into(), format!("{:.6e}", h.heldout));
@@ -321,6 +363,9 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
     }
     if !(1..=2).contains(&cfg.image_channels) {
         return bad("image channels must be 1 or 2".into());
+    }
+    if cfg.phase == PhaseAug::Smooth && cfg.image_channels != 2 {
+        return bad("a random phase makes complex images: the network needs 2 image channels".into());
     }
     match cfg.sigma {
         SigmaDist::Normal { s } if !(s.is_finite() && s > 0.0) => {

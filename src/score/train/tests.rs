@@ -1,6 +1,8 @@
 //! Training tests: the loss goes down on a few images, and checkpoint + resume is bit-identical.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+
 use ndarray::Array3;
 
 use super::*;
@@ -35,6 +37,7 @@ fn cfg(kind: NetKind, steps: usize) -> TrainConfig {
         beta_end: 0.02,
         timesteps: 1000,
         holdout: 0.25,
+        phase: PhaseAug::None,
     }
 }
 
@@ -120,6 +123,65 @@ fn resume_is_bit_identical() {
         Trainer::resume(other, data, ck, "ck"),
         Err(TrainError::Checkpoint { .. })
     ));
+}
+
+#[test]
+fn complex_prior_trains_with_a_random_phase() {
+    let data = ImageSet::split(&images(8, 16), 16, 0.25, 11, "synthetic").unwrap();
+    let mut c = cfg(NetKind::Ve, 80);
+    c.phase = PhaseAug::Smooth;
+    // A random phase makes complex images: a 1-channel network is refused.
+    assert!(matches!(
+        Trainer::new(c.clone(), data.clone()),
+        Err(TrainError::Config(_))
+    ));
+    c.image_channels = 2;
+    let mut t = Trainer::new(c, data.clone()).unwrap();
+    let before = t.heldout_loss().unwrap();
+    for _ in 0..80 {
+        assert!(t.train_step().unwrap().loss.is_finite());
+    }
+    let after = t.report(0.0).unwrap();
+    assert!(
+        after.heldout < 0.8 * before,
+        "held-out loss {before} -> {}",
+        after.heldout
+    );
+    let meta = t.model_metadata(&BTreeMap::new());
+    assert_eq!(meta.get("image_channels").map(String::as_str), Some("2"));
+    assert_eq!(meta.get("train_phase").map(String::as_str), Some("smooth"));
+    // Real data cannot feed a 2-channel network without the phase.
+    let mut c = cfg(NetKind::Ve, 1);
+    c.image_channels = 2;
+    assert!(matches!(Trainer::new(c, data), Err(TrainError::Config(_))));
+}
+
+#[test]
+fn complex_npy_becomes_re_im_planes() {
+    use ndarray_npy::WriteNpyExt;
+    use num_complex::Complex32;
+    let z = Array3::from_shape_fn((3, 16, 16), |(i, y, x)| {
+        Complex32::new(i as f32 + 0.01 * y as f32, -(x as f32))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.npy");
+    z.write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    let planes = read_training_images(&path).unwrap();
+    assert_eq!(planes.dim(), (3, 2, 16, 16));
+    assert_eq!(planes[[2, 0, 5, 7]], 2.05);
+    assert_eq!(planes[[2, 1, 5, 7]], -7.0);
+    let data = ImageSet::split_planes(&planes, 16, 0.34, 1, "z").unwrap();
+    assert_eq!((data.channels, data.train.len(), data.heldout.len()), (2, 2, 1));
+    assert_eq!(data.train[0].len(), 2 * 16 * 16);
+    // A complex network trains on it without a phase; a real one is refused.
+    let mut c = cfg(NetKind::Vp, 1);
+    assert!(Trainer::new(c.clone(), data.clone()).is_err());
+    c.image_channels = 2;
+    let mut t = Trainer::new(c, data).unwrap();
+    assert!(t.train_step().unwrap().loss.is_finite());
+    // The σ_max for phase-augmented training is the sum of the two largest norms.
+    let imgs = vec![vec![3.0f32, 4.0], vec![1.0, 0.0], vec![0.0, 2.0]];
+    assert!((max_rotated_distance(&imgs) - 7.0).abs() < 1e-12);
 }
 
 #[test]
