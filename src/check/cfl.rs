@@ -2,19 +2,19 @@
 //!
 //! A pair is `NAME.hdr` (text: a `# Dimensions` line, then up to 16 sizes, missing ones 1) and
 //! `NAME.cfl` (complex64, little-endian, column-major over those dimensions). Either file's path names
-//! the pair. **Shape rule:** uq's shape is BART's dimensions with the trailing size-1 dimensions
-//! dropped, in reverse order: a BART image `[64, 64, 1, 8]` (X, Y, Z, COIL) is uq `[8, 1, 64, 64]`,
-//! and a numpy array `a` written as `a.T.tofile("NAME.cfl")` (BART dims = reversed `a.shape`) reads
-//! back with `a.shape` (leading size-1 axes of `a` excepted: they are BART's trailing ones). Column-
-//! major over the reversed shape is C order, so the values need no reordering. Writing reverses the
-//! shape and pads it with 1s to 16 dimensions. Data bound from a pair may be declared with size-1
-//! axes added or left out (`complex[8, 64, 64]` for the `[8, 1, 64, 64]` above): BART's 16 fixed
-//! dimensions carry many placeholders; the other sizes must agree, in order.
+//! the pair. **Shape rule:** BART's dimensions 0 and 1 (X, Y: the image or readout axes) are uq's last
+//! two axes in that order, as BART's own `python/cfl.py` and numpy's `a.T.tofile` give them (so an
+//! image keeps its orientation and BART's `fft -u 3` matches DESIGN §5b); the other dimensions, trailing
+//! size-1 ones dropped, come before them in reverse order, so coils lead as uq's broadcasting wants: a
+//! BART coil image `[64, 64, 1, 8]` (X, Y, Z, COIL) is uq `[8, 1, 64, 64]`, samples `[chains, draws,
+//! 64, 64]` are written as BART `[64, 64, draws, chains]`. Data bound from a pair may be declared with
+//! size-1 axes added or left out (`complex[8, 64, 64]` for the `[8, 1, 64, 64]` above): BART's 16
+//! fixed dimensions carry many placeholders; the other sizes must agree, in order.
 
 use super::npy::{file_kind, NpyError};
 use super::types::MAX_ELEMENTS;
 use crate::graph::Value;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use num_complex::Complex64;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,20 +32,44 @@ pub fn pair(path: &Path) -> (PathBuf, PathBuf) {
     (path.with_extension("cfl"), path.with_extension("hdr"))
 }
 
-/// uq's shape for BART dimensions `dims`: trailing 1s dropped, then reversed (see the module docs).
-pub fn uq_shape(dims: &[usize]) -> Vec<usize> {
-    let keep = dims.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1);
-    dims[..keep].iter().rev().copied().collect()
+/// The uq axis order of an array with `n` axes in BART's order: `[n−1, …, 2, 0, 1]` (identity for n ≤ 2).
+fn uq_order(n: usize) -> Vec<usize> {
+    if n <= 2 {
+        (0..n).collect()
+    } else {
+        (2..n).rev().chain([0, 1]).collect()
+    }
 }
 
-/// BART's 16 dimensions for a uq shape: reversed, padded with 1s; `None` above 16 axes.
+/// The BART axis order of a uq array with `k` axes: `[k−2, k−1, k−3, …, 0]` (identity for k ≤ 2),
+/// the inverse of [`uq_order`].
+pub fn bart_order(k: usize) -> Vec<usize> {
+    if k <= 2 {
+        (0..k).collect()
+    } else {
+        [k - 2, k - 1].into_iter().chain((0..k - 2).rev()).collect()
+    }
+}
+
+/// BART's dimensions with the trailing size-1 ones dropped.
+fn trimmed(dims: &[usize]) -> &[usize] {
+    &dims[..dims.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1)]
+}
+
+/// uq's shape for BART dimensions `dims` (see the module docs).
+pub fn uq_shape(dims: &[usize]) -> Vec<usize> {
+    let t = trimmed(dims);
+    uq_order(t.len()).into_iter().map(|a| t[a]).collect()
+}
+
+/// BART's 16 dimensions for a uq shape (see the module docs), padded with 1s; `None` above 16 axes.
 pub fn bart_dims(shape: &[usize]) -> Option<[usize; BART_DIMS]> {
     if shape.len() > BART_DIMS {
         return None;
     }
     let mut dims = [1; BART_DIMS];
-    for (d, &s) in dims.iter_mut().zip(shape.iter().rev()) {
-        *d = s;
+    for (d, a) in dims.iter_mut().zip(bart_order(shape.len())) {
+        *d = shape[a];
     }
     Some(dims)
 }
@@ -147,9 +171,11 @@ pub fn read_value(path: &Path) -> Result<Value, NpyError> {
             Complex64::new(re.into(), im.into())
         })
         .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), values)
-        .map(Value::Complex)
-        .map_err(|e| NpyError::Corrupt(e.to_string()))
+    let t = trimmed(&dims);
+    let a = ArrayD::from_shape_vec(IxDyn(t).f(), values).map_err(|e| NpyError::Corrupt(e.to_string()))?;
+    let a = a.permuted_axes(IxDyn(&uq_order(t.len())));
+    debug_assert_eq!(a.shape(), shape.as_slice());
+    Ok(Value::Complex(a.as_standard_layout().into_owned()))
 }
 
 /// `value` (read from a pair) reshaped to `declared` when the two differ only in size-1 axes.

@@ -25,7 +25,7 @@ mod types;
 
 pub use bind::bind_data;
 pub use calls::{builtin, builtins, Builtin};
-pub use cfl::{header_text as cfl_header, is_cfl, read_value as read_cfl};
+pub use cfl::{bart_order as cfl_bart_order, header_text as cfl_header, is_cfl, read_value as read_cfl};
 pub use errors::{CheckError, NameKind, ALL_CODES};
 pub use model::{DataDecl, Derived, InferSpec, InferValue, Latent, Model, Observation, PriorSpec};
 pub use modules::STDLIB;

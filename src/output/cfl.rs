@@ -1,7 +1,7 @@
 //! BART `.cfl/.hdr` writers: real or complex arrays as complex64 pairs, shape by `check::cfl`'s rule.
 
 use super::OutputError;
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayBase, Data, Dimension, IxDyn};
 use num_complex::Complex64;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,8 +24,9 @@ impl CflElement for Complex64 {
     }
 }
 
-/// Write `array` as the pair `path` (`NAME.cfl`) and `NAME.hdr`, both fsynced: BART dimensions are the
-/// shape reversed and padded with 1s, values complex64 in C order over the shape (= BART's column-major).
+/// Write `array` as the pair `path` (`NAME.cfl`) and `NAME.hdr`, both fsynced: the last two axes are
+/// BART's X and Y, the others follow in reverse order (`check/cfl.rs`'s shape rule), values complex64
+/// column-major over BART's dimensions.
 pub fn write_cfl<A, S, D>(path: &Path, array: &ArrayBase<S, D>) -> Result<(), OutputError>
 where
     A: CflElement,
@@ -52,7 +53,12 @@ where
     };
     write(&hdr, &|w| w.write_all(text.as_bytes()))?;
     write(&cfl, &|w| {
-        for v in array.as_standard_layout().iter() {
+        // BART's column-major order over its axis order: the permuted view's reversed axes, row-major.
+        let bart = array
+            .view()
+            .into_dyn()
+            .permuted_axes(IxDyn(&crate::check::cfl_bart_order(array.ndim())));
+        for v in bart.reversed_axes().iter() {
             let (re, im) = v.parts();
             w.write_all(&re.to_le_bytes())?;
             w.write_all(&im.to_le_bytes())?;

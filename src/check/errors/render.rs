@@ -307,7 +307,7 @@ impl CheckError {
                 format!("`{path}` (for data `{name}`) is not a valid BART .cfl/.hdr pair: {reason}"),
             )
             .with_label("data declared here")
-            .with_help("write it with BART, or from numpy as `a.T.astype(np.complex64).tofile(\"NAME.cfl\")` with a NAME.hdr of `# Dimensions` and the sizes of `a.shape` reversed (docs/data.md)"),
+            .with_help("write it with BART, or from numpy with BART's python/cfl.py `writecfl` (docs/data.md)"),
             DataCorrupt { name, path, reason, span } => {
                 e("E0504", *span, format!("`{path}` (for data `{name}`) is not a valid .npy file: {reason}"))
                     .with_label("data declared here")
@@ -327,7 +327,7 @@ impl CheckError {
             )
             .with_label("declared here")
             .with_help(if crate::check::is_cfl(Path::new(path)) {
-                "a BART pair's shape is its dimensions without the trailing 1s, reversed (BART [64, 64, 1, 8] is [8, 1, 64, 64]); size-1 axes may be added or left out, the other sizes must agree in order"
+                "a BART pair's shape has BART's dims 0, 1 last and the others, without the trailing 1s, reversed before them (BART [64, 64, 1, 8] is [8, 1, 64, 64]); size-1 axes may be added or left out, the other sizes must agree in order"
             } else {
                 "the file's shape must equal the declared shape exactly"
             }),
