@@ -11,27 +11,14 @@ use num_complex::Complex64;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use rustfft::FftPlanner;
 use std::path::Path;
 
-/// Orthonormal unshifted 2-D DFT (numpy `fft2(x, norm="ortho")`), as `fft` in a model.
+/// Orthonormal unshifted 2-D DFT (numpy `fft2(x, norm="ortho")`): uq's own `fft`.
 fn fft2_ortho(x: &Array2<Complex64>) -> Array2<Complex64> {
     let (h, w) = x.dim();
-    let mut planner = FftPlanner::new();
-    let (fr, fc) = (planner.plan_fft_forward(w), planner.plan_fft_forward(h));
-    let mut out = x.clone();
-    for mut row in out.rows_mut() {
-        let mut buf: Vec<Complex64> = row.to_vec();
-        fr.process(&mut buf);
-        row.assign(&ndarray::Array1::from(buf));
-    }
-    for mut col in out.columns_mut() {
-        let mut buf: Vec<Complex64> = col.to_vec();
-        fc.process(&mut buf);
-        col.assign(&ndarray::Array1::from(buf));
-    }
-    out.mapv_inplace(|z| z / ((h * w) as f64).sqrt());
-    out
+    let mut data: Vec<Complex64> = x.iter().copied().collect();
+    uq::graph::FftCache::new().fft2(&mut data, h, w, false);
+    Array2::from_shape_vec((h, w), data).expect("h × w values")
 }
 
 fn main() -> anyhow::Result<()> {
