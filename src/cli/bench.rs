@@ -25,6 +25,8 @@ pub enum BenchWhat {
     Score(ScoreBenchArgs),
     /// The bf16 fast path's error against f32 (score and input-VJP) at several noise levels.
     Precision(super::bench_precision::PrecisionBenchArgs),
+    /// Time one training step of a U-Net (fast path, optionally vs candle's autograd).
+    Train(super::bench_train::TrainBenchArgs),
 }
 
 #[derive(Clone, Debug, Args)]
@@ -86,11 +88,11 @@ struct Report {
     vjp_rel_err: Option<f64>,
 }
 
-type Timed<'a> = Box<dyn FnMut() -> anyhow::Result<()> + 'a>;
+pub(super) type Timed<'a> = Box<dyn FnMut() -> anyhow::Result<()> + 'a>;
 
 /// Median wall time in ms of each function over `reps` rounds, after `warmup` untimed rounds; a round
 /// calls every function once, so load changes on this shared machine hit all of them alike.
-fn medians_ms(warmup: usize, reps: usize, fs: &mut [Timed]) -> anyhow::Result<Vec<f64>> {
+pub(super) fn medians_ms(warmup: usize, reps: usize, fs: &mut [Timed]) -> anyhow::Result<Vec<f64>> {
     for _ in 0..warmup {
         for f in fs.iter_mut() {
             f()?;
@@ -146,6 +148,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchWhat::Score(a) => run_score(a),
         BenchWhat::Precision(a) => super::bench_precision::run_precision(a),
+        BenchWhat::Train(a) => super::bench_train::run_train(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_precision;
+mod bench_train;
 mod check;
 mod flags;
 mod out_folder;

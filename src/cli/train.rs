@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use uq::score::train::{
-    max_rotated_distance, read_training_images, PhaseAug, SigmaDist, TrainConfig, Trainer,
+    max_rotated_distance, read_training_images, Augment, PhaseAug, SigmaDist, TrainConfig, Trainer,
 };
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
 use uq::score::{max_pairwise_distance, write_safetensors, NetKind, NetworkPrior};
@@ -34,6 +34,14 @@ pub enum SigmaDistArg {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AugmentArg {
+    /// Random flips only.
+    Flips,
+    /// Flips, rotation, scale, elastic warp and intensity remapping.
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PhaseArg {
     /// Train on the images as they are: real → 1-channel network, complex → 2-channel (re, im).
     None,
@@ -47,9 +55,19 @@ pub enum PhaseArg {
 #[derive(Clone, Debug, Args)]
 pub struct TrainArgs {
     /// Training images, (n, H, W): float32/float64 in [0, 1] (a real prior, unless --phase smooth) or
-    /// complex64/complex128 (a complex prior with re, im channels).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// complex64/complex128 (a complex prior with re, im channels). Several files, comma-separated,
+    /// are concatenated (same size and kind) before the held-out split.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub data: Vec<PathBuf>,
+    /// `flips`: random horizontal and vertical flips. `full`: flips, then with probability 0.75 a
+    /// random rotation (±15°), scale (0.9–1.1) and smooth elastic warp, and (real images) with
+    /// probability 0.5 an intensity remapping c·x^γ (γ 0.7–1.4, c 0.85–1.15).
+    #[arg(long, value_enum, default_value_t = AugmentArg::Flips)]
+    pub augment: AugmentArg,
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.999) and write it
+    /// as the model (checkpoints keep both); 0 writes the raw weights.
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
     /// `smooth`: train a complex prior from real (or complex) images, multiplying each draw by
     /// exp(iφ) with a fresh smooth random phase φ (see models/README.md for how φ is drawn).
     #[arg(long, value_enum, default_value_t = PhaseArg::None)]
@@ -105,14 +123,53 @@ pub struct TrainArgs {
     pub holdout: f64,
 }
 
+/// Every `--data` file, concatenated along the image axis (all must share size and kind).
+fn read_all(paths: &[PathBuf]) -> anyhow::Result<ndarray::Array4<f32>> {
+    let mut sets = Vec::with_capacity(paths.len());
+    for p in paths {
+        let a = read_training_images(p)?;
+        if let Some(first) = sets.first() {
+            let (f, g): (&ndarray::Array4<f32>, _) = (first, a.dim());
+            if (f.dim().1, f.dim().2, f.dim().3) != (g.1, g.2, g.3) {
+                anyhow::bail!(
+                    "training data `{}` has images of {}×{}×{} (channels × H × W); `{}` has {}×{}×{}: \
+                     all --data files must match",
+                    p.display(),
+                    g.1,
+                    g.2,
+                    g.3,
+                    paths[0].display(),
+                    f.dim().1,
+                    f.dim().2,
+                    f.dim().3
+                );
+            }
+        }
+        sets.push(a);
+    }
+    let views: Vec<_> = sets.iter().map(|a| a.view()).collect();
+    Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
+}
+
 fn default_checkpoint(out: &Path) -> PathBuf {
     out.with_extension("ckpt.safetensors")
 }
 
 /// Run `uq train`. Exit 0 when done, 130 after Ctrl-C (checkpoint written), errors as `anyhow`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let images = read_training_images(&args.data)?;
-    let data_name = args.data.display().to_string();
+    let images = read_all(&args.data)?;
+    let data_name = args
+        .data
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    if !(0.0..1.0).contains(&args.ema) {
+        anyhow::bail!(
+            "--ema {} must be in [0, 1) (e.g. 0.999; 0 turns it off)",
+            args.ema
+        );
+    }
     let data = ImageSet::split_planes(&images, args.size, args.holdout, args.seed, &data_name)?;
     let phase = match args.phase {
         PhaseArg::None => PhaseAug::None,
@@ -151,6 +208,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         timesteps: 1000,
         holdout: args.holdout,
         phase,
+        augment: match args.augment {
+            AugmentArg::Flips => Augment::Flips,
+            AugmentArg::Full => Augment::Full,
+        },
+        ema: args.ema,
     };
     let ckpt_path = args
         .checkpoint
@@ -253,7 +315,7 @@ fn write_model(trainer: &Trainer, out: &Path, data_name: &str) -> anyhow::Result
         std::env::args().collect::<Vec<_>>().join(" "),
     );
     let meta = trainer.model_metadata(&extra);
-    write_safetensors(out, &trainer.weights()?, meta)?;
+    write_safetensors(out, &trainer.model_weights()?, meta)?;
     Ok(())
 }
 

@@ -27,6 +27,11 @@ unsafe impl Send for Ptr {}
 unsafe impl Sync for Ptr {}
 
 impl Ptr {
+    /// The pointer (a method, so closures capture the `Send + Sync` wrapper, not the raw field).
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+
     /// # Safety
     /// `off..off + len` must be inside the buffer and no other live reference may overlap it.
     #[allow(clippy::mut_from_ref)]

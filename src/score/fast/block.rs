@@ -6,7 +6,8 @@ use candle_core::{DType, Result, Tensor};
 use super::act::{add_channels, relu_mask, Act};
 use super::conv::Conv;
 use super::kernel::Isa;
-use super::norm::{apply, vjp as norm_vjp, Norm, Stats, Then};
+use super::norm::{apply, image_channel_sums, vjp as norm_vjp, Norm, NormGrads, Stats, Then};
+use super::wgrad::{bias_grad, conv_wgrad};
 use crate::score::unet::{groups, ConvNorm, ResBlock, GN_EPS};
 
 /// A tensor's values as f32.
@@ -106,6 +107,9 @@ impl Saved {
     }
 }
 
+/// Where a block's backward pass sends parameter gradients: its input and `sink(name, gradient)`.
+pub(crate) type ParamSink<'a> = Option<(&'a Act, &'a mut dyn FnMut(&str, Vec<f32>))>;
+
 pub(crate) struct Block {
     /// 0 at full resolution.
     pub scale: usize,
@@ -161,19 +165,76 @@ impl Block {
     /// `gx = (∂y/∂x)ᵀ gy` (overwritten); `gy` is consumed (masked in place); `t`: two scratch buffers
     /// shaped like `y`.
     pub fn vjp(&self, isa: Isa, s: &Saved, gy: &mut Act, gx: &mut Act, t: &mut [Act; 2]) {
+        self.backward(isa, s, gy, Some(gx), t, None);
+    }
+
+    /// As `vjp`, with `gx` optional (not needed for the network's input), and with `params =
+    /// Some((x, sink))` also the parameter gradients: `sink(name, grad)` for each weight, named as in
+    /// candle's `ResBlock` (`c0.conv.weight`, …), and the returned `[B, cout]` gradient with respect to
+    /// the block's level embedding. `x` is the block's input.
+    pub fn backward(
+        &self,
+        isa: Isa,
+        s: &Saved,
+        gy: &mut Act,
+        gx: Option<&mut Act>,
+        t: &mut [Act; 2],
+        mut params: ParamSink,
+    ) -> Option<Vec<f64>> {
         let [l0, l1, l2] = &self.layers;
         relu_mask(gy, &s.y);
         let [t0, t1] = t;
         t0.d.copy_from_slice(&gy.d);
-        norm_vjp(&l2.norm, &s.a[2], &s.st[2], false, t0);
-        l2.conv.adjoint(isa, t0, t1, false);
-        norm_vjp(&l1.norm, &s.a[1], &s.st[1], true, t1);
-        l1.conv.adjoint(isa, t1, t0, false);
-        norm_vjp(&l0.norm, &s.a[0], &s.st[0], true, t0);
-        l0.conv.adjoint(isa, t0, gx, false);
-        match &self.proj {
-            Some(p) => p.adjoint(isa, gy, gx, true),
-            None => add_channels(gx, 0, gy, 0, gy.c),
+        let ng = norm_vjp(&l2.norm, &s.a[2], &s.st[2], false, t0);
+        if let Some((_, sink)) = params.as_mut() {
+            layer_grads(2, l2, &s.h[1], t0, ng, *sink);
         }
+        l2.conv.adjoint(isa, t0, t1, false);
+        let ng = norm_vjp(&l1.norm, &s.a[1], &s.st[1], true, t1);
+        if let Some((_, sink)) = params.as_mut() {
+            layer_grads(1, l1, &s.h[0], t1, ng, *sink);
+        }
+        l1.conv.adjoint(isa, t1, t0, false);
+        let ge = params.is_some().then(|| image_channel_sums(t0));
+        let ng = norm_vjp(&l0.norm, &s.a[0], &s.st[0], true, t0);
+        if let Some((x, sink)) = params.as_mut() {
+            layer_grads(0, l0, x, t0, ng, *sink);
+        }
+        if let Some(gx) = gx {
+            l0.conv.adjoint(isa, t0, gx, false);
+            match &self.proj {
+                Some(p) => p.adjoint(isa, gy, gx, true),
+                None => add_channels(gx, 0, gy, 0, gy.c),
+            }
+        }
+        if let (Some((x, sink)), Some(p)) = (params, &self.proj) {
+            let mut dw = vec![0f32; p.cout() * p.cin()];
+            conv_wgrad(1, x, gy, &mut dw);
+            let mut db = vec![0f32; p.cout()];
+            bias_grad(gy, 0, &mut db);
+            sink("proj.weight", dw);
+            sink("proj.bias", db);
+        }
+        ge
     }
+}
+
+/// A conv → norm layer's parameter gradients from its input `x` and the gradient `g` with respect to
+/// the conv's output.
+fn layer_grads(i: usize, l: &Layer, x: &Act, g: &Act, ng: NormGrads, sink: &mut dyn FnMut(&str, Vec<f32>)) {
+    let cv = &l.conv;
+    let mut dw = vec![0f32; cv.cout() * cv.cin() * 9];
+    conv_wgrad(3, x, g, &mut dw);
+    let mut db = vec![0f32; cv.cout()];
+    bias_grad(g, 0, &mut db);
+    sink(&format!("c{i}.conv.weight"), dw);
+    sink(&format!("c{i}.conv.bias"), db);
+    sink(
+        &format!("c{i}.norm.weight"),
+        ng.gamma.iter().map(|&v| v as f32).collect(),
+    );
+    sink(
+        &format!("c{i}.norm.bias"),
+        ng.beta.iter().map(|&v| v as f32).collect(),
+    );
 }

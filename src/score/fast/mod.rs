@@ -46,9 +46,11 @@ pub mod conv;
 pub mod kernel;
 mod net;
 pub mod norm;
+mod wgrad;
 
 pub use bf16::{bf16_supported, Precision};
 pub use kernel::Isa;
+pub use net::train::NamedGrads;
 pub use net::FastUNet;
 
 #[cfg(test)]
@@ -57,3 +59,5 @@ mod tests;
 mod tests_bf16;
 #[cfg(test)]
 mod tests_net;
+#[cfg(test)]
+mod tests_train;

@@ -169,8 +169,8 @@ impl FastUNet {
         b as f64 * (blocks + up + out)
     }
 
-    /// Level features `[B, 4·EMB_DIM]` exactly as the candle network computes them (f32).
-    fn features(&self, levels: &[f32]) -> Vec<f32> {
+    /// Sinusoidal level features `[B, EMB_DIM]` exactly as the candle network computes them (f32).
+    fn sinusoid(&self, levels: &[f32]) -> Vec<f32> {
         let half = EMB_DIM / 2;
         let freqs: Vec<f32> = (0..half)
             .map(|i| (-(10_000f64.ln()) * i as f64 / half as f64).exp() as f32)
@@ -184,7 +184,13 @@ impl FastUNet {
             s.extend(freqs.iter().map(|f| (c * f).sin()));
             s.extend(freqs.iter().map(|f| (c * f).cos()));
         }
-        self.emb2.apply(&self.emb1.apply(&s, true), true)
+        s
+    }
+
+    /// Level features `[B, 4·EMB_DIM]`: the sinusoid through both embedding layers.
+    fn features(&self, levels: &[f32]) -> Vec<f32> {
+        self.emb2
+            .apply(&self.emb1.apply(&self.sinusoid(levels), true), true)
     }
 
     fn check(&self, x: &[f32], levels: &[f32], h: usize, w: usize) -> Result<usize> {
@@ -385,3 +391,6 @@ impl FastUNet {
         }
     }
 }
+
+#[path = "train.rs"]
+pub(super) mod train;

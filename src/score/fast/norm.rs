@@ -26,36 +26,36 @@ pub struct Stats {
 }
 
 /// `K` per-channel sums over the interior, `[K][B][C]` in f64; `f(n, y, acc)` adds row `y` of image
-/// `n` into `acc[k][..C]` (f32 within a row).
+/// `n` into `acc[k][..C]` (f32 within a row). Rows are summed in order after a parallel map, so the
+/// result does not depend on how rayon splits the work (training resumes bit-identically).
 fn channel_sums<const K: usize>(
     a: &Act,
     f: impl Fn(usize, usize, &mut [[f32; MAX_C]; K]) + Sync,
 ) -> Vec<f64> {
     let (b, h, c) = (a.b, a.h, a.c);
     let rows = b * h;
-    let fold = |mut acc: Vec<f64>, i: usize| {
-        let mut row = [[0f32; MAX_C]; K];
-        f(i / h, i % h, &mut row);
+    let row = |i: usize| {
+        let mut r = [[0f32; MAX_C]; K];
+        f(i / h, i % h, &mut r);
+        let mut v = Vec::with_capacity(K * c);
+        r.iter().for_each(|rk| v.extend_from_slice(&rk[..c]));
+        v
+    };
+    let per_row: Vec<Vec<f32>> = if b * a.interior() < 1 << 15 {
+        (0..rows).map(row).collect()
+    } else {
+        (0..rows).into_par_iter().map(row).collect()
+    };
+    let mut acc = vec![0f64; K * b * c];
+    for (i, r) in per_row.iter().enumerate() {
         let n = i / h;
-        for (k, r) in row.iter().enumerate() {
+        for k in 0..K {
             for ch in 0..c {
-                acc[(k * b + n) * c + ch] += f64::from(r[ch]);
+                acc[(k * b + n) * c + ch] += f64::from(r[k * c + ch]);
             }
         }
-        acc
-    };
-    let zero = || vec![0f64; K * b * c];
-    if b * a.interior() < 1 << 15 {
-        (0..rows).fold(zero(), fold)
-    } else {
-        (0..rows)
-            .into_par_iter()
-            .fold(zero, fold)
-            .reduce(zero, |mut x, y| {
-                x.iter_mut().zip(&y).for_each(|(x, y)| *x += y);
-                x
-            })
     }
+    acc
 }
 
 simd_fn! {
@@ -191,6 +191,22 @@ impl Norm {
     }
 }
 
+/// Gradients of a GroupNorm's affine parameters.
+#[derive(Clone, Debug, Default)]
+pub struct NormGrads {
+    pub gamma: Vec<f64>,
+    pub beta: Vec<f64>,
+}
+
+/// Per-image channel sums of the interior, `[B, C]` (f64, deterministic order).
+pub fn image_channel_sums(a: &Act) -> Vec<f64> {
+    let (c, w) = (a.c, a.w);
+    channel_sums::<1>(a, |n, y, acc| {
+        let o = a.at(n, y, 0);
+        row_sum(&mut acc[0][..c], &a.d[o..o + w * c]);
+    })
+}
+
 /// What follows the normalisation in the fused pass.
 pub enum Then<'a> {
     /// `y = n`.
@@ -227,8 +243,9 @@ pub fn apply(a: &Act, st: &Stats, then: Then, out: &mut Act) {
 
 /// Input-VJP of GroupNorm: `g` holds the gradient with respect to the norm's output (or, with
 /// `relu_mask`, with respect to `relu(output)`: it is masked by `a·scale + shift > 0` first) and is
-/// overwritten by the gradient with respect to its input `a`.
-pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) {
+/// overwritten by the gradient with respect to its input `a`. Returns the gradients with respect
+/// to γ and β (summed over the batch).
+pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) -> NormGrads {
     debug_assert!(a.same_shape(g));
     let (b, c, w, gr) = (a.b, a.c, a.w, norm.groups);
     let cg = c / gr;
@@ -253,6 +270,18 @@ pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) {
             relu_mask,
         );
     });
+    // dγ = Σ g'·(a − mean)·rstd, dβ = Σ g'.
+    let mut pg = NormGrads {
+        gamma: vec![0.0; c],
+        beta: vec![0.0; c],
+    };
+    for n in 0..b {
+        for ch in 0..c {
+            let rstd = st.rstd[n * gr + ch / cg];
+            pg.beta[ch] += s[n * c + ch];
+            pg.gamma[ch] += s[(b + n) * c + ch] * rstd;
+        }
+    }
     // da = rstd·γ·g − rstd·A − rstd²·B·(a − mean), A = mean(γ g), B = rstd·mean(γ g (a − mean)).
     let mut k1 = vec![0f32; b * c];
     let mut k2 = vec![0f32; b * c];
@@ -292,4 +321,5 @@ pub fn vjp(norm: &Norm, a: &Act, st: &Stats, relu_mask: bool, g: &mut Act) {
             relu_mask,
         );
     });
+    pg
 }

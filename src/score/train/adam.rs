@@ -39,23 +39,43 @@ impl Adam {
     /// One update of every variable that has a gradient.
     pub fn step(&mut self, vars: &BTreeMap<String, Var>, grads: &GradStore) -> Result<()> {
         self.t += 1;
+        for (k, var) in vars {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                self.update(k, var, g)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// As `step`, with gradients by variable name (row-major values in each variable's shape).
+    pub fn step_named(
+        &mut self,
+        vars: &BTreeMap<String, Var>,
+        grads: &BTreeMap<String, Vec<f32>>,
+    ) -> Result<()> {
+        self.t += 1;
+        for (k, var) in vars {
+            if let Some(g) = grads.get(k) {
+                let g = Tensor::from_slice(g, var.shape(), var.device())?.to_dtype(var.dtype())?;
+                self.update(k, var, &g)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, k: &str, var: &Var, g: &Tensor) -> Result<()> {
         let t = self.t as i32;
         let c1 = 1.0 / (1.0 - self.beta1.powi(t));
         let c2 = 1.0 / (1.0 - self.beta2.powi(t));
-        for (k, var) in vars {
-            let Some(g) = grads.get(var.as_tensor()) else {
-                continue;
-            };
-            let (Some(m), Some(v)) = (self.m.get(k), self.v.get(k)) else {
-                candle_core::bail!("Adam has no moments for `{k}`")
-            };
-            let m = ((m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
-            let v = ((v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
-            let upd = ((&m * (self.lr * c1))? / ((&v * c2)?.sqrt()? + self.eps)?)?;
-            var.set(&var.as_tensor().sub(&upd)?)?;
-            self.m.insert(k.clone(), m);
-            self.v.insert(k.clone(), v);
-        }
+        let (Some(m), Some(v)) = (self.m.get(k), self.v.get(k)) else {
+            candle_core::bail!("Adam has no moments for `{k}`")
+        };
+        let m = ((m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
+        let v = ((v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+        let upd = ((&m * (self.lr * c1))? / ((&v * c2)?.sqrt()? + self.eps)?)?;
+        var.set(&var.as_tensor().detach().sub(&upd)?)?;
+        self.m.insert(k.to_string(), m.detach());
+        self.v.insert(k.to_string(), v.detach());
         Ok(())
     }
 }

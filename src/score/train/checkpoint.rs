@@ -30,6 +30,8 @@ pub struct Checkpoint {
     pub weights: BTreeMap<String, Tensor>,
     pub adam_m: BTreeMap<String, Tensor>,
     pub adam_v: BTreeMap<String, Tensor>,
+    /// Moving average of the weights (empty without `--ema`).
+    pub ema: BTreeMap<String, Tensor>,
     pub rng: ChaCha8Rng,
     pub history: Vec<HistoryEntry>,
 }
@@ -52,7 +54,12 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 /// Write a checkpoint atomically.
 pub fn write_checkpoint(path: &Path, ck: &Checkpoint) -> Result<(), TrainError> {
     let mut tensors = BTreeMap::new();
-    for (prefix, map) in [("w.", &ck.weights), ("m.", &ck.adam_m), ("v.", &ck.adam_v)] {
+    for (prefix, map) in [
+        ("w.", &ck.weights),
+        ("m.", &ck.adam_m),
+        ("v.", &ck.adam_v),
+        ("e.", &ck.ema),
+    ] {
         for (k, t) in map {
             tensors.insert(format!("{prefix}{k}"), t.clone());
         }
@@ -106,6 +113,7 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
     rng.set_stream(stream);
     rng.set_word_pos(pos);
     let (mut weights, mut adam_m, mut adam_v) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut ema = BTreeMap::new();
     for (k, t) in tensors {
         if let Some(n) = k.strip_prefix("w.") {
             weights.insert(n.to_string(), t);
@@ -113,6 +121,8 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
             adam_m.insert(n.to_string(), t);
         } else if let Some(n) = k.strip_prefix("v.") {
             adam_v.insert(n.to_string(), t);
+        } else if let Some(n) = k.strip_prefix("e.") {
+            ema.insert(n.to_string(), t);
         }
     }
     Ok(Checkpoint {
@@ -121,6 +131,7 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
         weights,
         adam_m,
         adam_v,
+        ema,
         rng,
         history,
     })

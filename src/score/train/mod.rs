@@ -7,6 +7,7 @@
 //! in checkpoints, so `--resume` continues bit-identically.
 
 mod adam;
+mod augment;
 mod checkpoint;
 mod data;
 mod eval;
@@ -14,6 +15,7 @@ mod phase;
 mod step;
 
 pub use adam::Adam;
+pub use augment::Augment;
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint};
 pub use data::{flipped, read_images, read_training_images, ImageSet};
 pub use eval::{gaussian_filter, psnr, tune_gaussian_width, DenoiseReport};
@@ -56,6 +58,13 @@ pub struct TrainConfig {
     /// Random smooth phase per draw (complex priors from real images); absent in older checkpoints.
     #[serde(default)]
     pub phase: PhaseAug,
+    /// Augmentation of training draws (older checkpoints: flips only).
+    #[serde(default)]
+    pub augment: Augment,
+    /// Decay of the exponential moving average of the weights that the model file holds (0: none,
+    /// the file holds the raw weights; older checkpoints: 0).
+    #[serde(default)]
+    pub ema: f64,
 }
 
 impl TrainConfig {

@@ -2,16 +2,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::adam::Adam;
+use super::augment::{remap_intensity, warp, Augment, P_GAMMA, P_WARP};
 use super::checkpoint::{Checkpoint, HistoryEntry};
 use super::data::{flipped, ImageSet};
 use super::phase::{rotate, smooth_phase, PhaseAug};
 use super::{SigmaDist, TrainConfig, TrainError};
+use crate::score::fast::{FastUNet, Isa, NamedGrads, Precision};
 use crate::score::file::header_metadata;
 use crate::score::header::HeaderKind;
 use crate::score::init::{seeded_builder, VarStore};
@@ -47,6 +50,10 @@ pub struct Trainer {
     pub history: Vec<HistoryEntry>,
     schedule: VpSchedule,
     since_report: (f64, usize),
+    /// Train on the fast path where it applies (default); `false` uses candle's autograd.
+    pub fast: bool,
+    /// Moving average of the weights (with `cfg.ema > 0`).
+    ema: BTreeMap<String, Tensor>,
 }
 
 impl Trainer {
@@ -104,6 +111,8 @@ impl Trainer {
             history: Vec::new(),
             schedule,
             since_report: (0.0, 0),
+            fast: true,
+            ema: BTreeMap::new(),
         })
     }
 
@@ -136,6 +145,15 @@ impl Trainer {
                 return Err(bad("Adam moments do not match the network".into()));
             }
         }
+        if t.cfg.ema > 0.0 {
+            let vars = t.vars.lock().map_err(|_| bad("variables poisoned".into()))?;
+            if ck.ema.len() != vars.len() || vars.keys().any(|k| !ck.ema.contains_key(k)) {
+                return Err(bad(
+                    "the moving average of the weights does not match the network".into(),
+                ));
+            }
+        }
+        t.ema = ck.ema;
         t.adam.m = ck.adam_m;
         t.adam.v = ck.adam_v;
         t.adam.t = ck.step as u64;
@@ -182,6 +200,14 @@ impl Trainer {
             for plane in img.chunks(n) {
                 flipped(plane, s, fh, fv, &mut one);
             }
+            if augment && self.cfg.augment == Augment::Full {
+                if rng.random::<f64>() < P_WARP {
+                    warp(rng, &mut one, s);
+                }
+                if self.data.channels == 1 && rng.random::<f64>() < P_GAMMA {
+                    remap_intensity(rng, &mut one);
+                }
+            }
             if self.cfg.phase == PhaseAug::Smooth {
                 // Held-out batches draw their phase from their own fixed stream too.
                 rotate(&mut one, &smooth_phase(rng, s, s));
@@ -195,11 +221,9 @@ impl Trainer {
         Batch { clean, noise, levels }
     }
 
-    /// The batch loss as a scalar tensor (mean over pixels and images).
-    fn loss(&self, b: &Batch) -> candle_core::Result<Tensor> {
+    /// The noisy inputs `a·x + c·u` of a batch (VE: `x + σu`; VP: `√ᾱ x + √(1−ᾱ) u`), candle layout.
+    fn noisy(&self, b: &Batch) -> Vec<f32> {
         let bs = b.levels.len();
-        let s = self.cfg.size;
-        let shape = (bs, self.cfg.image_channels, s, s);
         let per = b.clean.len() / bs.max(1);
         let mut noisy = Vec::with_capacity(b.clean.len());
         for (i, lv) in b.levels.iter().enumerate() {
@@ -215,16 +239,49 @@ impl Trainer {
                 noisy.extend(x.iter().zip(u).map(|(x, u)| a * x + c * u));
             }
         }
+        noisy
+    }
+
+    /// The batch loss as a scalar tensor (mean over pixels and images), through candle.
+    fn loss(&self, net: &UNet, b: &Batch) -> candle_core::Result<Tensor> {
+        let bs = b.levels.len();
+        let s = self.cfg.size;
+        let shape = (bs, self.cfg.image_channels, s, s);
+        let noisy = self.noisy(b);
         let dev = Device::Cpu;
         let xt = Tensor::from_vec(noisy, shape, &dev)?;
         let u = Tensor::from_slice(&b.noise, shape, &dev)?;
         let lv = Tensor::from_slice(&b.levels, bs, &dev)?;
-        let out = self.net.forward(&xt, &lv)?;
+        let out = net.forward(&xt, &lv)?;
         let resid = match self.cfg.kind {
             NetKind::Ve => (u + out.broadcast_mul(&lv.reshape((bs, 1, 1, 1))?)?)?,
             NetKind::Vp => (out - u)?,
         };
         resid.sqr()?.mean_all()
+    }
+
+    /// The fast path for this network's current weights (`None` where it does not apply: more
+    /// channels than its kernels take).
+    fn fast_net(&self) -> Option<FastUNet> {
+        self.fast_of(&self.net)
+    }
+
+    fn fast_of(&self, net: &UNet) -> Option<FastUNet> {
+        if !self.fast {
+            return None;
+        }
+        FastUNet::with_precision(net, Isa::detect(), Precision::F32).ok()
+    }
+
+    /// The batch loss and every weight's gradient on the fast path. The loss is the same mean as
+    /// `loss`: VE `‖u + σ·s‖²`, VP `‖ε̂ − u‖²`, over all values of the batch.
+    fn fast_loss(&self, fast: &FastUNet, b: &Batch) -> Result<(f64, NamedGrads), TrainError> {
+        let (bs, s, ic) = (b.levels.len(), self.cfg.size, self.cfg.image_channels);
+        let xt = channels_last(&self.noisy(b), bs, ic);
+        let u = channels_last(&b.noise, bs, ic);
+        let kind = self.cfg.kind;
+        let loss = |out: &[f32]| loss_and_grad(kind, &b.levels, &u, out);
+        Ok(fast.train_grads(&xt, &b.levels, s, s, loss)?)
     }
 
     /// One Adam step on a fresh batch; returns its loss.
@@ -235,18 +292,30 @@ impl Trainer {
             .collect();
         let imgs: Vec<&Vec<f32>> = idx.iter().filter_map(|&i| self.data.train.get(i)).collect();
         let batch = self.make_batch(&mut rng, &imgs, true);
+        let l = match self.fast_net() {
+            Some(fast) => {
+                let (l, grads) = self.fast_loss(&fast, &batch)?;
+                let vars = self
+                    .vars
+                    .lock()
+                    .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+                self.adam.step_named(&vars, &grads)?;
+                l
+            }
+            None => {
+                let loss = self.loss(&self.net, &batch)?;
+                let grads = loss.backward()?;
+                let vars = self
+                    .vars
+                    .lock()
+                    .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+                self.adam.step(&vars, &grads)?;
+                f64::from(loss.to_scalar::<f32>()?)
+            }
+        };
         self.rng = rng;
-        let loss = self.loss(&batch)?;
-        let grads = loss.backward()?;
-        {
-            let vars = self
-                .vars
-                .lock()
-                .map_err(|_| TrainError::Config("variables poisoned".into()))?;
-            self.adam.step(&vars, &grads)?;
-        }
         self.step += 1;
-        let l = f64::from(loss.to_scalar::<f32>()?);
+        self.update_ema()?;
         self.since_report.0 += l;
         self.since_report.1 += 1;
         Ok(StepInfo {
@@ -262,9 +331,26 @@ impl Trainer {
             .flat_map(|_| self.data.heldout.iter())
             .collect();
         let (mut sum, mut n) = (0.0, 0usize);
+        // Measured on the weights the model file holds.
+        let ema_net = if self.cfg.ema > 0.0 && !self.ema.is_empty() {
+            let vb =
+                VarBuilder::from_tensors(self.ema.clone().into_iter().collect(), DType::F32, &Device::Cpu);
+            Some(UNet::new(self.net.config(), vb)?)
+        } else {
+            None
+        };
+        let net = ema_net.as_ref().unwrap_or(&self.net);
+        let fast = self.fast_of(net);
         for chunk in all.chunks(self.cfg.batch.max(1)) {
             let b = self.make_batch(&mut rng, chunk, false);
-            let l = f64::from(self.loss(&b)?.to_scalar::<f32>()?);
+            let l = match &fast {
+                Some(f) => {
+                    let (bs, s, ic) = (b.levels.len(), self.cfg.size, self.cfg.image_channels);
+                    let out = f.forward(&channels_last(&self.noisy(&b), bs, ic), &b.levels, s, s)?;
+                    loss_and_grad(self.cfg.kind, &b.levels, &channels_last(&b.noise, bs, ic), &out).0
+                }
+                None => f64::from(self.loss(net, &b)?.to_scalar::<f32>()?),
+            };
             sum += l * chunk.len() as f64;
             n += chunk.len();
         }
@@ -284,6 +370,39 @@ impl Trainer {
         };
         self.history.push(e);
         Ok(e)
+    }
+
+    /// `ema ← d·ema + (1 − d)·w` with `d = min(cfg.ema, (1 + step)/(10 + step))` (the usual warm-up,
+    /// so the average forgets the initialisation early on); the first call copies the weights.
+    fn update_ema(&mut self) -> Result<(), TrainError> {
+        if self.cfg.ema <= 0.0 {
+            return Ok(());
+        }
+        let s = self.step as f64;
+        let d = self.cfg.ema.min((1.0 + s) / (10.0 + s));
+        let vars = self
+            .vars
+            .lock()
+            .map_err(|_| TrainError::Config("variables poisoned".into()))?;
+        for (k, v) in vars.iter() {
+            // Detached: an average built from the variable would record the op and keep every
+            // earlier average alive through the autograd graph (memory growing each step).
+            let w = v.as_tensor().detach();
+            let e = match self.ema.get(k) {
+                Some(e) => ((e * d)? + (&w * (1.0 - d))?)?.detach(),
+                None => w.copy()?.detach(),
+            };
+            self.ema.insert(k.clone(), e);
+        }
+        Ok(())
+    }
+
+    /// The weights a model file holds: the moving average with `--ema`, else the current weights.
+    pub fn model_weights(&self) -> Result<BTreeMap<String, Tensor>, TrainError> {
+        if self.cfg.ema > 0.0 && !self.ema.is_empty() {
+            return Ok(self.ema.clone());
+        }
+        self.weights()
     }
 
     /// Current weights by name.
@@ -306,6 +425,7 @@ impl Trainer {
             weights: self.weights()?,
             adam_m: self.adam.m.clone(),
             adam_v: self.adam.v.clone(),
+            ema: self.ema.clone(),
             rng: self.rng.clone(),
             history: self.history.clone(),
         })
@@ -381,4 +501,40 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
         }
         _ => Ok(()),
     }
+}
+
+/// `[B, C, H·W]` planes → `[B, H·W, C]` pixels (a copy when `C = 1`).
+fn channels_last(v: &[f32], b: usize, c: usize) -> Vec<f32> {
+    if c == 1 {
+        return v.to_vec();
+    }
+    let n = v.len() / (b * c).max(1);
+    let mut out = Vec::with_capacity(v.len());
+    for img in v.chunks_exact(c * n) {
+        for p in 0..n {
+            out.extend((0..c).map(|ch| img[ch * n + p]));
+        }
+    }
+    out
+}
+
+/// The denoising loss of one batch's output (channels-last) and its gradient with respect to the
+/// output: VE `mean (u + σ·s)²`, VP `mean (ε̂ − u)²`, over every value of the batch.
+fn loss_and_grad(kind: NetKind, levels: &[f32], u: &[f32], out: &[f32]) -> (f64, Vec<f32>) {
+    let n = u.len().max(1) as f64;
+    let per = u.len() / levels.len().max(1);
+    let mut g = vec![0f32; out.len()];
+    let mut sum = 0f64;
+    for (i, lv) in levels.iter().enumerate() {
+        let r = i * per..(i + 1) * per;
+        for ((gv, o), uv) in g[r.clone()].iter_mut().zip(&out[r.clone()]).zip(&u[r]) {
+            let (resid, f) = match kind {
+                NetKind::Ve => (f64::from(*uv) + f64::from(*lv) * f64::from(*o), f64::from(*lv)),
+                NetKind::Vp => (f64::from(*o) - f64::from(*uv), 1.0),
+            };
+            sum += resid * resid;
+            *gv = (2.0 * resid * f / n) as f32;
+        }
+    }
+    (sum / n, g)
 }

@@ -38,6 +38,17 @@ fn cfg(kind: NetKind, steps: usize) -> TrainConfig {
         timesteps: 1000,
         holdout: 0.25,
         phase: PhaseAug::None,
+        augment: Augment::Flips,
+        ema: 0.0,
+    }
+}
+
+/// The shipped recipe's settings: full augmentation and a moving average of the weights.
+fn cfg_full(kind: NetKind, steps: usize) -> TrainConfig {
+    TrainConfig {
+        augment: Augment::Full,
+        ema: 0.9,
+        ..cfg(kind, steps)
     }
 }
 
@@ -66,12 +77,12 @@ fn loss_goes_down_ve_and_vp() {
 #[test]
 fn resume_is_bit_identical() {
     let data = ImageSet::split(&images(8, 16), 16, 0.25, 11, "synthetic").unwrap();
-    let mut straight = Trainer::new(cfg(NetKind::Ve, 6), data.clone()).unwrap();
+    let mut straight = Trainer::new(cfg_full(NetKind::Ve, 6), data.clone()).unwrap();
     for _ in 0..6 {
         straight.train_step().unwrap();
     }
 
-    let mut first = Trainer::new(cfg(NetKind::Ve, 3), data.clone()).unwrap();
+    let mut first = Trainer::new(cfg_full(NetKind::Ve, 3), data.clone()).unwrap();
     for _ in 0..3 {
         first.train_step().unwrap();
     }
@@ -80,20 +91,39 @@ fn resume_is_bit_identical() {
     write_checkpoint(&path, &first.checkpoint().unwrap()).unwrap();
     drop(first);
     let ck = read_checkpoint(&path).unwrap();
-    let mut second = Trainer::resume(cfg(NetKind::Ve, 6), data.clone(), ck, "ck").unwrap();
+    let mut second = Trainer::resume(cfg_full(NetKind::Ve, 6), data.clone(), ck, "ck").unwrap();
     assert_eq!(second.step, 3);
     for _ in 0..3 {
         second.train_step().unwrap();
     }
-    let (a, b) = (straight.weights().unwrap(), second.weights().unwrap());
-    assert_eq!(a.len(), b.len());
-    for (k, ta) in &a {
-        let va: Vec<f32> = ta.flatten_all().unwrap().to_vec1().unwrap();
-        let vb: Vec<f32> = b[k].flatten_all().unwrap().to_vec1().unwrap();
-        assert!(
-            va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "{k} differs"
-        );
+    // Nothing the trainer keeps between steps records autograd history (which would keep every
+    // earlier step's tensors alive: memory growing with the step count).
+    let ck = straight.checkpoint().unwrap();
+    for (what, map) in [("EMA", &ck.ema), ("Adam m", &ck.adam_m), ("Adam v", &ck.adam_v)] {
+        assert_eq!(map.len(), ck.weights.len(), "{what}");
+        for (k, t) in map {
+            assert!(!t.track_op(), "{what} of {k} records autograd history");
+        }
+    }
+    let pairs = [
+        (straight.weights().unwrap(), second.weights().unwrap()),
+        (straight.model_weights().unwrap(), second.model_weights().unwrap()),
+    ];
+    // The moving average differs from the weights (so the second comparison tests something).
+    assert!(pairs[0].0.iter().any(|(k, t)| {
+        let d = (t - &pairs[1].0[k]).unwrap().abs().unwrap().sum_all().unwrap();
+        d.to_scalar::<f32>().unwrap() > 0.0
+    }));
+    for (a, b) in &pairs {
+        assert_eq!(a.len(), b.len());
+        for (k, ta) in a {
+            let va: Vec<f32> = ta.flatten_all().unwrap().to_vec1().unwrap();
+            let vb: Vec<f32> = b[k].flatten_all().unwrap().to_vec1().unwrap();
+            assert!(
+                va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{k} differs"
+            );
+        }
     }
     for (k, m) in &straight.adam.v {
         let va: Vec<f32> = m.flatten_all().unwrap().to_vec1().unwrap();
