@@ -94,6 +94,37 @@ fn every_op_vjp_matches_finite_differences() {
     }
 }
 
+/// Asking for a subset of the cotangents (what the graph's backward pass does for arguments no latent
+/// reaches) gives exactly those of the full VJP, and `None` for the others.
+#[test]
+fn partial_vjp_equals_the_full_one_on_what_it_computes() {
+    let cache = FftCache::new();
+    for def in OPS {
+        for case in 0..8 {
+            let (op, x, _, seed) = instance(def, case);
+            let refs: Vec<&Value> = x.iter().collect();
+            let out = op.forward(&refs, &cache).unwrap();
+            let mut r = rng(seed ^ 0xC07);
+            let g = rand_value(&mut r, out.shape(), out.is_complex(), Domain::Any);
+            let full = op.vjp(&refs, &out, &g, &cache).unwrap();
+            for mask in 0..(1u32 << x.len()) {
+                let need: Vec<bool> = (0..x.len()).map(|i| mask & (1 << i) != 0).collect();
+                let part = op.vjp_needed(&refs, &out, &g, &cache, &need).unwrap();
+                for (i, (p, f)) in part.iter().zip(&full).enumerate() {
+                    match (need[i], p) {
+                        (true, Some(p)) => assert!(
+                            max_abs_diff(p, f) == 0.0,
+                            "{op} case {case}: argument {i} differs when computed alone"
+                        ),
+                        (false, None) => {}
+                        _ => panic!("{op} case {case}: argument {i}: need {} but got {p:?}", need[i]),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `f(a x + b y) = a f(x) + b f(y)` (arguments jointly, real `a`, `b`, constant arguments held
 /// fixed) holds to rounding for every op declared linear, and fails on some case for every op
 /// declared non-linear.

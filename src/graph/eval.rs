@@ -291,11 +291,12 @@ impl Graph {
                         .map(|id| if id.0 < i { values.get(id.0) } else { None })
                         .collect::<Option<Vec<&Value>>>()
                         .ok_or_else(|| self.error(i, "refers to a missing or later node"))?;
+                    let need: Vec<bool> = ids.iter().map(|id| needs[id.0]).collect();
                     let cots = op
-                        .vjp(&args, &values[i], &g, fft)
+                        .vjp_needed(&args, &values[i], &g, fft, &need)
                         .map_err(|e| self.op_error(i, e))?;
                     for (id, c) in ids.iter().zip(cots) {
-                        if needs[id.0] {
+                        if let (true, Some(c)) = (needs[id.0], c) {
                             accumulate(&mut cot[id.0], c).map_err(|m| self.error(i, m))?;
                         }
                     }

@@ -23,7 +23,12 @@ pub static ADD: OpDef = OpDef {
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("add", a, b),
         forward: |_, a, b, _| binary(a, b, |x, y| x + y, |x, y| x + y),
-        vjp: |_, a, b, _, g, _| Ok([reduce_to(g.clone(), a), reduce_to(g.clone(), b)]),
+        vjp: |_, a, b, _, g, _, n| {
+            Ok([
+                n[0].then(|| reduce_to(g.clone(), a)),
+                n[1].then(|| reduce_to(g.clone(), b)),
+            ])
+        },
     },
     inputs: |r| binary_inputs(r, Domain::Any),
 };
@@ -41,7 +46,12 @@ pub static SUB: OpDef = OpDef {
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("subtract", a, b),
         forward: |_, a, b, _| binary(a, b, |x, y| x - y, |x, y| x - y),
-        vjp: |_, a, b, _, g, _| Ok([reduce_to(g.clone(), a), reduce_to(negate(g), b)]),
+        vjp: |_, a, b, _, g, _, n| {
+            Ok([
+                n[0].then(|| reduce_to(g.clone(), a)),
+                n[1].then(|| reduce_to(negate(g), b)),
+            ])
+        },
     },
     inputs: |r| binary_inputs(r, Domain::Any),
 };
@@ -60,10 +70,14 @@ pub static MUL: OpDef = OpDef {
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("multiply", a, b),
         forward: |_, a, b, _| binary(a, b, |x, y| x * y, |x, y| x * y),
-        vjp: |_, a, b, _, g, _| {
-            let ga = binary(g, b, |g, b| g * b, |g, b| g * b.conj())?;
-            let gb = binary(g, a, |g, a| g * a, |g, a| g * a.conj())?;
-            Ok([reduce_to(ga, a), reduce_to(gb, b)])
+        vjp: |_, a, b, _, g, _, n| {
+            let ga = n[0]
+                .then(|| binary(g, b, |g, b| g * b, |g, b| g * b.conj()))
+                .transpose()?;
+            let gb = n[1]
+                .then(|| binary(g, a, |g, a| g * a, |g, a| g * a.conj()))
+                .transpose()?;
+            Ok([ga.map(|v| reduce_to(v, a)), gb.map(|v| reduce_to(v, b))])
         },
     },
     inputs: |r| binary_inputs(r, Domain::Any),
@@ -83,11 +97,17 @@ pub static DIV: OpDef = OpDef {
     rule: Rule::Binary {
         ty: |_, a, b| broadcast("divide", a, b),
         forward: |_, a, b, _| binary(a, b, |x, y| x / y, |x, y| x / y),
-        vjp: |_, a, b, out, g, _| {
-            let ga = binary(g, b, |g, b| g / b, |g, b| g / b.conj())?;
-            let q = binary(out, b, |o, b| o / b, |o, b| o / b)?;
-            let gb = binary(g, &q, |g, q| -g * q, |g, q| -g * q.conj())?;
-            Ok([reduce_to(ga, a), reduce_to(gb, b)])
+        vjp: |_, a, b, out, g, _, n| {
+            let ga = n[0]
+                .then(|| binary(g, b, |g, b| g / b, |g, b| g / b.conj()))
+                .transpose()?;
+            let gb = if n[1] {
+                let q = binary(out, b, |o, b| o / b, |o, b| o / b)?;
+                Some(binary(g, &q, |g, q| -g * q, |g, q| -g * q.conj())?)
+            } else {
+                None
+            };
+            Ok([ga.map(|v| reduce_to(v, a)), gb.map(|v| reduce_to(v, b))])
         },
     },
     inputs: |r| binary_inputs(r, Domain::NonZero),

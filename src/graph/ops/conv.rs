@@ -29,7 +29,7 @@ pub static CONV: OpDef = OpDef {
     rule: Rule::Binary {
         ty: conv_type,
         forward: |_, x, k, cache| forward(x, k, cache),
-        vjp: |_, x, k, _, g, cache| vjp(x, k, g, cache),
+        vjp: |_, x, k, _, g, cache, n| vjp(x, k, g, cache, n),
     },
     inputs: |r| {
         let shape = plane_shape(r, 7);
@@ -215,34 +215,46 @@ fn forward(x: &Value, k: &Value, cache: &FftCache) -> Result<Value, OpError> {
     }
 }
 
-fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache) -> Result<[Value; 2], OpError> {
+fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache, need: [bool; 2]) -> Result<[Option<Value>; 2], OpError> {
     let g = Geom::of(x, k)?;
     let all_real = !x.is_complex() && !k.is_complex();
     if g.direct_is_cheaper(all_real) {
         if let (Value::Real(xa), Value::Real(ka), Value::Real(ga)) = (x, k, gv) {
             let (xs, gs) = (row_major(xa), row_major(ga));
-            let gx = direct(&gs, &row_major(ka), g, true);
-            let gk = direct_kernel_grad(&xs, &gs, g);
-            return Ok([
-                Value::Real(build(x.shape(), gx)?),
-                Value::Real(build(k.shape(), gk)?),
-            ]);
+            let gx = need[0]
+                .then(|| build(x.shape(), direct(&gs, &row_major(ka), g, true)).map(Value::Real))
+                .transpose()?;
+            let gk = need[1]
+                .then(|| build(k.shape(), direct_kernel_grad(&xs, &gs, g)).map(Value::Real))
+                .transpose()?;
+            return Ok([gx, gk]);
         }
         let (xs, gs) = (complex_vec(x), complex_vec(gv));
-        let gx = direct(&gs, &complex_vec(k), g, true);
-        let gk = direct_kernel_grad(&xs, &gs, g);
+        let gx = need[0]
+            .then(|| build(x.shape(), direct(&gs, &complex_vec(k), g, true)))
+            .transpose()?;
+        let gk = need[1]
+            .then(|| build(k.shape(), direct_kernel_grad(&xs, &gs, g)))
+            .transpose()?;
         return Ok([
-            reduce_to(Value::Complex(build(x.shape(), gx)?), x),
-            reduce_to(Value::Complex(build(k.shape(), gk)?), k),
+            gx.map(|v| reduce_to(Value::Complex(v), x)),
+            gk.map(|v| reduce_to(Value::Complex(v), k)),
         ]);
     }
-    let spec = kernel_spectrum(k, g, cache);
-    let gx = reduce_to(
-        finish(x.shape(), spectral_apply(gv, &spec, g, true, cache), all_real)?,
-        x,
-    );
-    let gk = spectral_kernel_grad(x, gv, g, cache);
-    Ok([gx, reduce_to(Value::Complex(build(k.shape(), gk)?), k)])
+    let gx = if need[0] {
+        let spec = kernel_spectrum(k, g, cache);
+        Some(reduce_to(
+            finish(x.shape(), spectral_apply(gv, &spec, g, true, cache), all_real)?,
+            x,
+        ))
+    } else {
+        None
+    };
+    let gk = need[1]
+        .then(|| build(k.shape(), spectral_kernel_grad(x, gv, g, cache)))
+        .transpose()?
+        .map(|v| reduce_to(Value::Complex(v), k));
+    Ok([gx, gk])
 }
 
 /// `ḡkp = ifft(√N Σ_planes conj(X) ⊙ G)`, read back at the embedded tap positions.

@@ -31,7 +31,15 @@ pub(crate) type BinaryTy = fn(&Op, &Ty, &Ty) -> Result<Ty, String>;
 /// Forward map of a binary op (argument types already checked).
 pub(crate) type BinaryForward = fn(&Op, &Value, &Value, &FftCache) -> Result<Value, OpError>;
 /// Cotangents of both arguments from `(a, b, out, g)`, each with its argument's type.
-pub(crate) type BinaryVjp = fn(&Op, &Value, &Value, &Value, &Value, &FftCache) -> Result<[Value; 2], OpError>;
+/// VJP of a binary op: `need[i]` says whether argument i's cotangent is wanted (`None` where not:
+/// a constant or data argument, whose cotangent no latent reads).
+pub(crate) type BinaryVjp =
+    fn(&Op, &Value, &Value, &Value, &Value, &FftCache, [bool; 2]) -> Result<[Option<Value>; 2], OpError>;
+
+/// The cotangents that are wanted, from ones computed anyway.
+pub(crate) fn keep(need: [bool; 2], [a, b]: [Value; 2]) -> [Option<Value>; 2] {
+    [need[0].then_some(a), need[1].then_some(b)]
+}
 
 /// Type rule, forward map and VJP; the variant fixes the number of tensor arguments.
 #[derive(Clone, Copy)]
@@ -264,6 +272,23 @@ impl Op {
         g: &Value,
         fft: &FftCache,
     ) -> Result<Vec<Value>, OpError> {
+        let need = vec![true; args.len()];
+        self.vjp_needed(args, out, g, fft, &need)?
+            .into_iter()
+            .map(|c| c.ok_or_else(|| OpError::Shape(format!("`{}`: a cotangent is missing", self.name()))))
+            .collect()
+    }
+
+    /// As `vjp`, computing only the cotangents `need` asks for (`None` for the others): the graph's
+    /// backward pass skips arguments no latent reaches (masks, coil maps, trajectories, data).
+    pub fn vjp_needed(
+        &self,
+        args: &[&Value],
+        out: &Value,
+        g: &Value,
+        fft: &FftCache,
+        need: &[bool],
+    ) -> Result<Vec<Option<Value>>, OpError> {
         let tys: Vec<Ty> = args.iter().map(|v| v.ty()).collect();
         let out_ty = self.infer_type(&tys).map_err(OpError::Shape)?;
         for (what, v) in [("output", out), ("cotangent", g)] {
@@ -276,8 +301,14 @@ impl Op {
             }
         }
         match (&self.def.rule, args) {
-            (Rule::Unary { vjp, .. }, [x]) => Ok(vec![vjp(self, x, out, g, fft)?]),
-            (Rule::Binary { vjp, .. }, [a, b]) => Ok(vjp(self, a, b, out, g, fft)?.into()),
+            (Rule::Unary { vjp, .. }, [x]) => Ok(vec![match need.first() {
+                Some(false) => None,
+                _ => Some(vjp(self, x, out, g, fft)?),
+            }]),
+            (Rule::Binary { vjp, .. }, [a, b]) => {
+                let need = [need.first() != Some(&false), need.get(1) != Some(&false)];
+                Ok(vjp(self, a, b, out, g, fft, need)?.into())
+            }
             _ => Err(self.arity_error(args.len())),
         }
     }

@@ -1,6 +1,6 @@
 //! `a @ x`: a dense matrix `[m, n]` times a vector `[n]` or a matrix `[n, k]`.
 
-use super::def::{OpDef, Rule, Syntax};
+use super::def::{keep, OpDef, Rule, Syntax};
 use super::inputs::{coin, Domain, Inputs};
 use super::tensor::reduce_to;
 use super::types::promote;
@@ -23,7 +23,7 @@ pub static MATMUL: OpDef = OpDef {
     rule: Rule::Binary {
         ty: |_, a, x| matmul_type(a, x),
         forward: |_, a, x, _| matmul_forward(a, x),
-        vjp: |_, a, x, _, g, _| matmul_vjp(a, x, g),
+        vjp: |_, a, x, _, g, _, n| Ok(keep(n, matmul_vjp(a, x, g)?)),
     },
     inputs: |r| {
         let (m, n, k) = (r.random_range(1..5), r.random_range(1..5), r.random_range(0..4));

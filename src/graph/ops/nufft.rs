@@ -2,7 +2,7 @@
 //! k-space trajectory (`graph/nufft.rs`), its exact adjoint, and Pipe–Menon density weights. The
 //! trajectory is constant data: it receives a zero cotangent and the ops are linear in the rest.
 
-use super::def::{OpDef, Rule, Syntax};
+use super::def::{keep, OpDef, Rule, Syntax};
 use super::inputs::{coin, plane_shape, Domain, Inputs};
 use super::tensor::{build, complex_vec, reduce_to, row_major, Planes};
 use super::types::plane;
@@ -41,12 +41,15 @@ pub static NUFFT: OpDef = OpDef {
             let data = cache.nufft(&plan, &complex_vec(x), p.batch);
             Ok(Value::Complex(build(&sample_shape(x.shape(), plan.samples()), data)?))
         },
-        vjp: |op, x, traj, _, g, cache| {
+        vjp: |op, x, traj, _, g, cache, n| {
+            if !n[0] {
+                return Ok([None, n[1].then(|| Value::zeros(&traj.ty()))]);
+            }
             let p = Planes::of(x.shape(), op.name())?;
             let plan = plan_of(op, traj, p.h, p.w, cache)?;
             let data = cache.nufft_adjoint(&plan, &complex_vec(g), p.batch);
             let gx = Value::Complex(build(x.shape(), data)?);
-            Ok([reduce_to(gx, x), Value::zeros(&traj.ty())])
+            Ok(keep(n, [reduce_to(gx, x), Value::zeros(&traj.ty())]))
         },
     },
     inputs: |r| {
@@ -93,12 +96,15 @@ pub static NUFFT_ADJOINT: OpDef = OpDef {
             shape.extend([h, w]);
             Ok(Value::Complex(build(&shape, data)?))
         },
-        vjp: |op, k, traj, _, g, cache| {
+        vjp: |op, k, traj, _, g, cache, n| {
+            if !n[0] {
+                return Ok([None, n[1].then(|| Value::zeros(&traj.ty()))]);
+            }
             let (h, w) = (op.param(0), op.param(1));
             let plan = plan_of(op, traj, h, w, cache)?;
             let data = cache.nufft(&plan, &complex_vec(g), leading(k.shape()));
             let gk = Value::Complex(build(k.shape(), data)?);
-            Ok([reduce_to(gk, k), Value::zeros(&traj.ty())])
+            Ok(keep(n, [reduce_to(gk, k), Value::zeros(&traj.ty())]))
         },
     },
     inputs: |r| {
