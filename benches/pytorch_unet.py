@@ -15,6 +15,10 @@ A measurement tool, not a dependency of uq (see benches/README.md). The network 
 
 The input-VJP is `torch.autograd.grad` of ⟨score, v⟩ with respect to the input only (weights frozen).
 Times are medians over `--reps` rounds after `--warmup` untimed ones; a round calls forward then VJP.
+
+With `--train`, a round is one training step as `uq train` takes it (`uq bench train` times the same):
+a batch of clean images x and noise u with a log-uniform |σ| in [0.01, 20] of random sign per image,
+`loss = mean((u + σ·net(x + σu, σ))²)`, backward through every weight, one Adam step (lr 1e-4).
 """
 
 import argparse
@@ -145,6 +149,46 @@ def medians_ms(warmup, reps, fs):
     return [statistics.median(t) for t in times]
 
 
+def train_bench(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    channels = [int(c) for c in a.channels.split(",")]
+    b, s, ic = a.batch, a.size, a.image_channels
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    net = UNet(channels, ic).train().to(memory_format=fmt)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    images = torch.rand(32, ic, s, s)
+
+    def step():
+        idx = torch.randint(0, images.shape[0], (b,))
+        x = images[idx]
+        u = torch.randn_like(x)
+        mag = torch.exp(math.log(0.01) + torch.rand(b) * (math.log(20.0) - math.log(0.01)))
+        sigma = mag * (torch.randint(0, 2, (b,)) * 2 - 1)
+        xt = (x + sigma.reshape(b, 1, 1, 1) * u).contiguous(memory_format=fmt)
+        opt.zero_grad(set_to_none=True)
+        out = net(xt, sigma)
+        loss = ((u + sigma.reshape(b, 1, 1, 1) * out) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    (t,) = medians_ms(a.warmup, max(a.reps, 10), [step])
+    print(json.dumps({
+        "impl": "pytorch",
+        "torch": torch.__version__,
+        "what": "train_step",
+        "dtype": "f32",
+        "channels_last": a.channels_last,
+        "channels": channels,
+        "size": s,
+        "batch": b,
+        "image_channels": ic,
+        "threads": torch.get_num_threads(),
+        "reps": max(a.reps, 10),
+        "step_ms": t,
+    }), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--channels", default="32,64,128")
@@ -157,7 +201,10 @@ def main():
     ap.add_argument("--dtypes", default="f32,bf16", help="comma-separated: f32, bf16")
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (oneDNN's preferred)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", action="store_true", help="time a training step (f32) instead")
     a = ap.parse_args()
+    if a.train:
+        return train_bench(a)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     channels = [int(c) for c in a.channels.split(",")]
