@@ -102,7 +102,11 @@ pub fn run(a: PriorEvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// X as `[B, C, H, W]` of the model's shape, or the usage error.
-fn checked(x: ArrayD<f64>, (c, h, w): (usize, usize, usize), path: &Path) -> Result<(Array4<f64>, bool), String> {
+fn checked(
+    x: ArrayD<f64>,
+    (c, h, w): (usize, usize, usize),
+    path: &Path,
+) -> Result<(Array4<f64>, bool), String> {
     let (x, squeezed) = batch(x, c, path)?;
     if x.shape()[1..] != [c, h, w] {
         return Err(format!(
@@ -126,10 +130,19 @@ fn eval_diffusers(a: &PriorEvalArgs, x: ArrayD<f64>) -> anyhow::Result<ExitCode>
             Ok(t) => t,
             Err(e) => return usage(format!("--t: {e}")),
         },
-        _ => return usage(format!("a diffusers model is a VP model: give --t (an integer in 0..{steps})")),
+        _ => {
+            return usage(format!(
+                "a diffusers model is a VP model: give --t (an integer in 0..{steps})"
+            ))
+        }
     };
     let y = prior.predict(x.mapv(|v| v as f32).view(), t)?;
-    write(&a.out, y, squeezed, &format!("{} at t = {t}", prior.prediction().name()))
+    write(
+        &a.out,
+        y,
+        squeezed,
+        &format!("{} at t = {t}", prior.prediction().name()),
+    )
 }
 
 fn eval_uq(a: &PriorEvalArgs, x: ArrayD<f64>) -> anyhow::Result<ExitCode> {
@@ -149,11 +162,15 @@ fn eval_uq(a: &PriorEvalArgs, x: ArrayD<f64>) -> anyhow::Result<ExitCode> {
             (prior.eps(rows.view(), t)?, format!("ε at t = {t}"))
         }
         (Some(s), None, _) => {
-            return usage(format!("`{model}` is a VP model: give --t (an integer in 0..{})", s.steps()))
+            return usage(format!(
+                "`{model}` is a VP model: give --t (an integer in 0..{})",
+                s.steps()
+            ))
         }
-        (None, _, Some(sigma)) if sigma.is_finite() && sigma > 0.0 => {
-            (prior.score(rows.view(), sigma)?, format!("the score at σ = {sigma}"))
-        }
+        (None, _, Some(sigma)) if sigma.is_finite() && sigma > 0.0 => (
+            prior.score(rows.view(), sigma)?,
+            format!("the score at σ = {sigma}"),
+        ),
         (None, _, Some(sigma)) => return usage(format!("--sigma {sigma} must be a positive number")),
         (None, _, None) => return usage(format!("`{model}` is a VE model: give --sigma")),
     };
@@ -164,7 +181,11 @@ fn eval_uq(a: &PriorEvalArgs, x: ArrayD<f64>) -> anyhow::Result<ExitCode> {
 /// Write `y` (dropping the channel axis when X had none) atomically as f32 `.npy`.
 fn write(out: &Path, y: Array4<f32>, squeezed: bool, what: &str) -> anyhow::Result<ExitCode> {
     let shape = y.shape().to_vec();
-    let y = if squeezed { y.index_axis_move(Axis(1), 0).into_dyn() } else { y.into_dyn() };
+    let y = if squeezed {
+        y.index_axis_move(Axis(1), 0).into_dyn()
+    } else {
+        y.into_dyn()
+    };
     let mut bytes = Vec::new();
     y.as_standard_layout()
         .into_shape_with_order(IxDyn(y.shape()))

@@ -1,122 +1,10 @@
 //! `config.json` of a diffusers `UNet2DModel`: parsed with serde (diffusers' defaults), checked, and
 //! turned into the architecture uq builds; every option uq does not implement is an error naming it.
 
-use serde::Deserialize;
+use super::raw::RawConfig;
 use serde_json::Value;
 
 use super::DiffusersError;
-
-fn d_channels3() -> usize {
-    3
-}
-fn d_positional() -> String {
-    "positional".into()
-}
-fn d_true() -> bool {
-    true
-}
-fn d_down() -> Vec<String> {
-    ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"]
-        .map(String::from)
-        .to_vec()
-}
-fn d_up() -> Vec<String> {
-    ["AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"]
-        .map(String::from)
-        .to_vec()
-}
-fn d_mid() -> Option<String> {
-    Some("UNetMidBlock2D".into())
-}
-fn d_block_out() -> Vec<usize> {
-    vec![224, 448, 672, 896]
-}
-fn d_two() -> usize {
-    2
-}
-fn d_one_f() -> f64 {
-    1.0
-}
-fn d_one() -> usize {
-    1
-}
-fn d_conv() -> String {
-    "conv".into()
-}
-fn d_silu() -> String {
-    "silu".into()
-}
-fn d_head() -> Option<usize> {
-    Some(8)
-}
-fn d_groups() -> Option<usize> {
-    Some(32)
-}
-fn d_eps() -> f64 {
-    1e-5
-}
-fn d_default() -> String {
-    "default".into()
-}
-
-/// The keys of `UNet2DModel.__init__` uq reads, with diffusers' defaults (`null` where diffusers
-/// allows it). Keys uq does not know (`_class_name`, `_diffusers_version`, …) are ignored here and
-/// checked in [`UNetSpec::from_json`].
-#[derive(Debug, Deserialize)]
-struct RawConfig {
-    #[serde(default)]
-    sample_size: Option<Value>,
-    #[serde(default = "d_channels3")]
-    in_channels: usize,
-    #[serde(default = "d_channels3")]
-    out_channels: usize,
-    #[serde(default)]
-    center_input_sample: bool,
-    #[serde(default = "d_positional")]
-    time_embedding_type: String,
-    #[serde(default)]
-    time_embedding_dim: Option<usize>,
-    #[serde(default)]
-    freq_shift: f64,
-    #[serde(default = "d_true")]
-    flip_sin_to_cos: bool,
-    #[serde(default = "d_down")]
-    down_block_types: Vec<String>,
-    #[serde(default = "d_mid")]
-    mid_block_type: Option<String>,
-    #[serde(default = "d_up")]
-    up_block_types: Vec<String>,
-    #[serde(default = "d_block_out")]
-    block_out_channels: Vec<usize>,
-    #[serde(default = "d_two")]
-    layers_per_block: usize,
-    #[serde(default = "d_one_f")]
-    mid_block_scale_factor: f64,
-    #[serde(default = "d_one")]
-    downsample_padding: usize,
-    #[serde(default = "d_conv")]
-    downsample_type: String,
-    #[serde(default = "d_conv")]
-    upsample_type: String,
-    #[serde(default = "d_silu")]
-    act_fn: String,
-    #[serde(default = "d_head")]
-    attention_head_dim: Option<usize>,
-    #[serde(default = "d_groups")]
-    norm_num_groups: Option<usize>,
-    #[serde(default)]
-    attn_norm_num_groups: Option<usize>,
-    #[serde(default = "d_eps")]
-    norm_eps: f64,
-    #[serde(default = "d_default")]
-    resnet_time_scale_shift: String,
-    #[serde(default = "d_true")]
-    add_attention: bool,
-    #[serde(default)]
-    class_embed_type: Option<String>,
-    #[serde(default)]
-    num_class_embeds: Option<usize>,
-}
 
 /// One down or up block of the U-Net.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +48,12 @@ impl UNetSpec {
         })?;
         if let Some(class) = json.get("_class_name").and_then(Value::as_str) {
             if class != "UNet2DModel" {
-                return Err(unsupported(path, "_class_name", class, "uq imports `UNet2DModel` only"));
+                return Err(unsupported(
+                    path,
+                    "_class_name",
+                    class,
+                    "uq imports `UNet2DModel` only",
+                ));
             }
         }
         let raw: RawConfig = serde_json::from_value(json).map_err(|e| DiffusersError::Config {
@@ -171,7 +64,12 @@ impl UNetSpec {
     }
 }
 
-pub(super) fn unsupported(path: &str, option: &str, value: impl std::fmt::Display, hint: &str) -> DiffusersError {
+pub(super) fn unsupported(
+    path: &str,
+    option: &str,
+    value: impl std::fmt::Display,
+    hint: &str,
+) -> DiffusersError {
     DiffusersError::Unsupported {
         path: path.into(),
         option: option.into(),
@@ -182,7 +80,14 @@ pub(super) fn unsupported(path: &str, option: &str, value: impl std::fmt::Displa
 
 /// `sample_size` as `[h, w]` (an integer or a pair in diffusers).
 fn sample_size(path: &str, v: Option<&Value>) -> Result<[usize; 2], DiffusersError> {
-    let bad = |what: String| unsupported(path, "sample_size", what, "uq needs the image size: an integer or [height, width]");
+    let bad = |what: String| {
+        unsupported(
+            path,
+            "sample_size",
+            what,
+            "uq needs the image size: an integer or [height, width]",
+        )
+    };
     let positive = |v: &Value| v.as_u64().filter(|&n| n > 0).map(|n| n as usize);
     match v {
         None | Some(Value::Null) => Err(bad("null".into())),
@@ -213,10 +118,18 @@ impl RawConfig {
             );
         }
         if let Some(c) = &self.class_embed_type {
-            return u("class_embed_type", c, "class-conditional models are not supported");
+            return u(
+                "class_embed_type",
+                c,
+                "class-conditional models are not supported",
+            );
         }
         if let Some(n) = self.num_class_embeds {
-            return u("num_class_embeds", &n, "class-conditional models are not supported");
+            return u(
+                "num_class_embeds",
+                &n,
+                "class-conditional models are not supported",
+            );
         }
         if !matches!(self.act_fn.as_str(), "silu" | "swish") {
             return u("act_fn", &self.act_fn, "only `silu` (`swish`) is implemented");
@@ -224,7 +137,13 @@ impl RawConfig {
         let scale_shift = match self.resnet_time_scale_shift.as_str() {
             "default" => false,
             "scale_shift" => true,
-            o => return u("resnet_time_scale_shift", &o, "`default` and `scale_shift` are implemented"),
+            o => {
+                return u(
+                    "resnet_time_scale_shift",
+                    &o,
+                    "`default` and `scale_shift` are implemented",
+                )
+            }
         };
         if !(1..=2).contains(&self.in_channels) {
             return u(
@@ -254,10 +173,16 @@ impl RawConfig {
                 ),
             });
         }
-        if let Some(&c) = self.block_out_channels.iter().find(|&&c| c == 0 || c % groups != 0) {
+        if let Some(&c) = self
+            .block_out_channels
+            .iter()
+            .find(|&&c| c == 0 || !c.is_multiple_of(groups))
+        {
             return Err(DiffusersError::Config {
                 path: path.into(),
-                reason: format!("block_out_channels has {c}, not a positive multiple of norm_num_groups = {groups}"),
+                reason: format!(
+                    "block_out_channels has {c}, not a positive multiple of norm_num_groups = {groups}"
+                ),
             });
         }
         if self.layers_per_block == 0 {
@@ -266,42 +191,69 @@ impl RawConfig {
         if let Some(0) = self.attention_head_dim {
             return u("attention_head_dim", &0, "give a positive head dimension");
         }
-        let block = |kind: &str, name: &str, i: usize, channels: usize| -> Result<BlockSpec, DiffusersError> {
-            let (plain, attn) = if kind == "down" {
-                ("DownBlock2D", "AttnDownBlock2D")
-            } else {
-                ("UpBlock2D", "AttnUpBlock2D")
+        let block =
+            |kind: &str, name: &str, i: usize, channels: usize| -> Result<BlockSpec, DiffusersError> {
+                let (plain, attn) = if kind == "down" {
+                    ("DownBlock2D", "AttnDownBlock2D")
+                } else {
+                    ("UpBlock2D", "AttnUpBlock2D")
+                };
+                let attention = match block_name(name) {
+                    n if n == plain => false,
+                    n if n == attn => true,
+                    _ => {
+                        let option = format!("{kind}_block_types[{i}]");
+                        return Err(unsupported(
+                            path,
+                            &option,
+                            name,
+                            &format!("only `{plain}` and `{attn}` are implemented"),
+                        ));
+                    }
+                };
+                Ok(BlockSpec { attention, channels })
             };
-            let attention = match block_name(name) {
-                n if n == plain => false,
-                n if n == attn => true,
-                _ => {
-                    let option = format!("{kind}_block_types[{i}]");
-                    return Err(unsupported(path, &option, name, &format!("only `{plain}` and `{attn}` are implemented")));
-                }
-            };
-            Ok(BlockSpec { attention, channels })
-        };
         let down = (0..n)
             .map(|i| block("down", &self.down_block_types[i], i, self.block_out_channels[i]))
             .collect::<Result<Vec<_>, _>>()?;
         let up = (0..n)
-            .map(|i| block("up", &self.up_block_types[i], i, self.block_out_channels[n - 1 - i]))
+            .map(|i| {
+                block(
+                    "up",
+                    &self.up_block_types[i],
+                    i,
+                    self.block_out_channels[n - 1 - i],
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         // Attention blocks resample by `downsample_type`/`upsample_type` (plain blocks always by conv).
         if down.iter().take(n - 1).any(|b| b.attention) && self.downsample_type != "conv" {
-            return u("downsample_type", &self.downsample_type, "only `conv` is implemented");
+            return u(
+                "downsample_type",
+                &self.downsample_type,
+                "only `conv` is implemented",
+            );
         }
         if up.iter().take(n - 1).any(|b| b.attention) && self.upsample_type != "conv" {
             return u("upsample_type", &self.upsample_type, "only `conv` is implemented");
         }
         if self.downsample_padding > 1 {
-            return u("downsample_padding", &self.downsample_padding, "0 or 1 are implemented");
+            return u(
+                "downsample_padding",
+                &self.downsample_padding,
+                "0 or 1 are implemented",
+            );
         }
         let mid = match self.mid_block_type.as_deref() {
             None => None,
             Some("UNetMidBlock2D") => Some(self.add_attention),
-            Some(o) => return u("mid_block_type", &o, "only `UNetMidBlock2D` (or null) is implemented"),
+            Some(o) => {
+                return u(
+                    "mid_block_type",
+                    &o,
+                    "only `UNetMidBlock2D` (or null) is implemented",
+                )
+            }
         };
         let mid_attn_groups = match self.attn_norm_num_groups {
             Some(g) => Some(g),
@@ -309,13 +261,17 @@ impl RawConfig {
             None => None,
         };
         if let (Some(g), Some(true)) = (mid_attn_groups, mid) {
-            if g == 0 || self.block_out_channels[n - 1] % g != 0 {
-                return u("attn_norm_num_groups", &g, "it must divide the last block's channels");
+            if g == 0 || !self.block_out_channels[n - 1].is_multiple_of(g) {
+                return u(
+                    "attn_norm_num_groups",
+                    &g,
+                    "it must divide the last block's channels",
+                );
             }
         }
         let image_shape = sample_size(path, self.sample_size.as_ref())?;
         let m = 1usize << (n - 1);
-        if image_shape.iter().any(|s| s % m != 0) {
+        if image_shape.iter().any(|s| !s.is_multiple_of(m)) {
             return Err(DiffusersError::Config {
                 path: path.into(),
                 reason: format!(
@@ -324,7 +280,11 @@ impl RawConfig {
                 ),
             });
         }
-        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) || !(self.mid_block_scale_factor.is_finite() && self.mid_block_scale_factor != 0.0) {
+        if !(self.norm_eps.is_finite()
+            && self.norm_eps > 0.0
+            && self.mid_block_scale_factor.is_finite()
+            && self.mid_block_scale_factor != 0.0)
+        {
             return Err(DiffusersError::Config {
                 path: path.into(),
                 reason: "norm_eps must be positive and mid_block_scale_factor non-zero".into(),
@@ -332,7 +292,11 @@ impl RawConfig {
         }
         let c0 = self.block_out_channels[0];
         if (c0 / 2) as f64 == self.freq_shift {
-            return u("freq_shift", &self.freq_shift, "it must differ from half the first block's channels");
+            return u(
+                "freq_shift",
+                &self.freq_shift,
+                "it must differ from half the first block's channels",
+            );
         }
         Ok(UNetSpec {
             image_shape,
@@ -369,13 +333,24 @@ mod tests {
         let s = UNetSpec::from_json("c.json", cfg).unwrap();
         assert_eq!(s.image_shape, [32, 32]);
         assert_eq!(s.time_embed_dim, 64);
-        assert_eq!(s.up[0], BlockSpec { attention: true, channels: 32 });
+        assert_eq!(
+            s.up[0],
+            BlockSpec {
+                attention: true,
+                channels: 32
+            }
+        );
         assert_eq!(s.mid, Some(true));
         assert_eq!(s.mid_attn_groups, Some(8));
-        let fourier = cfg.replace("\"sample_size\"", "\"time_embedding_type\": \"fourier\", \"sample_size\"");
+        let fourier = cfg.replace(
+            "\"sample_size\"",
+            "\"time_embedding_type\": \"fourier\", \"sample_size\"",
+        );
         let e = UNetSpec::from_json("c.json", &fourier).unwrap_err().to_string();
         assert!(e.contains("time_embedding_type") && e.contains("c.json"), "{e}");
-        let e = UNetSpec::from_json("c.json", "{ not json").unwrap_err().to_string();
+        let e = UNetSpec::from_json("c.json", "{ not json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("c.json"), "{e}");
         let odd = cfg.replace("\"sample_size\": 32", "\"sample_size\": [31, 32]");
         assert!(UNetSpec::from_json("c.json", &odd).is_err());

@@ -161,7 +161,14 @@ pub(super) struct Resnet {
 }
 
 impl Resnet {
-    pub fn load(ws: &Weights, name: &str, cin: usize, cout: usize, n: Norms, out_scale: f64) -> LResult<Self> {
+    pub fn load(
+        ws: &Weights,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        n: Norms,
+        out_scale: f64,
+    ) -> LResult<Self> {
         let temb_out = if n.scale_shift { 2 * cout } else { cout };
         Ok(Resnet {
             norm1: norm(ws, &format!("{name}.norm1"), cin, n.groups, n.eps)?,

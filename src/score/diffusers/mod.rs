@@ -9,6 +9,7 @@ mod config;
 mod layers;
 mod net;
 mod prior;
+mod raw;
 mod scheduler;
 
 use std::path::{Path, PathBuf};
@@ -51,7 +52,11 @@ pub enum DiffusersError {
         found: Vec<usize>,
     },
     #[error("`{path}` has {count} tensor(s) config.json does not describe, e.g. `{name}` (do the weights and config.json belong to the same model?)")]
-    UnusedTensor { path: String, name: String, count: usize },
+    UnusedTensor {
+        path: String,
+        name: String,
+        count: usize,
+    },
     #[error("`{path}`: cannot build the network: {reason}")]
     Build { path: String, reason: String },
 }
@@ -95,7 +100,11 @@ pub(super) fn locate(path: &Path) -> Result<ModelFiles, DiffusersError> {
     };
     let config = dir.join(CONFIG);
     if !config.is_file() {
-        return Err(missing(&dir, CONFIG, "give the folder `UNet2DModel.save_pretrained` wrote (or its pipeline folder)"));
+        return Err(missing(
+            &dir,
+            CONFIG,
+            "give the folder `UNet2DModel.save_pretrained` wrote (or its pipeline folder)",
+        ));
     }
     let weights = dir.join(WEIGHTS);
     if !weights.is_file() {

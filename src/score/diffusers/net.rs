@@ -10,6 +10,9 @@ use super::DiffusersError;
 
 type LResult<T> = std::result::Result<T, DiffusersError>;
 
+/// The mid block's first ResNet, then (attention, ResNet) pairs.
+type Mid = (Resnet, Vec<(Option<Attn>, Resnet)>);
+
 /// A block's ResNets, their attentions (empty without), and its resampling conv.
 struct Block {
     resnets: Vec<Resnet>,
@@ -24,8 +27,7 @@ pub(super) struct UNet2D {
     lin1: Linear,
     lin2: Linear,
     down: Vec<Block>,
-    /// The first ResNet, then (attention, ResNet) pairs.
-    mid: Option<(Resnet, Vec<(Option<Attn>, Resnet)>)>,
+    mid: Option<Mid>,
     up: Vec<Block>,
     norm_out: GroupNorm,
     conv_out: Conv,
@@ -79,7 +81,12 @@ impl UNet2D {
             Some(has_attn) => {
                 let first = Resnet::load(ws, "mid_block.resnets.0", cl, cl, norms, s.mid_scale)?;
                 let a = if has_attn {
-                    Some(attn("mid_block.attentions.0", cl, s.mid_attn_groups, s.mid_scale)?)
+                    Some(attn(
+                        "mid_block.attentions.0",
+                        cl,
+                        s.mid_attn_groups,
+                        s.mid_scale,
+                    )?)
                 } else {
                     None
                 };
@@ -104,7 +111,8 @@ impl UNet2D {
                 let skip = if j + 1 == layers { input } else { out };
                 let rin = if j == 0 { prev } else { out };
                 let name = format!("up_blocks.{i}.resnets.{j}");
-                blk.resnets.push(Resnet::load(ws, &name, rin + skip, out, norms, 1.0)?);
+                blk.resnets
+                    .push(Resnet::load(ws, &name, rin + skip, out, norms, 1.0)?);
                 if b.attention {
                     let name = format!("up_blocks.{i}.attentions.{j}");
                     blk.attns.push(attn(&name, out, Some(s.groups), 1.0)?);
@@ -142,7 +150,11 @@ impl UNet2D {
         for &ti in t {
             let args = freqs.iter().map(|f| ti * f);
             let (sin, cos): (Vec<f32>, Vec<f32>) = args.map(|a| (a.sin(), a.cos())).unzip();
-            let (first, second) = if self.spec.flip_sin_to_cos { (cos, sin) } else { (sin, cos) };
+            let (first, second) = if self.spec.flip_sin_to_cos {
+                (cos, sin)
+            } else {
+                (sin, cos)
+            };
             data.extend(first);
             data.extend(second);
             if c % 2 == 1 {
@@ -159,7 +171,9 @@ impl UNet2D {
         } else {
             x.clone()
         };
-        let emb = self.lin2.forward(&self.lin1.forward(&self.timestep_features(t)?)?.silu()?)?;
+        let emb = self
+            .lin2
+            .forward(&self.lin1.forward(&self.timestep_features(t)?)?.silu()?)?;
         let mut h = self.conv_in.forward(&x)?;
         let mut skips = vec![h.clone()];
         for blk in &self.down {

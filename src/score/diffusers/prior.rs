@@ -17,7 +17,9 @@ use super::layers::Weights;
 use super::net::UNet2D;
 use super::scheduler::{Prediction, SchedulerSpec};
 use super::{locate, read_text, DiffusersError, ARCHITECTURE};
-use crate::score::{read_safetensors, HeaderKind, NoiseKind, ScoreError, ScoreHeader, ScoreModel, VpSchedule};
+use crate::score::{
+    read_safetensors, HeaderKind, NoiseKind, ScoreError, ScoreHeader, ScoreModel, VpSchedule,
+};
 
 /// uq data in [0, 1] ↦ the model's [−1, 1]: `x₀ = DATA_SCALE · data + DATA_OFFSET`.
 pub const DATA_SCALE: f64 = 2.0;
@@ -82,7 +84,11 @@ impl DiffusersPrior {
         let ws = Weights::new(&map, &wp);
         let net = UNet2D::load(&spec, &ws)?;
         if let Some((name, count)) = ws.unused() {
-            return Err(DiffusersError::UnusedTensor { path: wp, name, count });
+            return Err(DiffusersError::UnusedTensor {
+                path: wp,
+                name,
+                count,
+            });
         }
         Ok(DiffusersPrior {
             net,
@@ -138,21 +144,39 @@ impl DiffusersPrior {
     pub fn predict(&self, x: ArrayView4<f32>, t: usize) -> Result<Array4<f32>, ScoreError> {
         self.check_nchw(&x)?;
         let xt = nchw_tensor(&x)?;
-        let out = self.net.forward(&xt, &vec![t as f32; x.shape()[0]]).map_err(cerr)?;
+        let out = self
+            .net
+            .forward(&xt, &vec![t as f32; x.shape()[0]])
+            .map_err(cerr)?;
         self.count(x.shape()[0]);
         to_array4(&out)
     }
 
     /// `vᵀ ∂out/∂x` of [`Self::predict`], by autograd.
-    pub fn predict_vjp(&self, x: ArrayView4<f32>, t: usize, v: ArrayView4<f32>) -> Result<Array4<f32>, ScoreError> {
+    pub fn predict_vjp(
+        &self,
+        x: ArrayView4<f32>,
+        t: usize,
+        v: ArrayView4<f32>,
+    ) -> Result<Array4<f32>, ScoreError> {
         self.check_nchw(&x)?;
         if v.shape() != x.shape() {
-            return Err(ScoreError(format!("VJP vector shape {:?} differs from the input's {:?}", v.shape(), x.shape())));
+            return Err(ScoreError(format!(
+                "VJP vector shape {:?} differs from the input's {:?}",
+                v.shape(),
+                x.shape()
+            )));
         }
         let xv = Var::from_tensor(&nchw_tensor(&x)?).map_err(cerr)?;
         let vt = nchw_tensor(&v)?;
-        let out = self.net.forward(xv.as_tensor(), &vec![t as f32; x.shape()[0]]).map_err(cerr)?;
-        let grads = (out * vt).and_then(|p| p.sum_all()).and_then(|l| l.backward()).map_err(cerr)?;
+        let out = self
+            .net
+            .forward(xv.as_tensor(), &vec![t as f32; x.shape()[0]])
+            .map_err(cerr)?;
+        let grads = (out * vt)
+            .and_then(|p| p.sum_all())
+            .and_then(|l| l.backward())
+            .map_err(cerr)?;
         self.count(x.shape()[0]);
         let g = grads
             .get(xv.as_tensor())
@@ -226,7 +250,8 @@ fn to_rows(t: &Tensor) -> Result<Array2<f64>, ScoreError> {
         .and_then(|t| t.to_vec1())
         .map_err(cerr)?;
     let n = v.len() / b.max(1);
-    Array2::from_shape_vec((b, n), v.into_iter().map(f64::from).collect()).map_err(|e| ScoreError(e.to_string()))
+    Array2::from_shape_vec((b, n), v.into_iter().map(f64::from).collect())
+        .map_err(|e| ScoreError(e.to_string()))
 }
 
 impl ScoreModel for DiffusersPrior {
@@ -260,7 +285,12 @@ impl ScoreModel for DiffusersPrior {
         to_rows(&s)
     }
 
-    fn score_vjp(&self, x: ArrayView2<f64>, level: f64, v: ArrayView2<f64>) -> Result<Array2<f64>, ScoreError> {
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
         if v.dim() != x.dim() {
             return Err(ScoreError(format!(
                 "VJP vector shape {:?} differs from the input shape {:?}",

@@ -87,7 +87,13 @@ fn cosine_betas(steps: usize) -> Vec<f64> {
 /// `n` values from `a` to `b` inclusive.
 fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     (0..n)
-        .map(|i| if n == 1 { a } else { a + (b - a) * i as f64 / (n - 1) as f64 })
+        .map(|i| {
+            if n == 1 {
+                a
+            } else {
+                a + (b - a) * i as f64 / (n - 1) as f64
+            }
+        })
         .collect()
 }
 
@@ -113,16 +119,33 @@ impl SchedulerSpec {
             reason: e.to_string(),
         })?;
         if raw.rescale_betas_zero_snr {
-            return Err(unsupported(path, "rescale_betas_zero_snr", true, "zero-terminal-SNR schedules are not implemented"));
+            return Err(unsupported(
+                path,
+                "rescale_betas_zero_snr",
+                true,
+                "zero-terminal-SNR schedules are not implemented",
+            ));
         }
         if let Some(v) = raw.variance_type.as_deref().filter(|v| v.starts_with("learned")) {
-            return Err(unsupported(path, "variance_type", v, "learned variances are not supported"));
+            return Err(unsupported(
+                path,
+                "variance_type",
+                v,
+                "learned variances are not supported",
+            ));
         }
         let prediction = match raw.prediction_type.as_str() {
             "epsilon" => Prediction::Epsilon,
             "v_prediction" => Prediction::V,
             "sample" => Prediction::Sample,
-            o => return Err(unsupported(path, "prediction_type", o, "`epsilon`, `v_prediction` and `sample` are implemented")),
+            o => {
+                return Err(unsupported(
+                    path,
+                    "prediction_type",
+                    o,
+                    "`epsilon`, `v_prediction` and `sample` are implemented",
+                ))
+            }
         };
         let n = raw.num_train_timesteps;
         let betas = match (&raw.trained_betas, raw.beta_schedule.as_str()) {
@@ -164,17 +187,32 @@ mod tests {
 
     #[test]
     fn schedules() {
-        let s = SchedulerSpec::from_json("s.json", r#"{"beta_schedule": "squaredcos_cap_v2", "prediction_type": "v_prediction"}"#).unwrap();
+        let s = SchedulerSpec::from_json(
+            "s.json",
+            r#"{"beta_schedule": "squaredcos_cap_v2", "prediction_type": "v_prediction"}"#,
+        )
+        .unwrap();
         assert_eq!(s.prediction, Prediction::V);
         assert_eq!(s.schedule.steps(), 1000);
         // ᾱ_t of the cosine schedule is the closed form while no β is capped.
         let ab = |x: f64| ((x + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos().powi(2);
         assert!((s.schedule.alpha_bar(499) - ab(0.5) / ab(0.0)).abs() < 1e-12);
-        let l = SchedulerSpec::from_json("s.json", r#"{"beta_schedule": "scaled_linear", "beta_start": 0.0001, "beta_end": 0.04}"#).unwrap();
+        let l = SchedulerSpec::from_json(
+            "s.json",
+            r#"{"beta_schedule": "scaled_linear", "beta_start": 0.0001, "beta_end": 0.04}"#,
+        )
+        .unwrap();
         assert!((l.schedule.beta(999) - 0.04).abs() < 1e-15 && (l.schedule.beta(0) - 1e-4).abs() < 1e-15);
-        let e = SchedulerSpec::from_json("s.json", r#"{"beta_schedule": "sigmoid"}"#).unwrap_err().to_string();
-        assert!(e.contains("beta_schedule") && e.contains("sigmoid") && e.contains("s.json"), "{e}");
-        let e = SchedulerSpec::from_json("s.json", r#"{"_class_name": "EulerDiscreteScheduler"}"#).unwrap_err().to_string();
+        let e = SchedulerSpec::from_json("s.json", r#"{"beta_schedule": "sigmoid"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("beta_schedule") && e.contains("sigmoid") && e.contains("s.json"),
+            "{e}"
+        );
+        let e = SchedulerSpec::from_json("s.json", r#"{"_class_name": "EulerDiscreteScheduler"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("EulerDiscreteScheduler"), "{e}");
     }
 }
