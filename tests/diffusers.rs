@@ -63,7 +63,11 @@ fn schedule_prediction_and_score_conversion() {
     assert!(matches!(pipe.noise_kind(), NoiseKind::Vp { steps: 1000, .. }));
     let s = pipe.vp_schedule().unwrap();
     // squaredcos_cap_v2: ᾱ_t = f(t+1)/f(0) with f(u) = cos²((u/T + 0.008)/1.008 · π/2).
-    let f = |u: f64| ((u / 1000.0 + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos().powi(2);
+    let f = |u: f64| {
+        ((u / 1000.0 + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
+            .cos()
+            .powi(2)
+    };
     assert!((s.alpha_bar(400) - f(401.0) / f(0.0)).abs() < 1e-12);
     // The score is −ε/√(1−ᾱ) with ε = √ᾱ v + √(1−ᾱ) x of the network input x = x' − √ᾱ.
     let x = npy(Path::new(PIPE).join("unet/x.npy"));
@@ -71,7 +75,9 @@ fn schedule_prediction_and_score_conversion() {
     let ab = s.alpha_bar(t);
     let v = pipe.predict(x.view(), t).unwrap();
     let shifted = x.mapv(|a| f64::from(a) + ab.sqrt());
-    let rows = Array2::from_shape_fn((2, pipe.dim()), |(b, k)| shifted[[b, k % 2, k / 2 / 64, (k / 2) % 64]]);
+    let rows = Array2::from_shape_fn((2, pipe.dim()), |(b, k)| {
+        shifted[[b, k % 2, k / 2 / 64, (k / 2) % 64]]
+    });
     let score = pipe.score(rows.view(), t as f64).unwrap();
     let mut worst = 0.0f64;
     for ((b, c, i, j), vv) in v.indexed_iter() {
@@ -87,7 +93,11 @@ fn schedule_prediction_and_score_conversion() {
 /// A copy of the small fixture's model files in a temporary folder.
 fn copy_small() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["config.json", "diffusion_pytorch_model.safetensors", "scheduler_config.json"] {
+    for f in [
+        "config.json",
+        "diffusion_pytorch_model.safetensors",
+        "scheduler_config.json",
+    ] {
         std::fs::copy(Path::new(SMALL).join(f), dir.path().join(f)).unwrap();
     }
     dir
@@ -105,22 +115,34 @@ fn loading_errors_name_the_file_and_the_fix() {
     let d = copy_small();
     std::fs::write(d.path().join("config.json"), "{ \"sample_size\": 32,").unwrap();
     let e = load_err(d.path());
-    assert!(e.contains("config.json") && e.contains("not a valid diffusers config"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("not a valid diffusers config"),
+        "{e}"
+    );
 
     let d = copy_small();
     std::fs::remove_file(d.path().join("diffusion_pytorch_model.safetensors")).unwrap();
     let e = load_err(d.path());
-    assert!(e.contains("diffusion_pytorch_model.safetensors") && e.contains("save_pretrained"), "{e}");
+    assert!(
+        e.contains("diffusion_pytorch_model.safetensors") && e.contains("save_pretrained"),
+        "{e}"
+    );
 
     let d = copy_small();
     let cfg = std::fs::read_to_string(d.path().join("config.json")).unwrap();
     let fourier = cfg.replace("\"positional\"", "\"fourier\"");
     std::fs::write(d.path().join("config.json"), fourier).unwrap();
     let e = load_err(d.path());
-    assert!(e.contains("time_embedding_type") && e.contains("fourier") && e.contains("config.json"), "{e}");
+    assert!(
+        e.contains("time_embedding_type") && e.contains("fourier") && e.contains("config.json"),
+        "{e}"
+    );
 
     // Weights of another architecture: the first tensor whose shape differs is named.
-    let wide = cfg.replace("\"block_out_channels\": [\n    16,\n    32\n  ]", "\"block_out_channels\": [16, 64]");
+    let wide = cfg.replace(
+        "\"block_out_channels\": [\n    16,\n    32\n  ]",
+        "\"block_out_channels\": [16, 64]",
+    );
     assert_ne!(wide, cfg);
     std::fs::write(d.path().join("config.json"), wide).unwrap();
     let e = load_err(d.path());
@@ -129,7 +151,10 @@ fn loading_errors_name_the_file_and_the_fix() {
     let d = copy_small();
     std::fs::remove_file(d.path().join("scheduler_config.json")).unwrap();
     let e = load_err(d.path());
-    assert!(e.contains("scheduler_config.json") && e.contains("../scheduler"), "{e}");
+    assert!(
+        e.contains("scheduler_config.json") && e.contains("../scheduler"),
+        "{e}"
+    );
 }
 
 fn uq() -> Command {
@@ -163,7 +188,15 @@ fn prior_eval_reproduces_the_fixture() {
     assert!(rel(&y3.insert_axis(Axis(1)), &want.insert_axis(Axis(1))) < 1e-4);
     // Never overwrite; missing --t; t out of range; wrong shape: exit 2 with a message.
     let fail = |args: &[&str], x: &Path, o: &Path, needle: &str| {
-        let a = uq().arg("prior-eval").args(args).arg("--x").arg(x).arg("--out").arg(o).assert().code(2);
+        let a = uq()
+            .arg("prior-eval")
+            .args(args)
+            .arg("--x")
+            .arg(x)
+            .arg("--out")
+            .arg(o)
+            .assert()
+            .code(2);
         let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
         assert!(err.contains(needle), "{err}");
     };
@@ -181,7 +214,8 @@ fn prior_eval_reproduces_the_fixture() {
 fn a_uq_model_with_a_diffusers_prior_checks_and_samples_with_dps() {
     let tmp = tempfile::tempdir().unwrap();
     let prior_dir = std::fs::canonicalize(SMALL).unwrap();
-    let y = ndarray::Array2::<f64>::from_shape_fn((32, 32), |(i, j)| 0.5 + 0.3 * ((i + j) as f64 / 10.0).sin());
+    let y =
+        ndarray::Array2::<f64>::from_shape_fn((32, 32), |(i, j)| 0.5 + 0.3 * ((i + j) as f64 / 10.0).sin());
     write_npy(tmp.path().join("y.npy"), &y).unwrap();
     let model = tmp.path().join("denoise.uq");
     std::fs::write(
@@ -195,7 +229,23 @@ fn a_uq_model_with_a_diffusers_prior_checks_and_samples_with_dps() {
     let check = uq().arg("check").arg(&model).assert().success();
     let text = String::from_utf8_lossy(&check.get_output().stdout).to_string()
         + &String::from_utf8_lossy(&check.get_output().stderr);
-    assert!(text.contains("diffusers_unet2d") && text.contains("dps"), "{text}");
+    assert!(
+        text.contains("diffusers_unet2d") && text.contains("dps"),
+        "{text}"
+    );
+    // The model's sample_size must be the latent's shape.
+    let wrong = tmp.path().join("wrong.uq");
+    std::fs::write(
+        &wrong,
+        format!("prior x : real[64, 64] ~ score(\"{}\")\n", prior_dir.display()),
+    )
+    .unwrap();
+    let a = uq().arg("check").arg(&wrong).assert().code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("real[32, 32]") && err.contains("real[64, 64]"),
+        "{err}"
+    );
     let out = tmp.path().join("run");
     uq().args(["sample", "--quiet", "--chains", "2", "--seed", "3", "--out"])
         .arg(&out)
@@ -205,6 +255,16 @@ fn a_uq_model_with_a_diffusers_prior_checks_and_samples_with_dps() {
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["sampler"], "dps");
+    // Provenance records (and hashes) the weights file of the folder.
+    let prior = &s["provenance"]["priors"][0];
+    assert!(
+        prior["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("diffusion_pytorch_model.safetensors"),
+        "{prior}"
+    );
+    assert!(prior["sha256"].is_string(), "{prior}");
     let mean: ndarray::ArrayD<f64> = read_npy(out.join("x").join("mean.npy")).unwrap();
     assert_eq!(mean.shape(), [32, 32]);
     assert!(mean.iter().all(|v| v.is_finite()));

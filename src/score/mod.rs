@@ -117,7 +117,10 @@ mod analytic;
 pub mod fast;
 pub use analytic::{FlatPrior, GaussianMixturePrior, NormalPrior};
 mod diffusers;
-pub use diffusers::{is_diffusers_path as is_diffusers_model, DiffusersError, DiffusersPrior, Prediction};
+pub use diffusers::{
+    is_diffusers_path as is_diffusers_model, DiffusersError, DiffusersPrior, Prediction,
+    ARCHITECTURE as DIFFUSERS_ARCHITECTURE,
+};
 mod file;
 mod init;
 mod network;
