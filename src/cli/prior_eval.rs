@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use ndarray::{Array2, Array4, ArrayD, Axis, IxDyn};
+use ndarray::{Array2, Array4, ArrayD, Axis};
 use ndarray_npy::WriteNpyExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -180,16 +180,14 @@ fn eval_uq(a: &PriorEvalArgs, x: ArrayD<f64>) -> anyhow::Result<ExitCode> {
 
 /// Write `y` (dropping the channel axis when X had none) atomically as f32 `.npy`.
 fn write(out: &Path, y: Array4<f32>, squeezed: bool, what: &str) -> anyhow::Result<ExitCode> {
-    let shape = y.shape().to_vec();
     let y = if squeezed {
         y.index_axis_move(Axis(1), 0).into_dyn()
     } else {
         y.into_dyn()
     };
+    let shape = y.shape().to_vec();
     let mut bytes = Vec::new();
     y.as_standard_layout()
-        .into_shape_with_order(IxDyn(y.shape()))
-        .context("reshaping the output")?
         .write_npy(&mut bytes)
         .context("encoding the output")?;
     uq::output::write_atomic(out, &bytes).with_context(|| format!("writing `{}`", out.display()))?;
