@@ -221,7 +221,7 @@ fn a_uq_model_with_a_diffusers_prior_checks_and_samples_with_dps() {
     std::fs::write(
         &model,
         format!(
-            "data y : real[32, 32] = \"y.npy\"\nprior x : real[32, 32] ~ score(\"{}\")\ny ~ Normal(x, 0.1)\ninfer dps(dps_steps = 4)\n",
+            "data y : real[32, 32] = \"y.npy\"\nprior x : real[32, 32] ~ score(\"{}\")\ny ~ Normal(x, 0.1)\ninfer dps(dps_steps = 4, correct = 0)\n",
             prior_dir.display()
         ),
     )
