@@ -1,10 +1,11 @@
-//! The `score("file.safetensors")` prior's own check: the file name, and the latent's type from its header.
+//! The `score("file.safetensors")` prior's own check (or `score("folder")`, a diffusers model): the
+//! path, and the latent's type from the file's header or the model's config.
 
 use super::errors::CheckError;
 use super::lower::Ctx;
 use super::model::PriorSpec;
 use crate::graph::Ty;
-use crate::score::ScoreHeader;
+use crate::score::read_prior_header;
 use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind, TypeExpr};
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ impl Ctx<'_> {
             }
         };
         let path = self.score_path(span, &file);
-        match ScoreHeader::read(&path) {
+        match read_prior_header(&path) {
             Ok(h) => {
                 let shape = vec![h.image_shape[0], h.image_shape[1]];
                 let hty = if h.image_channels == 2 {
@@ -100,6 +101,10 @@ impl Ctx<'_> {
             base.join("models").join(file),
             base.join("..").join("models").join(file),
         ];
-        candidates.into_iter().find(|p| p.is_file()).unwrap_or(direct)
+        // A file, or a folder (a diffusers model).
+        candidates
+            .into_iter()
+            .find(|p| p.is_file() || p.is_dir())
+            .unwrap_or(direct)
     }
 }

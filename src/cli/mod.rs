@@ -6,6 +6,7 @@ mod bench_train;
 mod check;
 mod flags;
 mod out_folder;
+mod prior_eval;
 mod repl;
 mod sample;
 mod train;
@@ -51,6 +52,10 @@ pub enum Command {
     EvalPrior(train::EvalArgs),
     /// Time batched score and VJP evaluations of a prior file.
     TimePrior(train::TimeArgs),
+    /// A prior network's raw output for a batch of inputs (ε, v or x₀ of a diffusers model at
+    /// timestep --t; the score of a uq VE model at --sigma; ε of a uq VP model at --t), to check an
+    /// import against the framework it came from.
+    PriorEval(prior_eval::PriorEvalArgs),
     /// Benchmarks: `uq bench score` times the score network (fast path vs candle) and prints JSON;
     /// `uq bench precision` measures bf16's error against f32.
     Bench(bench::BenchArgs),
@@ -69,6 +74,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::EvalPrior(args) => train::run_eval(args),
         Command::TimePrior(args) => train::run_time(args),
+        Command::PriorEval(args) => prior_eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Traj(args) => traj::run(args),
     }

@@ -23,7 +23,7 @@ impl Distribution for Score {
     }
 
     fn summary(&self) -> &'static str {
-        "a network written by `uq train` (VE noise-conditional or VP/DDPM); the latent's type comes from its header"
+        "a network written by `uq train` (VE noise-conditional or VP/DDPM), or a Hugging Face diffusers `UNet2DModel` folder (VP; docs/priors.md); the latent's type comes from its header or config"
     }
 
     fn signatures(&self) -> &'static [Signature] {

@@ -41,6 +41,27 @@ pub enum ScoreFileError {
     Build { path: String, reason: String },
     #[error("cannot write `{path}`: {reason}")]
     Write { path: String, reason: String },
+    #[error(transparent)]
+    Diffusers(#[from] super::DiffusersError),
+}
+
+/// The header of a prior: a uq `.safetensors` file's metadata, or for a diffusers model (a folder,
+/// or its `config.json`) one made from its config and scheduler.
+pub fn read_prior_header(path: &Path) -> Result<ScoreHeader, ScoreFileError> {
+    if super::diffusers::is_diffusers_path(path) {
+        Ok(super::diffusers::read_header(path)?)
+    } else {
+        Ok(ScoreHeader::read(path)?)
+    }
+}
+
+/// Load the prior at `path`: a uq network file, or a diffusers model (a folder or its `config.json`).
+pub fn load_prior(path: &Path) -> Result<Box<dyn super::ScoreModel>, ScoreFileError> {
+    if super::diffusers::is_diffusers_path(path) {
+        Ok(Box::new(super::DiffusersPrior::load(path)?))
+    } else {
+        Ok(Box::new(super::NetworkPrior::load(path)?))
+    }
 }
 
 /// Architecture and kind of a model file, as the network builder needs them.

@@ -9,7 +9,8 @@ pub enum NoiseKind {
     Analytic,
     /// Noise-conditional (VE) network trained for σ in `[sigma_min, sigma_max]`.
     Ve { sigma_min: f64, sigma_max: f64 },
-    /// DDPM (VP) ε-network with a linear β schedule over `t = 0..steps`.
+    /// DDPM (VP) ε-network over `t = 0..steps` with β from `beta_start` to `beta_end`: linear,
+    /// unless the prior's [`ScoreModel::vp_schedule`] says otherwise (a diffusers cosine schedule).
     Vp {
         beta_start: f64,
         beta_end: f64,
@@ -51,6 +52,17 @@ pub trait ScoreModel: Send + Sync {
     fn data_scale(&self) -> f64 {
         1.0
     }
+    /// For VP priors: the exact β schedule (by default the linear one [`NoiseKind::Vp`] names).
+    fn vp_schedule(&self) -> Option<VpSchedule> {
+        match self.noise_kind() {
+            NoiseKind::Vp {
+                beta_start,
+                beta_end,
+                steps,
+            } => Some(VpSchedule::linear(beta_start, beta_end, steps)),
+            _ => None,
+        }
+    }
     /// Network evaluations so far (each batched call counts once per row).
     fn evaluations(&self) -> u64 {
         0
@@ -87,6 +99,9 @@ impl<T: ScoreModel + ?Sized> ScoreModel for &T {
     fn data_scale(&self) -> f64 {
         (**self).data_scale()
     }
+    fn vp_schedule(&self) -> Option<VpSchedule> {
+        (**self).vp_schedule()
+    }
     fn evaluations(&self) -> u64 {
         (**self).evaluations()
     }
@@ -101,6 +116,11 @@ pub use header::{HeaderError, HeaderKind, ScoreHeader};
 mod analytic;
 pub mod fast;
 pub use analytic::{FlatPrior, GaussianMixturePrior, NormalPrior};
+mod diffusers;
+pub use diffusers::{
+    is_diffusers_path as is_diffusers_model, DiffusersError, DiffusersPrior, Prediction,
+    ARCHITECTURE as DIFFUSERS_ARCHITECTURE,
+};
 mod file;
 mod init;
 mod network;
@@ -109,7 +129,7 @@ pub mod train;
 mod unet;
 mod vp_view;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
-pub use file::{ScoreFileError, ARCHITECTURE};
+pub use file::{load_prior, read_prior_header, ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
 pub use network::{Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};

@@ -1,6 +1,8 @@
-//! Noise schedules: the DDPM (VP) linear-β schedule and its ᾱ_t, plus VE σ helpers.
+//! Noise schedules: the DDPM (VP) β schedule (linear, or any list of β) and its ᾱ_t, plus VE σ helpers.
 
-/// DDPM linear β schedule, `β_t` for `t = 0..steps` from `beta_start` to `beta_end` (Ho et al. 2020).
+/// DDPM β schedule, `β_t` for `t = 0..steps`: linear from `beta_start` to `beta_end` (Ho et al. 2020),
+/// or any list ([`VpSchedule::from_betas`], e.g. a diffusers cosine schedule); `beta_start` and
+/// `beta_end` are then its first and last β.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VpSchedule {
     pub beta_start: f64,
@@ -13,6 +15,25 @@ impl VpSchedule {
     /// The DDPM default: β from 1e-4 to 0.02 over T = 1000.
     pub fn ddpm() -> Self {
         Self::linear(1e-4, 0.02, 1000)
+    }
+
+    /// The schedule of an explicit list of β (each in (0, 1); an empty list is one step of β = 0).
+    pub fn from_betas(betas: Vec<f64>) -> Self {
+        let betas = if betas.is_empty() { vec![0.0] } else { betas };
+        let mut ab = 1.0;
+        let alpha_bars = betas
+            .iter()
+            .map(|b| {
+                ab *= 1.0 - b;
+                ab
+            })
+            .collect();
+        VpSchedule {
+            beta_start: betas[0],
+            beta_end: betas[betas.len() - 1],
+            betas,
+            alpha_bars,
+        }
     }
 
     /// `steps` ≥ 1 values linearly spaced from `beta_start` to `beta_end` (both in (0, 1)).
@@ -28,20 +49,9 @@ impl VpSchedule {
                 beta_start + f * (beta_end - beta_start)
             })
             .collect();
-        let mut ab = 1.0;
-        let alpha_bars = betas
-            .iter()
-            .map(|b| {
-                ab *= 1.0 - b;
-                ab
-            })
-            .collect();
-        VpSchedule {
-            beta_start,
-            beta_end,
-            betas,
-            alpha_bars,
-        }
+        let mut s = Self::from_betas(betas);
+        (s.beta_start, s.beta_end) = (beta_start, beta_end);
+        s
     }
 
     pub fn steps(&self) -> usize {

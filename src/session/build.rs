@@ -9,7 +9,7 @@ use crate::diagnostics::Diagnostic;
 use crate::dist::Transform;
 use crate::graph::{FftCache, Value};
 use crate::infer::{GraphPosterior, Layout, Observation, PriorTerm};
-use crate::score::{FlatPrior, NetworkPrior, ScoreModel};
+use crate::score::{load_prior, FlatPrior, ScoreModel};
 use crate::source::Span;
 
 /// A prior that cannot be built at run time (E0604).
@@ -106,11 +106,11 @@ fn prior_for(
             }
         }
         PriorSpec::Score { path, span, .. } => {
-            let net = NetworkPrior::load(path).map_err(|e| {
+            let net = load_prior(path).map_err(|e| {
                 prior_error(
                     *span,
                     format!("cannot load the score prior: {e}"),
-                    Some("train one with `uq train`, or check the path (relative to the model file, then models/)"),
+                    Some("train one with `uq train`, give a diffusers `UNet2DModel` folder, or check the path (relative to the model file, then models/)"),
                 )
             })?;
             if net.dim() != dim {
@@ -123,7 +123,7 @@ fn prior_for(
                     None,
                 ));
             }
-            LatentPrior::Score(Box::new(net))
+            LatentPrior::Score(net)
         }
     })
 }

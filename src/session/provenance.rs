@@ -85,7 +85,15 @@ pub fn record_inputs(
         .latents
         .iter()
         .filter_map(|l| match &l.prior {
-            PriorSpec::Score { path, .. } => Some(FileRecord::of(Some(&l.name), path)),
+            // A diffusers model is a folder: record (and hash) its weights file.
+            PriorSpec::Score { path, header, .. } => {
+                let weights = header
+                    .as_ref()
+                    .filter(|h| h.architecture == crate::score::DIFFUSERS_ARCHITECTURE)
+                    .and_then(|h| h.raw.get("weights"))
+                    .map(std::path::PathBuf::from);
+                Some(FileRecord::of(Some(&l.name), weights.as_ref().unwrap_or(path)))
+            }
             _ => None,
         })
         .collect();

@@ -56,8 +56,12 @@ pub struct Respaced {
 impl Respaced {
     /// Linear β from `beta_start` to `beta_end` over `t_total`, respaced to `steps` evenly spread steps.
     pub fn new(beta_start: f64, beta_end: f64, t_total: usize, steps: usize) -> Self {
-        let t_total = t_total.max(1);
-        let schedule = VpSchedule::linear(beta_start, beta_end, t_total);
+        Self::from_schedule(&VpSchedule::linear(beta_start, beta_end, t_total.max(1)), steps)
+    }
+
+    /// Any VP schedule (a prior's [`ScoreModel::vp_schedule`]), respaced to `steps` evenly spread steps.
+    pub fn from_schedule(schedule: &VpSchedule, steps: usize) -> Self {
+        let t_total = schedule.steps().max(1);
         let steps = steps.clamp(1, t_total);
         let mut timesteps: Vec<usize> = (0..steps)
             .map(|k| ((k as f64) * (t_total - 1) as f64 / (steps.max(2) - 1) as f64).round() as usize)
@@ -95,15 +99,10 @@ pub fn run_dps(
 ) -> Result<DpsOutput, EvalError> {
     let view = vp_prior(prior)?;
     let prior: &dyn ScoreModel = view.as_ref();
-    let NoiseKind::Vp {
-        beta_start,
-        beta_end,
-        steps: t_total,
-    } = prior.noise_kind()
-    else {
+    let Some(schedule) = prior.vp_schedule() else {
         return Err(EvalError::Fatal("DPS needs a VP (diffusion) prior".into()));
     };
-    let sched = Respaced::new(beta_start, beta_end, t_total, cfg.steps);
+    let sched = Respaced::from_schedule(&schedule, cfg.steps);
     let scale = prior.data_scale();
     let dim = prior.dim();
     let full = post.layout().dim;

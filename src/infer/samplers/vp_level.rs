@@ -7,7 +7,7 @@
 use super::dps::Respaced;
 use crate::infer::posterior::GraphPosterior;
 use crate::infer::target::{Eval, EvalError, Posterior};
-use crate::score::{NoiseKind, ScoreModel};
+use crate::score::ScoreModel;
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 
@@ -34,12 +34,7 @@ pub struct VpLevel<'a> {
 impl<'a> VpLevel<'a> {
     /// The level whose σ_t first reaches [`CORRECTOR_SIGMA`] (or the last timestep).
     pub fn new(post: &'a GraphPosterior, prior: &'a dyn ScoreModel) -> Result<Self, EvalError> {
-        let NoiseKind::Vp {
-            beta_start,
-            beta_end,
-            steps,
-        } = prior.noise_kind()
-        else {
+        let Some(schedule) = prior.vp_schedule() else {
             return Err(EvalError::Fatal(
                 "the corrector's VP level needs a VP prior".into(),
             ));
@@ -54,7 +49,7 @@ impl<'a> VpLevel<'a> {
                 )))
             }
         };
-        let sched = Respaced::new(beta_start, beta_end, steps, steps);
+        let sched = Respaced::from_schedule(&schedule, schedule.steps());
         let sigma_of = |ab: f64| ((1.0 - ab) / ab).sqrt();
         let k = sched
             .alpha_bar
