@@ -13,8 +13,7 @@ use model_util::load;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use std::sync::atomic::AtomicBool;
 use uq::infer::{
-    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, MhMode,
-    VpLevel,
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, MhMode, VpLevel,
 };
 use uq::score::{NoiseKind, NormalPrior, ScoreError, ScoreModel, VeView, VpNormalPrior};
 use uq::session::Built;
@@ -77,7 +76,12 @@ fn annealed_hmc_on_the_ve_view_of_a_vp_prior_matches_the_posterior() {
         &Array1::zeros(4),
         &Array1::from_elem(4, (1.0 + s2).sqrt()),
     );
-    let (zm, zv, ess) = check_moments("annealed HMC, VE view of VP N(0, 1)", &out.raw, &mean, &cov.diag().to_owned());
+    let (zm, zv, ess) = check_moments(
+        "annealed HMC, VE view of VP N(0, 1)",
+        &out.raw,
+        &mean,
+        &cov.diag().to_owned(),
+    );
     eprintln!(
         "{} levels, ε {:.3}, {} score evaluations; max |z| mean {zm:.2}, var {zv:.2}, min ESS {ess:.0}",
         out.sigmas.len(),
@@ -133,7 +137,11 @@ fn dps_on_the_vp_view_of_a_ve_prior_matches_the_posterior() {
     let stop = AtomicBool::new(false);
     let out = run_dps(post, &prior, &cfg, N, 11, &|_| {}, &stop).unwrap();
     let view = vp_prior(&prior).unwrap();
-    assert!(matches!(view.noise_kind(), NoiseKind::Vp { steps: 791, .. }), "{:?}", view.noise_kind());
+    assert!(
+        matches!(view.noise_kind(), NoiseKind::Vp { steps: 791, .. }),
+        "{:?}",
+        view.noise_kind()
+    );
     let level = VpLevel::new(post, view.as_ref()).unwrap();
     let ccfg = CorrectorConfig {
         steps: 50,
@@ -155,7 +163,10 @@ fn dps_on_the_vp_view_of_a_ve_prior_matches_the_posterior() {
     let (tol_mean, tol_sd) = (z / (N as f64).sqrt(), z / (2.0 * N as f64).sqrt());
     for (e, s) in zc.iter().zip(&rc) {
         assert!(e.abs() < 0.1 + tol_mean, "corrected mean off by {e:.3} sd");
-        assert!(*s > 0.9 - tol_sd && *s < 1.1 + tol_sd, "corrected sd ratio {s:.3}");
+        assert!(
+            *s > 0.9 - tol_sd && *s < 1.1 + tol_sd,
+            "corrected sd ratio {s:.3}"
+        );
     }
 }
 
@@ -165,7 +176,16 @@ fn sample(model: &str, sampler: &str, extra: &[&str]) -> serde_json::Value {
     let out = dir.path().join("run");
     assert_cmd::Command::cargo_bin("uq")
         .unwrap()
-        .args(["sample", model, "--quiet", "--seed", "3", "--sampler", sampler, "--out"])
+        .args([
+            "sample",
+            model,
+            "--quiet",
+            "--seed",
+            "3",
+            "--sampler",
+            sampler,
+            "--out",
+        ])
         .arg(&out)
         .args(extra)
         .assert()
@@ -182,25 +202,53 @@ fn sample(model: &str, sampler: &str, extra: &[&str]) -> serde_json::Value {
 #[test]
 fn shipped_networks_run_the_other_family_samplers() {
     let annealed = [
-        "--gamma", "0.5", "--rounds", "1", "--warmup", "1", "--draws", "1", "--chains", "2",
-        "--correct", "1",
+        "--gamma",
+        "0.5",
+        "--rounds",
+        "1",
+        "--warmup",
+        "1",
+        "--draws",
+        "1",
+        "--chains",
+        "2",
+        "--correct",
+        "1",
     ];
     let s = sample("models/mri_dps.uq", "annealed-hmc", &annealed);
     assert_eq!(s["sampler"], "annealed_hmc");
     let reason = s["reason"].as_str().unwrap();
-    assert!(reason.contains("VE view") && reason.contains("σ in [0.01, 157.4]"), "{reason}");
+    assert!(
+        reason.contains("VE view") && reason.contains("σ in [0.01, 157.4]"),
+        "{reason}"
+    );
     let sigma_min = s["extra"]["schedule"]["sigma_min"].as_f64().unwrap();
     assert!((sigma_min - 0.01).abs() < 1e-5, "{sigma_min}");
 
-    let s = sample("models/mri_dps.uq", "mala", &["--warmup", "2", "--draws", "2", "--chains", "1"]);
+    let s = sample(
+        "models/mri_dps.uq",
+        "mala",
+        &["--warmup", "2", "--draws", "2", "--chains", "1"],
+    );
     assert_eq!(s["sampler"], "mala");
     assert!(s["reason"].as_str().unwrap().contains("VE view"));
-    assert!((s["extra"]["sigma"].as_f64().unwrap() - 0.01).abs() < 1e-5, "{}", s["extra"]);
+    assert!(
+        (s["extra"]["sigma"].as_f64().unwrap() - 0.01).abs() < 1e-5,
+        "{}",
+        s["extra"]
+    );
 
-    let s = sample("models/mri.uq", "dps", &["--dps-steps", "4", "--chains", "2", "--correct", "2"]);
+    let s = sample(
+        "models/mri.uq",
+        "dps",
+        &["--dps-steps", "4", "--chains", "2", "--correct", "2"],
+    );
     assert_eq!(s["sampler"], "dps");
     let reason = s["reason"].as_str().unwrap();
-    assert!(reason.contains("VP view") && reason.contains("T = 791"), "{reason}");
+    assert!(
+        reason.contains("VP view") && reason.contains("T = 791"),
+        "{reason}"
+    );
 }
 
 /// `uq check` prints the plan with the view when the model's `infer` line asks for the other family.
@@ -224,5 +272,8 @@ fn check_prints_the_view() {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("sampler: annealed_hmc") && text.contains("VE view"), "{text}");
+    assert!(
+        text.contains("sampler: annealed_hmc") && text.contains("VE view"),
+        "{text}"
+    );
 }

@@ -32,7 +32,10 @@ impl ExactVpNormal {
         assert_eq!(t, t.round(), "the exact ε-model takes integer timesteps only");
         let ab = self.schedule.alpha_bar(t as usize);
         let c = self.c;
-        (ab.sqrt() * c * self.mu, ab * c * c * self.tau * self.tau + 1.0 - ab)
+        (
+            ab.sqrt() * c * self.mu,
+            ab * c * c * self.tau * self.tau + 1.0 - ab,
+        )
     }
 }
 
@@ -125,7 +128,10 @@ fn between_timesteps_the_error_is_within_the_interpolation_bound() {
         let mut ratio: f64 = 0.0;
         for (g, (w, xi)) in got.iter().zip(want.iter().zip(x.iter())) {
             let bound = du * du / 8.0 * (xi - mu).abs() / (2.0 * tau * sigma);
-            assert!((g - w).abs() <= bound * (1.0 + 1e-9) + 1e-14, "σ {sigma}: {g} vs {w}, bound {bound:e}");
+            assert!(
+                (g - w).abs() <= bound * (1.0 + 1e-9) + 1e-14,
+                "σ {sigma}: {g} vs {w}, bound {bound:e}"
+            );
             ratio = ratio.max((g - w).abs() / bound);
         }
         eprintln!("σ {sigma}: Δln σ {du:.2e}, largest error / bound {ratio:.3}");

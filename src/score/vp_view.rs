@@ -58,11 +58,7 @@ impl<P: ScoreModel> VpView<P> {
     /// timestep whose σ_t reaches σ_max, σ_t clamped into the range. An error for a prior with one
     /// noise level, or a σ_max not above DDPM's σ_0 (no two timesteps).
     pub fn of_ve(inner: P) -> Result<Self, ScoreError> {
-        let NoiseKind::Ve {
-            sigma_min,
-            sigma_max,
-        } = inner.noise_kind()
-        else {
+        let NoiseKind::Ve { sigma_min, sigma_max } = inner.noise_kind() else {
             return Err(ScoreError(format!(
                 "the diffusion (VP) view of a network needs a VE prior, not {:?}",
                 inner.noise_kind()
@@ -175,12 +171,20 @@ mod tests {
             self.0.dim()
         }
         fn noise_kind(&self) -> NoiseKind {
-            NoiseKind::Ve { sigma_min: self.1, sigma_max: self.2 }
+            NoiseKind::Ve {
+                sigma_min: self.1,
+                sigma_max: self.2,
+            }
         }
         fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
             self.0.score(x, level)
         }
-        fn score_vjp(&self, x: ArrayView2<f64>, level: f64, v: ArrayView2<f64>) -> Result<Array2<f64>, ScoreError> {
+        fn score_vjp(
+            &self,
+            x: ArrayView2<f64>,
+            level: f64,
+            v: ArrayView2<f64>,
+        ) -> Result<Array2<f64>, ScoreError> {
             self.0.score_vjp(x, level, v)
         }
     }
@@ -194,7 +198,14 @@ mod tests {
         let ve = AsVe(NormalPrior::iid(2, mu, tau).unwrap(), 0.02, 23.7);
         let p = VpView::new(&ve).unwrap();
         let full = VpSchedule::ddpm();
-        let NoiseKind::Vp { beta_start, beta_end, steps } = p.noise_kind() else { panic!() };
+        let NoiseKind::Vp {
+            beta_start,
+            beta_end,
+            steps,
+        } = p.noise_kind()
+        else {
+            panic!()
+        };
         assert!(full.sigma_equivalent(steps - 1) >= 23.7 && full.sigma_equivalent(steps - 2) < 23.7);
         assert!((beta_start - 1e-4).abs() < 1e-15 && (beta_end - full.beta(steps - 1)).abs() < 1e-15);
         eprintln!("σ_max 23.7: T = {steps}, β_end = {beta_end:.5}");
@@ -206,7 +217,10 @@ mod tests {
             for (g, xi) in got.iter().zip(x.iter()) {
                 let eps = (1.0 - ab).sqrt() * (xi - ab.sqrt() * mu) / (ab * tau * tau + 1.0 - ab);
                 let want = -eps / (1.0 - ab).sqrt();
-                assert!((g - want).abs() < 1e-12 * want.abs().max(1.0), "t={t}: {g} vs {want}");
+                assert!(
+                    (g - want).abs() < 1e-12 * want.abs().max(1.0),
+                    "t={t}: {g} vs {want}"
+                );
             }
         }
         // t = 0 has σ_0 = 0.01 < σ_min: the VE score is taken at σ_min.
@@ -218,6 +232,11 @@ mod tests {
         assert!(matches!(wide.noise_kind(), NoiseKind::Vp { steps: 1000, .. }));
         assert!(VpView::new(AsVe(FlatPrior::new(1), 0.05, 0.05)).is_err());
         assert!(VpView::new(AsVe(FlatPrior::new(1), 0.001, 0.008)).is_err());
-        assert!(matches!(VpView::new(AsVe(FlatPrior::new(1), 0.001, 0.012)).unwrap().noise_kind(), NoiseKind::Vp { steps: 2, .. }));
+        assert!(matches!(
+            VpView::new(AsVe(FlatPrior::new(1), 0.001, 0.012))
+                .unwrap()
+                .noise_kind(),
+            NoiseKind::Vp { steps: 2, .. }
+        ));
     }
 }

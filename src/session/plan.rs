@@ -233,7 +233,10 @@ mod tests {
             assert!(p.score_only_mh, "{name}");
             assert_eq!(req(vec![ve.clone()], name).unwrap().view, None, "{name}");
         }
-        assert_eq!(req(vec![ve.clone()], "dps").unwrap().view, Some(PriorView::VpOfVe));
+        assert_eq!(
+            req(vec![ve.clone()], "dps").unwrap().view,
+            Some(PriorView::VpOfVe)
+        );
         assert_eq!(req(vec![vp.clone()], "dps").unwrap().view, None);
         assert_eq!(req(vec![NoiseKind::Analytic], "dps").unwrap().view, None);
         let one = NoiseKind::Ve {
