@@ -54,7 +54,7 @@ pub enum FormatArg {
 fn sampler_help() -> String {
     let names: Vec<&str> = session::sampler_names().collect();
     format!(
-        "The sampler: {} (overrides `infer` in the model)",
+        "The sampler: {} (overrides `infer` in the model). A VP (diffusion) prior runs the σ samplers through its VE view, a VE prior `dps` through its VP view (docs/samplers.md)",
         names.join(" | ")
     )
 }

@@ -110,6 +110,39 @@ impl<T: ScoreModel + ?Sized> ScoreModel for &T {
     }
 }
 
+/// An owned prior is a prior (for views that replace a posterior's prior: [`VeView`], [`VpView`]).
+impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn noise_kind(&self) -> NoiseKind {
+        (**self).noise_kind()
+    }
+    fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
+        (**self).score(x, level)
+    }
+    fn score_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_vjp(x, level, v)
+    }
+    fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
+        (**self).log_density(x, level)
+    }
+    fn data_scale(&self) -> f64 {
+        (**self).data_scale()
+    }
+    fn evaluations(&self) -> u64 {
+        (**self).evaluations()
+    }
+    fn has_vp_view(&self) -> bool {
+        (**self).has_vp_view()
+    }
+}
+
 mod header;
 pub use header::{HeaderError, HeaderKind, ScoreHeader};
 
@@ -127,6 +160,7 @@ mod network;
 mod schedule;
 pub mod train;
 mod unet;
+mod ve_view;
 mod vp_view;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
 pub use file::{load_prior, read_prior_header, ScoreFileError, ARCHITECTURE};
@@ -134,4 +168,5 @@ pub use init::{expected_tensors, seeded_builder, VarStore};
 pub use network::{Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
 pub use unet::{sinusoidal, NetKind, UNet, UNetConfig};
+pub use ve_view::VeView;
 pub use vp_view::{VpNormalPrior, VpView};

@@ -10,6 +10,7 @@ mod prepare;
 mod provenance;
 mod sample;
 mod samplers;
+mod view;
 mod write;
 
 pub use build::{build, Built};
@@ -23,7 +24,8 @@ pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};
 pub use provenance::record_inputs;
 pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};
 pub use samplers::{
-    defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, SamplerDef,
-    Uses, COMMON, SAMPLERS,
+    defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, PriorLevels,
+    SamplerDef, Uses, COMMON, SAMPLERS,
 };
+pub use view::{apply_view, PriorView};
 pub use write::{write_run, ArrayFormats};

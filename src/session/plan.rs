@@ -2,6 +2,7 @@
 //! one sentence, or checks one that was asked for.
 
 use super::samplers::{SamplerDef, SAMPLERS};
+use super::PriorView;
 use crate::score::NoiseKind;
 
 /// What the planner looks at.
@@ -97,6 +98,9 @@ pub struct Plan {
     pub reason: String,
     /// True when the Metropolis correction must use the score-only path integral.
     pub score_only_mh: bool,
+    /// How the sampler sees a score prior of the other family (a VP prior for annealed HMC, a VE
+    /// one for DPS); `prepare` applies it and adds its sentence to `reason`.
+    pub view: Option<PriorView>,
 }
 
 /// Choose a sampler (the first in the registry whose rule holds) or check a requested one; `why`
@@ -117,6 +121,7 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
             sampler,
             reason,
             score_only_mh,
+            view: PriorView::needed(sampler.levels, input),
         }),
         (None, None) => {
             // No automatic rule holds: the most specific refusal explains why.
@@ -127,6 +132,7 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
             sampler,
             reason: format!("{reason} ({why} agrees)"),
             score_only_mh,
+            view: PriorView::needed(sampler.levels, input),
         }),
         (Some(req), _) => {
             (req.accepts)(input)?;
@@ -139,6 +145,7 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
                 sampler: req,
                 reason: format!("{req} was requested by {why}{detail}{note}"),
                 score_only_mh,
+                view: PriorView::needed(req.levels, input),
             })
         }
     }
@@ -199,9 +206,46 @@ mod tests {
             "annealed_langevin"
         );
         let req = |kinds, name| plan(&input(kinds), sampler(name), "--sampler");
-        assert!(req(vec![ve], "dps").is_err());
-        assert!(req(vec![vp], "hmc").is_err());
         let p = req(vec![NoiseKind::Analytic], "mala").unwrap();
-        assert!(p.reason.contains("--sampler") && !p.score_only_mh);
+        assert!(p.reason.contains("--sampler") && !p.score_only_mh && p.view.is_none());
+        // The automatic choices need no view.
+        assert!(plan(&input(vec![vp.clone()]), None, "").unwrap().view.is_none());
+        assert!(plan(&input(vec![ve.clone()]), None, "").unwrap().view.is_none());
+    }
+
+    /// A VP prior runs every σ sampler through its VE view, a VE prior DPS through its VP view; a
+    /// prior with one noise level has no VP view, and DPS says so.
+    #[test]
+    fn requested_samplers_see_the_other_family_through_a_view() {
+        let ve = NoiseKind::Ve {
+            sigma_min: 0.01,
+            sigma_max: 23.7,
+        };
+        let vp = NoiseKind::Vp {
+            beta_start: 1e-4,
+            beta_end: 0.02,
+            steps: 1000,
+        };
+        let req = |kinds, name| plan(&input(kinds), sampler(name), "--sampler");
+        for name in ["annealed_hmc", "mala", "hmc"] {
+            let p = req(vec![vp.clone()], name).unwrap();
+            assert_eq!(p.view, Some(PriorView::VeOfVp), "{name}");
+            assert!(p.score_only_mh, "{name}");
+            assert_eq!(req(vec![ve.clone()], name).unwrap().view, None, "{name}");
+        }
+        assert_eq!(
+            req(vec![ve.clone()], "dps").unwrap().view,
+            Some(PriorView::VpOfVe)
+        );
+        assert_eq!(req(vec![vp.clone()], "dps").unwrap().view, None);
+        assert_eq!(req(vec![NoiseKind::Analytic], "dps").unwrap().view, None);
+        let one = NoiseKind::Ve {
+            sigma_min: 0.05,
+            sigma_max: 0.05,
+        };
+        let e = req(vec![one], "dps").unwrap_err();
+        assert!(e.contains("one noise level"), "{e}");
+        let e = req(vec![vp, ve], "dps").unwrap_err();
+        assert!(e.contains("cannot sample both"), "{e}");
     }
 }

@@ -7,7 +7,7 @@
 use super::options::{option, Given, OptionError, Origin, Raw, Settings, OPTIONS};
 use super::plan::{plan, Plan};
 use super::samplers::{sampler, sampler_names, SamplerDef};
-use super::{build, check_size, Built};
+use super::{apply_view, build, check_size, Built};
 use crate::check::{CheckError, InferValue, Model};
 use crate::diagnostics::{did_you_mean, Diagnostic};
 use crate::graph::Value;
@@ -161,7 +161,7 @@ pub fn prepare(model: &Model, data: Vec<Value>, req: &Request) -> Result<Prepare
         (None, Some(i)) => (sampler(i), format!("`infer {i}` in the model")),
         (None, None) => (None, String::new()),
     };
-    let plan = plan(&built.plan_input, requested, &why).map_err(|m| {
+    let impossible = |m: String| {
         let span = match (flag, &model.infer) {
             (None, Some(i)) => i.sampler.span,
             _ => model.latents.first().map(|l| l.span).unwrap_or_default(),
@@ -169,7 +169,17 @@ pub fn prepare(model: &Model, data: Vec<Value>, req: &Request) -> Result<Prepare
         PrepareError::Model(vec![
             CheckError::ImpossibleSampler { message: m, span }.diagnostic()
         ])
-    })?;
+    };
+    let mut plan = plan(&built.plan_input, requested, &why).map_err(impossible)?;
+    // A prior of the other family (VP for annealed HMC, VE for DPS) is seen through its view.
+    let built = match plan.view {
+        Some(view) => {
+            let (built, sentence) = apply_view(built, view).map_err(impossible)?;
+            plan.reason.push_str(&sentence);
+            built
+        }
+        None => built,
+    };
     let settings = Settings::resolve(plan.sampler, &given).map_err(|e| match option_diag(&e) {
         Ok(d) => PrepareError::Model(vec![d]),
         Err(m) => PrepareError::Usage(m),

@@ -104,6 +104,19 @@ impl GraphPosterior {
         Ok(post.with_prior_terms(terms))
     }
 
+    /// The same posterior with every prior replaced by `f(prior)` (a view of it that the planned
+    /// sampler needs); the first error of `f` is returned.
+    pub fn map_priors(
+        mut self,
+        f: impl FnMut(Box<dyn ScoreModel>) -> Result<Box<dyn ScoreModel>, String>,
+    ) -> Result<Self, String> {
+        let priors = std::mem::take(&mut self.priors)
+            .into_iter()
+            .map(f)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_priors(priors)
+    }
+
     /// The same posterior with priors evaluated through the graph (see [`PriorTerm`]).
     pub fn with_prior_terms(mut self, terms: Vec<PriorTerm>) -> Self {
         self.prior_terms = terms;

@@ -73,15 +73,15 @@ impl Respaced {
 }
 
 /// The prior as DPS sees it: a VP prior as it is, an analytic one (`Normal`, `GaussianMixture`)
-/// through its exact diffusion view [`VpView`].
+/// through its exact diffusion view and a VE network through its VP view ([`VpView::new`]).
 pub fn vp_prior<'a>(prior: &'a dyn ScoreModel) -> Result<Box<dyn ScoreModel + 'a>, EvalError> {
     match prior.noise_kind() {
         NoiseKind::Vp { .. } => Ok(Box::new(prior)),
-        NoiseKind::Analytic => VpView::ddpm(prior)
+        NoiseKind::Analytic | NoiseKind::Ve { .. } => VpView::new(prior)
             .map(|v| Box::new(v) as Box<dyn ScoreModel + 'a>)
             .map_err(|e| EvalError::Fatal(format!("DPS: {e}"))),
         other => Err(EvalError::Fatal(format!(
-            "DPS needs a VP (diffusion) or an analytic Normal/GaussianMixture prior, not {other:?}"
+            "DPS needs a VP (diffusion), VE or analytic Normal/GaussianMixture prior, not {other:?}"
         ))),
     }
 }

@@ -49,12 +49,9 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used, with a MALA corrector at σ_min after the last level")
         })
     },
-    accepts: |m| match m.vp() {
-        Some(n) => Err(format!(
-            "annealed HMC needs a noise-conditional (VE) or analytic prior, but the prior of `{n}` is a VP diffusion model; use `dps`"
-        )),
-        None => Ok(()),
-    },
+    // A VP diffusion prior runs through its VE view (the planner says so).
+    accepts: |_| Ok(()),
+    levels: super::PriorLevels::Sigmas,
     run: |built, plan, s, progress, stop, summary, checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

@@ -38,7 +38,8 @@ pub const DPS: SamplerDef = SamplerDef {
             }
         })
     },
-    accepts: |m| match (m.vp(), m.priors.len() - m.terms.len()) {
+    // A VE network runs through its VP view (the planner says so).
+    accepts: |m| match (m.vp().or(m.ve()), m.priors.len() - m.terms.len()) {
         (Some(_), 1) => Ok(()),
         // Analytic priors run through their exact VP view (a flat prior has none: the run says so).
         (None, 1) if m.all_exact() => Ok(()),
@@ -47,8 +48,12 @@ pub const DPS: SamplerDef = SamplerDef {
             k - 1
         )),
         (None, k) if m.all_exact() => Err(format!("DPS samples one latent, but the model has {k}")),
-        _ => Err("DPS needs a VP (diffusion) prior or one analytic Normal/GaussianMixture prior, and this model has neither; use `annealed_hmc` for a VE score prior or `hmc` for analytic priors".into()),
+        (None, _) => match m.fixed() {
+            Some(n) => Err(format!("DPS needs a prior with a range of noise levels, but the prior of `{n}` gives a score at one noise level only; use `mala`")),
+            None => Err("DPS needs a VP (diffusion) or VE score prior, or one analytic Normal/GaussianMixture prior, and this model has none; use `hmc` for analytic priors".into()),
+        },
     },
+    levels: super::PriorLevels::Timesteps,
     run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

@@ -2,7 +2,6 @@
 
 use super::{mcmc, SamplerDef, Uses};
 use crate::infer::{KernelKind, Mass, MhMode, HMC_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
-use crate::score::NoiseKind;
 
 /// Leapfrog steps of static HMC when `steps` is not given (NUTS needs exact densities).
 const STATIC_STEPS: usize = 10;
@@ -28,7 +27,9 @@ pub const HMC: SamplerDef = SamplerDef {
             }
         })
     },
-    accepts: fixed_level,
+    // A VP diffusion prior runs through its VE view, at its smallest σ.
+    accepts: |_| Ok(()),
+    levels: super::PriorLevels::Sigmas,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
         let kernel = match s.opt_count("steps") {
@@ -41,13 +42,3 @@ pub const HMC: SamplerDef = SamplerDef {
         mcmc::run(built, s, (kernel, mh), progress, stop, summary, checks)
     },
 };
-
-/// HMC and MALA need the prior's score at one noise level: not a VP diffusion model.
-pub(super) fn fixed_level(m: &crate::session::PlanInput) -> Result<(), String> {
-    match m.first(|k| matches!(k, NoiseKind::Vp { .. })) {
-        Some(n) => Err(format!(
-            "HMC and MALA need a score at a fixed noise level, but the prior of `{n}` is a VP diffusion model; use `dps`"
-        )),
-        None => Ok(()),
-    }
-}

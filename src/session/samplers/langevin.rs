@@ -23,10 +23,12 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
             format!("the model has no observation and the prior of `{n}` is a VE score network, so it draws from the prior by annealed Langevin dynamics")
         })
     },
-    accepts: |m| match m.ve() {
+    // A VP diffusion prior runs through its VE view.
+    accepts: |m| match m.ve().or(m.vp()) {
         Some(_) if m.priors.len() == 1 && !m.has_observations => Ok(()),
-        _ => Err("annealed Langevin draws from one VE score prior in a model without observations; this model is not one".into()),
+        _ => Err("annealed Langevin draws from one VE (or VP, through its VE view) score prior in a model without observations; this model is not one".into()),
     },
+    levels: super::PriorLevels::Sigmas,
     run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

@@ -1,6 +1,6 @@
 //! MALA: Langevin proposals with the Metropolis correction (exact, or score-only for a score prior).
 
-use super::{hmc::fixed_level, mcmc, SamplerDef, Uses};
+use super::{mcmc, SamplerDef, Uses};
 use crate::infer::{KernelKind, MhMode, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 
 pub const MALA: SamplerDef = SamplerDef {
@@ -19,7 +19,9 @@ pub const MALA: SamplerDef = SamplerDef {
             format!("the prior of `{n}` gives a score at one noise level only, so MALA with a score-only Metropolis correction is used")
         })
     },
-    accepts: fixed_level,
+    // A VP diffusion prior runs through its VE view, at its smallest σ.
+    accepts: |_| Ok(()),
+    levels: super::PriorLevels::Sigmas,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
         mcmc::run(built, s, (KernelKind::Mala, mh), progress, stop, summary, checks)

@@ -3,6 +3,7 @@
 use super::{Progress, RunProgress};
 use crate::infer::{run_chains, KernelKind, MhMode, RunChecks, RunConfig, RunOutput};
 use crate::output::{PhaseCount, Summary};
+use crate::score::NoiseKind;
 use crate::session::{Built, Plan, SessionError, Settings};
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
@@ -28,13 +29,20 @@ pub(super) fn record_chains(summary: &mut Summary, out: &RunOutput) {
     summary.divergences = out.divergences.iter().map(|d| *d as u64).collect();
 }
 
-/// The level of the first prior that has only one ([`crate::session::plan::one_level`]), else 0.
+/// The level of the first prior that has only one ([`crate::session::plan::one_level`]), else the
+/// smallest σ of the first VE prior (a network, or a VP prior's VE view: they are not trained below
+/// it), else 0 (analytic priors, exact at σ = 0).
 fn fixed_sigma(built: &Built) -> f64 {
-    built
-        .posterior
-        .priors()
+    let kinds: Vec<NoiseKind> = built.posterior.priors().iter().map(|p| p.noise_kind()).collect();
+    kinds
         .iter()
-        .find_map(|p| crate::session::plan::one_level(&p.noise_kind()))
+        .find_map(crate::session::plan::one_level)
+        .or_else(|| {
+            kinds.iter().find_map(|k| match k {
+                NoiseKind::Ve { sigma_min, .. } => Some(*sigma_min),
+                _ => None,
+            })
+        })
         .unwrap_or(0.0)
 }
 
@@ -58,7 +66,7 @@ pub(super) fn run(
         // Refined by Stan's heuristic before warm-up; used as given when there is no warm-up.
         step_size: s.opt_real("step_size").unwrap_or(0.1),
         target_accept: Some(s.real("target_accept")?),
-        // A prior with a score at one noise level only is sampled at that level (0 otherwise).
+        // A score prior is sampled at its one level, or its smallest (0 for analytic priors).
         sigma: fixed_sigma(built),
         ..RunConfig::default()
     };

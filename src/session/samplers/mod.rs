@@ -49,7 +49,19 @@ pub struct SamplerDef {
     pub auto: fn(&PlanInput) -> Option<String>,
     /// Whether it can run on the model when asked for by name; the error says why not.
     pub accepts: fn(&PlanInput) -> Result<(), String>,
+    /// The noise levels it evaluates a score prior at; a prior of the other kind is seen through
+    /// its view ([`crate::session::PriorView`]).
+    pub levels: PriorLevels,
     pub run: RunFn,
+}
+
+/// The noise levels a sampler evaluates its score prior at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriorLevels {
+    /// The timesteps `t` of a VP (diffusion) prior (DPS).
+    Timesteps,
+    /// The noise levels σ of a VE prior, annealed or fixed (everything else).
+    Sigmas,
 }
 
 impl std::fmt::Debug for SamplerDef {
