@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use ndarray::{Array2, Array4, Axis};
 use ndarray_npy::{read_npy, write_npy};
 use std::path::{Path, PathBuf};
-use uq::score::{DiffusersPrior, NoiseKind, Prediction, ScoreModel};
+use uq::score::{DiffusersPrior, NoiseKind, Prediction, ScoreModel, VeView};
 
 const SMALL: &str = "tests/fixtures/diffusers/small32";
 const PIPE: &str = "tests/fixtures/diffusers/pipe64";
@@ -88,6 +88,24 @@ fn schedule_prediction_and_score_conversion() {
     }
     assert!(worst < 1e-4, "score conversion off by {worst}");
     assert_eq!(pipe.data_scale(), 2.0);
+
+    // Its VE view (annealed HMC on a diffusers network) follows the cosine schedule itself, not a
+    // linear one through the end βs: the σ range is σ_t = √((1−ᾱ_t)/ᾱ_t)/c at t = 0 and T − 1.
+    let view = VeView::new(&pipe).unwrap();
+    let NoiseKind::Ve { sigma_min, sigma_max } = view.noise_kind() else {
+        panic!("the view is not VE: {:?}", view.noise_kind())
+    };
+    let sig = |t: usize| ((1.0 - s.alpha_bar(t)) / s.alpha_bar(t)).sqrt() / 2.0;
+    assert!(
+        (sigma_min / sig(0) - 1.0).abs() < 1e-12,
+        "{sigma_min} vs {}",
+        sig(0)
+    );
+    assert!(
+        (sigma_max / sig(999) - 1.0).abs() < 1e-12,
+        "{sigma_max} vs {}",
+        sig(999)
+    );
 }
 
 /// A copy of the small fixture's model files in a temporary folder.

@@ -135,6 +135,9 @@ impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
     fn data_scale(&self) -> f64 {
         (**self).data_scale()
     }
+    fn vp_schedule(&self) -> Option<VpSchedule> {
+        (**self).vp_schedule()
+    }
     fn evaluations(&self) -> u64 {
         (**self).evaluations()
     }

@@ -8,7 +8,7 @@
 //! of order one at every level) is interpolated linearly in `ln σ` between the neighbours and divided
 //! by σ; σ is clamped into `[σ_0, σ_{T−1}]`, the range the view reports as its `Ve` noise kind.
 
-use super::{NoiseKind, ScoreError, ScoreModel, VpSchedule};
+use super::{NoiseKind, ScoreError, ScoreModel};
 use ndarray::{Array2, ArrayView2};
 
 /// Relative distance from a timestep's σ under which a level counts as that timestep exactly.
@@ -26,25 +26,22 @@ pub struct VeView<P> {
 impl<P: ScoreModel> VeView<P> {
     /// The view of a VP prior; an error when `inner` is not a VP prior or its schedule is degenerate.
     pub fn new(inner: P) -> Result<Self, ScoreError> {
-        let NoiseKind::Vp {
-            beta_start,
-            beta_end,
-            steps,
-        } = inner.noise_kind()
-        else {
+        // The prior's own schedule (a diffusers model's may be cosine or scaled-linear; the β ends
+        // in `NoiseKind::Vp` describe only a linear one).
+        let (Some(schedule), NoiseKind::Vp { .. }) = (inner.vp_schedule(), inner.noise_kind()) else {
             return Err(ScoreError(format!(
                 "the VE view needs a VP (diffusion) prior, not {:?}",
                 inner.noise_kind()
             )));
         };
         let c = inner.data_scale();
+        let steps = schedule.steps();
         let valid = |b: f64| b.is_finite() && b > 0.0 && b < 1.0;
-        if !(valid(beta_start) && valid(beta_end) && steps >= 1 && c.is_finite() && c > 0.0) {
+        if !((0..steps).all(|t| valid(schedule.beta(t))) && steps >= 1 && c.is_finite() && c > 0.0) {
             return Err(ScoreError(format!(
-                "the VP schedule (β {beta_start} → {beta_end} over {steps} steps, data scale {c}) has no VE view: β must lie in (0, 1) and the data scale be positive"
+                "the VP schedule ({steps} steps, data scale {c}) has no VE view: every β must lie in (0, 1) and the data scale be positive"
             )));
         }
-        let schedule = VpSchedule::linear(beta_start, beta_end, steps);
         let sigmas: Vec<f64> = (0..steps).map(|t| schedule.sigma_equivalent(t) / c).collect();
         let scales = (0..steps).map(|t| schedule.alpha_bar(t).sqrt() * c).collect();
         Ok(Self {
