@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::score::{GaussianMixturePrior, NormalPrior, VpView};
+use crate::score::{GaussianMixturePrior, NormalPrior, VpSchedule, VpView};
 use ndarray::{array, Array1};
 
 /// iid `N(μ, τ²)` data with scale `c`: `x₀ = c · data`, and `x_t ~ N(√ᾱ_t c μ, ᾱ_t c²τ² + 1 − ᾱ_t)`.

@@ -3,7 +3,8 @@
 //!
 //! Pipeline: `kernel` (microkernel over pixel runs) and `bf16` (its optional AVX512-BF16 twin) ←
 //! `conv` (3×3, 1×1, 2×2 transposed, and their adjoints) and `norm` (GroupNorm and its VJP) and `act`
-//! (buffers, pooling, masks) ← `block` (residual block) ← `net` (`FastUNet`). Training keeps candle's autograd; this path is inference only.
+//! (buffers, pooling, masks) ← `block` (residual block) ← `net` (`FastUNet`). Training: `wgrad` (weight
+//! gradients as GEMMs) and `net::train` (`FastUNet::train_grads`: every weight's gradient, candle names).
 
 /// A function whose loops are compiled three times (AVX-512, AVX2+FMA, baseline) and dispatched on
 /// `Isa::detect()`, so element-wise passes vectorise as wide as the CPU allows.

@@ -46,7 +46,7 @@ struct Grads {
     tmp: Vec<[Act; 2]>,
 }
 
-/// The U-Net's inference-only fast path (f32).
+/// The U-Net's fast path: score, input-VJP and (f32) training gradients.
 pub struct FastUNet {
     kind: NetKind,
     ic: usize,
