@@ -171,6 +171,30 @@ fn complex_prior_trains_with_a_random_phase() {
     for _ in 0..80 {
         assert!(t.train_step().unwrap().loss.is_finite());
     }
+    // The fast path's loss (channels-last re/im pixels) is candle's (re, im planes) on the same
+    // weights and the same fixed held-out draws, VE and (below) VP.
+    let fast = t.heldout_loss().unwrap();
+    t.fast = false;
+    let slow = t.heldout_loss().unwrap();
+    t.fast = true;
+    assert!(
+        (fast / slow - 1.0).abs() < 1e-4,
+        "held-out loss {fast} (fast) vs {slow} (candle)"
+    );
+    let mut vp = cfg(NetKind::Vp, 4);
+    vp.phase = PhaseAug::Smooth;
+    vp.image_channels = 2;
+    let mut tv = Trainer::new(vp, data.clone()).unwrap();
+    for _ in 0..4 {
+        tv.train_step().unwrap();
+    }
+    let fast = tv.heldout_loss().unwrap();
+    tv.fast = false;
+    let slow = tv.heldout_loss().unwrap();
+    assert!(
+        (fast / slow - 1.0).abs() < 1e-4,
+        "VP held-out loss {fast} (fast) vs {slow} (candle)"
+    );
     let after = t.report(0.0).unwrap();
     assert!(
         after.heldout < 0.8 * before,
