@@ -343,17 +343,7 @@ impl FastUNet {
         self.load_input(&mut ws, x, levels);
         self.run_forward(&mut ws, &self.features(levels));
         let out = self.output(&ws, levels);
-        let mut g = match ws.grad.take() {
-            Some(g) => g,
-            None => self.new_grads(&ws),
-        };
-        g.out.fill_from(v, self.ic, 0);
-        if self.kind == NetKind::Ve {
-            let per = g.out.d.len() / b;
-            for (chunk, l) in g.out.d.chunks_mut(per).zip(levels) {
-                chunk.iter_mut().for_each(|v| *v /= l.abs());
-            }
-        }
+        let mut g = self.out_grads(&mut ws, v, levels);
         self.run_vjp(&ws, &mut g);
         let full = g.input.to_dense();
         let c = g.input.c;
@@ -364,6 +354,23 @@ impl FastUNet {
         ws.grad = Some(g);
         self.put_ws(ws);
         Ok((out, grad))
+    }
+
+    /// The workspace's gradient buffers with `v`, the cotangent of the output (`[B, H, W, C]`), loaded
+    /// as the cotangent of the raw network output (VE: divided by |σ| as the output is).
+    fn out_grads(&self, ws: &mut Workspace, v: &[f32], levels: &[f32]) -> Grads {
+        let mut g = match ws.grad.take() {
+            Some(g) => g,
+            None => self.new_grads(ws),
+        };
+        g.out.fill_from(v, self.ic, 0);
+        if self.kind == NetKind::Ve {
+            let per = g.out.d.len() / levels.len().max(1);
+            for (chunk, l) in g.out.d.chunks_mut(per.max(1)).zip(levels) {
+                chunk.iter_mut().for_each(|v| *v /= l.abs());
+            }
+        }
+        g
     }
 
     /// Backward through every block, from `g.out` to `g.input`.

@@ -7,7 +7,7 @@ use candle_core::Result;
 
 use super::super::act::{add_channels, avg_pool_adjoint, Act};
 use super::super::wgrad::{bias_grad, conv_wgrad, dense_backward, upconv_wgrad};
-use super::{FastUNet, NetKind, Precision, Src};
+use super::{FastUNet, Precision, Src};
 
 /// Weight gradients by variable name, each in its candle layout (row-major).
 pub type NamedGrads = BTreeMap<String, Vec<f32>>;
@@ -51,17 +51,7 @@ impl FastUNet {
         if gout.len() != out.len() {
             candle_core::bail!("loss gradient of {} values for {} outputs", gout.len(), out.len())
         }
-        let mut g = match ws.grad.take() {
-            Some(g) => g,
-            None => self.new_grads(&ws),
-        };
-        g.out.fill_from(&gout, self.ic, 0);
-        if self.kind == NetKind::Ve {
-            let per = g.out.d.len() / b;
-            for (chunk, l) in g.out.d.chunks_mut(per).zip(levels) {
-                chunk.iter_mut().for_each(|v| *v /= l.abs());
-            }
-        }
+        let mut g = self.out_grads(&mut ws, &gout, levels);
         let isa = self.isa;
         let nb = self.blocks.len();
         let mut named = NamedGrads::new();
