@@ -7,6 +7,7 @@
 //! supports, log densities, prior construction) sits below `check` and is read by every stage.
 #![deny(clippy::unwrap_used)]
 
+pub mod calibrate;
 pub mod check;
 pub mod diagnostics;
 pub mod dist;

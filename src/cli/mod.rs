@@ -3,6 +3,7 @@
 mod bench;
 mod bench_precision;
 mod bench_train;
+mod calibrate;
 mod check;
 mod flags;
 mod out_folder;
@@ -46,6 +47,10 @@ pub enum Command {
     ///
     /// Reads a piped script when stdin is not a terminal. `:help` lists the commands.
     Repl(repl::ReplArgs),
+    /// Simulation-based calibration of a model as written: truths from the prior (or --truths), data
+    /// simulated from the likelihood, the planned sampler run on each; rank histograms, a
+    /// uniformity test, the calibration curve and a verdict in OUT/calibration.json.
+    Calibrate(calibrate::CalibrateArgs),
     /// Train a score prior (VE or VP U-Net) on images by denoising score matching.
     Train(train::TrainArgs),
     /// Denoising check of a VE prior: Tweedie vs the best Gaussian filter.
@@ -71,6 +76,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Train(args) => train::run(args),
         Command::EvalPrior(args) => train::run_eval(args),
         Command::TimePrior(args) => train::run_time(args),

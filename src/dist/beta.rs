@@ -2,6 +2,7 @@
 
 use super::elementwise::{density, positive, positive_param};
 use super::special::{digamma, ln_gamma};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -17,6 +18,21 @@ const SIGNATURES: &[Signature] = &[Signature {
 }];
 
 impl Distribution for Beta {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("Beta", like, params, None, rng, |[a, b], rng| {
+            positive_draw("a", a)?;
+            positive_draw("b", b)?;
+            let d = rand_distr::Beta::new(a, b).map_err(|e| e.to_string())?;
+            Ok(rand_distr::Distribution::<f64>::sample(&d, rng))
+        })
+    }
+
     fn name(&self) -> &'static str {
         "Beta"
     }

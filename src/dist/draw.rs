@@ -75,3 +75,12 @@ pub fn normal(rng: &mut dyn rand::RngCore) -> f64 {
 pub fn uniform(rng: &mut dyn rand::RngCore) -> f64 {
     rand_distr::Distribution::<f64>::sample(&rand_distr::Open01, rng)
 }
+
+/// A positive, finite parameter of a draw, or the message naming it.
+pub fn positive(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name} must be positive and finite, got {v}"))
+    }
+}

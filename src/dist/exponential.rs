@@ -1,6 +1,7 @@
 //! `Exponential(rate)`: p(x) = λ e^(−λx) on x ≥ 0 (Stan's `exponential(beta)`, a rate).
 
 use super::elementwise::{density, positive, positive_param};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -13,6 +14,19 @@ const SIGNATURES: &[Signature] = &[Signature {
 }];
 
 impl Distribution for Exponential {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("Exponential", like, params, None, rng, |[rate], rng| {
+            positive_draw("rate", rate)?;
+            Ok(-super::draw::uniform(rng).ln() / rate)
+        })
+    }
+
     fn name(&self) -> &'static str {
         "Exponential"
     }

@@ -1,6 +1,7 @@
 //! `HalfCauchy(sigma)`: Cauchy(0, σ) folded onto x ≥ 0 (Stan's `cauchy(0, sigma)` on a `<lower=0>` parameter).
 
 use super::elementwise::{density, positive, positive_param};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 use std::f64::consts::PI;
@@ -14,6 +15,19 @@ const SIGNATURES: &[Signature] = &[Signature {
 }];
 
 impl Distribution for HalfCauchy {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("HalfCauchy", like, params, None, rng, |[s], rng| {
+            positive_draw("sigma", s)?;
+            Ok((s * (std::f64::consts::PI * (super::draw::uniform(rng) - 0.5)).tan()).abs())
+        })
+    }
+
     fn name(&self) -> &'static str {
         "HalfCauchy"
     }

@@ -1,6 +1,7 @@
 //! `HalfNormal(sigma)`: the normal N(0, σ²) folded onto x ≥ 0 (Stan's `normal(0, sigma)` on a `<lower=0>` parameter).
 
 use super::elementwise::{density, positive, positive_param};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -16,6 +17,19 @@ const SIGNATURES: &[Signature] = &[Signature {
 const LOG_SQRT_2_OVER_PI: f64 = -0.225_791_352_644_727_4;
 
 impl Distribution for HalfNormal {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("HalfNormal", like, params, None, rng, |[s], rng| {
+            positive_draw("sigma", s)?;
+            Ok((s * super::draw::normal(rng)).abs())
+        })
+    }
+
     fn name(&self) -> &'static str {
         "HalfNormal"
     }

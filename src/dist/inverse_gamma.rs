@@ -2,6 +2,7 @@
 
 use super::elementwise::{density, positive, positive_param};
 use super::special::{digamma, ln_gamma};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -17,6 +18,21 @@ const SIGNATURES: &[Signature] = &[Signature {
 }];
 
 impl Distribution for InverseGamma {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("InverseGamma", like, params, None, rng, |[a, b], rng| {
+            positive_draw("alpha", a)?;
+            positive_draw("beta", b)?;
+            let g = rand_distr::Gamma::new(a, 1.0 / b).map_err(|e| e.to_string())?;
+            Ok(1.0 / rand_distr::Distribution::<f64>::sample(&g, rng))
+        })
+    }
+
     fn name(&self) -> &'static str {
         "InverseGamma"
     }

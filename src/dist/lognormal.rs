@@ -1,6 +1,7 @@
 //! `LogNormal(mu, sigma)`: log x ~ N(μ, σ²), x > 0 (Stan's `lognormal`).
 
 use super::elementwise::{density, finite, positive, positive_param, real_param};
+use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 
@@ -18,6 +19,19 @@ const SIGNATURES: &[Signature] = &[Signature {
 const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_8;
 
 impl Distribution for LogNormal {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("LogNormal", like, params, None, rng, |[mu, s], rng| {
+            positive_draw("sigma", s)?;
+            Ok((mu + s * super::draw::normal(rng)).exp())
+        })
+    }
+
     fn name(&self) -> &'static str {
         "LogNormal"
     }

@@ -55,6 +55,21 @@ fn bounds(dist: &str, params: &[&Value]) -> Result<(f64, f64), DensityError> {
 }
 
 impl Distribution for Uniform {
+    /// One draw per element (prior draws for `uq calibrate`).
+    fn sample(
+        &self,
+        params: &[&Value],
+        like: &Value,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Value, DensityError> {
+        super::draw::elementwise("Uniform", like, params, None, rng, |[lo, hi], rng| {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(format!("need finite lower < upper, got {lo}, {hi}"));
+            }
+            Ok(lo + (hi - lo) * super::draw::uniform(rng))
+        })
+    }
+
     fn name(&self) -> &'static str {
         "Uniform"
     }

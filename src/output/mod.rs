@@ -9,6 +9,7 @@ mod atomic;
 mod cfl;
 mod font;
 mod npy;
+mod plots;
 mod png;
 mod provenance;
 mod run_dir;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 pub use atomic::write_atomic;
 pub use cfl::{write_cfl, CflElement};
 pub use npy::write_npy;
+pub use plots::{write_calibration_png, write_rank_histograms_png};
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
 };

@@ -6,6 +6,7 @@
 
 mod cases;
 mod errors;
+mod prior_draws;
 mod replicates;
 
 use super::{find, Density, DensityError, Distribution, ParamKind, Role, REGISTRY};

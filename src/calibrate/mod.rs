@@ -1,0 +1,15 @@
+//! Simulation-based calibration (`uq calibrate`): truths drawn from the model, data simulated from
+//! its likelihood, ranks of the truth among the posterior draws, and their analysis.
+
+mod analysis;
+mod verdict;
+mod ranks;
+mod run;
+mod stats;
+mod truth;
+
+pub use analysis::{analyse, chosen_params, Analysis, Chosen, CoveragePoint, Region};
+pub use ranks::{rep_stats, RepStats, LEVELS};
+pub use stats::{chi_square_p, histogram, hotelling_p};
+pub use run::{calibrate, prior_truths, rep_seed, CalibrateError, Outcome, RepRun, Spec};
+pub use truth::{draw_truth, simulate_data, TruthError};

@@ -1,0 +1,275 @@
+//! `uq calibrate`: simulation-based calibration of a model as written (truths from the prior or
+//! `--truths`, data from the likelihood, the planned sampler), written to a calibration folder.
+
+use super::flags::{parse_sampler, SamplerFlags};
+use super::{out_folder, parse_binding, EXIT_MODEL_ERROR};
+use anyhow::Context;
+use clap::Args;
+use ndarray::{Array2, Ix2};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use uq::calibrate::{self, Analysis, Outcome, Spec};
+use uq::check::{Model, PriorSpec};
+use uq::graph::Value;
+use uq::output::{write_calibration_png, write_npy, write_rank_histograms_png, RunWriter};
+use uq::session::{self, Request, RunProgress};
+use uq::source::SourceMap;
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// The model file (`.uq`).
+    pub model: PathBuf,
+    /// Bind data NAME to a file, as in `uq sample` (observed data give only their shape here: their
+    /// values are simulated); repeatable.
+    #[arg(long = "data", value_name = "NAME=PATH", value_parser = parse_binding)]
+    pub data: Vec<(String, PathBuf)>,
+    /// Repetitions: truth, simulated data, one full run of the sampler each.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    pub reps: u32,
+    /// Ground truths of the score latent, `.npy` of shape [N, <latent shape>] with N ≥ --reps
+    /// (held-out images: the useful case for a learned prior). Without it a score latent's truths are
+    /// drawn by the planned sampler on the prior alone.
+    #[arg(long, value_name = "FILE.npy")]
+    pub truths: Option<PathBuf>,
+    /// Output folder [default: uq-out/<model name>-calibration/]; the same rules as `uq sample --out`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Bins of the uniformity tests [default: reps/10, 2 to 20].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub bins: Option<u32>,
+    /// The sampler, as in `uq sample`.
+    #[arg(long, default_value = "auto", value_parser = parse_sampler)]
+    pub sampler: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub flags: SamplerFlags,
+}
+
+/// Rows of flat values (complex interleaved) of the score latent from a `[N, …shape]` file.
+fn read_truths(path: &Path, model: &Model) -> anyhow::Result<Array2<f64>> {
+    let latent = model
+        .latents
+        .iter()
+        .find(|l| matches!(l.prior, PriorSpec::Score { .. }))
+        .context("--truths: the model has no score latent (analytic priors draw their own truths)")?;
+    let v = uq::check::read_npy(path).with_context(|| format!("--truths {}", path.display()))?;
+    let shape = v.shape().to_vec();
+    if shape.len() != latent.ty.shape.len() + 1 || shape[1..] != latent.ty.shape[..] {
+        anyhow::bail!(
+            "--truths {}: shape {:?}, expected [N, {}] for latent `{}`",
+            path.display(),
+            shape,
+            latent.ty.shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+            latent.name
+        );
+    }
+    let n = shape[0];
+    let flat: Vec<f64> = match (&v, latent.ty.is_complex()) {
+        (Value::Real(a), false) => a.iter().copied().collect(),
+        (Value::Real(a), true) => a.iter().flat_map(|&x| [x, 0.0]).collect(),
+        (Value::Complex(a), true) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
+        (Value::Complex(_), false) => anyhow::bail!(
+            "--truths {}: complex images for the real latent `{}`",
+            path.display(),
+            latent.name
+        ),
+    };
+    if flat.iter().any(|x| !x.is_finite()) {
+        anyhow::bail!("--truths {}: holds NaN or infinite values", path.display());
+    }
+    let len = flat.len() / n.max(1);
+    Ok(Array2::from_shape_vec((n, len), flat)?.into_dimensionality::<Ix2>()?)
+}
+
+pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = SourceMap::new();
+    let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
+        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+    };
+    let request = Request {
+        sampler: Some(args.sampler.clone()),
+        sampler_origin: "--sampler",
+        given: args.flags.given.clone(),
+    };
+    let base = match session::prepare(&model, data.clone(), &request) {
+        Ok(p) => p,
+        Err(e) => return Ok(super::sample::report_prepare(e, &sources)),
+    };
+    let reps = args.reps as usize;
+    let mut truths = match &args.truths {
+        Some(p) => match read_truths(p, &model) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            }
+        },
+        None => None,
+    };
+    let interrupts = out_folder::Interrupts::install();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("uq-out").join(format!("{}-calibration", model.name)));
+    let writer = match out_folder::open(&out) {
+        Ok(w) => w,
+        Err(code) => return Ok(code),
+    };
+    interrupts.arm(&writer);
+    if !args.quiet {
+        eprintln!("sampler: {} — {}", base.plan.sampler.name, base.plan.reason);
+    }
+    let bar = super::sample::progress_bar(args.quiet);
+    let progress = |p: RunProgress<'_>| show(&bar, p);
+    let seed = base.settings.seed()?;
+    if truths.is_none() {
+        if !args.quiet && model.latents.iter().any(|l| matches!(l.prior, PriorSpec::Score { .. })) {
+            eprintln!("drawing {reps} truths from the score prior with the planned sampler (no --truths)");
+        }
+        match calibrate::prior_truths(&model, data.clone(), &request, reps, seed, &progress, &interrupts.stop) {
+            Ok(t) => truths = t,
+            Err(e) => {
+                bar.abandon();
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+            }
+        }
+    }
+    bar.set_length(reps as u64);
+    bar.set_position(0);
+    let spec = Spec {
+        model: &model,
+        data,
+        request,
+        reps,
+        truths,
+    };
+    let mut on_rep = |done: usize, _: usize| bar.set_position(done as u64);
+    let outcome = calibrate::calibrate(&spec, &base, &progress, &mut on_rep, &interrupts.stop);
+    bar.finish_and_clear();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    if outcome.stats.is_empty() {
+        writer.abort();
+        eprintln!(
+            "error: no repetition finished{}; nothing written",
+            outcome.stopped.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+        );
+        return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+    }
+    let layout = base.built.posterior.layout();
+    let latents: Vec<(String, Vec<usize>, bool)> = model
+        .latents
+        .iter()
+        .map(|l| (l.name.clone(), l.ty.shape.clone(), l.ty.is_complex()))
+        .collect();
+    let slots: Vec<(usize, usize)> = layout.slots.iter().map(|(_, o, l)| (*o, *l)).collect();
+    let chosen = calibrate::chosen_params(&latents, &slots);
+    let analysis = calibrate::analyse(&outcome.stats, &chosen, args.bins.map(|b| b as usize));
+    let partial = outcome.stopped.is_some();
+    write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
+    let dir = if partial { writer.commit_partial()? } else { writer.commit()? };
+    print_result(&analysis);
+    match &outcome.stopped {
+        None => {
+            println!("wrote {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(why) => {
+            println!("wrote the {} repetitions done to {} ({why})", outcome.stats.len(), dir.display());
+            Ok(ExitCode::from(if why == "interrupted" { 130 } else { EXIT_MODEL_ERROR }))
+        }
+    }
+}
+
+fn show(bar: &indicatif::ProgressBar, p: RunProgress<'_>) {
+    let msg = match p {
+        RunProgress::Planned(_) => return,
+        RunProgress::Chains(p) => format!("{:?} {}/{}", p.phase, p.iteration, p.total),
+        RunProgress::Annealing { level, levels, .. } => format!("annealing level {level}/{levels}"),
+        RunProgress::Dps(p) => format!("DPS step {}/{}", p.step, p.total),
+    };
+    bar.set_message(msg);
+}
+
+/// Write calibration.json, the per-repetition arrays, the plots and the folder's summary.json.
+fn write_folder(
+    writer: &RunWriter,
+    args: &CalibrateArgs,
+    model: &Model,
+    outcome: &Outcome,
+    analysis: &Analysis,
+    requested: usize,
+) -> anyhow::Result<PathBuf> {
+    let dir = writer.dir();
+    let rows = |f: &dyn Fn(&calibrate::RepStats) -> &Vec<f64>| -> anyhow::Result<Array2<f64>> {
+        let d = analysis.params;
+        let flat: Vec<f64> = outcome.stats.iter().flat_map(|r| f(r).iter().copied()).collect();
+        Ok(Array2::from_shape_vec((outcome.stats.len(), d), flat)?)
+    };
+    write_npy(&dir.join("ranks.npy"), &rows(&|r| &r.u)?)?;
+    write_npy(&dir.join("truths.npy"), &rows(&|r| &r.truth)?)?;
+    write_npy(&dir.join("post_mean.npy"), &rows(&|r| &r.mean)?)?;
+    write_npy(&dir.join("post_sd.npy"), &rows(&|r| &r.sd)?)?;
+    let points: Vec<(f64, f64, f64, f64)> = analysis
+        .coverage
+        .iter()
+        .map(|c| (c.nominal, c.empirical, c.band_lo, c.band_hi))
+        .collect();
+    write_calibration_png(&dir.join("calibration.png"), &points)?;
+    let mut panels = vec![analysis.pooled_counts.clone()];
+    panels.extend(analysis.chosen.iter().map(|c| c.counts.clone()));
+    write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
+    let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let json = serde_json::json!({
+        "uq_version": env!("CARGO_PKG_VERSION"),
+        "command": command,
+        "model": args.model.display().to_string(),
+        "model_name": model.name,
+        "sampler": outcome.sampler,
+        "reason": outcome.reason,
+        "seed": outcome.seed,
+        "truths": args.truths.as_ref().map(|p| p.display().to_string()),
+        "reps_requested": requested,
+        "stopped": outcome.stopped,
+        "runs": outcome.runs,
+        "analysis": analysis,
+        "reps": analysis.reps,
+        "rank_uniformity_p": analysis.rank_uniformity_p,
+        "coverage": analysis.coverage,
+    });
+    uq::output::write_atomic(&dir.join("calibration.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    let files = uq::output::record_files(&dir);
+    let summary = serde_json::json!({
+        "uq_run": true,
+        "kind": "calibration",
+        "format_version": uq::output::FORMAT_VERSION,
+        "partial": outcome.stopped.is_some(),
+        "files": files,
+    });
+    uq::output::write_atomic(&dir.join(uq::output::SUMMARY_FILE), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    Ok(dir)
+}
+
+fn print_result(a: &Analysis) {
+    println!("coverage of central intervals (nominal → empirical ± 1.96 se):");
+    for c in &a.coverage {
+        println!(
+            "  {:>3.0}% → {:>5.1}% ± {:.1}%",
+            100.0 * c.nominal,
+            100.0 * c.empirical,
+            196.0 * c.se
+        );
+    }
+    for c in &a.chosen {
+        println!("  rank test of {}: p = {:.3}", c.name, c.p);
+    }
+    println!("{}", a.verdict);
+}
