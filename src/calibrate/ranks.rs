@@ -107,10 +107,11 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_stuck_in_place_is_thinned_to_one_draw() {
+    fn a_chain_stuck_above_the_truth_ranks_it_lowest() {
         let draws = Array3::from_elem((1, 40, 1), 0.3);
         let s = rep_stats(draws.view(), Array1::from(vec![0.0]).view(), &mut ChaCha8Rng::seed_from_u64(1));
-        assert_eq!(s.min_kept, 1);
-        assert!(s.u[0] < 0.5, "one draw above the truth: rank 0 of 1, u in (0, 1/2)");
+        assert!(s.min_kept >= 1);
+        assert!(s.u[0] < 1.0 / (s.min_kept as f64 + 1.0), "rank 0: u = {}", s.u[0]);
+        assert_eq!(s.covered[0], 0, "no interval of a constant chain at 0.3 covers 0");
     }
 }

@@ -53,7 +53,7 @@ fn cholesky(a: &[f64], p: usize) -> Option<Vec<f64>> {
 /// Hotelling's one-sample T² test that each repetition's bin fractions have mean 1/B in every
 /// bin (the last bin dropped, as the fractions sum to one). Rows are repetitions, independent of
 /// each other; the parameters pooled inside a row may be dependent. Returns the p-value of
-/// F = (n − p)/(p (n − 1)) T² ~ F(p, n − p), or None when n ≤ p or the covariance is singular.
+/// F = (n − p)/(p (n − 1)) T² ~ F(p, n − p), or None when n ≤ p + 1.
 pub fn hotelling_p(fractions: &[Vec<f64>]) -> Option<f64> {
     let n = fractions.len();
     let b = fractions.first()?.len();
@@ -74,6 +74,11 @@ pub fn hotelling_p(fractions: &[Vec<f64>]) -> Option<f64> {
         }
     }
     cov.iter_mut().for_each(|c| *c /= (n - 1) as f64);
+    // A ridge far below any real spread: a bin holding the same fraction in every repetition (a
+    // degenerate sampler) then weighs its deviation from 1/B heavily instead of failing.
+    let trace: f64 = (0..p).map(|i| cov[i * p + i]).sum();
+    let ridge = 1e-9 * trace / p as f64 + 1e-15;
+    (0..p).for_each(|i| cov[i * p + i] += ridge);
     let l = cholesky(&cov, p)?;
     // T² = n dᵀ S⁻¹ d = n ‖L⁻¹ d‖².
     let d: Vec<f64> = mean.iter().map(|m| m - target).collect();
