@@ -15,7 +15,7 @@
 #[path = "../tests/kernels_util/mod.rs"]
 mod kernels_util;
 
-use kernels_util::{gaussian_posterior, normal_vector, rng};
+use kernels_util::{blur_matrix, gaussian_posterior, normal_vector, rng};
 use ndarray::{Array1, Array2, Axis};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -30,31 +30,8 @@ use uq::source::SourceMap;
 const SIDE: usize = 8;
 const NOISE: f64 = 0.2;
 
-/// The circular 5×5 blur (width 1) of `tests/models/blur8.uq` as a dense matrix.
-fn blur_matrix() -> Array2<f64> {
-    let (n, s) = (5usize, 1.0f64);
-    let c = (n as f64 - 1.0) / 2.0;
-    let mut k = Array2::from_shape_fn((n, n), |(i, j)| {
-        let (a, b) = (i as f64 - c, j as f64 - c);
-        (-(a * a + b * b) / (2.0 * s * s)).exp()
-    });
-    k /= k.sum();
-    let d = SIDE * SIDE;
-    let mut m = Array2::zeros((d, d));
-    for i in 0..SIDE {
-        for j in 0..SIDE {
-            for ((a, b), kv) in k.indexed_iter() {
-                let p = (i + SIDE + n / 2 - a) % SIDE;
-                let q = (j + SIDE + n / 2 - b) % SIDE;
-                m[[i * SIDE + j, p * SIDE + q]] += kv;
-            }
-        }
-    }
-    m
-}
-
 fn main() -> anyhow::Result<()> {
-    let b = blur_matrix();
+    let b = blur_matrix(SIDE);
     let d = SIDE * SIDE;
     let mut r = rng(2024);
     let x_true = normal_vector(&mut r, d, 1.0);

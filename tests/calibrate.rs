@@ -107,7 +107,7 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
         let mut c = assert_cmd::Command::cargo_bin("uq").unwrap();
         c.arg("calibrate")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"))
-            .args(["--reps", "12", "--sampler", "hmc", "--draws", "50", "--warmup", "50", "--quiet"])
+            .args(["--reps", "12", "--sampler", "hmc", "--draws", "50", "--warmup", "50", "--quiet", "--conformal"])
             .arg("--out")
             .arg(out);
         for (k, p) in &data {
@@ -126,6 +126,26 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
     for f in ["calibration.png", "ranks.png", "ranks.npy", "truths.npy", "summary.json"] {
         assert!(out.join(f).is_file(), "{f}");
     }
+    // The conformal scales: finite where 6 calibration repetitions allow it (α ≥ 1/7), and usable.
+    let scale: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("interval_scale.json")).unwrap()).unwrap();
+    assert!(scale["scale"][4].as_f64().unwrap().is_finite(), "{scale}");
+    assert!(scale["scale"][8].is_null(), "{scale}");
+    let run = dir.path().join("run");
+    let mut s = assert_cmd::Command::cargo_bin("uq").unwrap();
+    s.arg("sample")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"))
+        .args(["--quiet", "--draws", "200", "--warmup", "200", "--interval-level", "0.5", "--interval-scale"])
+        .arg(out.join("interval_scale.json"))
+        .arg("--out")
+        .arg(&run);
+    for (k, p) in &data {
+        s.arg("--data").arg(format!("{k}={}", p.display()));
+    }
+    s.assert().success();
+    let lo: ndarray::Array1<f64> = ndarray_npy::read_npy(run.join("x/lower.npy")).unwrap();
+    let hi: ndarray::Array1<f64> = ndarray_npy::read_npy(run.join("x/upper.npy")).unwrap();
+    assert!(lo.iter().zip(&hi).all(|(l, h)| l < h), "{lo} {hi}");
     // Its own earlier folder is replaced; a folder with someone's file is refused untouched.
     cmd(&out).assert().success();
     let foreign = dir.path().join("mine");

@@ -2,6 +2,7 @@
 //! its likelihood, ranks of the truth among the posterior draws, and their analysis.
 
 mod analysis;
+mod conformal;
 mod verdict;
 mod ranks;
 mod run;
@@ -9,7 +10,8 @@ mod stats;
 mod truth;
 
 pub use analysis::{analyse, chosen_params, Analysis, Chosen, CoveragePoint, Region};
-pub use ranks::{rep_stats, RepStats, LEVELS};
+pub use conformal::{conformal, IntervalScale, GUARANTEE};
+pub use ranks::{quantile, rep_stats, RepStats, LEVELS};
 pub use stats::{chi_square_p, histogram, hotelling_p};
 pub use run::{calibrate, prior_truths, rep_seed, CalibrateError, Outcome, RepRun, Spec};
 pub use truth::{draw_truth, simulate_data, TruthError};

@@ -18,6 +18,9 @@ pub struct RepStats {
     pub truth: Vec<f64>,
     pub mean: Vec<f64>,
     pub sd: Vec<f64>,
+    /// Per parameter, for each level of `LEVELS`: the factor by which the central interval's
+    /// half-widths about the median must be scaled to reach the truth (conformal scores), [dim × 9].
+    pub scale: Vec<f64>,
     /// The fewest draws kept for a rank (the thinning of the worst-mixing parameter).
     pub min_kept: usize,
 }
@@ -28,6 +31,17 @@ fn stride(total: usize, ess: f64) -> usize {
         return total.max(1);
     }
     ((total as f64 / ess).floor() as usize).max(1)
+}
+
+/// Quantile `p` of sorted values, interpolating linearly between order statistics.
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return f64::NAN;
+    };
+    let h = p.clamp(0.0, 1.0) * last as f64;
+    let (i, f) = (h.floor() as usize, h - h.floor());
+    let next = sorted[(i + 1).min(last)];
+    sorted[i] + f * (next - sorted[i])
 }
 
 /// Ranks and interval coverage of `truth` ([dim]) among `draws` ([chains, draws, dim]).
@@ -69,6 +83,21 @@ pub fn rep_stats(draws: ArrayView3<f64>, truth: ArrayView1<f64>, rng: &mut dyn r
             }
         }
         out.covered.push(bits);
+        all.sort_by(f64::total_cmp);
+        let median = quantile(&all, 0.5);
+        for q in LEVELS {
+            let half = if t >= median {
+                quantile(&all, 0.5 + q / 2.0) - median
+            } else {
+                median - quantile(&all, 0.5 - q / 2.0)
+            };
+            let gap = (t - median).abs();
+            out.scale.push(match (gap > 0.0, half > 0.0) {
+                (false, _) => 0.0,
+                (true, true) => gap / half,
+                (true, false) => f64::INFINITY,
+            });
+        }
         out.truth.push(t);
         out.mean.push(diag.mean[d]);
         out.sd.push(diag.sd[d]);

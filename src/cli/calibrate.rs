@@ -40,6 +40,11 @@ pub struct CalibrateArgs {
     /// The sampler, as in `uq sample`.
     #[arg(long, default_value = "auto", value_parser = parse_sampler)]
     pub sampler: String,
+    /// Conformal recalibration: learn per level the scale of the intervals' half-widths that gives
+    /// nominal coverage on the first half of the repetitions, check it on the second half, and write
+    /// OUT/interval_scale.json for `uq sample --interval-scale` (meaningful with --truths).
+    #[arg(long)]
+    pub conformal: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -177,6 +182,9 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
     let dir = if partial { writer.commit_partial()? } else { writer.commit()? };
     print_result(&analysis);
+    if args.conformal {
+        print_conformal(&dir.join("interval_scale.json"));
+    }
     match &outcome.stopped {
         None => {
             println!("wrote {}", dir.display());
@@ -227,6 +235,10 @@ fn write_folder(
     let mut panels = vec![analysis.pooled_counts.clone()];
     panels.extend(analysis.chosen.iter().map(|c| c.counts.clone()));
     write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
+    let conformal = args.conformal.then(|| calibrate::conformal(&outcome.stats));
+    if let Some(c) = &conformal {
+        uq::output::write_atomic(&dir.join("interval_scale.json"), serde_json::to_string_pretty(c)?.as_bytes())?;
+    }
     let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let json = serde_json::json!({
         "uq_version": env!("CARGO_PKG_VERSION"),
@@ -244,6 +256,7 @@ fn write_folder(
         "reps": analysis.reps,
         "rank_uniformity_p": analysis.rank_uniformity_p,
         "coverage": analysis.coverage,
+        "conformal": conformal,
     });
     uq::output::write_atomic(&dir.join("calibration.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
     let files = uq::output::record_files(&dir);
@@ -272,4 +285,26 @@ fn print_result(a: &Analysis) {
         println!("  rank test of {}: p = {:.3}", c.name, c.p);
     }
     println!("{}", a.verdict);
+}
+
+fn print_conformal(path: &Path) {
+    let Some(c) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<calibrate::IntervalScale>(&t).ok())
+    else {
+        return;
+    };
+    println!(
+        "conformal scales (learned on {} repetitions; coverage on the other {} before → after):",
+        c.calibration_reps, c.heldout_reps
+    );
+    for (k, q) in c.levels.iter().enumerate() {
+        let before = c.heldout_coverage_raw.get(k).map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
+        let after = c.heldout_coverage_scaled.get(k).map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
+        let s = match c.scale.get(k).copied().flatten() {
+            Some(s) => format!("× {s:.3}"),
+            None => "none (too few repetitions)".into(),
+        };
+        println!("  {:>3.0}%: {s}  {before} → {after}", 100.0 * q);
+    }
 }

@@ -37,8 +37,44 @@ pub struct SampleArgs {
     /// draw) and check its mean, sd, min and max against them (`predictive` in summary.json).
     #[arg(long)]
     pub predictive: bool,
+    /// Also write `lower.npy`/`upper.npy` per real latent: the central interval of --interval-level
+    /// with its half-widths scaled by the factor `uq calibrate --conformal` wrote to this file
+    /// (`interval_scale.json`; docs/calibrate.md says what that guarantees).
+    #[arg(long, value_name = "FILE.json")]
+    pub interval_scale: Option<PathBuf>,
+    /// The level of those intervals (one of the file's, 0.1 … 0.9).
+    #[arg(long, default_value_t = 0.9, requires = "interval_scale")]
+    pub interval_level: f64,
     #[command(flatten)]
     pub flags: SamplerFlags,
+}
+
+/// The (level, scale) of `--interval-scale FILE --interval-level Q`.
+fn interval(args: &SampleArgs) -> anyhow::Result<Option<(f64, f64)>> {
+    let Some(path) = &args.interval_scale else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--interval-scale {}: {e}", path.display()))?;
+    let s: uq::calibrate::IntervalScale = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "--interval-scale {}: not an interval_scale.json of `uq calibrate --conformal` ({e})",
+            path.display()
+        )
+    })?;
+    let q = args.interval_level;
+    let k = s
+        .levels
+        .iter()
+        .position(|l| (l - q).abs() < 1e-9)
+        .ok_or_else(|| anyhow::anyhow!("--interval-level {q}: the file has levels {:?}", s.levels))?;
+    match s.scale.get(k) {
+        Some(&Some(f)) if f.is_finite() && f >= 0.0 => Ok(Some((q, f))),
+        _ => anyhow::bail!(
+            "--interval-scale {}: no finite scale at level {q} ({} calibration repetitions are too few for it)",
+            path.display(),
+            s.calibration_reps
+        ),
+    }
 }
 
 /// An array format of `--format`.
@@ -88,6 +124,13 @@ pub fn report_prepare(e: PrepareError, sources: &SourceMap) -> ExitCode {
 }
 
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
+    let interval = match interval(&args) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let mut sources = SourceMap::new();
     let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
         return Ok(ExitCode::from(EXIT_MODEL_ERROR));
@@ -150,6 +193,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     );
     let formats = session::ArrayFormats {
         cfl: args.format.contains(&FormatArg::Cfl),
+        interval,
     };
     out_folder::finish(&model, &built, &mut result, writer, &out, formats)
 }

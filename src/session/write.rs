@@ -39,11 +39,15 @@ fn latent_samples(
     }
 }
 
-/// Array formats of a run folder besides `.npy` (always written).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a run folder writes besides the `.npy` moments and samples (always written).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ArrayFormats {
     /// Also `samples.cfl`, `mean.cfl`, `std.cfl` (+ `.hdr`): BART's format, shape reversed.
     pub cfl: bool,
+    /// `lower.npy` / `upper.npy` of real latents: the central interval of level `.0` with its
+    /// half-widths about the median scaled by `.1` (`uq sample --interval-scale`, from `uq calibrate
+    /// --conformal`).
+    pub interval: Option<(f64, f64)>,
 }
 
 /// Diagnostics, files and summary.json into `writer`'s folder (not yet committed). Returns the table.
@@ -161,6 +165,11 @@ fn write_moments(
         }
     }
     write_npy(&dir.join("std.npy"), &std)?;
+    if let (Some((level, scale)), true) = (formats.interval, samples_npy) {
+        let (lower, upper) = scaled_interval(&flat, level, scale);
+        write_npy(&dir.join("lower.npy"), &lower.into_shape_with_order(IxDyn(&sh[2..]))?)?;
+        write_npy(&dir.join("upper.npy"), &upper.into_shape_with_order(IxDyn(&sh[2..]))?)?;
+    }
     if formats.cfl {
         write_cfl(&dir.join("std.cfl"), &std)?;
     }
@@ -174,4 +183,20 @@ fn write_moments(
         )?;
     }
     Ok(())
+}
+
+/// Per column of `flat` [draws, values]: median ∓ `scale` × the distance to the central interval's
+/// ends at `level`.
+fn scaled_interval(flat: &ArrayD<f64>, level: f64, scale: f64) -> (ndarray::Array1<f64>, ndarray::Array1<f64>) {
+    use crate::calibrate::quantile;
+    let d = flat.shape().get(1).copied().unwrap_or(0);
+    let (mut lo, mut hi) = (ndarray::Array1::zeros(d), ndarray::Array1::zeros(d));
+    for (j, col) in flat.axis_iter(Axis(1)).enumerate() {
+        let mut v: Vec<f64> = col.iter().copied().collect();
+        v.sort_by(f64::total_cmp);
+        let m = quantile(&v, 0.5);
+        lo[j] = m - scale * (m - quantile(&v, 0.5 - level / 2.0));
+        hi[j] = m + scale * (quantile(&v, 0.5 + level / 2.0) - m);
+    }
+    (lo, hi)
 }

@@ -279,3 +279,26 @@ pub fn check_moments(
     );
     (zm, zv, min_ess)
 }
+
+/// The circular 5×5 blur (width 1) of `tests/models/blur8.uq` (side × side images) as a dense matrix.
+pub fn blur_matrix(side: usize) -> Array2<f64> {
+    let (n, s) = (5usize, 1.0f64);
+    let c = (n as f64 - 1.0) / 2.0;
+    let mut k = Array2::from_shape_fn((n, n), |(i, j)| {
+        let (a, b) = (i as f64 - c, j as f64 - c);
+        (-(a * a + b * b) / (2.0 * s * s)).exp()
+    });
+    k /= k.sum();
+    let d = side * side;
+    let mut m = Array2::zeros((d, d));
+    for i in 0..side {
+        for j in 0..side {
+            for ((a, b), kv) in k.indexed_iter() {
+                let p = (i + side + n / 2 - a) % side;
+                let q = (j + side + n / 2 - b) % side;
+                m[[i * side + j, p * side + q]] += kv;
+            }
+        }
+    }
+    m
+}
