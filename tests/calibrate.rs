@@ -51,6 +51,7 @@ fn run(sampler: &str, flags: &[(&str, &str)], reps: usize) -> Analysis {
         request,
         reps,
         truths: None,
+        reference: None,
     };
     let out = calibrate(&spec, &base, &|_| {}, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
     assert_eq!(out.stats.len(), reps, "{sampler}: stopped: {:?}", out.stopped);

@@ -3,6 +3,9 @@
 
 mod analysis;
 mod conformal;
+mod exact;
+mod gmm;
+mod linalg;
 mod verdict;
 mod ranks;
 mod run;
@@ -10,6 +13,8 @@ mod stats;
 mod truth;
 
 pub use analysis::{analyse, chosen_params, Analysis, Chosen, CoveragePoint, Region};
+pub use exact::{with_mixture_prior, Comparison, Reference};
+pub use gmm::{fit as fit_gmm, Gmm};
 pub use conformal::{conformal, IntervalScale, GUARANTEE};
 pub use ranks::{quantile, rep_stats, RepStats, LEVELS};
 pub use stats::{chi_square_p, histogram, hotelling_p};

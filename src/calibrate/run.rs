@@ -2,6 +2,7 @@
 //! `uq sample` would, and the rank statistics; stops cleanly between (or inside) repetitions.
 
 use super::ranks::{rep_stats, RepStats};
+use super::exact::{Comparison, Reference};
 use super::truth::{draw_truth, simulate_data, TruthError};
 use crate::check::{Model, PriorSpec};
 use crate::graph::Value;
@@ -20,6 +21,8 @@ pub struct Spec<'a> {
     pub reps: usize,
     /// Rows of flat values of the (one) score latent, one per repetition.
     pub truths: Option<Array2<f64>>,
+    /// `--reference gmm`: every repetition's draws compared with the exact mixture posterior.
+    pub reference: Option<&'a Reference>,
 }
 
 /// Why a calibration stopped early.
@@ -40,6 +43,8 @@ pub struct RepRun {
     pub wall_seconds: f64,
     pub divergences: u64,
     pub warnings: usize,
+    /// Against the exact posterior (`--reference gmm`).
+    pub reference: Option<Comparison>,
 }
 
 /// The repetitions done (all of them unless stopped or failed).
@@ -135,6 +140,7 @@ pub fn calibrate(
         let data = simulate_data(post, &spec.data, truth.view(), &mut truth_rng)?;
         let rs = rep_seed(seed, r);
         let rep_err = |message: String| CalibrateError::Rep { rep: r, message };
+        let kept = spec.reference.map(|_| data.clone());
         let prepared = session::prepare(spec.model, data, &with_seed(&spec.request, rs))
             .map_err(|e| rep_err(prepare_error(e)))?;
         let result = match session::run(&prepared.built, &prepared.plan, &prepared.settings, progress, stop) {
@@ -148,12 +154,17 @@ pub fn calibrate(
             out.stopped = Some("interrupted".into());
             break;
         }
+        let reference = match (spec.reference, &kept) {
+            (Some(rf), Some(d)) => Some(rf.compare(d, result.draws.view()).map_err(rep_err)?),
+            _ => None,
+        };
         out.stats.push(rep_stats(result.draws.view(), truth.view(), &mut truth_rng));
         out.runs.push(RepRun {
             seed: rs,
             wall_seconds: result.summary.wall_seconds,
             divergences: result.summary.divergences.iter().sum(),
             warnings: result.summary.warnings.len(),
+            reference,
         });
         on_rep(r + 1, spec.reps);
     }

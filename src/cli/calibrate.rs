@@ -45,6 +45,17 @@ pub struct CalibrateArgs {
     /// OUT/interval_scale.json for `uq sample --interval-scale` (meaningful with --truths).
     #[arg(long)]
     pub conformal: bool,
+    /// `gmm`: replace the latent's prior by a Gaussian mixture fitted to --gmm-train images, whose
+    /// posterior under the model's linear-Gaussian likelihood is exact, and compare every
+    /// repetition's draws with it (mean error and sd ratio in posterior sds, mixture weights).
+    #[arg(long, value_parser = ["gmm"])]
+    pub reference: Option<String>,
+    /// Training images for the reference mixture, `.npy` [N, <latent shape>].
+    #[arg(long, value_name = "FILE.npy", requires = "reference")]
+    pub gmm_train: Option<PathBuf>,
+    /// Components of the reference mixture.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub gmm_components: u32,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -90,8 +101,23 @@ fn read_truths(path: &Path, model: &Model) -> anyhow::Result<Array2<f64>> {
 
 pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::new();
-    let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
+    let scratch = tempfile::tempdir()?;
+    let bindings = match placeholders(&args, scratch.path()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+        }
+    };
+    let Some((model, data)) = super::load_model(&args.model, &bindings, &mut sources) else {
         return Ok(ExitCode::from(EXIT_MODEL_ERROR));
+    };
+    let (model, gmm) = match reference_model(&args, model) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
     };
     let request = Request {
         sampler: Some(args.sampler.clone()),
@@ -101,6 +127,16 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let base = match session::prepare(&model, data.clone(), &request) {
         Ok(p) => p,
         Err(e) => return Ok(super::sample::report_prepare(e, &sources)),
+    };
+    let reference = match gmm {
+        Some(g) => match calibrate::Reference::new(&base.built.posterior, g) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            }
+        },
+        None => None,
     };
     let reps = args.reps as usize;
     let mut truths = match &args.truths {
@@ -150,6 +186,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         request,
         reps,
         truths,
+        reference: reference.as_ref(),
     };
     let mut on_rep = |done: usize, _: usize| bar.set_position(done as u64);
     let outcome = calibrate::calibrate(&spec, &base, &progress, &mut on_rep, &interrupts.stop);
@@ -182,6 +219,15 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
     let dir = if partial { writer.commit_partial()? } else { writer.commit()? };
     print_result(&analysis);
+    if let Some(r) = reference_summary(&outcome) {
+        println!(
+            "against the exact mixture posterior (mean over repetitions): mean error {:.3} posterior sd (Monte-Carlo floor {:.3}), sd ratio {:.3}, mixture weights off by {:.3} (total variation)",
+            r["mean_error"].as_f64().unwrap_or(f64::NAN),
+            r["mc_floor"].as_f64().unwrap_or(f64::NAN),
+            r["sd_ratio"].as_f64().unwrap_or(f64::NAN),
+            r["weights_tv"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     if args.conformal {
         print_conformal(&dir.join("interval_scale.json"));
     }
@@ -257,6 +303,7 @@ fn write_folder(
         "rank_uniformity_p": analysis.rank_uniformity_p,
         "coverage": analysis.coverage,
         "conformal": conformal,
+        "reference": reference_summary(outcome),
     });
     uq::output::write_atomic(&dir.join("calibration.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
     let files = uq::output::record_files(&dir);
@@ -307,4 +354,76 @@ fn print_conformal(path: &Path) {
         };
         println!("  {:>3.0}%: {s}  {before} → {after}", 100.0 * q);
     }
+}
+
+/// With `--reference gmm`: the mixture fitted to --gmm-train and the model with it as the prior.
+fn reference_model(args: &CalibrateArgs, model: Model) -> anyhow::Result<(Model, Option<calibrate::Gmm>)> {
+    if args.reference.is_none() {
+        return Ok((model, None));
+    }
+    let path = args
+        .gmm_train
+        .as_ref()
+        .context("--reference gmm needs --gmm-train FILE.npy (training images to fit the mixture to)")?;
+    let v = uq::check::read_npy(path).with_context(|| format!("--gmm-train {}", path.display()))?;
+    let Value::Real(a) = v else {
+        anyhow::bail!("--gmm-train {}: real images expected", path.display());
+    };
+    let n = a.shape().first().copied().unwrap_or(0);
+    let d = a.len() / n.max(1);
+    let x = a.into_shape_with_order((n, d))?;
+    if x.iter().any(|v| !v.is_finite()) {
+        anyhow::bail!("--gmm-train {}: holds NaN or infinite values", path.display());
+    }
+    // σ floor: 1% of the images' overall sd, so that no component collapses onto one image.
+    let floor = 0.01 * x.std(0.0).max(1e-12);
+    let gmm = calibrate::fit_gmm(x.view(), args.gmm_components as usize, 50, floor, 1)
+        .map_err(|e| anyhow::anyhow!("--gmm-train {}: {e}", path.display()))?;
+    let m = calibrate::with_mixture_prior(&model, &gmm).map_err(|e| anyhow::anyhow!(e))?;
+    Ok((m, Some(gmm)))
+}
+
+/// Means over repetitions of the comparisons with the exact posterior.
+fn reference_summary(o: &Outcome) -> Option<serde_json::Value> {
+    let c: Vec<&calibrate::Comparison> = o.runs.iter().filter_map(|r| r.reference.as_ref()).collect();
+    if c.is_empty() {
+        return None;
+    }
+    let n = c.len() as f64;
+    let mean = |f: &dyn Fn(&calibrate::Comparison) -> f64| c.iter().map(|r| f(r)).sum::<f64>() / n;
+    let tv = |r: &calibrate::Comparison| {
+        0.5 * r.weights_exact.iter().zip(&r.weights_draws).map(|(a, b)| (a - b).abs()).sum::<f64>()
+    };
+    Some(serde_json::json!({
+        "mean_error": mean(&|r| r.mean_error),
+        "mc_floor": mean(&|r| r.mc_floor),
+        "sd_ratio": mean(&|r| r.sd_ratio),
+        "weights_tv": mean(&tv),
+        "reps": c.len(),
+    }))
+}
+
+/// The --data bindings plus zeros of the declared type for observed data bound nowhere: calibration
+/// simulates them, so a model need not name a file for its observations.
+fn placeholders(args: &CalibrateArgs, dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut bindings = args.data.clone();
+    let mut sources = SourceMap::new();
+    let Ok(model) = uq::check::check_file(&args.model, &mut sources) else {
+        // load_model reports the errors.
+        return Ok(bindings);
+    };
+    for o in &model.observations {
+        let Some(d) = model.data.get(o.data) else { continue };
+        if d.default.is_some() || bindings.iter().any(|(n, _)| n == &d.name) {
+            continue;
+        }
+        let path = dir.join(format!("{}.npy", d.name));
+        if d.ty.is_complex() {
+            write_npy(&path, &ndarray::ArrayD::<num_complex::Complex64>::zeros(d.ty.shape.clone()))?;
+        } else {
+            write_npy(&path, &ndarray::ArrayD::<f64>::zeros(d.ty.shape.clone()))?;
+        }
+        bindings.push((d.name.clone(), path));
+    }
+    Ok(bindings)
 }
