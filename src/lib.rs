@@ -10,8 +10,10 @@
 pub mod check;
 pub mod diagnostics;
 pub mod dist;
+pub mod fmt;
 pub mod graph;
 pub mod infer;
+pub mod lsp;
 pub mod output;
 pub mod repl;
 pub mod score;
