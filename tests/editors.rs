@@ -8,7 +8,9 @@ use uq::dist::DISTRIBUTIONS;
 use uq::syntax::KEYWORDS;
 
 fn read(rel: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("editors")
+        .join(rel);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -49,7 +51,10 @@ fn vim_syntax_matches_the_language() {
     let mut keywords = vim_group(&vim, "uqStatement");
     keywords.extend(vim_group(&vim, "uqType"));
     assert_eq!(keywords, set(KEYWORDS));
-    assert_eq!(vim_group(&vim, "uqDistribution"), set(DISTRIBUTIONS.iter().copied()));
+    assert_eq!(
+        vim_group(&vim, "uqDistribution"),
+        set(DISTRIBUTIONS.iter().copied())
+    );
     assert_eq!(vim_group(&vim, "uqBuiltin"), builtin_names());
     assert!(read("vim/ftdetect/uq.vim").contains("*.uq"));
 }
@@ -62,18 +67,26 @@ fn textmate_grammar_matches_the_language() {
     let mut keywords = tm_words(&grammar, "keyword");
     keywords.extend(tm_words(&grammar, "type"));
     assert_eq!(keywords, set(KEYWORDS));
-    assert_eq!(tm_words(&grammar, "distribution"), set(DISTRIBUTIONS.iter().copied()));
+    assert_eq!(
+        tm_words(&grammar, "distribution"),
+        set(DISTRIBUTIONS.iter().copied())
+    );
     assert_eq!(tm_words(&grammar, "builtin"), builtin_names());
 }
 
 #[test]
 fn vscode_extension_files_fit_together() {
-    let pkg: serde_json::Value = serde_json::from_str(&read("vscode/package.json")).expect("package.json is JSON");
+    let pkg: serde_json::Value =
+        serde_json::from_str(&read("vscode/package.json")).expect("package.json is JSON");
     let lang = &pkg["contributes"]["languages"][0];
     assert_eq!(lang["id"], "uq");
     assert_eq!(lang["extensions"][0], ".uq");
-    let config = lang["configuration"].as_str().unwrap_or("").trim_start_matches("./");
-    let conf: serde_json::Value = serde_json::from_str(&read(&format!("vscode/{config}"))).expect("config is JSON");
+    let config = lang["configuration"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches("./");
+    let conf: serde_json::Value =
+        serde_json::from_str(&read(&format!("vscode/{config}"))).expect("config is JSON");
     assert_eq!(conf["comments"]["lineComment"], "#");
     let grammar = pkg["contributes"]["grammars"][0]["path"].as_str().unwrap_or("");
     assert!(!read(&format!("vscode/{}", grammar.trim_start_matches("./"))).is_empty());
