@@ -19,7 +19,12 @@ pub fn completion(uri: &Uri, text: &str, at: usize) -> CompletionResponse {
     let scope = Scope::of_source(text, dir);
     let line_start = text.get(..at).and_then(|b| b.rfind('\n')).map_or(0, |i| i + 1);
     let line = text.get(line_start..at).unwrap_or("");
-    let (start, candidates) = scope.complete(line, line.len());
+    // A line starting with `:` is a REPL command there; in a file it is no statement.
+    let (start, candidates) = if line.trim_start().starts_with(':') {
+        (line.len(), Vec::new())
+    } else {
+        scope.complete(line, line.len())
+    };
     let replace = Range::new(position(text, line_start + start), position(text, at));
     let in_import = line.trim_start().starts_with("import");
     let items = candidates

@@ -13,6 +13,8 @@ mod navigate;
 mod position;
 mod scope;
 mod server;
+#[cfg(test)]
+mod tests;
 mod transport;
 mod uri;
 

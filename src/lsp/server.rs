@@ -1,6 +1,6 @@
 //! The server loop: lifecycle (initialize, shutdown, exit), open documents, request dispatch.
 
-use super::transport::{read_frame, write_message, write_parse_error, Frame};
+use super::transport::{read_frame, write_error, write_message, Frame, INVALID_REQUEST, PARSE_ERROR};
 use super::{analysis, complete, navigate, position};
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response, ResponseError};
 use lsp_types::{
@@ -46,7 +46,8 @@ pub fn serve(input: impl BufRead, output: impl Write) -> io::Result<Ending> {
     loop {
         match read_frame(&mut input)? {
             Frame::Eof => return Ok(Ending::Abrupt),
-            Frame::Malformed(why) => write_parse_error(&mut s.out, &why)?,
+            Frame::Malformed(why) => write_error(&mut s.out, Value::Null, PARSE_ERROR, &why)?,
+            Frame::Invalid { id, why } => write_error(&mut s.out, id, INVALID_REQUEST, &why)?,
             Frame::Message(Message::Request(req)) => s.request(req)?,
             Frame::Message(Message::Notification(n)) if n.method == "exit" => {
                 return Ok(if s.shut_down {

@@ -14,6 +14,12 @@ pub enum Frame {
     Message(Message),
     /// Not a JSON-RPC message: why (answered with a parse error, then the server reads on).
     Malformed(String),
+    /// A request (it has an `id` and a `method`) that is not a valid one, such as an id that is
+    /// not a string or a 32-bit integer: answered with "invalid request" for that id.
+    Invalid {
+        id: serde_json::Value,
+        why: String,
+    },
     /// The input ended.
     Eof,
 }
@@ -71,7 +77,22 @@ pub fn read_frame(r: &mut impl BufRead) -> io::Result<Frame> {
     let Ok(text) = String::from_utf8(body) else {
         return Ok(Frame::Malformed("the message is not UTF-8".into()));
     };
-    Ok(match serde_json::from_str::<Message>(&text) {
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return Ok(Frame::Malformed(format!("not JSON: {e}"))),
+    };
+    let is_request = value.get("id").is_some() && value.get("method").is_some();
+    if is_request {
+        let id = value.get("id").cloned().unwrap_or_default();
+        return Ok(match serde_json::from_value::<lsp_server::Request>(value) {
+            Ok(req) => Frame::Message(Message::Request(req)),
+            Err(e) => Frame::Invalid {
+                id,
+                why: format!("invalid request: {e}"),
+            },
+        });
+    }
+    Ok(match serde_json::from_value::<Message>(value) {
         Ok(msg) => Frame::Message(msg),
         Err(e) => Frame::Malformed(format!("not a JSON-RPC message: {e}")),
     })
@@ -82,12 +103,17 @@ pub fn write_message(w: &mut impl Write, msg: Message) -> io::Result<()> {
     msg.write(w)
 }
 
-/// The JSON-RPC parse error (-32700) answer to a malformed frame (its id cannot be known: null).
-pub fn write_parse_error(w: &mut impl Write, why: &str) -> io::Result<()> {
+/// JSON-RPC's "parse error": the answer to a malformed frame.
+pub const PARSE_ERROR: i32 = -32700;
+/// JSON-RPC's "invalid request".
+pub const INVALID_REQUEST: i32 = -32600;
+
+/// An error answer written directly, for frames that are no [`Message`] (`id` null when unknown).
+pub fn write_error(w: &mut impl Write, id: serde_json::Value, code: i32, why: &str) -> io::Result<()> {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
-        "id": null,
-        "error": { "code": -32700, "message": why },
+        "id": id,
+        "error": { "code": code, "message": why },
     })
     .to_string();
     write!(w, "Content-Length: {}\r\n\r\n{body}", body.len())?;
