@@ -75,7 +75,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), FmtError> {
 }
 
 /// Format the file at `path`. With `write`, a file that changes is replaced atomically (a temporary
-/// file in the same folder, renamed over it, permissions kept); an unchanged file is not touched.
+/// file in the same folder, renamed over it, permissions kept; through a symbolic link, the file it
+/// points to); an unchanged file is not touched.
 /// The text is added to `sources` so that syntax errors can be rendered.
 pub fn format_path(path: &Path, write: bool, sources: &mut SourceMap) -> Result<FileOutcome, FmtError> {
     let text = read_text(path)?;
@@ -119,6 +120,9 @@ fn replace(path: &Path, text: &str) -> Result<(), FmtError> {
         path: path.to_path_buf(),
         reason,
     };
+    // Through a symbolic link, the file it points to is replaced, not the link.
+    let real = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
+    let path = real.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
