@@ -157,3 +157,33 @@ fn syntax_errors_name_the_place_and_leave_the_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_stays_a_link_and_its_file_is_formatted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let real = dir.path().join("real.uq");
+    let link = dir.path().join("link.uq");
+    std::fs::write(&real, "prior x:real~Normal(0,1)\n").expect("write");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let out = Command::cargo_bin("uq")
+        .expect("uq binary")
+        .arg("fmt")
+        .arg(&link)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&real).expect("read"),
+        "prior x : real ~ Normal(0, 1)\n"
+    );
+}
