@@ -10,8 +10,6 @@ use uq::graph::{Syntax, OPS};
 use uq::repl::{Scope, Session};
 use uq::source::SourceMap;
 
-/// Words the REPL completes besides names, built-ins and distributions (the language's keywords).
-
 fn registered() -> BTreeSet<&'static str> {
     builtins().map(|b| b.name()).collect()
 }
