@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub struct LspArgs {
-    /// Accepted for editors that pass it (VS Code's language client does); stdio is the only
+    /// Accepted for clients that pass it (vscode-languageclient with `transport: stdio`); stdio is the only
     /// transport.
     #[arg(long)]
     pub stdio: bool,
