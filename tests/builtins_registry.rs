@@ -10,9 +10,6 @@ use uq::graph::{Syntax, OPS};
 use uq::repl::{Scope, Session};
 use uq::source::SourceMap;
 
-/// Words the REPL completes besides names, built-ins and distributions (the language's keywords).
-const KEYWORDS: &[&str] = &["import", "data", "let", "fn", "prior", "infer", "real", "complex"];
-
 fn registered() -> BTreeSet<&'static str> {
     builtins().map(|b| b.name()).collect()
 }
@@ -74,7 +71,7 @@ fn repl_completes_and_types_exactly_the_registered() {
         for cand in scope.complete(&word, 1).1 {
             let known = names.contains(cand.as_str())
                 || DISTRIBUTIONS.contains(&cand.as_str())
-                || KEYWORDS.contains(&cand.as_str());
+                || uq::syntax::KEYWORDS.contains(&cand.as_str());
             assert!(known, "the REPL completes `{cand}`, which is not registered");
         }
     }

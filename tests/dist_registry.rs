@@ -75,7 +75,7 @@ fn the_checker_lists_exactly_the_registry() {
 fn the_repl_completes_describes_and_lists_exactly_the_registry() {
     let mut s = Session::new(false);
     // Completion in an empty session: built-in functions, the language's keywords and the registry.
-    let keywords = ["import", "data", "let", "fn", "prior", "infer", "real", "complex"];
+    let keywords = uq::syntax::KEYWORDS;
     let mut completed = BTreeSet::new();
     for c in ('a'..='z').chain('A'..='Z') {
         let (_, cands) = s.scope().complete(&c.to_string(), 1);

@@ -6,6 +6,8 @@ mod bench_train;
 mod calibrate;
 mod check;
 mod flags;
+mod fmt;
+mod lsp;
 mod out_folder;
 mod prior_eval;
 mod repl;
@@ -67,6 +69,12 @@ pub enum Command {
     /// k-space trajectories for `nufft`: `uq traj radial --spokes S --readout N [--golden] --out F.npy`
     /// writes real[S*N, 2] in radians.
     Traj(traj::TrajArgs),
+    /// Format `.uq` files in place (comments kept, the parsed model unchanged); `--check` lists the
+    /// files that are not formatted and exits with 1, writing nothing.
+    Fmt(fmt::FmtArgs),
+    /// Language server (LSP) on stdin/stdout for editors: diagnostics, hover, completion, go to
+    /// definition and formatting of `.uq` files (`docs/editors.md`).
+    Lsp(lsp::LspArgs),
 }
 
 /// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
@@ -83,6 +91,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::PriorEval(args) => prior_eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Traj(args) => traj::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
     }
 }
 

@@ -41,8 +41,6 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (":quit", "", "leave (Ctrl-D works too)"),
 ];
 
-const KEYWORDS: &[&str] = &["import", "data", "let", "fn", "prior", "infer", "real", "complex"];
-
 /// Names the session knows, with signatures of the functions among them.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -60,21 +58,39 @@ impl Scope {
         let mut scope = Scope::default();
         for e in entries {
             match &e.key {
-                Key::Import(m) => {
-                    let local = dir.and_then(|d| std::fs::read_to_string(d.join(format!("{m}.uq"))).ok());
-                    let text =
-                        local.or_else(|| STDLIB.iter().find(|(n, _)| n == m).map(|(_, t)| t.to_string()));
-                    if let Some(t) = text {
-                        scope.add_text(&t);
-                    }
-                }
+                Key::Import(m) => scope.add_module(m, dir),
                 _ => scope.add_text(&e.text),
             }
         }
-        scope.names.sort();
-        scope.names.dedup();
-        scope.modules = local_modules(dir);
-        scope
+        scope.finish(dir)
+    }
+
+    /// Collect the names a whole model text defines and imports (the language server's completion).
+    pub fn of_source(text: &str, dir: Option<&Path>) -> Scope {
+        let mut scope = Scope::default();
+        let (program, _) = parse(FileId(0), text);
+        for s in &program.stmts {
+            if let StmtKind::Import { module } = &s.kind {
+                scope.add_module(&module.name, dir);
+            }
+        }
+        scope.add_text(text);
+        scope.finish(dir)
+    }
+
+    fn add_module(&mut self, m: &str, dir: Option<&Path>) {
+        let local = dir.and_then(|d| std::fs::read_to_string(d.join(format!("{m}.uq"))).ok());
+        let text = local.or_else(|| STDLIB.iter().find(|(n, _)| *n == m).map(|(_, t)| t.to_string()));
+        if let Some(t) = text {
+            self.add_text(&t);
+        }
+    }
+
+    fn finish(mut self, dir: Option<&Path>) -> Scope {
+        self.names.sort();
+        self.names.dedup();
+        self.modules = local_modules(dir);
+        self
     }
 
     fn add_text(&mut self, text: &str) {
@@ -155,7 +171,7 @@ impl Scope {
             .chain(self.fns.iter().map(|(n, _)| n.as_str()))
             .chain(builtins().map(|b| b.name()))
             .chain(DISTRIBUTIONS.iter().copied())
-            .chain(KEYWORDS.iter().copied())
+            .chain(crate::syntax::KEYWORDS.iter().copied())
             .filter(|n| n.starts_with(word) && !n.starts_with("__"))
             .map(str::to_string)
             .collect();

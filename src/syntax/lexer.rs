@@ -35,7 +35,7 @@ impl Keyword {
         Keyword::Complex,
     ];
 
-    pub(crate) fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Keyword::Import => "import",
             Keyword::Data => "data",

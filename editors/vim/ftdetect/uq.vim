@@ -1,0 +1,2 @@
+" uq model files
+autocmd BufRead,BufNewFile *.uq setfiletype uq
