@@ -37,6 +37,10 @@ pub struct SampleArgs {
     /// draw) and check its mean, sd, min and max against them (`predictive` in summary.json).
     #[arg(long)]
     pub predictive: bool,
+    /// Run shard i of a cluster job array: i from SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX,
+    /// and --chain-offset i × chains; join the shards with `uq merge` (docs/cluster.md).
+    #[arg(long, conflicts_with = "chain_offset")]
+    pub shard_from_env: bool,
     #[command(flatten)]
     pub flags: SamplerFlags,
 }
@@ -101,6 +105,16 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(e) => return Ok(report_prepare(e, &sources)),
     };
+    let mut settings = settings;
+    if args.shard_from_env {
+        let offset = super::shard::shard_index(|v| std::env::var(v).ok())
+            .and_then(|i| super::shard::chain_offset(i, settings.count("chains").map_or(0, |c| c as u64)))
+            .and_then(|k| settings.set_count("chain_offset", k));
+        if let Err(m) = offset {
+            eprintln!("error: {m}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    }
     for n in &notes {
         eprintln!("note: {n}");
     }
