@@ -56,7 +56,11 @@ fn one_run_equals_merged_shards(args: &[&str]) {
     let shards: Vec<PathBuf> = (0..4)
         .map(|k| {
             let off = (2 * k).to_string();
-            sample(dir, &format!("s{k}"), &[args, &["--chains", "2", "--chain-offset", &off]].concat())
+            sample(
+                dir,
+                &format!("s{k}"),
+                &[args, &["--chains", "2", "--chain-offset", &off]].concat(),
+            )
         })
         .collect();
     let refs: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
@@ -64,7 +68,10 @@ fn one_run_equals_merged_shards(args: &[&str]) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let merged = dir.join("merged");
     for f in ["x/samples.npy", "x/mean.npy", "x/std.npy"] {
-        assert!(bytes(one.join(f)) == bytes(merged.join(f)), "{f} differs ({args:?})");
+        assert!(
+            bytes(one.join(f)) == bytes(merged.join(f)),
+            "{f} differs ({args:?})"
+        );
     }
     let (a, b) = (summary(&one), summary(&merged));
     for key in [
@@ -92,7 +99,8 @@ fn one_run_equals_merged_shards(args: &[&str]) {
     assert_eq!(b["chain_indices"], serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7]));
     if one.join("sample_stats.npz").exists() {
         let read = |p: &Path| {
-            let mut r = ndarray_npy::NpzReader::new(std::fs::File::open(p.join("sample_stats.npz")).unwrap()).unwrap();
+            let mut r = ndarray_npy::NpzReader::new(std::fs::File::open(p.join("sample_stats.npz")).unwrap())
+                .unwrap();
             let acc: ndarray::Array2<f64> = r.by_name("acceptance_rate").unwrap();
             let steps: ndarray::Array2<i64> = r.by_name("n_steps").unwrap();
             (acc, steps)
@@ -125,7 +133,16 @@ fn annealed_hmc_shards_merge_to_the_one_run() {
 
 #[test]
 fn dps_shards_merge_to_the_one_run() {
-    one_run_equals_merged_shards(&["--sampler", "dps", "--dps-steps", "30", "--correct", "0", "--draws", "3"]);
+    one_run_equals_merged_shards(&[
+        "--sampler",
+        "dps",
+        "--dps-steps",
+        "30",
+        "--correct",
+        "0",
+        "--draws",
+        "3",
+    ]);
 }
 
 #[test]
@@ -146,7 +163,15 @@ fn merge_refuses_other_runs_and_marks_a_partial_merge() {
     Command::cargo_bin("uq")
         .unwrap()
         .current_dir(dir)
-        .args(["sample", "other.uq", "--quiet", "--out", "other", "--chain-offset", "2"])
+        .args([
+            "sample",
+            "other.uq",
+            "--quiet",
+            "--out",
+            "other",
+            "--chain-offset",
+            "2",
+        ])
         .args(base)
         .assert()
         .success();
@@ -181,7 +206,9 @@ fn shard_from_env_sets_the_offset_and_says_when_it_cannot() {
         c.current_dir(dir)
             .env_remove("SLURM_ARRAY_TASK_ID")
             .env_remove("JOB_COMPLETION_INDEX")
-            .args(["sample", "m.uq", "--quiet", "--draws", "5", "--warmup", "5", "--chains", "2"])
+            .args([
+                "sample", "m.uq", "--quiet", "--draws", "5", "--warmup", "5", "--chains", "2",
+            ])
             .args(["--shard-from-env", "--out", out]);
         for (k, v) in env {
             c.env(k, v);
@@ -190,7 +217,10 @@ fn shard_from_env_sets_the_offset_and_says_when_it_cannot() {
     };
     let o = run(&[("SLURM_ARRAY_TASK_ID", "3")], "a");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(summary(&dir.join("a"))["chain_indices"], serde_json::json!([6, 7]));
+    assert_eq!(
+        summary(&dir.join("a"))["chain_indices"],
+        serde_json::json!([6, 7])
+    );
     let o = run(&[], "b");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));

@@ -22,7 +22,10 @@ pub struct MergeArgs {
 
 pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if args.runs.iter().any(|r| r == &args.out) {
-        eprintln!("error: the output folder {} is one of the runs to merge; choose another", args.out.display());
+        eprintln!(
+            "error: the output folder {} is one of the runs to merge; choose another",
+            args.out.display()
+        );
         return Ok(ExitCode::from(super::EXIT_USAGE));
     }
     let mut merged = match session::merge_runs(&args.runs) {

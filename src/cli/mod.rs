@@ -11,6 +11,7 @@ mod prior_eval;
 mod repl;
 mod sample;
 mod shard;
+mod stack;
 mod train;
 mod traj;
 

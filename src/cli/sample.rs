@@ -41,6 +41,16 @@ pub struct SampleArgs {
     /// and --chain-offset i × chains; join the shards with `uq merge` (docs/cluster.md).
     #[arg(long, conflicts_with = "chain_offset")]
     pub shard_from_env: bool,
+    /// Run the model over the leading axis of the data tensor NAME, bound with `--data
+    /// NAME=STACK.npy` of shape [slices, …declared shape]: one run folder per slice (OUT/slice_000/ …),
+    /// stacked means and stds (OUT/LATENT/mean.npy, std.npy) and OUT/stack.json; repeat it for
+    /// several tensors stacked alike. Slices run one after another (docs/cluster.md).
+    #[arg(long, value_name = "NAME")]
+    pub over: Vec<String>,
+    /// With --over: a real .npy stack of true images [slices, …] for the PSNR of each slice's
+    /// posterior mean (first latent, peak 1) in OUT/stack.json.
+    #[arg(long, value_name = "FILE.npy", requires = "over")]
+    pub truth: Option<PathBuf>,
     #[command(flatten)]
     pub flags: SamplerFlags,
 }
@@ -92,6 +102,9 @@ pub fn report_prepare(e: PrepareError, sources: &SourceMap) -> ExitCode {
 }
 
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
+    if !args.over.is_empty() {
+        return super::stack::run(args);
+    }
     let mut sources = SourceMap::new();
     let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
         return Ok(ExitCode::from(EXIT_MODEL_ERROR));

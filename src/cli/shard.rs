@@ -9,7 +9,9 @@ pub fn shard_index(get: impl Fn(&str) -> Option<String>) -> Result<u64, String> 
     for var in SHARD_VARS {
         if let Some(v) = get(var) {
             return v.trim().parse::<u64>().map_err(|_| {
-                format!("--shard-from-env: {var}={v:?} is not a whole number; it must be the array task's index")
+                format!(
+                    "--shard-from-env: {var}={v:?} is not a whole number; it must be the array task's index"
+                )
             });
         }
     }
@@ -24,7 +26,9 @@ pub fn chain_offset(index: u64, chains: u64) -> Result<u64, String> {
     index
         .checked_mul(chains)
         .filter(|k| *k <= u32::MAX as u64)
-        .ok_or_else(|| format!("--shard-from-env: shard {index} × {chains} chains is too large a chain index"))
+        .ok_or_else(|| {
+            format!("--shard-from-env: shard {index} × {chains} chains is too large a chain index")
+        })
 }
 
 #[cfg(test)]
@@ -36,10 +40,19 @@ mod tests {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
-        assert_eq!(shard_index(env(&[("SLURM_ARRAY_TASK_ID", "3"), ("JOB_COMPLETION_INDEX", "5")])), Ok(3));
+        assert_eq!(
+            shard_index(env(&[
+                ("SLURM_ARRAY_TASK_ID", "3"),
+                ("JOB_COMPLETION_INDEX", "5")
+            ])),
+            Ok(3)
+        );
         assert_eq!(shard_index(env(&[("JOB_COMPLETION_INDEX", "5")])), Ok(5));
         let none = shard_index(env(&[])).unwrap_err();
-        assert!(none.contains("SLURM_ARRAY_TASK_ID") && none.contains("--chain-offset"), "{none}");
+        assert!(
+            none.contains("SLURM_ARRAY_TASK_ID") && none.contains("--chain-offset"),
+            "{none}"
+        );
         let bad = shard_index(env(&[("SLURM_ARRAY_TASK_ID", "1-3")])).unwrap_err();
         assert!(bad.contains("not a whole number"), "{bad}");
         assert_eq!(chain_offset(3, 2), Ok(6));

@@ -36,7 +36,6 @@ pub struct Progress {
     pub step_size: f64,
 }
 
-
 /// One ChaCha8 generator per entry of `streams`, seeded by `seed` on that stream: what a chain (or an
 /// annealing run) draws depends only on the seed and its global index, never on which other chains
 /// run beside it (so shards of a run, `--chain-offset`, reproduce its chains bit for bit).

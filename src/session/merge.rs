@@ -59,7 +59,11 @@ fn read_err(path: &Path, e: impl std::fmt::Display) -> MergeError {
 fn identity(s: &Summary) -> Vec<(&'static str, String)> {
     let p = &s.provenance;
     let hash = |r: &crate::output::FileRecord| {
-        format!("{}={}", r.name.as_deref().unwrap_or(""), r.sha256.as_deref().unwrap_or("?"))
+        format!(
+            "{}={}",
+            r.name.as_deref().unwrap_or(""),
+            r.sha256.as_deref().unwrap_or("?")
+        )
     };
     let mut options = p.options.clone();
     options.remove("chains");
@@ -68,15 +72,30 @@ fn identity(s: &Summary) -> Vec<(&'static str, String)> {
     vec![
         ("format version", s.format_version.to_string()),
         ("uq version", p.uq_version.clone()),
-        ("model (SHA-256 of its text)", p.model.as_ref().map(hash).unwrap_or_default()),
-        ("imported modules", p.imports.iter().map(hash).collect::<Vec<_>>().join(", ")),
-        ("data (SHA-256 per tensor)", p.data.iter().map(hash).collect::<Vec<_>>().join(", ")),
-        ("prior files", p.priors.iter().map(hash).collect::<Vec<_>>().join(", ")),
+        (
+            "model (SHA-256 of its text)",
+            p.model.as_ref().map(hash).unwrap_or_default(),
+        ),
+        (
+            "imported modules",
+            p.imports.iter().map(hash).collect::<Vec<_>>().join(", "),
+        ),
+        (
+            "data (SHA-256 per tensor)",
+            p.data.iter().map(hash).collect::<Vec<_>>().join(", "),
+        ),
+        (
+            "prior files",
+            p.priors.iter().map(hash).collect::<Vec<_>>().join(", "),
+        ),
         ("sampler", s.sampler.clone()),
         ("seed", s.seed.to_string()),
         ("settings", Value::Object(options).to_string()),
         ("draws per chain", s.draws.to_string()),
-        ("stack slice", s.extra.get("slice").map(Value::to_string).unwrap_or_default()),
+        (
+            "stack slice",
+            s.extra.get("slice").map(Value::to_string).unwrap_or_default(),
+        ),
     ]
 }
 
@@ -217,7 +236,10 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             )));
         }
         if s.chain_indices.len() != s.chains {
-            return Err(read_err(&path, "no global chain indices (written by an older uq?)"));
+            return Err(read_err(
+                &path,
+                "no global chain indices (written by an older uq?)",
+            ));
         }
         shards.push((d.clone(), s));
     }
@@ -284,7 +306,12 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         };
         items.push((l.name.clone(), ty, all));
     }
-    let stats = join_stats(shards.iter().map(|(d, _)| read_stats(d)).collect::<Result<_, _>>()?);
+    let stats = join_stats(
+        shards
+            .iter()
+            .map(|(d, _)| read_stats(d))
+            .collect::<Result<_, _>>()?,
+    );
     let checks = join_checks(&shards, stats);
     let cat_f = |f: fn(&Summary) -> &Vec<f64>| shards.iter().flat_map(|(_, s)| f(s).clone()).collect();
     summary.acceptance_rate = cat_f(|s| &s.acceptance_rate);
@@ -300,8 +327,14 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     summary.warnings.clear();
     summary.predictive.clear();
     summary.files.clear();
-    summary.provenance.options.insert("chains".into(), json!(summary.chains));
-    summary.provenance.options.insert("chain_offset".into(), json!(summary.chain_indices[0]));
+    summary
+        .provenance
+        .options
+        .insert("chains".into(), json!(summary.chains));
+    summary
+        .provenance
+        .options
+        .insert("chain_offset".into(), json!(summary.chain_indices[0]));
     summary.extra.insert(MERGE_KEY.into(), record);
     Ok(Merged {
         summary,
@@ -312,7 +345,11 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 }
 
 /// Write a merged run into `writer`'s folder as `uq sample` writes a run. Returns the table.
-pub fn write_merged(m: &mut Merged, writer: &RunWriter, formats: ArrayFormats) -> Result<String, SessionError> {
+pub fn write_merged(
+    m: &mut Merged,
+    writer: &RunWriter,
+    formats: ArrayFormats,
+) -> Result<String, SessionError> {
     let items: Vec<Item<'_>> = m
         .items
         .iter()

@@ -16,10 +16,10 @@ mod write;
 
 pub use build::{build, Built};
 pub use error::SessionError;
+pub use merge::{merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };
-pub use merge::{merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
 pub use plan::{plan, Plan, PlanInput};
 pub use predictive::{predictive, Predictive};
 pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};

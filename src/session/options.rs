@@ -326,7 +326,9 @@ impl Settings {
     /// `chain_offset` from the resolved number of chains).
     pub fn set_count(&mut self, key: &str, n: u64) -> Result<(), String> {
         let def = option(key).ok_or_else(|| format!("unknown option `{key}`"))?;
-        let v = def.parse(&Raw::Text(n.to_string())).map_err(|m| format!("{key} {m}"))?;
+        let v = def
+            .parse(&Raw::Text(n.to_string()))
+            .map_err(|m| format!("{key} {m}"))?;
         self.values.insert(def.key, v);
         if !self.given.contains(&def.key) {
             self.given.push(def.key);

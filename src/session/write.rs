@@ -119,9 +119,10 @@ pub(crate) fn write_items(
         .map(|(name, shape, diag)| LatentCheck { name, shape, diag })
         .collect();
     summary.warnings = check_warnings(&latent_checks, checks);
-    summary
-        .extra
-        .insert(super::merge::CHECKS_KEY.into(), super::merge::checks_record(checks));
+    summary.extra.insert(
+        super::merge::CHECKS_KEY.into(),
+        super::merge::checks_record(checks),
+    );
     // sample_stats is written before the file list is taken (the list must cover the whole folder).
     if let Some(stats) = &checks.stats {
         write_sample_stats(&writer.path(SAMPLE_STATS_FILE), stats)?;

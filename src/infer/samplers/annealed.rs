@@ -241,7 +241,15 @@ pub fn annealed_hmc_from(
         let streams: Vec<u64> = (0..rows.nrows())
             .map(|p| particle_stream(first + p % chains, r0 + p / chains))
             .collect();
-        let out = anneal_batch(target, cfg, &sigmas, rows.to_owned(), (seed, &streams), &report, stop)?;
+        let out = anneal_batch(
+            target,
+            cfg,
+            &sigmas,
+            rows.to_owned(),
+            (seed, &streams),
+            &report,
+            stop,
+        )?;
         evals = (evals.0 + out.evals.0, evals.1 + out.evals.1);
         levels_done += out.levels_done;
         if b == 0 {

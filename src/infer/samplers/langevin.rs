@@ -98,8 +98,15 @@ mod tests {
             eps: 2e-3,
             eds: true,
         };
-        let (x, stopped) =
-            annealed_langevin(&prior, &cfg, &(0..chains as u64).collect::<Vec<_>>(), 3, &|_, _, _| {}, &AtomicBool::new(false)).unwrap();
+        let (x, stopped) = annealed_langevin(
+            &prior,
+            &cfg,
+            &(0..chains as u64).collect::<Vec<_>>(),
+            3,
+            &|_, _, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert!(!stopped);
         let v = tau * tau + cfg.sigma_min * cfg.sigma_min;
         let alpha = cfg.eps;

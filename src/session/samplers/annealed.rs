@@ -8,7 +8,8 @@ use super::{
     start_estimate, SamplerDef, Uses,
 };
 use crate::infer::{
-    annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Levels, MhMode, RunChecks, HMC_TARGET_ACCEPT,
+    annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Levels, MhMode,
+    RunChecks, HMC_TARGET_ACCEPT,
 };
 use crate::output::PhaseCount;
 use crate::score::NoiseKind;

@@ -2,7 +2,10 @@
 //! rounds of one independent sample per chain, the chains of several rounds batched together.
 
 use super::{corrected::CorrectorRecord, start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
-use crate::infer::{correct_streams, particle_stream, run_dps_streams, vp_prior, CorrectorConfig, DpsConfig, Gibbs, MhMode, VpLevel};
+use crate::infer::{
+    correct_streams, particle_stream, run_dps_streams, vp_prior, CorrectorConfig, DpsConfig, Gibbs, MhMode,
+    VpLevel,
+};
 use crate::output::PhaseCount;
 use crate::session::RunProgress;
 use ndarray::{s, Array3};
