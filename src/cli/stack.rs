@@ -50,8 +50,11 @@ impl Stack {
     }
 }
 
+/// A stacked tensor of `--over`: its data name, file and values.
+type Bound = (String, PathBuf, Stack);
+
 /// The stacked tensors of `--over`, each bound by `--data NAME=PATH`, all with the same leading length.
-fn stacks(args: &SampleArgs) -> Result<(Vec<(String, PathBuf, Stack)>, usize), String> {
+fn stacks(args: &SampleArgs) -> Result<(Vec<Bound>, usize), String> {
     let mut out = Vec::new();
     for name in &args.over {
         let path = args

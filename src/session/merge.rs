@@ -287,7 +287,12 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         notes.push(w);
     }
     if let Some(p) = summary.extra.get(super::samplers::POOLED_KEY) {
-        let what: Vec<&str> = p.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let what: Vec<&str> = p
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         notes.push(format!(
             "these runs adapted {} over the chains of each shard: the merged draws are valid but not those of one run of all chains",
             what.join(", and ")
