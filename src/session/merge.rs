@@ -298,6 +298,9 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             what.join(", and ")
         ));
     }
+    if shards.iter().any(|(_, s)| !s.predictive.is_empty()) {
+        notes.push("the shards' posterior predictive checks are not recomputed (their replicates are merged as draws); run `uq sample --predictive` on one run for them".into());
+    }
     // Draws of every latent and output quantity, chains in order.
     let mut items = Vec::new();
     for l in &shards[0].1.latents {
