@@ -15,9 +15,10 @@ pub struct MergeArgs {
     /// missing shard is allowed (the merge is marked partial in summary.json, with a warning).
     #[arg(required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
-    /// Also write BART `.cfl/.hdr` pairs beside the `.npy` arrays.
-    #[arg(long)]
-    pub cfl: bool,
+    /// Array formats, as `uq sample --format`: `npy` (always written) and `cfl` (also BART
+    /// `.cfl/.hdr` pairs beside them).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "npy")]
+    pub format: Vec<super::sample::FormatArg>,
 }
 
 pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
@@ -46,7 +47,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         Ok(w) => w,
         Err(code) => return Ok(code),
     };
-    let formats = session::ArrayFormats { cfl: args.cfl };
+    let formats = session::ArrayFormats {
+        cfl: args.format.contains(&super::sample::FormatArg::Cfl),
+    };
     let table = session::write_merged(&mut merged, &writer, formats)?;
     let dir = writer.commit()?;
     let s = &merged.summary;
