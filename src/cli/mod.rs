@@ -8,10 +8,13 @@ mod check;
 mod flags;
 mod fmt;
 mod lsp;
+mod merge;
 mod out_folder;
 mod prior_eval;
 mod repl;
 mod sample;
+mod shard;
+mod stack;
 mod train;
 mod traj;
 
@@ -45,6 +48,10 @@ pub enum Command {
     /// Draw posterior samples: plan a sampler, run all chains, write the run folder (npy, png,
     /// sample_stats.npz, summary.json) and warn about problems the diagnostics show.
     Sample(sample::SampleArgs),
+    /// Join shards of one run (`uq sample --chain-offset K` or `--shard-from-env`) into one run
+    /// folder: checks they share model, data, settings and seed with disjoint chains, recomputes R̂,
+    /// ESS, MCSE and the warnings over all chains (docs/cluster.md).
+    Merge(merge::MergeArgs),
     /// Interactive session: define and redefine statements, evaluate expressions, sample, look at results.
     ///
     /// Reads a piped script when stdin is not a terminal. `:help` lists the commands.
@@ -83,6 +90,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Repl(args) => repl::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Train(args) => train::run(args),

@@ -45,6 +45,20 @@ pub struct SampleArgs {
     /// The level of those intervals (one of the file's, 0.1 … 0.9).
     #[arg(long, default_value_t = 0.9, requires = "interval_scale")]
     pub interval_level: f64,
+    /// Run shard i of a cluster job array: i from SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX,
+    /// and --chain-offset i × chains; join the shards with `uq merge` (docs/cluster.md).
+    #[arg(long, conflicts_with = "chain_offset")]
+    pub shard_from_env: bool,
+    /// Run the model over the leading axis of the data tensor NAME, bound with `--data
+    /// NAME=STACK.npy` of shape [slices, …declared shape]: one run folder per slice (OUT/slice_000/ …),
+    /// stacked means and stds (OUT/LATENT/mean.npy, std.npy) and OUT/stack.json; repeat it for
+    /// several tensors stacked alike. Slices run one after another (docs/cluster.md).
+    #[arg(long, value_name = "NAME")]
+    pub over: Vec<String>,
+    /// With --over: a real .npy stack of true images [slices, …] for the PSNR of each slice's
+    /// posterior mean (first latent, peak 1) in OUT/stack.json.
+    #[arg(long, value_name = "FILE.npy", requires = "over")]
+    pub truth: Option<PathBuf>,
     #[command(flatten)]
     pub flags: SamplerFlags,
 }
@@ -131,6 +145,13 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if !args.over.is_empty() {
+        if interval.is_some() {
+            eprintln!("error: --interval-scale is not applied to --over stacks; run the slices with `uq sample` one by one");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        return super::stack::run(args);
+    }
     let mut sources = SourceMap::new();
     let Some((model, data)) = super::load_model(&args.model, &args.data, &mut sources) else {
         return Ok(ExitCode::from(EXIT_MODEL_ERROR));
@@ -144,6 +165,16 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(e) => return Ok(report_prepare(e, &sources)),
     };
+    let mut settings = settings;
+    if args.shard_from_env {
+        let offset = super::shard::shard_index(|v| std::env::var(v).ok())
+            .and_then(|i| super::shard::chain_offset(i, settings.count("chains").map_or(0, |c| c as u64)))
+            .and_then(|k| settings.set_count("chain_offset", k));
+        if let Err(m) = offset {
+            eprintln!("error: {m}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    }
     for n in &notes {
         eprintln!("note: {n}");
     }

@@ -22,12 +22,16 @@ pub use kernels::{
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
 pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm};
-pub use run::{run_chains, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput};
+pub(crate) use run::particle_stream;
+pub(crate) use run::stream_rngs;
+pub use run::{
+    run_chains, run_chains_from, KernelKind, Mass, Phase, Progress, RunConfig, RunError, RunOutput,
+};
 pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 pub use sample_stats::SampleStats;
 pub use samplers::{
-    annealed_hmc, annealed_langevin, correct, run_dps, vp_prior, AnnealedConfig, AnnealedOutput,
-    AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig, DpsOutput, DpsProgress, Gibbs,
-    LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
+    annealed_hmc, annealed_hmc_from, annealed_langevin, correct, correct_streams, run_dps, run_dps_streams,
+    vp_prior, AnnealedConfig, AnnealedOutput, AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig,
+    DpsOutput, DpsProgress, Gibbs, LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
 };
 pub use target::{Eval, EvalError, Posterior};

@@ -36,15 +36,23 @@ pub struct Progress {
     pub step_size: f64,
 }
 
-/// One independent ChaCha8 stream per chain, all derived from one seed (stream = chain index).
-pub(crate) fn chain_rngs(seed: u64, chains: usize) -> Vec<ChaCha8Rng> {
-    (0..chains)
-        .map(|c| {
+/// One ChaCha8 generator per entry of `streams`, seeded by `seed` on that stream: what a chain (or an
+/// annealing run) draws depends only on the seed and its global index, never on which other chains
+/// run beside it (so shards of a run, `--chain-offset`, reproduce its chains bit for bit).
+pub(crate) fn stream_rngs(seed: u64, streams: &[u64]) -> Vec<ChaCha8Rng> {
+    streams
+        .iter()
+        .map(|&c| {
             let mut r = ChaCha8Rng::seed_from_u64(seed);
-            r.set_stream(c as u64);
+            r.set_stream(c);
             r
         })
         .collect()
+}
+
+/// The stream of round `round` of global chain `chain` (annealed HMC, DPS): rounds in the high half.
+pub(crate) fn particle_stream(chain: usize, round: usize) -> u64 {
+    ((round as u64) << 32) | chain as u64
 }
 
 /// Draws and statistics of a run.
@@ -182,6 +190,33 @@ pub fn run_chains(
     progress: &dyn Fn(&Progress),
     stop: &AtomicBool,
 ) -> Result<RunOutput, RunError> {
+    run_chains_from(target, cfg, init, seed, 0, progress, stop)
+}
+
+/// [`run_chains`] for the chains `first, first + 1, …` of a larger run: chain `c` of `init` draws
+/// on stream `first + c`, as it would in one run of all chains (no state is shared between chains).
+pub fn run_chains_from(
+    target: &dyn Posterior,
+    cfg: &RunConfig,
+    init: Array2<f64>,
+    seed: u64,
+    first: usize,
+    progress: &dyn Fn(&Progress),
+    stop: &AtomicBool,
+) -> Result<RunOutput, RunError> {
+    let streams: Vec<u64> = (0..init.nrows()).map(|c| (first + c) as u64).collect();
+    run_chains_streams(target, cfg, init, stream_rngs(seed, &streams), progress, stop)
+}
+
+/// [`run_chains`] with the chains' random generators given (one per row of `init`).
+pub(crate) fn run_chains_streams(
+    target: &dyn Posterior,
+    cfg: &RunConfig,
+    init: Array2<f64>,
+    mut rngs: Vec<ChaCha8Rng>,
+    progress: &dyn Fn(&Progress),
+    stop: &AtomicBool,
+) -> Result<RunOutput, RunError> {
     let started = Instant::now();
     cfg.validate(target)?;
     let (chains, dim) = init.dim();
@@ -191,8 +226,13 @@ pub fn run_chains(
             target.dim()
         )));
     }
+    if rngs.len() != chains {
+        return Err(RunError::Config(format!(
+            "{} random streams for {chains} chains",
+            rngs.len()
+        )));
+    }
     let mut states = initial_states(target, &init, cfg.sigma)?;
-    let mut rngs = chain_rngs(seed, chains);
     let mut tuning = Tuning::new(chains, dim, cfg.step_size);
     let (mut grad_evals, mut score_evals) = (chains as u64, 0u64);
     let mut warmup = None;

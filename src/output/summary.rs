@@ -124,6 +124,9 @@ pub struct Summary {
     /// The planner's one-sentence reason for the sampler.
     pub reason: String,
     pub chains: usize,
+    /// The global index of every chain (`chain_offset …`; a merged run lists those of its shards).
+    #[serde(default)]
+    pub chain_indices: Vec<usize>,
     /// Draws kept per chain (after warm-up; fewer than asked for when `partial`).
     pub draws: usize,
     /// Warm-up iterations done per chain (annealed HMC: per round at σ_min); fewer than asked for

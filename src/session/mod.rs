@@ -3,6 +3,7 @@
 
 mod build;
 mod error;
+mod merge;
 mod options;
 mod plan;
 mod predictive;
@@ -15,6 +16,7 @@ mod write;
 
 pub use build::{build, Built};
 pub use error::SessionError;
+pub use merge::{merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };
@@ -25,7 +27,7 @@ pub use provenance::record_inputs;
 pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};
 pub use samplers::{
     defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, PriorLevels,
-    SamplerDef, Uses, COMMON, SAMPLERS,
+    SamplerDef, Uses, COMMON, POOLED_KEY, SAMPLERS,
 };
 pub use view::{apply_view, PriorView};
 pub use write::{write_run, ArrayFormats};

@@ -59,6 +59,12 @@ const fn real(key: &'static str, lo: f64, hi: f64, help: &'static str) -> Option
 pub const OPTIONS: &[OptionDef] = &[
     count("chains", 1, 65_536, "Number of chains, run as one batch."),
     count("seed", 0, u64::MAX, "Seed of every random stream; the same seed gives bit-identical output."),
+    count(
+        "chain_offset",
+        0,
+        u32::MAX as u64,
+        "Global index of the first chain: a shard of a larger run (docs/cluster.md), chains K…K+chains−1 on their own random streams.",
+    ),
     count("draws", 1, MAX_COUNT, "Draws kept per chain."),
     count("warmup", 0, MAX_COUNT, "Warm-up iterations per chain, with step-size (and mass) adaptation."),
     count(
@@ -314,6 +320,20 @@ impl Settings {
             values,
             given: set,
         })
+    }
+
+    /// Set a whole-number option after resolution, within its range (`--shard-from-env` sets
+    /// `chain_offset` from the resolved number of chains).
+    pub fn set_count(&mut self, key: &str, n: u64) -> Result<(), String> {
+        let def = option(key).ok_or_else(|| format!("unknown option `{key}`"))?;
+        let v = def
+            .parse(&Raw::Text(n.to_string()))
+            .map_err(|m| format!("{key} {m}"))?;
+        self.values.insert(def.key, v);
+        if !self.given.contains(&def.key) {
+            self.given.push(def.key);
+        }
+        Ok(())
     }
 
     /// A whole-number option with a fixed default (an error names a registry entry without one).

@@ -99,6 +99,8 @@ pub fn run(
         seed: settings.seed()?,
         ..Summary::default()
     };
+    let first = settings.count("chain_offset")?;
+    summary.chain_indices = (first..first + summary.chains).collect();
     summary.provenance.uq_version = env!("CARGO_PKG_VERSION").to_string();
     summary.provenance.options = super::provenance::options_record(settings);
     let mut checks = RunChecks::default();

@@ -59,9 +59,8 @@ pub fn write_run(
     formats: ArrayFormats,
 ) -> Result<String, SessionError> {
     let layout = built.posterior.layout();
-    let mut diags = Vec::new();
     // Latents (slices of the flat draws), then derived quantities (arrays of their own).
-    let mut items: Vec<(&str, &crate::graph::Ty, &Array3<f64>, usize, usize)> = model
+    let mut items: Vec<Item<'_>> = model
         .latents
         .iter()
         .zip(&layout.slots)
@@ -73,8 +72,25 @@ pub fn write_run(
             .iter()
             .map(|(name, ty, a)| (name.as_str(), ty, a, 0, a.shape()[2])),
     );
+    let (summary, checks) = (&mut result.summary, &result.checks);
+    write_items(&items, summary, checks, writer, formats)
+}
+
+/// One array of a run folder: name, type, flat draws `[chains, draws, …]` and its columns there.
+pub(crate) type Item<'a> = (&'a str, &'a crate::graph::Ty, &'a Array3<f64>, usize, usize);
+
+/// Write every item's folder, the diagnostics, warnings, `sample_stats.npz` and `summary.json` (what
+/// `uq sample` and `uq merge` share). Returns the table.
+pub(crate) fn write_items(
+    items: &[Item<'_>],
+    summary: &mut crate::output::Summary,
+    checks: &crate::infer::RunChecks,
+    writer: &RunWriter,
+    formats: ArrayFormats,
+) -> Result<String, SessionError> {
+    let mut diags = Vec::new();
     let mut summaries = Vec::new();
-    for (name, ty, draws, off, len) in items {
+    for &(name, ty, draws, off, len) in items {
         let diag = Diagnostics::compute(draws.slice(s![.., .., off..off + len]));
         let dir = writer.subdir(name)?;
         let (real, complex) = latent_samples(draws, off, len, &ty.shape, ty.is_complex())?;
@@ -100,24 +116,28 @@ pub fn write_run(
         summaries.push(LatentSummary::from_diagnostics(name, &ty.shape, dtype, &diag));
         diags.push((name.to_string(), ty.shape.clone(), diag));
     }
-    result.summary.latents.extend(summaries);
-    result.summary.update_extremes();
-    let checks: Vec<LatentCheck<'_>> = diags
+    summary.latents.extend(summaries);
+    summary.update_extremes();
+    let latent_checks: Vec<LatentCheck<'_>> = diags
         .iter()
         .map(|(name, shape, diag)| LatentCheck { name, shape, diag })
         .collect();
-    result.summary.warnings = check_warnings(&checks, &result.checks);
+    summary.warnings = check_warnings(&latent_checks, checks);
+    summary.extra.insert(
+        super::merge::CHECKS_KEY.into(),
+        super::merge::checks_record(checks),
+    );
     // sample_stats is written before the file list is taken (the list must cover the whole folder).
-    if let Some(stats) = &result.checks.stats {
+    if let Some(stats) = &checks.stats {
         write_sample_stats(&writer.path(SAMPLE_STATS_FILE), stats)?;
     }
-    result.summary.uq_run = true;
-    result.summary.format_version = FORMAT_VERSION;
+    summary.uq_run = true;
+    summary.format_version = FORMAT_VERSION;
     let mut files = record_files(&writer.dir());
     files.push(SUMMARY_FILE.to_string());
     files.sort();
-    result.summary.files = files;
-    result.summary.write(&writer.path(SUMMARY_FILE))?;
+    summary.files = files;
+    summary.write(&writer.path(SUMMARY_FILE))?;
     let table = format_table(
         &diags
             .iter()

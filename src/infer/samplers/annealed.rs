@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array2, Array3, Axis};
 
-use super::corrector::{correct, CorrectorConfig, CorrectorOutput};
+use super::corrector::{correct_streams, CorrectorConfig, CorrectorOutput};
 use super::gibbs::Gibbs;
 use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, MhMode};
 use crate::infer::run::{
-    chain_rngs, initial_states, run_chains, KernelKind, Mass, Progress, RunConfig, RunError, RunOutput,
+    initial_states, particle_stream, run_chains_streams, stream_rngs, KernelKind, Mass, Progress, RunConfig,
+    RunError, RunOutput,
 };
 use crate::infer::target::Posterior;
 
@@ -176,6 +177,23 @@ pub fn annealed_hmc(
     progress: &(dyn Fn(AnnealedProgress<'_>) + Sync),
     stop: &AtomicBool,
 ) -> Result<AnnealedOutput, RunError> {
+    annealed_hmc_from(target, cfg, init, seed, 0, progress, stop)
+}
+
+/// [`annealed_hmc`] for the chains `first, first + 1, …` of a larger run: round `r` of chain `c`
+/// draws on its own stream ([`particle_stream`]) whatever the batch it runs in. A shard equals the
+/// same chains of one run bit for bit when nothing is pooled over the particles of a batch: the
+/// step ε given (the heuristic's ε is their geometric mean) and no corrector (its step adapts to the
+/// batch's mean acceptance).
+pub fn annealed_hmc_from(
+    target: &dyn Posterior,
+    cfg: &AnnealedConfig,
+    init: Array2<f64>,
+    seed: u64,
+    first: usize,
+    progress: &(dyn Fn(AnnealedProgress<'_>) + Sync),
+    stop: &AtomicBool,
+) -> Result<AnnealedOutput, RunError> {
     let started = Instant::now();
     cfg.validate(target)?;
     let runs = init.nrows();
@@ -220,12 +238,15 @@ pub fn annealed_hmc(
             }),
             other => progress(other),
         };
+        let streams: Vec<u64> = (0..rows.nrows())
+            .map(|p| particle_stream(first + p % chains, r0 + p / chains))
+            .collect();
         let out = anneal_batch(
             target,
             cfg,
             &sigmas,
             rows.to_owned(),
-            seed.wrapping_add(b as u64),
+            (seed, &streams),
             &report,
             stop,
         )?;
@@ -292,13 +313,13 @@ fn anneal_batch(
     cfg: &AnnealedConfig,
     sigmas: &[f64],
     init: Array2<f64>,
-    seed: u64,
+    (seed, streams): (u64, &[u64]),
     progress: &(dyn Fn(AnnealedProgress<'_>) + Sync),
     stop: &AtomicBool,
 ) -> Result<Batch, RunError> {
     let chains = init.nrows();
     let levels = sigmas.len();
-    let mut rngs = chain_rngs(seed, chains);
+    let mut rngs = stream_rngs(seed, streams);
     let mut states = initial_states(target, &init, cfg.sigma0)?;
     let mut grad_evals = chains as u64;
     let mut score_evals = 0u64;
@@ -308,7 +329,7 @@ fn anneal_batch(
     };
     // Latents next to the score prior with an exact, non-annealed prior (a latent noise level):
     // frozen in the HMC moves, updated by Metropolis-within-Gibbs at the start of every level.
-    let mut gibbs = Gibbs::new(target, chains, seed);
+    let mut gibbs = Gibbs::new(target, streams, seed);
     let ones = vec![
         gibbs
             .as_ref()
@@ -392,7 +413,7 @@ fn anneal_batch(
             eds: false,
         };
         let from = positions(&states);
-        let c = correct(target, &from, &ccfg, seed.wrapping_add(0xc0), stop)?;
+        let c = correct_streams(target, &from, &ccfg, (seed.wrapping_add(0xc0), streams), stop)?;
         grad_evals += c.grad_evals;
         score_evals += c.score_evals;
         states = initial_states(target, &c.samples, cfg.sigma_min)?;
@@ -410,11 +431,11 @@ fn anneal_batch(
         step_jitter: 0.0,
         sigma: cfg.sigma_min,
     };
-    let out = run_chains(
+    let out = run_chains_streams(
         target,
         &run_cfg,
         positions(&states),
-        seed.wrapping_add(0x9e37_79b9),
+        stream_rngs(seed.wrapping_add(0x9e37_79b9), streams),
         &|p| progress(AnnealedProgress::Final(p)),
         stop,
     )?;

@@ -14,7 +14,7 @@ use ndarray::{Array1, Array2, Axis};
 
 use crate::infer::heuristic::init_step_size;
 use crate::infer::kernels::{evaluate_points, mala_step, ChainState, KernelError, MalaParams, MhMode};
-use crate::infer::run::{chain_rngs, KernelKind, RunError};
+use crate::infer::run::{stream_rngs, KernelKind, RunError};
 use crate::infer::target::{EvalError, Posterior};
 use crate::infer::MALA_TARGET_ACCEPT;
 
@@ -89,6 +89,26 @@ pub fn correct(
     seed: u64,
     stop: &AtomicBool,
 ) -> Result<CorrectorOutput, RunError> {
+    let streams: Vec<u64> = (0..start.nrows() as u64).collect();
+    correct_streams(target, start, cfg, (seed, &streams), stop)
+}
+
+/// [`correct`] with particle `p` drawing on stream `streams[p]`. The step h is shared by the batch
+/// (pooled over its particles), so a particle's result depends on the others in its batch.
+pub fn correct_streams(
+    target: &dyn Posterior,
+    start: &Array2<f64>,
+    cfg: &CorrectorConfig,
+    (seed, streams): (u64, &[u64]),
+    stop: &AtomicBool,
+) -> Result<CorrectorOutput, RunError> {
+    if streams.len() != start.nrows() {
+        return Err(RunError::Config(format!(
+            "{} random streams for {} particles",
+            streams.len(),
+            start.nrows()
+        )));
+    }
     if cfg.mh == MhMode::Exact && !target.has_prior_density() {
         return Err(RunError::Config(
             "the corrector's exact Metropolis–Hastings needs a prior log density; use `mh = score`".into(),
@@ -105,7 +125,8 @@ pub fn correct(
         .filter_map(|(p, (position, e))| e.map(|eval| (p, ChainState { position, eval })))
         .unzip();
     let n = live.len();
-    let mut rngs = chain_rngs(seed ^ 0xc0aa_ec70, n);
+    let live_streams: Vec<u64> = live.iter().map(|&p| streams[p]).collect();
+    let mut rngs = stream_rngs(seed ^ 0xc0aa_ec70, &live_streams);
     let mut score_evals = 0u64;
     let mut h = vec![cfg.sigma * cfg.sigma; n];
     // No transitions (K = 0): no step to find, only the EDS step.

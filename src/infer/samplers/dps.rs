@@ -1,7 +1,7 @@
 //! Diffusion posterior sampling (Chung et al. 2023, Algorithm 1), with CCDF starts and strided schedules.
 
 use crate::infer::posterior::GraphPosterior;
-use crate::infer::run::chain_rngs;
+use crate::infer::run::stream_rngs;
 use crate::infer::target::EvalError;
 use crate::score::{NoiseKind, ScoreModel, VpSchedule, VpView};
 use ndarray::{Array1, Array2, Axis};
@@ -97,6 +97,21 @@ pub fn run_dps(
     progress: &(dyn Fn(&DpsProgress) + Sync),
     stop: &AtomicBool,
 ) -> Result<DpsOutput, EvalError> {
+    let streams: Vec<u64> = (0..chains as u64).collect();
+    run_dps_streams(post, prior, cfg, (seed, &streams), progress, stop)
+}
+
+/// [`run_dps`] with sample `p` drawing on stream `streams[p]`: a sample depends only on the seed and
+/// its stream, not on the others of its batch (the network evaluates every image of a batch alike).
+pub fn run_dps_streams(
+    post: &GraphPosterior,
+    prior: &dyn ScoreModel,
+    cfg: &DpsConfig,
+    (seed, streams): (u64, &[u64]),
+    progress: &(dyn Fn(&DpsProgress) + Sync),
+    stop: &AtomicBool,
+) -> Result<DpsOutput, EvalError> {
+    let chains = streams.len();
     let view = vp_prior(prior)?;
     let prior: &dyn ScoreModel = view.as_ref();
     let Some(schedule) = prior.vp_schedule() else {
@@ -114,7 +129,7 @@ pub fn run_dps(
             )))
         }
     };
-    let mut rngs = chain_rngs(seed, chains);
+    let mut rngs = stream_rngs(seed, streams);
     let gauss = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
     let n = sched.timesteps.len();
     // Where to start: the top (x_T ~ N(0, I)) or, for CCDF, k0 with x = √ᾱ x̂₀ + √(1−ᾱ) z.

@@ -3,7 +3,7 @@
 //! image held fixed, so only the log-likelihood changes (the prior score of the image cancels) and no
 //! network is evaluated. The proposal scale adapts towards acceptance 0.44 (Roberts & Rosenthal).
 
-use super::super::run::chain_rngs;
+use super::super::run::stream_rngs;
 use crate::infer::target::Posterior;
 use crate::infer::RunError;
 use ndarray::Array2;
@@ -23,12 +23,12 @@ pub struct Gibbs {
 }
 
 impl Gibbs {
-    /// `None` when the target has no Gibbs coordinates.
-    pub fn new(target: &dyn Posterior, particles: usize, seed: u64) -> Option<Gibbs> {
+    /// `None` when the target has no Gibbs coordinates. Particle `p` draws on stream `streams[p]`.
+    pub fn new(target: &dyn Posterior, streams: &[u64], seed: u64) -> Option<Gibbs> {
         let coords = target.gibbs_coords();
         (!coords.is_empty()).then(|| Gibbs {
-            scale: vec![0.1; particles],
-            rngs: chain_rngs(seed ^ 0x61bb_5eed, particles),
+            scale: vec![0.1; streams.len()],
+            rngs: stream_rngs(seed ^ 0x61bb_5eed, streams),
             coords,
             sweeps: 0,
         })

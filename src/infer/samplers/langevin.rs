@@ -1,6 +1,6 @@
 //! Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1) for drawing from a VE prior, with a final EDS step.
 
-use crate::infer::run::chain_rngs;
+use crate::infer::run::stream_rngs;
 use crate::infer::target::EvalError;
 use crate::score::ScoreModel;
 use ndarray::Array2;
@@ -20,12 +20,13 @@ pub struct LangevinConfig {
     pub eds: bool,
 }
 
-/// Draw `chains` samples [chains, dim]; `progress(level, levels, σ)` after every level.
-/// Returns the samples and whether the run was stopped early.
+/// Draw one sample per entry of `streams` [chains, dim], chain `c` on random stream `streams[c]`;
+/// `progress(level, levels, σ)` after every level. Returns the samples and whether the run was
+/// stopped early.
 pub fn annealed_langevin(
     prior: &dyn ScoreModel,
     cfg: &LangevinConfig,
-    chains: usize,
+    streams: &[u64],
     seed: u64,
     progress: &(dyn Fn(usize, usize, f64) + Sync),
     stop: &AtomicBool,
@@ -37,7 +38,8 @@ pub fn annealed_langevin(
     } else {
         1.0
     };
-    let mut rngs = chain_rngs(seed, chains);
+    let chains = streams.len();
+    let mut rngs = stream_rngs(seed, streams);
     let mut noise = |x: &mut Array2<f64>, scale: f64| {
         for (c, mut row) in x.outer_iter_mut().enumerate() {
             for v in row.iter_mut() {
@@ -96,8 +98,15 @@ mod tests {
             eps: 2e-3,
             eds: true,
         };
-        let (x, stopped) =
-            annealed_langevin(&prior, &cfg, chains, 3, &|_, _, _| {}, &AtomicBool::new(false)).unwrap();
+        let (x, stopped) = annealed_langevin(
+            &prior,
+            &cfg,
+            &(0..chains as u64).collect::<Vec<_>>(),
+            3,
+            &|_, _, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert!(!stopped);
         let v = tau * tau + cfg.sigma_min * cfg.sigma_min;
         let alpha = cfg.eps;

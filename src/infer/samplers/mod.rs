@@ -8,9 +8,9 @@ mod langevin;
 mod rounds;
 mod vp_level;
 
-pub use annealed::{annealed_hmc, AnnealedConfig, AnnealedOutput, AnnealedProgress};
-pub use corrector::{correct, CorrectorConfig, CorrectorOutput};
-pub use dps::{run_dps, vp_prior, DpsConfig, DpsOutput, DpsProgress, Respaced};
+pub use annealed::{annealed_hmc, annealed_hmc_from, AnnealedConfig, AnnealedOutput, AnnealedProgress};
+pub use corrector::{correct, correct_streams, CorrectorConfig, CorrectorOutput};
+pub use dps::{run_dps, run_dps_streams, vp_prior, DpsConfig, DpsOutput, DpsProgress, Respaced};
 pub use gibbs::Gibbs;
 pub use langevin::{annealed_langevin, LangevinConfig};
 pub use vp_level::{VpLevel, CORRECTOR_SIGMA};

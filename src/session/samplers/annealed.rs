@@ -8,14 +8,13 @@ use super::{
     start_estimate, SamplerDef, Uses,
 };
 use crate::infer::{
-    annealed_hmc, AnnealedConfig, AnnealedProgress, Levels, MhMode, RunChecks, HMC_TARGET_ACCEPT,
+    annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Levels, MhMode,
+    RunChecks, HMC_TARGET_ACCEPT,
 };
 use crate::output::PhaseCount;
 use crate::score::NoiseKind;
 use crate::session::{RunProgress, SessionError, StartSpec};
 use ndarray::Array2;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -77,11 +76,17 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             None => (start_estimate(built, &StartSpec::Adjoint)?, sigma0, "adjoint"),
         };
         let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("rounds")?);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xa11e_a1ed);
-        let init = Array2::from_shape_fn((chains * rounds, start.len()), |(_, j)| {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            start[j] + sigma_start * z
-        });
+        // Round r of global chain c starts from its own stream, whatever the chains beside it.
+        let first = s.count("chain_offset")?;
+        let mut init = Array2::zeros((chains * rounds, start.len()));
+        for (p, mut row) in init.outer_iter_mut().enumerate() {
+            let stream = particle_stream(first + p % chains, p / chains);
+            let mut rng = stream_rngs(seed ^ 0xa11e_a1ed, &[stream]).remove(0);
+            for (v, s0) in row.iter_mut().zip(start.iter()) {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                *v = s0 + sigma_start * z;
+            }
+        }
         let cfg = AnnealedConfig {
             sigma0: sigma_start.max(sigma_min),
             sigma_min,
@@ -108,7 +113,15 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
                 progress(RunProgress::Chains(p))
             }
         };
-        let out = annealed_hmc(post, &cfg, init, seed, &report, stop)?;
+        let out = annealed_hmc_from(post, &cfg, init, seed, first, &report, stop)?;
+        let mut pooled = Vec::new();
+        if cfg.eps.is_none() {
+            pooled.push("the base step ε (the heuristic's geometric mean over a batch of annealing runs; give --step-size)");
+        }
+        if cfg.correct > 0 {
+            pooled.push("the corrector's step (adapted to the batch's mean acceptance; --correct 0 turns it off)");
+        }
+        super::record_pooled(summary, &pooled);
         *checks = RunChecks {
             stats: out.last.as_ref().map(|l| l.stats.clone()),
             corrected: cfg.mh != MhMode::Off,

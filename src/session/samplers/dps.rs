@@ -2,7 +2,10 @@
 //! rounds of one independent sample per chain, the chains of several rounds batched together.
 
 use super::{corrected::CorrectorRecord, start::start_spec, start_estimate, OptDefault, SamplerDef, Uses};
-use crate::infer::{correct, run_dps, vp_prior, CorrectorConfig, DpsConfig, Gibbs, MhMode, VpLevel};
+use crate::infer::{
+    correct_streams, particle_stream, run_dps_streams, vp_prior, CorrectorConfig, DpsConfig, Gibbs, MhMode,
+    VpLevel,
+};
 use crate::output::PhaseCount;
 use crate::session::RunProgress;
 use ndarray::{s, Array3};
@@ -78,6 +81,7 @@ pub const DPS: SamplerDef = SamplerDef {
         };
         let started = std::time::Instant::now();
         let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("draws")?);
+        let first = s.count("chain_offset")?;
         // The corrector's target: the posterior at the VE-equivalent level of a small timestep.
         let corrector = s.count("correct")?;
         let view = vp_prior(prior)?;
@@ -91,28 +95,32 @@ pub const DPS: SamplerDef = SamplerDef {
         let (mut rounds_done, mut steps) = (0, PhaseCount::new(0, 0));
         for d in (0..rounds).step_by(per_batch) {
             let n = per_batch.min(rounds - d);
-            let out = run_dps(
+            // Sample p of the batch is round d + p / chains of global chain first + p % chains, on its
+            // own stream (so a shard's samples are those of the same chains in one run).
+            let streams: Vec<u64> = (0..chains * n)
+                .map(|p| particle_stream(first + p % chains, d + p / chains))
+                .collect();
+            let out = run_dps_streams(
                 post,
                 prior,
                 &cfg,
-                chains * n,
-                seed.wrapping_add(d as u64 * 7919),
+                (seed, &streams),
                 &|p| progress(RunProgress::Dps(p)),
                 stop,
             )?;
-            let batch_seed = seed.wrapping_add(d as u64 * 7919);
+            let batch_seed = seed;
             let mut partial = out.partial;
             let mut rows = ndarray::Array2::zeros((out.samples.nrows(), dim));
             rows.slice_mut(s![.., offset..offset + len]).assign(&out.samples);
             let mut out_samples = rows;
-            if let Some(mut g) = Gibbs::new(post, out_samples.nrows(), batch_seed) {
+            if let Some(mut g) = Gibbs::new(post, &streams, batch_seed) {
                 let mut xs = out_samples.clone();
                 g.sweep(post, &mut xs, 0.0, GIBBS_STEPS, true)?;
                 g.sweep(post, &mut xs, 0.0, GIBBS_STEPS, false)?;
                 out_samples.assign(&xs);
             }
             let samples = if corrector > 0 && !partial {
-                let c = correct(&level, &out_samples, &ccfg, batch_seed, stop)?;
+                let c = correct_streams(&level, &out_samples, &ccfg, (batch_seed, &streams), stop)?;
                 record.add(&c, &out_samples);
                 summary
                     .progress
@@ -142,6 +150,12 @@ pub const DPS: SamplerDef = SamplerDef {
         summary.progress.insert("steps".into(), steps);
         summary.progress.insert("rounds".into(), PhaseCount::new(rounds_done, rounds));
         summary.kernel = "dps".into();
+        if corrector > 0 {
+            super::record_pooled(
+                summary,
+                &["the corrector's step (adapted to the batch's mean acceptance; --correct 0 turns it off)"],
+            );
+        }
         if corrector > 0 {
             let t = serde_json::json!({ "timestep": level.timestep() });
             record.write(summary, (corrector, level.sigma), t, true);

@@ -39,6 +39,8 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
         let cfg = LangevinConfig { sigma_max, sigma_min, levels: LEVELS, steps: LEVEL_STEPS, eps: EPS, eds: true };
         let started = std::time::Instant::now();
         let (chains, seed, rounds) = (s.count("chains")?, s.seed()?, s.count("draws")?);
+        let first = s.count("chain_offset")?;
+        let streams: Vec<u64> = (first..first + chains).map(|c| c as u64).collect();
         let mut all = Array3::zeros((chains, rounds, dim));
         let mut kept = rounds;
         let levels_done = AtomicUsize::new(0);
@@ -48,7 +50,7 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
                 progress(RunProgress::Dps(&DpsProgress { step: level, total: levels, t: d, residual: sigma }))
             };
             let seed = seed.wrapping_add(d as u64 * 7919);
-            let (x, stopped) = annealed_langevin(prior, &cfg, chains, seed, &report, stop)?;
+            let (x, stopped) = annealed_langevin(prior, &cfg, &streams, seed, &report, stop)?;
             if stopped {
                 kept = d;
                 summary.partial = true;

@@ -1,7 +1,7 @@
 //! The chain runner shared by HMC/NUTS and MALA: Stan's initialisation, warm-up and draws.
 
 use super::{Progress, RunProgress};
-use crate::infer::{run_chains, KernelKind, MhMode, RunChecks, RunConfig, RunOutput};
+use crate::infer::{run_chains_from, KernelKind, MhMode, RunChecks, RunConfig, RunOutput};
 use crate::output::{PhaseCount, Summary};
 use crate::score::NoiseKind;
 use crate::session::{Built, Plan, SessionError, Settings};
@@ -70,15 +70,22 @@ pub(super) fn run(
         sigma: fixed_sigma(built),
         ..RunConfig::default()
     };
+    // Chain `first + c` of a shard starts where it would in one run of all chains: the starting
+    // points of the chains before it are drawn and dropped.
+    let first = s.count("chain_offset")?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_1417);
-    let init = Array2::from_shape_fn((chains, post.layout().dim), |_| rng.random_range(-2.0..2.0));
+    let dim = post.layout().dim;
+    for _ in 0..first * dim {
+        let _: f64 = rng.random_range(-2.0..2.0);
+    }
+    let init = Array2::from_shape_fn((chains, dim), |_| rng.random_range(-2.0..2.0));
     // Iterations done (warm-up included), for how far an interrupted run got.
     let iterations = AtomicUsize::new(0);
     let report = |p: &crate::infer::Progress| {
         iterations.store(p.iteration, Ordering::Relaxed);
         progress(RunProgress::Chains(p))
     };
-    let out = run_chains(post, &cfg, init, seed, &report, stop)?;
+    let out = run_chains_from(post, &cfg, init, seed, first, &report, stop)?;
     summary.kernel = cfg.kernel.name().to_string();
     summary.warmup = iterations.load(Ordering::Relaxed).min(cfg.warmup);
     summary

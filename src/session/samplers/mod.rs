@@ -92,7 +92,11 @@ pub const SAMPLERS: &[&SamplerDef] = &[
 ];
 
 /// Options every sampler reads.
-pub const COMMON: &[Uses] = &[Uses::count("chains", 4), Uses::count("seed", 1)];
+pub const COMMON: &[Uses] = &[
+    Uses::count("chains", 4),
+    Uses::count("seed", 1),
+    Uses::count("chain_offset", 0),
+];
 
 /// The sampler called `name` (`annealed-hmc` and `annealed_hmc` alike).
 pub fn sampler(name: &str) -> Option<&'static SamplerDef> {
@@ -172,6 +176,18 @@ impl Uses {
             key,
             default: OptDefault::Auto(how),
         }
+    }
+}
+
+/// Key in `summary.json`'s `extra` of what a run adapted over several chains together: a shard of
+/// such a run (`--chain-offset`) is a valid run of its chains but not bit-identical to the same
+/// chains of one larger run, and `uq merge` says so.
+pub const POOLED_KEY: &str = "pooled_over_chains";
+
+/// Record in `summary` what was adapted over several chains together (nothing when `what` is empty).
+pub(super) fn record_pooled(summary: &mut Summary, what: &[&str]) {
+    if !what.is_empty() {
+        summary.extra.insert(POOLED_KEY.into(), serde_json::json!(what));
     }
 }
 
