@@ -44,7 +44,8 @@ fn run(sampler: &str, flags: &[(&str, &str)], reps: usize) -> Analysis {
             })
             .collect(),
     };
-    let base = prepare(&model, data.clone(), &request).unwrap_or_else(|_| panic!("{sampler} does not prepare"));
+    let base =
+        prepare(&model, data.clone(), &request).unwrap_or_else(|_| panic!("{sampler} does not prepare"));
     let spec = Spec {
         model: &model,
         data,
@@ -92,10 +93,28 @@ fn dps_with_the_corrector_ranks_are_uniform() {
 #[test]
 fn broken_samplers_are_caught() {
     // DPS with ζ = 3 and no corrector over-weights the data.
-    let a = run("dps", &[("draws", "4"), ("dps_steps", "250"), ("zeta", "3"), ("correct", "0")], 200);
+    let a = run(
+        "dps",
+        &[
+            ("draws", "4"),
+            ("dps_steps", "250"),
+            ("zeta", "3"),
+            ("correct", "0"),
+        ],
+        200,
+    );
     assert!(a.rank_uniformity_p < 1e-3, "DPS ζ = 3: {}", a.verdict);
     // MALA without its Metropolis correction at a large fixed step.
-    let a = run("mala", &[("draws", "200"), ("warmup", "0"), ("mh", "off"), ("step_size", "0.5")], 200);
+    let a = run(
+        "mala",
+        &[
+            ("draws", "200"),
+            ("warmup", "0"),
+            ("mh", "off"),
+            ("step_size", "0.5"),
+        ],
+        200,
+    );
     assert!(a.rank_uniformity_p < 1e-3, "MALA without MH: {}", a.verdict);
 }
 
@@ -108,7 +127,18 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
         let mut c = assert_cmd::Command::cargo_bin("uq").unwrap();
         c.arg("calibrate")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"))
-            .args(["--reps", "12", "--sampler", "hmc", "--draws", "50", "--warmup", "50", "--quiet", "--conformal"])
+            .args([
+                "--reps",
+                "12",
+                "--sampler",
+                "hmc",
+                "--draws",
+                "50",
+                "--warmup",
+                "50",
+                "--quiet",
+                "--conformal",
+            ])
             .arg("--out")
             .arg(out);
         for (k, p) in &data {
@@ -124,7 +154,13 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
     assert_eq!(json["reps"], 12);
     assert!(json["rank_uniformity_p"].is_number());
     assert_eq!(json["coverage"].as_array().unwrap().len(), 9);
-    for f in ["calibration.png", "ranks.png", "ranks.npy", "truths.npy", "summary.json"] {
+    for f in [
+        "calibration.png",
+        "ranks.png",
+        "ranks.npy",
+        "truths.npy",
+        "summary.json",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
     // The conformal scales: finite where 6 calibration repetitions allow it (α ≥ 1/7), and usable.
@@ -136,7 +172,16 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
     let mut s = assert_cmd::Command::cargo_bin("uq").unwrap();
     s.arg("sample")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"))
-        .args(["--quiet", "--draws", "200", "--warmup", "200", "--interval-level", "0.5", "--interval-scale"])
+        .args([
+            "--quiet",
+            "--draws",
+            "200",
+            "--warmup",
+            "200",
+            "--interval-level",
+            "0.5",
+            "--interval-scale",
+        ])
         .arg(out.join("interval_scale.json"))
         .arg("--out")
         .arg(&run);
@@ -153,5 +198,8 @@ fn the_command_writes_a_calibration_folder_and_keeps_foreign_ones() {
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "keep").unwrap();
     cmd(&foreign).assert().code(2);
-    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep"
+    );
 }

@@ -15,7 +15,12 @@ use uq::session::{prepare, Given, Origin, Raw, Request};
 use uq::source::SourceMap;
 
 fn mixing() -> Array2<f64> {
-    array![[0.6, 0.3, 0.0, 0.3], [0.3, 0.6, 0.3, 0.0], [0.0, 0.3, 0.6, 0.3], [0.3, 0.0, 0.3, 0.6]]
+    array![
+        [0.6, 0.3, 0.0, 0.3],
+        [0.3, 0.6, 0.3, 0.0],
+        [0.0, 0.3, 0.6, 0.3],
+        [0.3, 0.0, 0.3, 0.6]
+    ]
 }
 
 fn model_and_data(dir: &Path, y: &Array1<f64>) -> (Model, Vec<Value>) {
@@ -23,7 +28,11 @@ fn model_and_data(dir: &Path, y: &Array1<f64>) -> (Model, Vec<Value>) {
     ndarray_npy::write_npy(&a, &mixing()).unwrap();
     ndarray_npy::write_npy(&yp, y).unwrap();
     let mut sources = SourceMap::new();
-    let model = check_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"), &mut sources).unwrap();
+    let model = check_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/linear4.uq"),
+        &mut sources,
+    )
+    .unwrap();
     let data = bind_data(&model, &[("A".into(), a), ("y".into(), yp)], &mut sources).unwrap();
     (model, data)
 }
@@ -74,7 +83,10 @@ fn one_component_reference_is_the_gaussian_closed_form() {
     let cmp = r.compare(&data, draws.view()).unwrap();
     // Exact draws: the error is Monte-Carlo noise alone (≈ floor ≈ 1/√n); sd within its own MCSE.
     assert!(cmp.mean_error < 3.0 * cmp.mc_floor, "{cmp:?}");
-    assert!((cmp.sd_ratio - 1.0).abs() < 4.0 / (2.0 * n as f64).sqrt(), "{cmp:?}");
+    assert!(
+        (cmp.sd_ratio - 1.0).abs() < 4.0 / (2.0 * n as f64).sqrt(),
+        "{cmp:?}"
+    );
     assert_eq!(cmp.weights_draws, vec![1.0]);
 }
 
@@ -102,14 +114,24 @@ fn nuts_matches_a_two_component_reference() {
     };
     let out = calibrate(&spec, &base, &|_| {}, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
     let c: Vec<_> = out.runs.iter().map(|r| r.reference.clone().unwrap()).collect();
-    let (err2, floor2): (f64, f64) = c.iter().map(|c| (c.mean_error.powi(2), c.mc_floor.powi(2))).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (err2, floor2): (f64, f64) = c
+        .iter()
+        .map(|c| (c.mean_error.powi(2), c.mc_floor.powi(2)))
+        .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     // Exact sampling: Σ error² ≈ Σ floor² × χ²₄₈/48 (sd 0.2); 3 sd.
     assert!(err2 < 1.6 * floor2, "error² {err2} vs floor² {floor2}");
     let ratio = c.iter().map(|c| c.sd_ratio).sum::<f64>() / c.len() as f64;
     assert!((ratio - 1.0).abs() < 0.1, "sd ratio {ratio}");
     let tv = c
         .iter()
-        .map(|c| 0.5 * c.weights_exact.iter().zip(&c.weights_draws).map(|(a, b)| (a - b).abs()).sum::<f64>())
+        .map(|c| {
+            0.5 * c
+                .weights_exact
+                .iter()
+                .zip(&c.weights_draws)
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f64>()
+        })
         .sum::<f64>()
         / c.len() as f64;
     assert!(tv < 0.1, "weights off by {tv}");

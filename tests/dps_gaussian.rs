@@ -19,7 +19,11 @@ const SIDE: usize = 8;
 const NOISE: f64 = 0.2;
 const CHAINS: usize = 512;
 
-fn npy<D: ndarray::Dimension>(dir: &std::path::Path, name: &str, a: &ndarray::Array<f64, D>) -> std::path::PathBuf {
+fn npy<D: ndarray::Dimension>(
+    dir: &std::path::Path,
+    name: &str,
+    a: &ndarray::Array<f64, D>,
+) -> std::path::PathBuf {
     let p = dir.join(format!("{name}.npy"));
     ndarray_npy::write_npy(&p, a).unwrap();
     p
@@ -33,7 +37,11 @@ fn dps_figures(steps: usize, small_variance: bool) -> (f64, f64) {
     let x_true = normal_vector(&mut r, d, 1.0);
     let y = b.dot(&x_true) + normal_vector(&mut r, d, NOISE);
     let dir = tempfile::tempdir().unwrap();
-    let y_path = npy(dir.path(), "y", &y.clone().into_shape_with_order((SIDE, SIDE)).unwrap());
+    let y_path = npy(
+        dir.path(),
+        "y",
+        &y.clone().into_shape_with_order((SIDE, SIDE)).unwrap(),
+    );
     let built = load("blur8.uq", &[("y".into(), y_path)]);
     let prior = VpNormalPrior::iid(d, 0.0, 1.0).unwrap();
     let post = built
@@ -64,9 +72,17 @@ fn check(steps: usize, small: bool, doc_rms: f64, doc_ratio: f64) {
     let n = CHAINS as f64;
     let tol_rms = 2.0 * 1.3 * doc_ratio / n.sqrt();
     let tol_ratio = 4.0 * doc_ratio / (2.0 * n).sqrt();
-    eprintln!("{steps} steps, small {small}: rms {rms:.3} (doc {doc_rms}), sd ratio {ratio:.3} (doc {doc_ratio})");
-    assert!((rms - doc_rms).abs() < tol_rms, "{steps} steps, small {small}: rms {rms} vs {doc_rms} ± {tol_rms}");
-    assert!((ratio - doc_ratio).abs() < tol_ratio, "{steps} steps, small {small}: sd ratio {ratio} vs {doc_ratio} ± {tol_ratio}");
+    eprintln!(
+        "{steps} steps, small {small}: rms {rms:.3} (doc {doc_rms}), sd ratio {ratio:.3} (doc {doc_ratio})"
+    );
+    assert!(
+        (rms - doc_rms).abs() < tol_rms,
+        "{steps} steps, small {small}: rms {rms} vs {doc_rms} ± {tol_rms}"
+    );
+    assert!(
+        (ratio - doc_ratio).abs() < tol_ratio,
+        "{steps} steps, small {small}: sd ratio {ratio} vs {doc_ratio} ± {tol_ratio}"
+    );
 }
 
 #[test]
@@ -83,11 +99,19 @@ fn dps_1000_steps_matches_its_documented_error() {
 
 /// ‖y − m(x)‖_Λ and its gradient −Aᵀ(Λ r)/‖r‖_Λ at a point, against the model's measurement norm.
 fn norm_closed_form(model: &str, offset: f64, weights: impl Fn(f64) -> f64) {
-    let a = array![[0.6, 0.3, 0.0, 0.3], [0.3, 0.6, 0.3, 0.0], [0.0, 0.3, 0.6, 0.3], [0.3, 0.0, 0.3, 0.6]];
+    let a = array![
+        [0.6, 0.3, 0.0, 0.3],
+        [0.3, 0.6, 0.3, 0.0],
+        [0.0, 0.3, 0.6, 0.3],
+        [0.3, 0.0, 0.3, 0.6]
+    ];
     let y = array![3.0, 0.0, 7.0, 5.0];
     let x = array![0.4, -1.2, 0.7, 2.0];
     let dir = tempfile::tempdir().unwrap();
-    let overrides = [("A".to_string(), npy(dir.path(), "A", &a)), ("y".to_string(), npy(dir.path(), "y", &y))];
+    let overrides = [
+        ("A".to_string(), npy(dir.path(), "A", &a)),
+        ("y".to_string(), npy(dir.path(), "y", &y)),
+    ];
     let built = load(model, &overrides);
     let (norm, grad) = built.posterior.measurement_norm(x.view()).unwrap();
     let r = &y - &(a.dot(&x) + offset);

@@ -70,12 +70,15 @@ pub fn test_bins(reps: usize) -> usize {
 
 /// Up to four parameters of each latent to test on their own: the centre and three other points of
 /// an image, spread positions of a vector, every element of a latent with at most 8.
-pub fn chosen_params(latents: &[(String, Vec<usize>, bool)], slots: &[(usize, usize)]) -> Vec<(usize, String)> {
+pub fn chosen_params(
+    latents: &[(String, Vec<usize>, bool)],
+    slots: &[(usize, usize)],
+) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for ((name, shape, complex), &(offset, len)) in latents.iter().zip(slots) {
         let part = |flat: usize| -> (usize, String) {
             let (elem, suffix) = if *complex {
-                (flat / 2, if flat % 2 == 0 { ".re" } else { ".im" })
+                (flat / 2, if flat.is_multiple_of(2) { ".re" } else { ".im" })
             } else {
                 (flat, "")
             };
@@ -98,12 +101,20 @@ pub fn chosen_params(latents: &[(String, Vec<usize>, bool)], slots: &[(usize, us
         let picks: Vec<usize> = if len <= 8 {
             (0..len).collect()
         } else if let [h, w] = shape.as_slice() {
-            [(h / 2, w / 2), (h / 4, w / 4), (h / 4, 3 * w / 4), (3 * h / 4, w / 2)]
-                .iter()
-                .map(|(i, j)| (i * w + j) * per)
-                .collect()
+            [
+                (h / 2, w / 2),
+                (h / 4, w / 4),
+                (h / 4, 3 * w / 4),
+                (3 * h / 4, w / 2),
+            ]
+            .iter()
+            .map(|(i, j)| (i * w + j) * per)
+            .collect()
         } else {
-            [len / 2, 0, len / 4, 3 * len / 4].iter().map(|i| i - i % per).collect()
+            [len / 2, 0, len / 4, 3 * len / 4]
+                .iter()
+                .map(|i| i - i % per)
+                .collect()
         };
         out.extend(picks.into_iter().map(part));
     }
@@ -158,7 +169,8 @@ fn regions(reps: &[RepStats], key: impl Fn(&RepStats, usize) -> f64) -> Vec<Regi
         .filter_map(|i| {
             let part = &pairs[i * n / 10..(i + 1) * n / 10];
             let (first, last) = (part.first()?, part.last()?);
-            let cov = |k: usize| part.iter().filter(|(_, b)| b & (1 << k) != 0).count() as f64 / part.len() as f64;
+            let cov =
+                |k: usize| part.iter().filter(|(_, b)| b & (1 << k) != 0).count() as f64 / part.len() as f64;
             Some(Region {
                 lo: first.0,
                 hi: last.0,
@@ -181,11 +193,19 @@ pub fn analyse(reps: &[RepStats], chosen: &[(usize, String)], bins: Option<usize
     } else {
         let fractions: Vec<Vec<f64>> = reps
             .iter()
-            .map(|r| histogram(r.u.iter().copied(), b).iter().map(|&c| c as f64 / params as f64).collect())
+            .map(|r| {
+                histogram(r.u.iter().copied(), b)
+                    .iter()
+                    .map(|&c| c as f64 / params as f64)
+                    .collect()
+            })
             .collect();
         match hotelling_p(&fractions) {
             Some(p) => (p, "Hotelling T² over repetitions' bin fractions".to_string()),
-            None => (f64::NAN, format!("none: {} repetitions are too few for {b} bins", reps.len())),
+            None => (
+                f64::NAN,
+                format!("none: {} repetitions are too few for {b} bins", reps.len()),
+            ),
         }
     };
     let total = (reps.len() * params).max(1) as f64;

@@ -41,7 +41,12 @@ fn learn(per_rep: &[Vec<f64>], alpha: f64) -> f64 {
         let r = per_rep.iter().map(|v| miss(v, s)).sum::<f64>() / n;
         n / (n + 1.0) * r + 1.0 / (n + 1.0) <= alpha
     };
-    let mut cands: Vec<f64> = per_rep.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    let mut cands: Vec<f64> = per_rep
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     cands.push(0.0);
     cands.sort_by(f64::total_cmp);
     cands.dedup();
@@ -108,8 +113,11 @@ mod tests {
     fn narrow(reps: usize, dim: usize, rng: &mut ChaCha8Rng) -> Vec<RepStats> {
         (0..reps)
             .map(|_| {
-                let draws = ndarray::Array3::from_shape_simple_fn((1, 400, dim), || StandardNormal.sample(rng));
-                let truth = ndarray::Array1::from_shape_simple_fn(dim, || 2.0 * Distribution::<f64>::sample(&StandardNormal, rng));
+                let draws =
+                    ndarray::Array3::from_shape_simple_fn((1, 400, dim), || StandardNormal.sample(rng));
+                let truth = ndarray::Array1::from_shape_simple_fn(dim, || {
+                    2.0 * Distribution::<f64>::sample(&StandardNormal, rng)
+                });
                 super::super::rep_stats(draws.view(), truth.view(), rng)
             })
             .collect()
@@ -124,8 +132,16 @@ mod tests {
         assert!((c.scale[k90].unwrap() - 2.0).abs() < 0.25, "{:?}", c.scale);
         assert!(c.heldout_coverage_raw[k90] < 0.6, "{:?}", c.heldout_coverage_raw);
         // Held-out coverage: at least nominal up to the spread of 40 repetitions of 50 pixels.
-        assert!(c.heldout_coverage_scaled[k90] > 0.9 - 0.03, "{:?}", c.heldout_coverage_scaled);
-        assert!(c.heldout_coverage_scaled[k90] < 0.97, "{:?}", c.heldout_coverage_scaled);
+        assert!(
+            c.heldout_coverage_scaled[k90] > 0.9 - 0.03,
+            "{:?}",
+            c.heldout_coverage_scaled
+        );
+        assert!(
+            c.heldout_coverage_scaled[k90] < 0.97,
+            "{:?}",
+            c.heldout_coverage_scaled
+        );
     }
 
     #[test]

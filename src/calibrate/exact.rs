@@ -27,14 +27,20 @@ pub fn with_mixture_prior(model: &Model, g: &Gmm) -> Result<Model, String> {
     let mut shape = vec![k];
     shape.extend(&latent.ty.shape);
     let consts = [
-        (Value::Real(Array1::from(g.weights.clone()).into_dyn()), Ty::real(vec![k])),
+        (
+            Value::Real(Array1::from(g.weights.clone()).into_dyn()),
+            Ty::real(vec![k]),
+        ),
         (
             Value::Real(
                 ndarray::ArrayD::from_shape_vec(shape.clone(), g.means.clone()).map_err(|e| e.to_string())?,
             ),
             Ty::real(shape),
         ),
-        (Value::Real(Array1::from(g.sigmas.clone()).into_dyn()), Ty::real(vec![k])),
+        (
+            Value::Real(Array1::from(g.sigmas.clone()).into_dyn()),
+            Ty::real(vec![k]),
+        ),
     ];
     let params = consts
         .into_iter()
@@ -91,9 +97,15 @@ impl Reference {
             return Err("--reference gmm needs exactly one observation".into());
         };
         if obs.likelihood.name() != "Normal" {
-            return Err(format!("--reference gmm needs a Normal likelihood, found {}", obs.likelihood.name()));
+            return Err(format!(
+                "--reference gmm needs a Normal likelihood, found {}",
+                obs.likelihood.name()
+            ));
         }
-        let loc = obs.likelihood.location().ok_or("the likelihood has no location")?;
+        let loc = obs
+            .likelihood
+            .location()
+            .ok_or("the likelihood has no location")?;
         let sig = *obs.likelihood.params.get(1).ok_or("Normal without sigma")?;
         let d = post.layout().dim;
         let at = |x: &Array1<f64>| -> Result<(Vec<f64>, Vec<f64>), String> {
@@ -107,9 +119,16 @@ impl Reference {
             [s] if *s > 0.0 => *s,
             _ => return Err("--reference gmm needs one constant σ > 0 for the likelihood".into()),
         };
-        let per = if post.data().get(obs.data).is_some_and(|y| y.is_complex()) { 2 } else { 1 };
+        let per = if post.data().get(obs.data).is_some_and(|y| y.is_complex()) {
+            2
+        } else {
+            1
+        };
         let rows: Vec<usize> = match &obs.observed {
-            Some(idx) => idx.iter().flat_map(|&i| (0..per).map(move |p| i * per + p)).collect(),
+            Some(idx) => idx
+                .iter()
+                .flat_map(|&i| (0..per).map(move |p| i * per + p))
+                .collect(),
             None => (0..m0.len()).collect(),
         };
         let mut a = Array2::zeros((rows.len(), d));
@@ -127,7 +146,11 @@ impl Reference {
         let (mx, sx) = at(&x)?;
         let pred = a.dot(&x) + &b;
         let scale = pred.iter().map(|v| v.abs()).fold(1e-12, f64::max);
-        let off = rows.iter().zip(&pred).map(|(&i, p)| (mx[i] - p).abs()).fold(0.0, f64::max);
+        let off = rows
+            .iter()
+            .zip(&pred)
+            .map(|(&i, p)| (mx[i] - p).abs())
+            .fold(0.0, f64::max);
         if off > 1e-8 * scale || sx != s0 {
             return Err(format!(
                 "--reference gmm needs a linear measurement with constant σ (the mean is off its linearisation by {off:.2e})"
@@ -168,7 +191,8 @@ impl Reference {
             let r = &y - &self.b - self.a.dot(&mu);
             let g = self.a.t().dot(&r);
             let quad = r.dot(&r) / s2 - g.dot(&solve(l, g.view())) / (s2 * s2);
-            let log_ev = -0.5 * (m * (2.0 * std::f64::consts::PI * s2).ln() + d as f64 * sk2.ln() + ld + quad);
+            let log_ev =
+                -0.5 * (m * (2.0 * std::f64::consts::PI * s2).ln() + d as f64 * sk2.ln() + ld + quad);
             logw.push(self.gmm.weights[k].ln() + log_ev);
             means.push(solve(l, (&aty + &mu.mapv(|v| v / sk2)).view()));
         }

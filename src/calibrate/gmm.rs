@@ -60,8 +60,15 @@ pub fn fit(x: ArrayView2<f64>, k: usize, iters: usize, floor: f64, seed: u64) ->
         for i in 0..n {
             let lp: Vec<f64> = (0..k)
                 .map(|c| {
-                    let sq: f64 = x.row(i).iter().zip(mu.row(c)).map(|(a, b)| (a - b) * (a - b)).sum();
-                    w[c].ln() - 0.5 * d as f64 * (2.0 * std::f64::consts::PI * s2[c]).ln() - sq / (2.0 * s2[c])
+                    let sq: f64 = x
+                        .row(i)
+                        .iter()
+                        .zip(mu.row(c))
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum();
+                    w[c].ln()
+                        - 0.5 * d as f64 * (2.0 * std::f64::consts::PI * s2[c]).ln()
+                        - sq / (2.0 * s2[c])
                 })
                 .collect();
             let z = log_sum_exp(&lp);
@@ -113,9 +120,17 @@ mod tests {
             }
         });
         let g = fit(x.view(), 2, 30, 1e-3, 1).unwrap();
-        let (a, b) = if g.mean(0)[0] > g.mean(1)[0] { (0, 1) } else { (1, 0) };
+        let (a, b) = if g.mean(0)[0] > g.mean(1)[0] {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
         assert!((g.weights[a] - 1.0 / 3.0).abs() < 0.01, "{:?}", g.weights);
-        assert!((g.sigmas[a] - 0.5).abs() < 0.03 && (g.sigmas[b] - 0.2).abs() < 0.01, "{:?}", g.sigmas);
+        assert!(
+            (g.sigmas[a] - 0.5).abs() < 0.03 && (g.sigmas[b] - 0.2).abs() < 0.01,
+            "{:?}",
+            g.sigmas
+        );
         assert!((g.mean(a).mean().unwrap() - 5.0).abs() < 0.05);
         assert!((g.mean(b).mean().unwrap() + 1.0).abs() < 0.02);
     }

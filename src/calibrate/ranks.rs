@@ -130,7 +130,10 @@ mod tests {
         }
         let mean = u.iter().sum::<f64>() / reps as f64;
         // Uniform(0, 1): sd 1/√12 per rank; 5 standard errors.
-        assert!((mean - 0.5).abs() < 5.0 * (1.0 / 12.0f64).sqrt() / (reps as f64).sqrt(), "{mean}");
+        assert!(
+            (mean - 0.5).abs() < 5.0 * (1.0 / 12.0f64).sqrt() / (reps as f64).sqrt(),
+            "{mean}"
+        );
         let c = cov90 as f64 / reps as f64;
         assert!((c - 0.9).abs() < 5.0 * (0.09 / reps as f64).sqrt(), "{c}");
     }
@@ -138,7 +141,11 @@ mod tests {
     #[test]
     fn a_chain_stuck_above_the_truth_ranks_it_lowest() {
         let draws = Array3::from_elem((1, 40, 1), 0.3);
-        let s = rep_stats(draws.view(), Array1::from(vec![0.0]).view(), &mut ChaCha8Rng::seed_from_u64(1));
+        let s = rep_stats(
+            draws.view(),
+            Array1::from(vec![0.0]).view(),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        );
         assert!(s.min_kept >= 1);
         assert!(s.u[0] < 1.0 / (s.min_kept as f64 + 1.0), "rank 0: u = {}", s.u[0]);
         assert_eq!(s.covered[0], 0, "no interval of a constant chain at 0.3 covers 0");

@@ -1,8 +1,8 @@
 //! The calibration loop: per repetition a truth, simulated data, the planned sampler run on them as
 //! `uq sample` would, and the rank statistics; stops cleanly between (or inside) repetitions.
 
-use super::ranks::{rep_stats, RepStats};
 use super::exact::{Comparison, Reference};
+use super::ranks::{rep_stats, RepStats};
 use super::truth::{draw_truth, simulate_data, TruthError};
 use crate::check::{Model, PriorSpec};
 use crate::graph::Value;
@@ -96,7 +96,10 @@ pub fn calibrate(
     on_rep: &mut dyn FnMut(usize, usize),
     stop: &AtomicBool,
 ) -> Result<Outcome, CalibrateError> {
-    let seed = base.settings.seed().map_err(|e| CalibrateError::Setup(e.to_string()))?;
+    let seed = base
+        .settings
+        .seed()
+        .map_err(|e| CalibrateError::Setup(e.to_string()))?;
     let scores = spec
         .model
         .latents
@@ -143,7 +146,13 @@ pub fn calibrate(
         let kept = spec.reference.map(|_| data.clone());
         let prepared = session::prepare(spec.model, data, &with_seed(&spec.request, rs))
             .map_err(|e| rep_err(prepare_error(e)))?;
-        let result = match session::run(&prepared.built, &prepared.plan, &prepared.settings, progress, stop) {
+        let result = match session::run(
+            &prepared.built,
+            &prepared.plan,
+            &prepared.settings,
+            progress,
+            stop,
+        ) {
             Ok(res) => res,
             Err(e) => {
                 out.stopped = Some(rep_err(e.to_string()).to_string());
@@ -158,7 +167,8 @@ pub fn calibrate(
             (Some(rf), Some(d)) => Some(rf.compare(d, result.draws.view()).map_err(rep_err)?),
             _ => None,
         };
-        out.stats.push(rep_stats(result.draws.view(), truth.view(), &mut truth_rng));
+        out.stats
+            .push(rep_stats(result.draws.view(), truth.view(), &mut truth_rng));
         out.runs.push(RepRun {
             seed: rs,
             wall_seconds: result.summary.wall_seconds,
@@ -201,12 +211,22 @@ pub fn prior_truths(
     });
     let setup = |m: String| CalibrateError::Setup(format!("drawing truths from the prior: {m}"));
     let prepared = session::prepare(&prior_only, data, &req).map_err(|e| setup(prepare_error(e)))?;
-    let result = session::run(&prepared.built, &prepared.plan, &prepared.settings, progress, stop)
-        .map_err(|e| setup(e.to_string()))?;
+    let result = session::run(
+        &prepared.built,
+        &prepared.plan,
+        &prepared.settings,
+        progress,
+        stop,
+    )
+    .map_err(|e| setup(e.to_string()))?;
     if result.summary.partial {
         return Err(setup("interrupted".into()));
     }
     let (_, offset, len) = prepared.built.posterior.layout().slots[k].clone();
-    let last = result.draws.shape()[1].checked_sub(1).ok_or_else(|| setup("no draws".into()))?;
-    Ok(Some(result.draws.slice(s![.., last, offset..offset + len]).to_owned()))
+    let last = result.draws.shape()[1]
+        .checked_sub(1)
+        .ok_or_else(|| setup("no draws".into()))?;
+    Ok(Some(
+        result.draws.slice(s![.., last, offset..offset + len]).to_owned(),
+    ))
 }

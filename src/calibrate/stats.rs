@@ -30,26 +30,6 @@ pub fn chi_square_p(counts: &[usize]) -> f64 {
     ChiSquared::new((b - 1) as f64).map_or(f64::NAN, |d| d.sf(x2))
 }
 
-/// Lower Cholesky factor of a symmetric positive-definite matrix (row-major p×p), or None.
-fn cholesky(a: &[f64], p: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; p * p];
-    for i in 0..p {
-        for j in 0..=i {
-            let s: f64 = (0..j).map(|k| l[i * p + k] * l[j * p + k]).sum();
-            if i == j {
-                let d = a[i * p + i] - s;
-                if !(d > 1e-14 * a[i * p + i].abs().max(1e-300)) {
-                    return None;
-                }
-                l[i * p + i] = d.sqrt();
-            } else {
-                l[i * p + j] = (a[i * p + j] - s) / l[j * p + j];
-            }
-        }
-    }
-    Some(l)
-}
-
 /// Hotelling's one-sample T² test that each repetition's bin fractions have mean 1/B in every
 /// bin (the last bin dropped, as the fractions sum to one). Rows are repetitions, independent of
 /// each other; the parameters pooled inside a row may be dependent. Returns the p-value of
@@ -65,31 +45,28 @@ pub fn hotelling_p(fractions: &[Vec<f64>]) -> Option<f64> {
     let mean: Vec<f64> = (0..p)
         .map(|k| fractions.iter().map(|r| r[k]).sum::<f64>() / n as f64)
         .collect();
-    let mut cov = vec![0.0; p * p];
+    let mut cov = ndarray::Array2::<f64>::zeros((p, p));
     for r in fractions {
         for i in 0..p {
             for j in 0..p {
-                cov[i * p + j] += (r[i] - mean[i]) * (r[j] - mean[j]);
+                cov[[i, j]] += (r[i] - mean[i]) * (r[j] - mean[j]);
             }
         }
     }
-    cov.iter_mut().for_each(|c| *c /= (n - 1) as f64);
+    cov.mapv_inplace(|c| c / (n - 1) as f64);
     // A ridge far below any real spread: a bin holding the same fraction in every repetition (a
     // degenerate sampler) then weighs its deviation from 1/B heavily instead of failing.
-    let trace: f64 = (0..p).map(|i| cov[i * p + i]).sum();
-    let ridge = 1e-9 * trace / p as f64 + 1e-15;
-    (0..p).for_each(|i| cov[i * p + i] += ridge);
-    let l = cholesky(&cov, p)?;
+    let ridge = 1e-9 * cov.diag().sum() / p as f64 + 1e-15;
+    cov.diag_mut().mapv_inplace(|v| v + ridge);
+    let l = super::linalg::cholesky(&cov)?;
     // T² = n dᵀ S⁻¹ d = n ‖L⁻¹ d‖².
-    let d: Vec<f64> = mean.iter().map(|m| m - target).collect();
-    let mut z = vec![0.0; p];
-    for i in 0..p {
-        let s: f64 = (0..i).map(|k| l[i * p + k] * z[k]).sum();
-        z[i] = (d[i] - s) / l[i * p + i];
-    }
+    let d: ndarray::Array1<f64> = mean.iter().map(|m| m - target).collect();
+    let z = super::linalg::forward(&l, d.view());
     let t2 = n as f64 * z.iter().map(|v| v * v).sum::<f64>();
     let f = (n - p) as f64 / (p as f64 * (n - 1) as f64) * t2;
-    FisherSnedecor::new(p as f64, (n - p) as f64).ok().map(|dist| dist.sf(f))
+    FisherSnedecor::new(p as f64, (n - p) as f64)
+        .ok()
+        .map(|dist| dist.sf(f))
 }
 
 #[cfg(test)]

@@ -77,7 +77,13 @@ fn read_truths(path: &Path, model: &Model) -> anyhow::Result<Array2<f64>> {
             "--truths {}: shape {:?}, expected [N, {}] for latent `{}`",
             path.display(),
             shape,
-            latent.ty.shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+            latent
+                .ty
+                .shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             latent.name
         );
     }
@@ -166,10 +172,23 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let progress = |p: RunProgress<'_>| show(&bar, p);
     let seed = base.settings.seed()?;
     if truths.is_none() {
-        if !args.quiet && model.latents.iter().any(|l| matches!(l.prior, PriorSpec::Score { .. })) {
+        if !args.quiet
+            && model
+                .latents
+                .iter()
+                .any(|l| matches!(l.prior, PriorSpec::Score { .. }))
+        {
             eprintln!("drawing {reps} truths from the score prior with the planned sampler (no --truths)");
         }
-        match calibrate::prior_truths(&model, data.clone(), &request, reps, seed, &progress, &interrupts.stop) {
+        match calibrate::prior_truths(
+            &model,
+            data.clone(),
+            &request,
+            reps,
+            seed,
+            &progress,
+            &interrupts.stop,
+        ) {
             Ok(t) => truths = t,
             Err(e) => {
                 bar.abandon();
@@ -202,7 +221,11 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         writer.abort();
         eprintln!(
             "error: no repetition finished{}; nothing written",
-            outcome.stopped.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+            outcome
+                .stopped
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
         );
         return Ok(ExitCode::from(EXIT_MODEL_ERROR));
     }
@@ -217,7 +240,11 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let analysis = calibrate::analyse(&outcome.stats, &chosen, args.bins.map(|b| b as usize));
     let partial = outcome.stopped.is_some();
     write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
-    let dir = if partial { writer.commit_partial()? } else { writer.commit()? };
+    let dir = if partial {
+        writer.commit_partial()?
+    } else {
+        writer.commit()?
+    };
     print_result(&analysis);
     if let Some(r) = reference_summary(&outcome) {
         println!(
@@ -237,8 +264,16 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(why) => {
-            println!("wrote the {} repetitions done to {} ({why})", outcome.stats.len(), dir.display());
-            Ok(ExitCode::from(if why == "interrupted" { 130 } else { EXIT_MODEL_ERROR }))
+            println!(
+                "wrote the {} repetitions done to {} ({why})",
+                outcome.stats.len(),
+                dir.display()
+            );
+            Ok(ExitCode::from(if why == "interrupted" {
+                130
+            } else {
+                EXIT_MODEL_ERROR
+            }))
         }
     }
 }
@@ -283,9 +318,14 @@ fn write_folder(
     write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
     let conformal = args.conformal.then(|| calibrate::conformal(&outcome.stats));
     if let Some(c) = &conformal {
-        uq::output::write_atomic(&dir.join("interval_scale.json"), serde_json::to_string_pretty(c)?.as_bytes())?;
+        uq::output::write_atomic(
+            &dir.join("interval_scale.json"),
+            serde_json::to_string_pretty(c)?.as_bytes(),
+        )?;
     }
-    let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let command: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let json = serde_json::json!({
         "uq_version": env!("CARGO_PKG_VERSION"),
         "command": command,
@@ -305,7 +345,10 @@ fn write_folder(
         "conformal": conformal,
         "reference": reference_summary(outcome),
     });
-    uq::output::write_atomic(&dir.join("calibration.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    uq::output::write_atomic(
+        &dir.join("calibration.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     let files = uq::output::record_files(&dir);
     let summary = serde_json::json!({
         "uq_run": true,
@@ -314,7 +357,10 @@ fn write_folder(
         "partial": outcome.stopped.is_some(),
         "files": files,
     });
-    uq::output::write_atomic(&dir.join(uq::output::SUMMARY_FILE), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    uq::output::write_atomic(
+        &dir.join(uq::output::SUMMARY_FILE),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
     Ok(dir)
 }
 
@@ -346,8 +392,14 @@ fn print_conformal(path: &Path) {
         c.calibration_reps, c.heldout_reps
     );
     for (k, q) in c.levels.iter().enumerate() {
-        let before = c.heldout_coverage_raw.get(k).map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
-        let after = c.heldout_coverage_scaled.get(k).map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
+        let before = c
+            .heldout_coverage_raw
+            .get(k)
+            .map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
+        let after = c
+            .heldout_coverage_scaled
+            .get(k)
+            .map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
         let s = match c.scale.get(k).copied().flatten() {
             Some(s) => format!("× {s:.3}"),
             None => "none (too few repetitions)".into(),
@@ -392,7 +444,12 @@ fn reference_summary(o: &Outcome) -> Option<serde_json::Value> {
     let n = c.len() as f64;
     let mean = |f: &dyn Fn(&calibrate::Comparison) -> f64| c.iter().map(|r| f(r)).sum::<f64>() / n;
     let tv = |r: &calibrate::Comparison| {
-        0.5 * r.weights_exact.iter().zip(&r.weights_draws).map(|(a, b)| (a - b).abs()).sum::<f64>()
+        0.5 * r
+            .weights_exact
+            .iter()
+            .zip(&r.weights_draws)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
     };
     Some(serde_json::json!({
         "mean_error": mean(&|r| r.mean_error),
@@ -419,7 +476,10 @@ fn placeholders(args: &CalibrateArgs, dir: &Path) -> anyhow::Result<Vec<(String,
         }
         let path = dir.join(format!("{}.npy", d.name));
         if d.ty.is_complex() {
-            write_npy(&path, &ndarray::ArrayD::<num_complex::Complex64>::zeros(d.ty.shape.clone()))?;
+            write_npy(
+                &path,
+                &ndarray::ArrayD::<num_complex::Complex64>::zeros(d.ty.shape.clone()),
+            )?;
         } else {
             write_npy(&path, &ndarray::ArrayD::<f64>::zeros(d.ty.shape.clone()))?;
         }

@@ -68,7 +68,8 @@ fn interval(args: &SampleArgs) -> anyhow::Result<Option<(f64, f64)>> {
     let Some(path) = &args.interval_scale else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--interval-scale {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--interval-scale {}: {e}", path.display()))?;
     let s: uq::calibrate::IntervalScale = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "--interval-scale {}: not an interval_scale.json of `uq calibrate --conformal` ({e})",

@@ -1,8 +1,8 @@
 //! `Beta(a, b)`: the beta distribution on 0 < x < 1 (Stan's `beta`).
 
+use super::draw::positive as positive_draw;
 use super::elementwise::{density, positive, positive_param};
 use super::special::{digamma, ln_gamma};
-use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

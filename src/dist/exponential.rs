@@ -1,7 +1,7 @@
 //! `Exponential(rate)`: p(x) = λ e^(−λx) on x ≥ 0 (Stan's `exponential(beta)`, a rate).
 
-use super::elementwise::{density, positive, positive_param};
 use super::draw::positive as positive_draw;
+use super::elementwise::{density, positive, positive_param};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

@@ -1,8 +1,8 @@
 //! `Gamma(alpha, beta)`: shape α and rate β on x > 0 (Stan's `gamma`).
 
+use super::draw::positive as positive_draw;
 use super::elementwise::{density, positive, positive_param};
 use super::special::{digamma, ln_gamma};
-use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

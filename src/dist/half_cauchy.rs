@@ -1,7 +1,7 @@
 //! `HalfCauchy(sigma)`: Cauchy(0, σ) folded onto x ≥ 0 (Stan's `cauchy(0, sigma)` on a `<lower=0>` parameter).
 
-use super::elementwise::{density, positive, positive_param};
 use super::draw::positive as positive_draw;
+use super::elementwise::{density, positive, positive_param};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 use std::f64::consts::PI;

@@ -1,7 +1,7 @@
 //! `HalfNormal(sigma)`: the normal N(0, σ²) folded onto x ≥ 0 (Stan's `normal(0, sigma)` on a `<lower=0>` parameter).
 
-use super::elementwise::{density, positive, positive_param};
 use super::draw::positive as positive_draw;
+use super::elementwise::{density, positive, positive_param};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

@@ -1,8 +1,8 @@
 //! `InverseGamma(alpha, beta)`: 1/x ~ Gamma(α, β), i.e. shape α and scale β on x > 0 (Stan's `inv_gamma`).
 
+use super::draw::positive as positive_draw;
 use super::elementwise::{density, positive, positive_param};
 use super::special::{digamma, ln_gamma};
-use super::draw::positive as positive_draw;
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

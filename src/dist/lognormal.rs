@@ -1,7 +1,7 @@
 //! `LogNormal(mu, sigma)`: log x ~ N(μ, σ²), x > 0 (Stan's `lognormal`).
 
-use super::elementwise::{density, finite, positive, positive_param, real_param};
 use super::draw::positive as positive_draw;
+use super::elementwise::{density, finite, positive, positive_param, real_param};
 use super::{Density, DensityError, Distribution, Role, Signature, Support};
 use crate::graph::Value;
 

@@ -1,7 +1,9 @@
 //! `GaussianMixture(weights, means, sigmas)`: a prior Σ_k w_k N(means[k], sigmas[k]² I), exact at every noise level.
 
 use super::rules::flat_real;
-use super::{BuildError, Constraint, DensityError, Distribution, Param, ParamKind, Role, RuleError, Signature, Support};
+use super::{
+    BuildError, Constraint, DensityError, Distribution, Param, ParamKind, Role, RuleError, Signature, Support,
+};
 use crate::graph::{Ty, Value};
 use crate::score::{GaussianMixturePrior, ScoreModel};
 use ndarray::{Array1, Array2};
@@ -111,14 +113,20 @@ impl Distribution for GaussianMixture {
         rng: &mut dyn rand::RngCore,
     ) -> Result<Value, DensityError> {
         let [weights, means, sigmas] = params else {
-            return Err(DensityError::NonFinite("GaussianMixture takes weights, means and sigmas".into()));
+            return Err(DensityError::NonFinite(
+                "GaussianMixture takes weights, means and sigmas".into(),
+            ));
         };
         let w = flat_real(weights);
         let s = flat_real(sigmas);
         let total: f64 = w.iter().sum();
-        if w.len() != s.len() || !(total > 0.0) || w.iter().chain(&s).any(|v| !v.is_finite() || *v < 0.0) {
+        if w.len() != s.len()
+            || total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            || w.iter().chain(&s).any(|v| !v.is_finite() || *v < 0.0)
+        {
             return Err(DensityError::OutOfSupport(
-                "GaussianMixture: weights must be non-negative with a positive sum, one σ > 0 per weight".into(),
+                "GaussianMixture: weights must be non-negative with a positive sum, one σ > 0 per weight"
+                    .into(),
             ));
         }
         let mut u = super::draw::uniform(rng) * total;
@@ -129,16 +137,28 @@ impl Distribution for GaussianMixture {
         let k = k.unwrap_or(w.len() - 1);
         let n: usize = like.shape().iter().product();
         let m: Vec<num_complex::Complex64> = means.to_complex().iter().copied().collect();
-        let mean_at = |j: usize| if m.len() == w.len() { m.get(k) } else { m.get(k * n + j) };
+        let mean_at = |j: usize| {
+            if m.len() == w.len() {
+                m.get(k)
+            } else {
+                m.get(k * n + j)
+            }
+        };
         let sk = s[k];
         let mut values = Vec::with_capacity(n);
         for j in 0..n {
             let mu = *mean_at(j).ok_or_else(|| {
-                DensityError::NonFinite(format!("GaussianMixture: the means do not give {n} values per component"))
+                DensityError::NonFinite(format!(
+                    "GaussianMixture: the means do not give {n} values per component"
+                ))
             })?;
             values.push(num_complex::Complex64::new(
                 mu.re + sk * super::draw::normal(rng),
-                if like.is_complex() { mu.im + sk * super::draw::normal(rng) } else { 0.0 },
+                if like.is_complex() {
+                    mu.im + sk * super::draw::normal(rng)
+                } else {
+                    0.0
+                },
             ));
         }
         let shape = like.shape().to_vec();
@@ -146,10 +166,11 @@ impl Distribution for GaussianMixture {
         Ok(if like.is_complex() {
             Value::Complex(ndarray::ArrayD::from_shape_vec(shape, values).map_err(err)?)
         } else {
-            Value::Real(ndarray::ArrayD::from_shape_vec(shape, values.iter().map(|z| z.re).collect()).map_err(err)?)
+            Value::Real(
+                ndarray::ArrayD::from_shape_vec(shape, values.iter().map(|z| z.re).collect()).map_err(err)?,
+            )
         })
     }
-
 
     fn build_prior(
         &self,

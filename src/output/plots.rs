@@ -121,7 +121,13 @@ pub fn write_rank_histograms_png(path: &Path, panels: &[Vec<usize>]) -> Result<(
             let (x1, _) = f.at((k + 1) as f64 / b as f64, 0.0);
             let (_, y) = f.at(0.0, c as f64 / top);
             let (_, base) = f.at(0.0, 0.0);
-            r.fill_rect(x0 + 1, y, x1.saturating_sub(x0 + 1).max(1), base.saturating_sub(y) + 1, BAR);
+            r.fill_rect(
+                x0 + 1,
+                y,
+                x1.saturating_sub(x0 + 1).max(1),
+                base.saturating_sub(y) + 1,
+                BAR,
+            );
         }
         let (_, ye) = f.at(0.0, expected / top);
         r.fill_rect(f.x0, ye, w, 2, AXIS);

@@ -187,8 +187,14 @@ fn write_moments(
     write_npy(&dir.join("std.npy"), &std)?;
     if let (Some((level, scale)), true) = (formats.interval, samples_npy) {
         let (lower, upper) = scaled_interval(&flat, level, scale);
-        write_npy(&dir.join("lower.npy"), &lower.into_shape_with_order(IxDyn(&sh[2..]))?)?;
-        write_npy(&dir.join("upper.npy"), &upper.into_shape_with_order(IxDyn(&sh[2..]))?)?;
+        write_npy(
+            &dir.join("lower.npy"),
+            &lower.into_shape_with_order(IxDyn(&sh[2..]))?,
+        )?;
+        write_npy(
+            &dir.join("upper.npy"),
+            &upper.into_shape_with_order(IxDyn(&sh[2..]))?,
+        )?;
     }
     if formats.cfl {
         write_cfl(&dir.join("std.cfl"), &std)?;
@@ -207,7 +213,11 @@ fn write_moments(
 
 /// Per column of `flat` [draws, values]: median ∓ `scale` × the distance to the central interval's
 /// ends at `level`.
-fn scaled_interval(flat: &ArrayD<f64>, level: f64, scale: f64) -> (ndarray::Array1<f64>, ndarray::Array1<f64>) {
+fn scaled_interval(
+    flat: &ArrayD<f64>,
+    level: f64,
+    scale: f64,
+) -> (ndarray::Array1<f64>, ndarray::Array1<f64>) {
     use crate::calibrate::quantile;
     let d = flat.shape().get(1).copied().unwrap_or(0);
     let (mut lo, mut hi) = (ndarray::Array1::zeros(d), ndarray::Array1::zeros(d));
