@@ -55,14 +55,6 @@ pub fn with_mixture_prior(model: &Model, g: &Gmm) -> Result<Model, String> {
     Ok(m)
 }
 
-/// Flat real values (complex interleaved).
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Real(a) => a.iter().copied().collect(),
-        Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
-    }
-}
-
 /// y = A x + b + N(0, σ² I) on the observed rows, and the exact posterior's fixed parts.
 pub struct Reference {
     pub gmm: Gmm,
@@ -112,7 +104,7 @@ impl Reference {
             let v = post.forward_values(x.view()).map_err(|e| e.to_string())?;
             let m = v.get(loc.0).ok_or("no location value")?;
             let s = v.get(sig.0).ok_or("no sigma value")?;
-            Ok((flat(m), flat(s)))
+            Ok((m.interleaved(), s.interleaved()))
         };
         let (m0, s0) = at(&Array1::zeros(d))?;
         let sigma = match s0.as_slice() {
@@ -179,7 +171,10 @@ impl Reference {
 
     /// The exact posterior for `data` (the simulated set), and `draws` [chains, n, D] against it.
     pub fn compare(&self, data: &[Value], draws: ArrayView3<f64>) -> Result<Comparison, String> {
-        let y_all = flat(data.get(self.data).ok_or("the observed data is missing")?);
+        let y_all = data
+            .get(self.data)
+            .ok_or("the observed data is missing")?
+            .interleaved();
         let y = Array1::from(self.rows.iter().map(|&i| y_all[i]).collect::<Vec<_>>());
         let (s2, m) = (self.sigma * self.sigma, y.len() as f64);
         let d = self.a.ncols();

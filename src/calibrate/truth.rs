@@ -18,14 +18,6 @@ pub enum TruthError {
     NeedTruths { latent: String },
 }
 
-/// Flat values of a latent (complex: interleaved real and imaginary parts), as in the layout.
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Real(a) => a.iter().copied().collect(),
-        Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
-    }
-}
-
 /// One ground truth on the flat constrained layout. Latents with a distribution prior are drawn from
 /// it given the earlier latents; a score latent takes `given` (its flat values), else an error.
 pub fn draw_truth(
@@ -71,7 +63,7 @@ pub fn draw_truth(
                         call.name()
                     ))
                 })?;
-                flat(&draw)
+                draw.interleaved()
             }
         };
         if values.iter().any(|v| !v.is_finite()) {

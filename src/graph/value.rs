@@ -115,6 +115,15 @@ impl Value {
         }
     }
 
+    /// The elements as reals, a complex one as its real then imaginary part (the flat layout of
+    /// latents and of replicate draws).
+    pub fn interleaved(&self) -> Vec<f64> {
+        match self {
+            Value::Real(a) => a.iter().copied().collect(),
+            Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
+        }
+    }
+
     /// True if every element is finite.
     pub fn all_finite(&self) -> bool {
         match self {

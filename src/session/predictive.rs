@@ -32,13 +32,6 @@ fn statistics(v: &[f64], complex: bool) -> [f64; 4] {
     [mean, sd, min, max]
 }
 
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Real(a) => a.iter().copied().collect(),
-        Value::Complex(a) => a.iter().flat_map(|z| [z.re, z.im]).collect(),
-    }
-}
-
 /// Replicates of every observation at every draw (`draws` on the constrained scale, as written).
 pub fn predictive(
     model: &Model,
@@ -80,7 +73,7 @@ pub fn predictive(
                 let rep = obs.likelihood.dist.sample(&params, y, &mut rng).map_err(|e| {
                     SessionError::Prior(format!("{}: cannot draw a replicate: {e}", obs.label))
                 })?;
-                let v = flat(&rep);
+                let v = rep.interleaved();
                 stats.push(statistics(&v, rep.is_complex()));
                 reps.slice_mut(s![i, j, ..])
                     .iter_mut()
@@ -88,7 +81,7 @@ pub fn predictive(
                     .for_each(|(r, v)| *r = v);
             }
         }
-        let observed = statistics(&flat(y), y.is_complex());
+        let observed = statistics(&y.interleaved(), y.is_complex());
         for (k, name) in STATISTICS.iter().enumerate() {
             let t: Vec<f64> = stats.iter().map(|s| s[k]).collect();
             let m = t.len().max(1) as f64;
