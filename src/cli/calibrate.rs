@@ -207,7 +207,18 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         truths,
         reference: reference.as_ref(),
     };
-    let mut on_rep = |done: usize, _: usize| bar.set_position(done as u64);
+    // The bar is hidden when stderr is not a terminal (a batch job's log): a line per repetition.
+    let lines = !args.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let mut on_rep = |done: usize, total: usize| {
+        bar.set_position(done as u64);
+        if lines {
+            eprintln!(
+                "repetition {done}/{total} done ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
     let outcome = calibrate::calibrate(&spec, &base, &progress, &mut on_rep, &interrupts.stop);
     bar.finish_and_clear();
     let outcome = match outcome {
