@@ -1,5 +1,5 @@
 //! One repetition's statistics: the truth's randomised rank among draws thinned to their effective
-//! sample size (Talts et al. 2018), and whether central intervals of every level cover it.
+//! sample size (Talts et al. 2018), the central rank intervals it falls in, and conformal scores.
 
 use crate::infer::Diagnostics;
 use ndarray::{ArrayView1, ArrayView3};
@@ -13,7 +13,10 @@ pub struct RepStats {
     /// Normalised rank in (0, 1): (r + U)/(L + 1) with r the number of the L thinned draws below
     /// the truth and U uniform; exactly Uniform(0, 1) when the draws are exact and independent.
     pub u: Vec<f64>,
-    /// Bit k set when the central interval of level `LEVELS[k]` of all draws covers the truth.
+    /// Bit k set when the truth lies in the central `LEVELS[k]` of the rank distribution,
+    /// |u − 1/2| ≤ q/2: probability exactly q for exact, independent draws, whatever their number
+    /// (the interval between empirical quantiles of L draws covers less: [min, max] of 8 draws
+    /// covers 7/9, not 90%). The conformal scores below use the draws' own intervals.
     pub covered: Vec<u16>,
     pub truth: Vec<f64>,
     pub mean: Vec<f64>,
@@ -44,7 +47,7 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[i] + f * (next - sorted[i])
 }
 
-/// Ranks and interval coverage of `truth` ([dim]) among `draws` ([chains, draws, dim]).
+/// Ranks, rank-interval coverage and conformal scores of `truth` ([dim]) among `draws` ([chains, draws, dim]).
 pub fn rep_stats(draws: ArrayView3<f64>, truth: ArrayView1<f64>, rng: &mut dyn rand::RngCore) -> RepStats {
     let (chains, n, dim) = draws.dim();
     let diag = Diagnostics::compute(draws);
@@ -62,7 +65,6 @@ pub fn rep_stats(draws: ArrayView3<f64>, truth: ArrayView1<f64>, rng: &mut dyn r
         for c in 0..chains {
             for j in 0..n {
                 let x = draws[[c, j, d]];
-                all.push(x);
                 if (n - 1 - j) % k == 0 {
                     kept += 1;
                     below += usize::from(x < t);
@@ -70,15 +72,13 @@ pub fn rep_stats(draws: ArrayView3<f64>, truth: ArrayView1<f64>, rng: &mut dyn r
             }
         }
         let jitter: f64 = rand_distr::Distribution::sample(&rand_distr::Open01, rng);
-        out.u.push((below as f64 + jitter) / (kept as f64 + 1.0));
+        let u = (below as f64 + jitter) / (kept as f64 + 1.0);
+        out.u.push(u);
         out.min_kept = out.min_kept.min(kept);
-        // The empirical CDF at the truth (mid-point for ties) against the central intervals.
-        let lt = all.iter().filter(|&&x| x < t).count() as f64;
-        let le = all.iter().filter(|&&x| x <= t).count() as f64;
-        let f = (lt + le) / (2.0 * total as f64);
+        all.extend(draws.slice(ndarray::s![.., .., d]).iter().copied());
         let mut bits = 0u16;
         for (i, q) in LEVELS.iter().enumerate() {
-            if (f - 0.5).abs() <= q / 2.0 {
+            if (u - 0.5).abs() <= q / 2.0 {
                 bits |= 1 << i;
             }
         }
