@@ -1,6 +1,9 @@
 //! `uq calibrate`: simulation-based calibration of a model as written (truths from the prior or
 //! `--truths`, data from the likelihood, the planned sampler), written to a calibration folder.
 
+#[path = "calibrate_out.rs"]
+mod out;
+
 use super::flags::{parse_sampler, SamplerFlags};
 use super::{out_folder, parse_binding, EXIT_MODEL_ERROR};
 use anyhow::Context;
@@ -8,10 +11,10 @@ use clap::Args;
 use ndarray::{Array2, Ix2};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use uq::calibrate::{self, Analysis, Outcome, Spec};
+use uq::calibrate::{self, Spec};
 use uq::check::{Model, PriorSpec};
 use uq::graph::Value;
-use uq::output::{write_calibration_png, write_npy, write_rank_histograms_png, RunWriter};
+use uq::output::write_npy;
 use uq::session::{self, Request, RunProgress};
 use uq::source::SourceMap;
 
@@ -250,14 +253,14 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let chosen = calibrate::chosen_params(&latents, &slots);
     let analysis = calibrate::analyse(&outcome.stats, &chosen, args.bins.map(|b| b as usize));
     let partial = outcome.stopped.is_some();
-    write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
+    out::write_folder(&writer, &args, &model, &outcome, &analysis, reps)?;
     let dir = if partial {
         writer.commit_partial()?
     } else {
         writer.commit()?
     };
-    print_result(&analysis);
-    if let Some(r) = reference_summary(&outcome) {
+    out::print_result(&analysis);
+    if let Some(r) = out::reference_summary(&outcome) {
         println!(
             "against the exact mixture posterior (mean over repetitions): mean error {:.3} posterior sd (Monte-Carlo floor {:.3}), sd ratio {:.3}, mixture weights off by {:.3} (total variation)",
             r["mean_error"].as_f64().unwrap_or(f64::NAN),
@@ -267,7 +270,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if args.conformal {
-        print_conformal(&dir.join("interval_scale.json"));
+        out::print_conformal(&dir.join("interval_scale.json"));
     }
     match &outcome.stopped {
         None => {
@@ -299,126 +302,6 @@ fn show(bar: &indicatif::ProgressBar, p: RunProgress<'_>) {
     bar.set_message(msg);
 }
 
-/// Write calibration.json, the per-repetition arrays, the plots and the folder's summary.json.
-fn write_folder(
-    writer: &RunWriter,
-    args: &CalibrateArgs,
-    model: &Model,
-    outcome: &Outcome,
-    analysis: &Analysis,
-    requested: usize,
-) -> anyhow::Result<PathBuf> {
-    let dir = writer.dir();
-    let rows = |f: &dyn Fn(&calibrate::RepStats) -> &Vec<f64>| -> anyhow::Result<Array2<f64>> {
-        let d = analysis.params;
-        let flat: Vec<f64> = outcome.stats.iter().flat_map(|r| f(r).iter().copied()).collect();
-        Ok(Array2::from_shape_vec((outcome.stats.len(), d), flat)?)
-    };
-    write_npy(&dir.join("ranks.npy"), &rows(&|r| &r.u)?)?;
-    write_npy(&dir.join("truths.npy"), &rows(&|r| &r.truth)?)?;
-    write_npy(&dir.join("post_mean.npy"), &rows(&|r| &r.mean)?)?;
-    write_npy(&dir.join("post_sd.npy"), &rows(&|r| &r.sd)?)?;
-    let points: Vec<(f64, f64, f64, f64)> = analysis
-        .coverage
-        .iter()
-        .map(|c| (c.nominal, c.empirical, c.band_lo, c.band_hi))
-        .collect();
-    write_calibration_png(&dir.join("calibration.png"), &points)?;
-    let mut panels = vec![analysis.pooled_counts.clone()];
-    panels.extend(analysis.chosen.iter().map(|c| c.counts.clone()));
-    write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
-    let conformal = args.conformal.then(|| calibrate::conformal(&outcome.stats));
-    if let Some(c) = &conformal {
-        uq::output::write_atomic(
-            &dir.join("interval_scale.json"),
-            serde_json::to_string_pretty(c)?.as_bytes(),
-        )?;
-    }
-    let command: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let json = serde_json::json!({
-        "uq_version": env!("CARGO_PKG_VERSION"),
-        "command": command,
-        "model": args.model.display().to_string(),
-        "model_name": model.name,
-        "sampler": outcome.sampler,
-        "reason": outcome.reason,
-        "seed": outcome.seed,
-        "truths": args.truths.as_ref().map(|p| p.display().to_string()),
-        "reps_requested": requested,
-        "stopped": outcome.stopped,
-        "runs": outcome.runs,
-        "analysis": analysis,
-        "reps": analysis.reps,
-        "rank_uniformity_p": analysis.rank_uniformity_p,
-        "coverage": analysis.coverage,
-        "conformal": conformal,
-        "reference": reference_summary(outcome),
-    });
-    uq::output::write_atomic(
-        &dir.join("calibration.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    let files = uq::output::record_files(&dir);
-    let summary = serde_json::json!({
-        "uq_run": true,
-        "kind": "calibration",
-        "format_version": uq::output::FORMAT_VERSION,
-        "partial": outcome.stopped.is_some(),
-        "files": files,
-    });
-    uq::output::write_atomic(
-        &dir.join(uq::output::SUMMARY_FILE),
-        serde_json::to_string_pretty(&summary)?.as_bytes(),
-    )?;
-    Ok(dir)
-}
-
-fn print_result(a: &Analysis) {
-    println!("coverage of central intervals (nominal → empirical ± 1.96 se):");
-    for c in &a.coverage {
-        println!(
-            "  {:>3.0}% → {:>5.1}% ± {:.1}%",
-            100.0 * c.nominal,
-            100.0 * c.empirical,
-            196.0 * c.se
-        );
-    }
-    for c in &a.chosen {
-        println!("  rank test of {}: p = {:.3}", c.name, c.p);
-    }
-    println!("{}", a.verdict);
-}
-
-fn print_conformal(path: &Path) {
-    let Some(c) = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<calibrate::IntervalScale>(&t).ok())
-    else {
-        return;
-    };
-    println!(
-        "conformal scales (learned on {} repetitions; coverage on the other {} before → after):",
-        c.calibration_reps, c.heldout_reps
-    );
-    for (k, q) in c.levels.iter().enumerate() {
-        let before = c
-            .heldout_coverage_raw
-            .get(k)
-            .map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
-        let after = c
-            .heldout_coverage_scaled
-            .get(k)
-            .map_or(String::new(), |v| format!("{:.1}%", 100.0 * v));
-        let s = match c.scale.get(k).copied().flatten() {
-            Some(s) => format!("× {s:.3}"),
-            None => "none (too few repetitions)".into(),
-        };
-        println!("  {:>3.0}%: {s}  {before} → {after}", 100.0 * q);
-    }
-}
-
 /// With `--reference gmm`: the mixture fitted to --gmm-train and the model with it as the prior.
 fn reference_model(args: &CalibrateArgs, model: Model) -> anyhow::Result<(Model, Option<calibrate::Gmm>)> {
     if args.reference.is_none() {
@@ -444,31 +327,6 @@ fn reference_model(args: &CalibrateArgs, model: Model) -> anyhow::Result<(Model,
         .map_err(|e| anyhow::anyhow!("--gmm-train {}: {e}", path.display()))?;
     let m = calibrate::with_mixture_prior(&model, &gmm).map_err(|e| anyhow::anyhow!(e))?;
     Ok((m, Some(gmm)))
-}
-
-/// Means over repetitions of the comparisons with the exact posterior.
-fn reference_summary(o: &Outcome) -> Option<serde_json::Value> {
-    let c: Vec<&calibrate::Comparison> = o.runs.iter().filter_map(|r| r.reference.as_ref()).collect();
-    if c.is_empty() {
-        return None;
-    }
-    let n = c.len() as f64;
-    let mean = |f: &dyn Fn(&calibrate::Comparison) -> f64| c.iter().map(|r| f(r)).sum::<f64>() / n;
-    let tv = |r: &calibrate::Comparison| {
-        0.5 * r
-            .weights_exact
-            .iter()
-            .zip(&r.weights_draws)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-    };
-    Some(serde_json::json!({
-        "mean_error": mean(&|r| r.mean_error),
-        "mc_floor": mean(&|r| r.mc_floor),
-        "sd_ratio": mean(&|r| r.sd_ratio),
-        "weights_tv": mean(&tv),
-        "reps": c.len(),
-    }))
 }
 
 /// The --data bindings plus zeros of the declared type for observed data bound nowhere: calibration
