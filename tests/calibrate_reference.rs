@@ -80,7 +80,13 @@ fn one_component_reference_is_the_gaussian_closed_form() {
             draws.slice_mut(ndarray::s![c, j, ..]).assign(&x);
         }
     }
-    let cmp = r.compare(&data, draws.view()).unwrap();
+    let cmp = r
+        .compare(
+            &data,
+            draws.view(),
+            &uq::infer::Diagnostics::compute(draws.view()),
+        )
+        .unwrap();
     // Exact draws: the error is Monte-Carlo noise alone (≈ floor ≈ 1/√n); sd within its own MCSE.
     assert!(cmp.mean_error < 3.0 * cmp.mc_floor, "{cmp:?}");
     assert!(

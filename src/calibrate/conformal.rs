@@ -118,7 +118,12 @@ mod tests {
                 let truth = ndarray::Array1::from_shape_simple_fn(dim, || {
                     2.0 * Distribution::<f64>::sample(&StandardNormal, rng)
                 });
-                super::super::rep_stats(draws.view(), truth.view(), rng)
+                super::super::rep_stats(
+                    draws.view(),
+                    &crate::infer::Diagnostics::compute(draws.view()),
+                    truth.view(),
+                    rng,
+                )
             })
             .collect()
     }

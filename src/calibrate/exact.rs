@@ -169,8 +169,14 @@ impl Reference {
         })
     }
 
-    /// The exact posterior for `data` (the simulated set), and `draws` [chains, n, D] against it.
-    pub fn compare(&self, data: &[Value], draws: ArrayView3<f64>) -> Result<Comparison, String> {
+    /// The exact posterior for `data` (the simulated set), and `draws` [chains, n, D] (diagnostics
+    /// `diag`) against it.
+    pub fn compare(
+        &self,
+        data: &[Value],
+        draws: ArrayView3<f64>,
+        diag: &Diagnostics,
+    ) -> Result<Comparison, String> {
         let y_all = data
             .get(self.data)
             .ok_or("the observed data is missing")?
@@ -206,7 +212,6 @@ impl Reference {
         let flat_draws = draws.to_shape((c * n, d)).map_err(|e| e.to_string())?.to_owned();
         let dm = flat_draws.mean_axis(Axis(0)).ok_or("no draws")?;
         let ds = flat_draws.std_axis(Axis(0), 1.0);
-        let diag = Diagnostics::compute(draws);
         let (mut sq, mut floor, mut ratio) = (0.0, 0.0, 0.0);
         for j in 0..d {
             let z = (dm[j] - mean[j]) / sd[j];

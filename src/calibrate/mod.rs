@@ -16,7 +16,7 @@ pub use analysis::{analyse, chosen_params, Analysis, Chosen, CoveragePoint, Regi
 pub use conformal::{conformal, IntervalScale, GUARANTEE};
 pub use exact::{with_mixture_prior, Comparison, Reference};
 pub use gmm::{fit as fit_gmm, Gmm};
-pub use ranks::{quantile, rep_stats, RepStats, LEVELS};
+pub use ranks::{rep_stats, RepStats, LEVELS};
 pub use run::{calibrate, prior_truths, rep_seed, CalibrateError, Outcome, RepRun, Spec};
 pub use stats::{chi_square_p, histogram, hotelling_p};
 pub use truth::{draw_truth, simulate_data, TruthError};

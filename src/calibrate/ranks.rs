@@ -1,7 +1,7 @@
 //! One repetition's statistics: the truth's randomised rank among draws thinned to their effective
 //! sample size (Talts et al. 2018), the central rank intervals it falls in, and conformal scores.
 
-use crate::infer::Diagnostics;
+use crate::infer::{quantile_sorted as quantile, Diagnostics};
 use ndarray::{ArrayView1, ArrayView3};
 
 /// The nominal levels of the central intervals: 10%, 20%, …, 90%.
@@ -36,21 +36,15 @@ fn stride(total: usize, ess: f64) -> usize {
     ((total as f64 / ess).floor() as usize).max(1)
 }
 
-/// Quantile `p` of sorted values, interpolating linearly between order statistics.
-pub fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let Some(last) = sorted.len().checked_sub(1) else {
-        return f64::NAN;
-    };
-    let h = p.clamp(0.0, 1.0) * last as f64;
-    let (i, f) = (h.floor() as usize, h - h.floor());
-    let next = sorted[(i + 1).min(last)];
-    sorted[i] + f * (next - sorted[i])
-}
-
-/// Ranks, rank-interval coverage and conformal scores of `truth` ([dim]) among `draws` ([chains, draws, dim]).
-pub fn rep_stats(draws: ArrayView3<f64>, truth: ArrayView1<f64>, rng: &mut dyn rand::RngCore) -> RepStats {
+/// Ranks, rank-interval coverage and conformal scores of `truth` ([dim]) among `draws` ([chains,
+/// draws, dim]), whose diagnostics are `diag`.
+pub fn rep_stats(
+    draws: ArrayView3<f64>,
+    diag: &Diagnostics,
+    truth: ArrayView1<f64>,
+    rng: &mut dyn rand::RngCore,
+) -> RepStats {
     let (chains, n, dim) = draws.dim();
-    let diag = Diagnostics::compute(draws);
     let total = chains * n;
     let mut out = RepStats {
         min_kept: usize::MAX,
@@ -124,7 +118,12 @@ mod tests {
         for _ in 0..reps {
             let draws = Array3::from_shape_simple_fn((2, 50, 1), || StandardNormal.sample(&mut rng));
             let truth = Array1::from(vec![StandardNormal.sample(&mut rng)]);
-            let s = rep_stats(draws.view(), truth.view(), &mut rng);
+            let s = rep_stats(
+                draws.view(),
+                &Diagnostics::compute(draws.view()),
+                truth.view(),
+                &mut rng,
+            );
             u.push(s.u[0]);
             cov90 += usize::from(s.covered[0] & (1 << 8) != 0);
         }
@@ -143,6 +142,7 @@ mod tests {
         let draws = Array3::from_elem((1, 40, 1), 0.3);
         let s = rep_stats(
             draws.view(),
+            &Diagnostics::compute(draws.view()),
             Array1::from(vec![0.0]).view(),
             &mut ChaCha8Rng::seed_from_u64(1),
         );

@@ -6,6 +6,7 @@ use super::ranks::{rep_stats, RepStats};
 use super::truth::{draw_truth, simulate_data, TruthError};
 use crate::check::{Model, PriorSpec};
 use crate::graph::Value;
+use crate::infer::Diagnostics;
 use crate::session::{self, Given, Origin, PrepareError, Prepared, Raw, Request, RunProgress};
 use ndarray::{s, Array2};
 use rand::SeedableRng;
@@ -163,12 +164,17 @@ pub fn calibrate(
             out.stopped = Some("interrupted".into());
             break;
         }
+        let diag = Diagnostics::compute(result.draws.view());
         let reference = match (spec.reference, &kept) {
-            (Some(rf), Some(d)) => Some(rf.compare(d, result.draws.view()).map_err(rep_err)?),
+            (Some(rf), Some(d)) => Some(rf.compare(d, result.draws.view(), &diag).map_err(rep_err)?),
             _ => None,
         };
-        out.stats
-            .push(rep_stats(result.draws.view(), truth.view(), &mut truth_rng));
+        out.stats.push(rep_stats(
+            result.draws.view(),
+            &diag,
+            truth.view(),
+            &mut truth_rng,
+        ));
         out.runs.push(RepRun {
             seed: rs,
             wall_seconds: result.summary.wall_seconds,

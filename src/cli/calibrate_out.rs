@@ -43,9 +43,7 @@ pub fn write_folder(
             serde_json::to_string_pretty(c)?.as_bytes(),
         )?;
     }
-    let command: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let command = super::super::command_line();
     let json = serde_json::json!({
         "uq_version": env!("CARGO_PKG_VERSION"),
         "command": command,

@@ -40,9 +40,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     for n in &merged.notes {
         eprintln!("warning: {n}");
     }
-    merged.summary.provenance.command = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    merged.summary.provenance.command = super::command_line();
     let writer = match out_folder::open(&args.out) {
         Ok(w) => w,
         Err(code) => return Ok(code),

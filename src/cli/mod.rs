@@ -109,6 +109,13 @@ pub const EXIT_MODEL_ERROR: u8 = 1;
 /// Exit code for usage errors (clap's own, and flag values that only the plan can judge).
 pub const EXIT_USAGE: u8 = 2;
 
+/// The command line as typed (lossy UTF-8), recorded in summaries.
+pub fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset.
 pub fn stderr_colour() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -212,9 +212,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             Err(e) => eprintln!("warning: no predictive replicates: {e}"),
         }
     }
-    let command = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let command = super::command_line();
     session::record_inputs(
         &mut result.summary,
         command,

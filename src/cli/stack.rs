@@ -211,9 +211,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             Ok(r) => r,
             Err(e) => return fail(format!("sampling slice {i} failed: {e:#}"), EXIT_MODEL_ERROR),
         };
-        let command = std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let command = super::command_line();
         session::record_inputs(
             &mut result.summary,
             command,

@@ -14,8 +14,8 @@ mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
 pub use diagnostics::{
-    check as check_warnings, ebfmi, ess_limit, rhat_limit, rhat_quantile, DiagSummary, Diagnostics,
-    LatentCheck, Levels, RunChecks, Warning, WarningKind,
+    check as check_warnings, ebfmi, ess_limit, quantile_sorted, rhat_limit, rhat_quantile, DiagSummary,
+    Diagnostics, LatentCheck, Levels, RunChecks, Warning, WarningKind,
 };
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,

@@ -218,7 +218,7 @@ fn scaled_interval(
     level: f64,
     scale: f64,
 ) -> (ndarray::Array1<f64>, ndarray::Array1<f64>) {
-    use crate::calibrate::quantile;
+    use crate::infer::quantile_sorted as quantile;
     let d = flat.shape().get(1).copied().unwrap_or(0);
     let (mut lo, mut hi) = (ndarray::Array1::zeros(d), ndarray::Array1::zeros(d));
     for (j, col) in flat.axis_iter(Axis(1)).enumerate() {

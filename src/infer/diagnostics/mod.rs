@@ -23,6 +23,7 @@ mod rhat;
 mod warnings;
 
 pub use limits::{ess_limit, rhat_limit, rhat_quantile};
+pub use normal::quantile_sorted;
 pub use warnings::{check, ebfmi, LatentCheck, Levels, RunChecks, Warning, WarningKind};
 
 use ndarray::{s, ArrayView3};

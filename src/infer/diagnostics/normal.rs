@@ -172,7 +172,7 @@ pub(crate) fn fold_sorted(sorted: &[(f64, u32)], med: f64, out: &mut Vec<(f64, u
 
 /// Quantile of sorted data, R type 7, computed exactly as scipy's `mquantiles(alphap=1, betap=1)`
 /// (which ArviZ uses), so that `x <= q` comparisons agree bit for bit on tied values.
-pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
     match n {
         0 => f64::NAN,
