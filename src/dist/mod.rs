@@ -21,6 +21,7 @@ mod laplace;
 mod lognormal;
 mod mixture;
 mod normal;
+mod normal_fast;
 mod poisson;
 mod rician;
 mod rules;

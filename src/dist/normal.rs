@@ -95,6 +95,9 @@ impl Distribution for Normal {
             Value::Real(s) => s,
             Value::Complex(_) => return Err(DensityError::NonFinite("sigma must be real".into())),
         };
+        if let Some(d) = super::normal_fast::scalar_sigma(y, mean, sig, level) {
+            return d;
+        }
         let n = y.shape().iter().product::<usize>();
         for (name, v) in [("mean", *mean), ("sigma", *sigma)] {
             let len = v.shape().iter().product::<usize>();

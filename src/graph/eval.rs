@@ -2,6 +2,7 @@
 
 use super::fft::FftCache;
 use super::ops::{Op, OpError};
+use super::plan::{has_type, NodeValues, Plan};
 use super::value::{Ty, Value};
 use crate::source::Span;
 
@@ -81,7 +82,7 @@ impl Graph {
             .unwrap_or(0)
     }
 
-    fn error(&self, id: usize, message: impl Into<String>) -> GraphError {
+    pub(super) fn error(&self, id: usize, message: impl Into<String>) -> GraphError {
         GraphError {
             node: NodeId(id),
             span: self.nodes.get(id).map(|n| n.span).unwrap_or_default(),
@@ -98,14 +99,16 @@ impl Graph {
         }
     }
 
-    /// Evaluate node `i`, reading earlier values through `get`.
-    fn eval_node<'a>(
+    /// Evaluate node `i`, reading earlier values through `get`. `trusted`: the op's type was checked
+    /// against its node's by [`Graph::plan`], so the op skips type inference.
+    pub(super) fn eval_node<'a>(
         &self,
         i: usize,
         get: impl Fn(usize) -> Option<&'a Value>,
         latents: &[Value],
         data: &[Value],
         fft: &FftCache,
+        trusted: bool,
     ) -> Result<Value, GraphError> {
         let node = self.nodes.get(i).ok_or_else(|| self.error(i, "no such node"))?;
         let (v, what) = match &node.kind {
@@ -130,14 +133,18 @@ impl Graph {
                     .ok_or_else(|| {
                         self.error(i, format!("`{}` refers to a missing or later node", op.name()))
                     })?;
-                (op.forward(&args, fft).map_err(|e| self.op_error(i, e))?, "result")
+                let out = if trusted {
+                    op.forward_trusted(&args, fft)
+                } else {
+                    op.forward(&args, fft)
+                };
+                (out.map_err(|e| self.op_error(i, e))?, "result")
             }
         };
-        let ty = v.ty();
-        if ty != node.ty {
+        if !has_type(&v, &node.ty) {
             return Err(self.error(
                 i,
-                format!("the {what} has type {ty}, but {} was expected", node.ty),
+                format!("the {what} has type {}, but {} was expected", v.ty(), node.ty),
             ));
         }
         Ok(v)
@@ -152,7 +159,7 @@ impl Graph {
     ) -> Result<Vec<Value>, GraphError> {
         let mut values: Vec<Value> = Vec::with_capacity(self.nodes.len());
         for i in 0..self.nodes.len() {
-            let v = self.eval_node(i, |j| values.get(j), latents, data, fft)?;
+            let v = self.eval_node(i, |j| values.get(j), latents, data, fft, false)?;
             values.push(v);
         }
         Ok(values)
@@ -201,7 +208,7 @@ impl Graph {
     }
 
     /// Per node: whether it depends on a latent (forward propagation in one pass).
-    fn latent_mask(&self) -> Vec<bool> {
+    pub(super) fn latent_mask(&self) -> Vec<bool> {
         let mut mask: Vec<bool> = Vec::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             let m = match &n.kind {
@@ -234,7 +241,14 @@ impl Graph {
             {
                 return Err(self.error(i, format!("depends on latent #{j}, so it is not a constant")));
             }
-            let v = self.eval_node(i, |j| values.get(j).and_then(Option::as_ref), &[], data, fft)?;
+            let v = self.eval_node(
+                i,
+                |j| values.get(j).and_then(Option::as_ref),
+                &[],
+                data,
+                fft,
+                false,
+            )?;
             values[i] = Some(v);
         }
         values
@@ -249,18 +263,43 @@ impl Graph {
     /// accumulates; nodes that do not depend on a latent are skipped.
     pub fn backward(
         &self,
-        values: &[Value],
+        values: &(impl NodeValues + ?Sized),
         seeds: &[(NodeId, Value)],
         fft: &FftCache,
     ) -> Result<Vec<Value>, GraphError> {
+        self.backward_with(values, seeds, fft, &self.latent_mask(), false)
+    }
+
+    /// [`Graph::backward`] with the plan's latent mask and its checked op types (no type
+    /// inference per op). `plan` must come from this graph.
+    pub fn backward_planned(
+        &self,
+        plan: &Plan,
+        values: &(impl NodeValues + ?Sized),
+        seeds: &[(NodeId, Value)],
+        fft: &FftCache,
+    ) -> Result<Vec<Value>, GraphError> {
+        if plan.live().len() != self.nodes.len() {
+            return Err(self.error(0, "internal error: the plan was made for another graph"));
+        }
+        self.backward_with(values, seeds, fft, plan.live(), true)
+    }
+
+    fn backward_with(
+        &self,
+        values: &(impl NodeValues + ?Sized),
+        seeds: &[(NodeId, Value)],
+        fft: &FftCache,
+        needs: &[bool],
+        trusted: bool,
+    ) -> Result<Vec<Value>, GraphError> {
         let n = self.nodes.len();
-        if values.len() != n {
+        if values.count() != n {
             return Err(self.error(
-                values.len().min(n.saturating_sub(1)),
-                format!("backward got {} values for {n} nodes", values.len()),
+                values.count().min(n.saturating_sub(1)),
+                format!("backward got {} values for {n} nodes", values.count()),
             ));
         }
-        let needs = self.latent_mask();
         let mut cot: Vec<Option<Value>> = vec![None; n];
         for (id, seed) in seeds {
             let node = self
@@ -288,12 +327,19 @@ impl Graph {
                 NodeKind::Op(op, ids) => {
                     let args = ids
                         .iter()
-                        .map(|id| if id.0 < i { values.get(id.0) } else { None })
+                        .map(|id| if id.0 < i { values.node_value(id.0) } else { None })
                         .collect::<Option<Vec<&Value>>>()
                         .ok_or_else(|| self.error(i, "refers to a missing or later node"))?;
+                    let out = values
+                        .node_value(i)
+                        .ok_or_else(|| self.error(i, "the node has no value"))?;
                     let need: Vec<bool> = ids.iter().map(|id| needs[id.0]).collect();
-                    let cots = op
-                        .vjp_needed(&args, &values[i], &g, fft, &need)
+                    let cots =
+                        if trusted && has_type(out, &self.nodes[i].ty) && has_type(&g, &self.nodes[i].ty) {
+                            op.vjp_trusted(&args, out, &g, fft, &need)
+                        } else {
+                            op.vjp_needed(&args, out, &g, fft, &need)
+                        }
                         .map_err(|e| self.op_error(i, e))?;
                     for (id, c) in ids.iter().zip(cots) {
                         if let (true, Some(c)) = (needs[id.0], c) {

@@ -67,22 +67,38 @@ impl FftCache {
         let rows = self.plan(w, inverse);
         let cols = self.plan(h, inverse);
         let (rs, cs) = (rows.get_inplace_scratch_len(), cols.get_inplace_scratch_len());
-        let mut scratch = vec![Complex64::default(); rs.max(cs)];
-        let mut t = vec![Complex64::default(); n];
-        let scale = 1.0 / (n as f64).sqrt();
-        for plane in data.chunks_exact_mut(n) {
-            rows.process_with_scratch(plane, &mut scratch[..rs]);
-            for (i, row) in plane.chunks_exact(w).enumerate() {
-                for (j, &z) in row.iter().enumerate() {
-                    t[j * h + i] = z;
-                }
+        SCRATCH.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() < n + rs.max(cs) {
+                buf.resize(n + rs.max(cs), Complex64::default());
             }
-            cols.process_with_scratch(&mut t, &mut scratch[..cs]);
-            for (j, col) in t.chunks_exact(h).enumerate() {
-                for (i, &z) in col.iter().enumerate() {
-                    plane[i * w + j] = z * scale;
-                }
+            let (t, scratch) = buf.split_at_mut(n);
+            let scale = 1.0 / (n as f64).sqrt();
+            for plane in data.chunks_exact_mut(n) {
+                rows.process_with_scratch(plane, &mut scratch[..rs]);
+                transpose(plane, t, h, w, 1.0);
+                cols.process_with_scratch(t, &mut scratch[..cs]);
+                transpose(t, plane, w, h, scale);
             }
+        });
+    }
+}
+
+thread_local! {
+    /// Per-thread transpose plane and FFT scratch, grown to the largest size used.
+    static SCRATCH: std::cell::RefCell<Vec<Complex64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `dst = scale · srcᵀ` for a row-major `h × w` `src`, written one row of `dst` (a column of `src`)
+/// at a time: sequential writes, and the strided reads revisit the same `h` cache lines, which stay
+/// in L1 for every `h` up to several hundred.
+fn transpose(src: &[Complex64], dst: &mut [Complex64], h: usize, w: usize, scale: f64) {
+    for (j, col) in dst.chunks_exact_mut(h).take(w).enumerate() {
+        let column = src.get(j..).unwrap_or_default().iter().step_by(w);
+        if scale == 1.0 {
+            col.iter_mut().zip(column).for_each(|(d, &z)| *d = z);
+        } else {
+            col.iter_mut().zip(column).for_each(|(d, &z)| *d = z * scale);
         }
     }
 }

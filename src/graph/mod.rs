@@ -7,10 +7,12 @@ mod eval;
 mod fft;
 mod nufft;
 mod ops;
+mod plan;
 mod value;
 
 pub use dump::dump;
 pub use eval::{Graph, GraphError, Node, NodeId, NodeKind};
 pub use fft::FftCache;
 pub use ops::{Arg, Domain, Inputs, Op, OpDef, OpError, Syntax, MAX_PARAMS, NOT_GIVEN, OPS};
+pub use plan::{NodeValues, Plan, Values};
 pub use value::{broadcast_shapes, Ty, Value};

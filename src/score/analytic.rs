@@ -35,6 +35,8 @@ fn check_scale(name: &str, values: &[f64]) -> Result<(), ScoreError> {
 pub struct NormalPrior {
     mu: Array1<f64>,
     tau: Array1<f64>,
+    /// `(μ, τ)` when every element shares them (the scalar formulas then apply).
+    iid: Option<(f64, f64)>,
     evals: AtomicU64,
 }
 
@@ -52,9 +54,15 @@ impl NormalPrior {
         if mu.iter().any(|m| !m.is_finite()) {
             return Err(ScoreError("Normal prior mean must be finite".into()));
         }
+        let same = |a: &Array1<f64>| a.iter().all(|v| Some(v) == a.first());
+        let iid = match (mu.first(), tau.first()) {
+            (Some(&m), Some(&t)) if same(&mu) && same(&tau) => Some((m, t)),
+            _ => None,
+        };
         Ok(Self {
             mu,
             tau,
+            iid,
             evals: AtomicU64::new(0),
         })
     }
@@ -90,6 +98,10 @@ impl ScoreModel for NormalPrior {
     fn score(&self, x: ArrayView2<f64>, level: f64) -> Result<Array2<f64>, ScoreError> {
         check_rows(&x, self.dim())?;
         self.evals.fetch_add(x.nrows() as u64, Ordering::Relaxed);
+        if let Some((m, t)) = self.iid {
+            let var = t * t + level * level;
+            return Ok(x.mapv(|xi| -(xi - m) / var));
+        }
         let var = self.variances(level);
         let mut out = x.to_owned();
         for mut row in out.rows_mut() {
@@ -123,6 +135,13 @@ impl ScoreModel for NormalPrior {
     fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
         if x.ncols() != self.dim() {
             return None;
+        }
+        if let Some((m, t)) = self.iid {
+            let var = t * t + level * level;
+            let norm = -0.5 * self.dim() as f64 * (2.0 * PI * var).ln();
+            return Some(x.map_axis(Axis(1), |row| {
+                norm - 0.5 * row.iter().map(|xi| (xi - m) * (xi - m)).sum::<f64>() / var
+            }));
         }
         let var = self.variances(level);
         let norm: f64 = var.iter().map(|v| -0.5 * (2.0 * PI * v).ln()).sum();

@@ -256,9 +256,37 @@ impl Op {
     pub fn forward(&self, args: &[&Value], fft: &FftCache) -> Result<Value, OpError> {
         let tys: Vec<Ty> = args.iter().map(|v| v.ty()).collect();
         self.infer_type(&tys).map_err(OpError::Shape)?;
+        self.forward_trusted(args, fft)
+    }
+
+    /// [`Op::forward`] without the type check, for a graph whose types [`crate::graph::Graph::plan`]
+    /// checked (the arguments have the types the op's node was typed with).
+    pub(crate) fn forward_trusted(&self, args: &[&Value], fft: &FftCache) -> Result<Value, OpError> {
         match (&self.def.rule, args) {
             (Rule::Unary { forward, .. }, [x]) => forward(self, x, fft),
             (Rule::Binary { forward, .. }, [a, b]) => forward(self, a, b, fft),
+            _ => Err(self.arity_error(args.len())),
+        }
+    }
+
+    /// [`Op::vjp_needed`] without the type checks (see [`Op::forward_trusted`]).
+    pub(crate) fn vjp_trusted(
+        &self,
+        args: &[&Value],
+        out: &Value,
+        g: &Value,
+        fft: &FftCache,
+        need: &[bool],
+    ) -> Result<Vec<Option<Value>>, OpError> {
+        match (&self.def.rule, args) {
+            (Rule::Unary { vjp, .. }, [x]) => Ok(vec![match need.first() {
+                Some(false) => None,
+                _ => Some(vjp(self, x, out, g, fft)?),
+            }]),
+            (Rule::Binary { vjp, .. }, [a, b]) => {
+                let need = [need.first() != Some(&false), need.get(1) != Some(&false)];
+                Ok(vjp(self, a, b, out, g, fft, need)?.into())
+            }
             _ => Err(self.arity_error(args.len())),
         }
     }
@@ -300,17 +328,7 @@ impl Op {
                 )));
             }
         }
-        match (&self.def.rule, args) {
-            (Rule::Unary { vjp, .. }, [x]) => Ok(vec![match need.first() {
-                Some(false) => None,
-                _ => Some(vjp(self, x, out, g, fft)?),
-            }]),
-            (Rule::Binary { vjp, .. }, [a, b]) => {
-                let need = [need.first() != Some(&false), need.get(1) != Some(&false)];
-                Ok(vjp(self, a, b, out, g, fft, need)?.into())
-            }
-            _ => Err(self.arity_error(args.len())),
-        }
+        self.vjp_trusted(args, out, g, fft, need)
     }
 
     fn arity_error(&self, got: usize) -> OpError {

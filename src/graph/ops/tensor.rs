@@ -55,8 +55,14 @@ pub(crate) fn row_major<T: Clone>(a: &ArrayD<T>) -> Cow<'_, [T]> {
 /// The elements of a value as complex numbers in row-major order (always a fresh buffer).
 pub(crate) fn complex_vec(v: &Value) -> Vec<Complex64> {
     match v {
-        Value::Real(a) => a.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
-        Value::Complex(a) => a.iter().copied().collect(),
+        Value::Real(a) => match a.as_slice() {
+            Some(s) => s.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
+            None => a.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
+        },
+        Value::Complex(a) => match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().copied().collect(),
+        },
     }
 }
 

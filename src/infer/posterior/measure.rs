@@ -1,7 +1,7 @@
 //! Measurement-space helpers on the posterior: the DPS data-consistency norm and the scaled adjoint start.
 
 use super::GraphPosterior;
-use crate::graph::{NodeId, Value};
+use crate::graph::{NodeId, Value, Values};
 use crate::infer::target::EvalError;
 use ndarray::Array1;
 use num_complex::Complex64;
@@ -80,7 +80,7 @@ impl GraphPosterior {
             .collect();
         let grads = self
             .graph
-            .backward(&values, &seeds, &self.fft)
+            .backward_planned(&self.plan, &values, &seeds, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         Ok((norm, Array1::from(self.layout.flatten(&grads))))
     }
@@ -111,7 +111,7 @@ impl GraphPosterior {
         }
         let zero = Array1::<f64>::zeros(dim);
         let v0 = self.forward_values(zero.view())?;
-        let node = |vals: &[Value], id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
+        let node = |vals: &Values<'_>, id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
             vals.get(id.0)
                 .map(Value::to_complex)
                 .ok_or_else(|| EvalError::Fatal("node out of range".into()))
@@ -131,7 +131,7 @@ impl GraphPosterior {
         }
         let grads = self
             .graph
-            .backward(&v0, &seeds, &self.fft)
+            .backward_planned(&self.plan, &v0, &seeds, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let g = Array1::from(self.layout.flatten(&grads));
         let vg = self.forward_values(g.view())?;
@@ -174,7 +174,7 @@ impl GraphPosterior {
             .zip(&measured)
             .map(|(o, (_, y))| o.likelihood.dist.dps_weights(y))
             .collect();
-        let node = |vals: &[Value], id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
+        let node = |vals: &Values<'_>, id: NodeId| -> Result<ndarray::ArrayD<Complex64>, EvalError> {
             vals.get(id.0)
                 .map(Value::to_complex)
                 .ok_or_else(|| EvalError::Fatal("node out of range".into()))
@@ -207,7 +207,7 @@ impl GraphPosterior {
             }
             let g = self
                 .graph
-                .backward(&vu, &seeds, &self.fft)
+                .backward_planned(&self.plan, &vu, &seeds, &self.fft)
                 .map_err(|e| EvalError::NonFinite(e.to_string()))?;
             let g = Array1::from(self.layout.flatten(&g));
             lambda = u.dot(&g);

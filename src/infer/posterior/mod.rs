@@ -10,7 +10,7 @@ pub use layout::Layout;
 
 use super::target::{Eval, EvalError, Posterior};
 use crate::dist::Call;
-use crate::graph::{FftCache, Graph, NodeId, Value};
+use crate::graph::{FftCache, Graph, NodeId, Plan, Value, Values};
 use crate::score::ScoreModel;
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
@@ -52,6 +52,8 @@ pub struct GraphPosterior {
     layout: Layout,
     priors: Vec<Box<dyn ScoreModel>>,
     fft: FftCache,
+    /// The graph's types checked once and its latent-free nodes evaluated on `data`.
+    plan: Plan,
     grad_evals: AtomicU64,
     has_density: bool,
 }
@@ -80,6 +82,10 @@ impl GraphPosterior {
                 ));
             }
         }
+        let fft = FftCache::default();
+        let plan = graph
+            .plan(&data, &fft)
+            .map_err(|e| format!("the model cannot be evaluated on its data: {e}"))?;
         let has_density = priors
             .iter()
             .all(|p| p.log_density(Array2::zeros((1, p.dim())).view(), 0.0).is_some());
@@ -90,7 +96,8 @@ impl GraphPosterior {
             prior_terms: Vec::new(),
             layout,
             priors,
-            fft: FftCache::default(),
+            fft,
+            plan,
             grad_evals: AtomicU64::new(0),
             has_density,
         })
@@ -175,11 +182,11 @@ impl GraphPosterior {
     }
 
     /// Evaluate every node of the graph at one flat point (unconstrained scale).
-    pub fn forward_values(&self, row: ndarray::ArrayView1<f64>) -> Result<Vec<Value>, EvalError> {
+    pub fn forward_values(&self, row: ndarray::ArrayView1<f64>) -> Result<Values<'_>, EvalError> {
         let x = self.layout.constrain(row);
         let latents = self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()));
         self.graph
-            .forward(&latents, &self.data, &self.fft)
+            .forward_planned(&self.plan, latents, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))
     }
 
@@ -222,7 +229,7 @@ impl GraphPosterior {
         }
         let grads = self
             .graph
-            .backward(&values, &seeds, &self.fft)
+            .backward_planned(&self.plan, &values, &seeds, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let mut grad = self.layout.flatten(&grads);
         log_lik += self.layout.chain_rule(row, &mut grad);
