@@ -32,7 +32,7 @@ pub use provenance::{sha256_file, sha256_hex, FileRecord, Provenance};
 pub use run_dir::{inspect, partial_dir, recognise, Existing, FORMAT_VERSION, SUMMARY_FILE};
 pub use sample_stats::{stat_names, write_sample_stats, SAMPLE_STATS_FILE};
 pub use save::{record_files, save_run};
-pub use summary::{LatentSummary, PhaseCount, PredictiveCheck, Summary};
+pub use summary::{peak_memory_bytes, LatentSummary, PhaseCount, PredictiveCheck, Summary};
 pub use table::{format_table, LatentDiagnostics};
 pub use writer::{Discard, RunWriter};
 

@@ -151,6 +151,10 @@ pub struct Summary {
     pub score_evals: u64,
     #[serde(with = "nan_null")]
     pub wall_seconds: f64,
+    /// The process's peak resident memory when sampling ended, in bytes (`VmHWM` of
+    /// `/proc/self/status`; absent where the system does not report it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
     /// True when the run was interrupted and holds only the draws made so far.
     pub partial: bool,
     /// How far each phase got, by name (`warmup`, `draws`; annealed HMC `levels`, `rounds`; DPS
@@ -231,6 +235,21 @@ impl Summary {
             cause,
         })
     }
+}
+
+/// The process's peak resident set size in bytes (`VmHWM` in `/proc/self/status`), where the
+/// system reports it.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    kib.checked_mul(1024)
 }
 
 #[cfg(test)]

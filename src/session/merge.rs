@@ -333,6 +333,7 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     summary.score_evals = shards.iter().map(|(_, s)| s.score_evals).sum();
     // The shards' wall times added: the compute the merged run took, not its elapsed time.
     summary.wall_seconds = shards.iter().map(|(_, s)| s.wall_seconds).sum();
+    summary.peak_memory_bytes = shards.iter().filter_map(|(_, s)| s.peak_memory_bytes).max();
     summary.latents.clear();
     summary.warnings.clear();
     summary.predictive.clear();

@@ -105,6 +105,7 @@ pub fn run(
     summary.provenance.options = super::provenance::options_record(settings);
     let mut checks = RunChecks::default();
     let mut draws = (plan.sampler.run)(built, plan, settings, progress, stop, &mut summary, &mut checks)?;
+    summary.peak_memory_bytes = crate::output::peak_memory_bytes();
     let derived = derived_draws(built, &draws)?;
     // The samplers move on the unconstrained scale; everything after this sees the latents' values.
     built.posterior.layout().constrain_draws(&mut draws);
