@@ -27,6 +27,8 @@ pub enum BenchWhat {
     Precision(super::bench_precision::PrecisionBenchArgs),
     /// Time one training step of a U-Net (fast path, optionally vs candle's autograd).
     Train(super::bench_train::TrainBenchArgs),
+    /// Gradient evaluations per second of a model's log posterior on its data.
+    Posterior(super::bench_posterior::PosteriorBenchArgs),
 }
 
 #[derive(Clone, Debug, Args)]
@@ -149,6 +151,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhat::Score(a) => run_score(a),
         BenchWhat::Precision(a) => super::bench_precision::run_precision(a),
         BenchWhat::Train(a) => super::bench_train::run_train(a),
+        BenchWhat::Posterior(a) => Ok(match super::bench_posterior::run(&a)? {
+            Some(()) => ExitCode::SUCCESS,
+            None => ExitCode::FAILURE,
+        }),
     }
 }
 

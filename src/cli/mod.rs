@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand; exit 0 success, 1 model/data error, 2 usage error.
 
 mod bench;
+mod bench_posterior;
 mod bench_precision;
 mod bench_train;
 mod calibrate;
