@@ -22,7 +22,21 @@ type Plan = Arc<dyn Fft<f64>>;
 pub struct FftCache {
     plans: Mutex<HashMap<(usize, bool), Plan>>,
     pub(super) nufft: Mutex<Vec<Arc<NufftPlan>>>,
+    /// Spectra of the last few convolution kernels (a kernel is usually a constant of the model),
+    /// by the kernel's elements and the plane size, most recently used first.
+    spectra: Mutex<Vec<(SpectrumKey, Arc<Vec<Complex64>>)>>,
 }
+
+/// A kernel's elements (as bits, so the match is exact), its shape and the plane it is embedded in.
+#[derive(Clone, PartialEq, Eq)]
+struct SpectrumKey {
+    bits: Vec<(u64, u64)>,
+    kernel: (usize, usize),
+    plane: (usize, usize),
+}
+
+/// How many kernel spectra [`FftCache`] keeps.
+const SPECTRA: usize = 8;
 
 impl fmt::Debug for FftCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,6 +71,35 @@ impl FftCache {
         }))
     }
 
+    /// The spectrum of `kernel` (`kh × kw`, row-major) as `compute` gives it for an `h × w` plane,
+    /// computed once per distinct kernel and plane among the last few used.
+    pub(super) fn kernel_spectrum(
+        &self,
+        kernel: &[Complex64],
+        (kh, kw): (usize, usize),
+        (h, w): (usize, usize),
+        compute: impl FnOnce() -> Vec<Complex64>,
+    ) -> Arc<Vec<Complex64>> {
+        let key = SpectrumKey {
+            bits: kernel.iter().map(|z| (z.re.to_bits(), z.im.to_bits())).collect(),
+            kernel: (kh, kw),
+            plane: (h, w),
+        };
+        let mut spectra = self.spectra.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = spectra.iter().position(|(k, _)| *k == key) {
+            let hit = spectra.remove(i);
+            let spec = Arc::clone(&hit.1);
+            spectra.insert(0, hit);
+            return spec;
+        }
+        drop(spectra);
+        let spec = Arc::new(compute());
+        let mut spectra = self.spectra.lock().unwrap_or_else(PoisonError::into_inner);
+        spectra.insert(0, (key, Arc::clone(&spec)));
+        spectra.truncate(SPECTRA);
+        spec
+    }
+
     /// In-place orthonormal 2-D DFT (`inverse`: its inverse) of every consecutive row-major
     /// `h × w` plane of `data`. A trailing partial plane, if any, is left untouched.
     pub fn fft2(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool) {
@@ -89,17 +132,13 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<Complex64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// `dst = scale · srcᵀ` for a row-major `h × w` `src`, written one row of `dst` (a column of `src`)
-/// at a time: sequential writes, and the strided reads revisit the same `h` cache lines, which stay
-/// in L1 for every `h` up to several hundred.
+/// `dst = scale · srcᵀ` for a row-major `h × w` `src`, by the `transpose` crate (rustfft's own,
+/// cache-oblivious: plain column-by-column loops thrash the cache at power-of-two sizes).
 fn transpose(src: &[Complex64], dst: &mut [Complex64], h: usize, w: usize, scale: f64) {
-    for (j, col) in dst.chunks_exact_mut(h).take(w).enumerate() {
-        let column = src.get(j..).unwrap_or_default().iter().step_by(w);
-        if scale == 1.0 {
-            col.iter_mut().zip(column).for_each(|(d, &z)| *d = z);
-        } else {
-            col.iter_mut().zip(column).for_each(|(d, &z)| *d = z * scale);
-        }
+    let n = h * w;
+    transpose::transpose(&src[..n], &mut dst[..n], w, h);
+    if scale != 1.0 {
+        dst[..n].iter_mut().for_each(|z| *z *= scale);
     }
 }
 

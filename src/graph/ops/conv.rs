@@ -155,16 +155,19 @@ fn direct_kernel_grad<T: Elem>(x: &[T], gv: &[T], g: Geom) -> Vec<T> {
     gk
 }
 
-/// Orthonormal DFT of the kernel embedded in one plane.
-fn kernel_spectrum(k: &Value, g: Geom, cache: &FftCache) -> Vec<C> {
-    let mut kp = vec![C::default(); g.p.size()];
-    for (idx, kv) in complex_vec(k).into_iter().enumerate() {
-        if let Some(slot) = kp.get_mut(g.embed_index(idx / g.kw, idx % g.kw)) {
-            *slot = kv;
+/// Orthonormal DFT of the kernel embedded in one plane (cached: kernels are usually constants).
+fn kernel_spectrum(k: &Value, g: Geom, cache: &FftCache) -> std::sync::Arc<Vec<C>> {
+    let taps = complex_vec(k);
+    cache.kernel_spectrum(&taps, (g.kh, g.kw), (g.p.h, g.p.w), || {
+        let mut kp = vec![C::default(); g.p.size()];
+        for (idx, &kv) in taps.iter().enumerate() {
+            if let Some(slot) = kp.get_mut(g.embed_index(idx / g.kw, idx % g.kw)) {
+                *slot = kv;
+            }
         }
-    }
-    cache.fft2(&mut kp, g.p.h, g.p.w, false);
-    kp
+        cache.fft2(&mut kp, g.p.h, g.p.w, false);
+        kp
+    })
 }
 
 /// `ifft(√N · fft(v) ⊙ spec)` plane by plane, with `spec` conjugated when `adjoint`.
