@@ -22,6 +22,9 @@ mod writer;
 use std::path::PathBuf;
 
 pub use atomic::write_atomic;
+pub(crate) use font::{format_value, viridis, Raster};
+pub(crate) use png::{bar_raster, grey, grid_raster, spread};
+pub(crate) use table::{table_rows, TABLE_HEADER};
 pub use cfl::{write_cfl, CflElement};
 pub use npy::write_npy;
 pub use plots::{write_calibration_png, write_rank_histograms_png};
