@@ -36,7 +36,7 @@ fn assert_self_contained(html: &str) {
     for bad in ["http://", "https://", "src=\"//", "href=\"//", "url(", "@import"] {
         assert!(!html.contains(bad), "the report refers outside itself: `{bad}`");
     }
-    let imgs = html.matches("<img").count();
+    let imgs = html.matches("<img ").count();
     assert!(imgs > 0);
     assert_eq!(
         html.matches("<img alt=").count(),
@@ -90,13 +90,26 @@ fn image_run_report_with_truth_and_refusals() {
     assert!(!plain.contains("PSNR"));
     // The report is listed among the run's files: the folder stays uq's (a new report replaces it).
     let summary: serde_json::Value = serde_json::from_str(&read(&run.join("summary.json"))).unwrap();
-    assert!(summary["files"].as_array().unwrap().iter().any(|f| f == "report.html"));
+    assert!(summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "report.html"));
 
     report(&run, &["--truth", "models/data/blur_truth.npy"]).success();
     let with_truth = read(&run.join("report.html"));
     assert_self_contained(&with_truth);
-    for section in ["PSNR (dB)", "SSIM", "coverage 90%", "alt=\"error map\"", "alt=\"z-score map\""] {
-        assert!(with_truth.contains(section), "--truth: the report lacks `{section}`");
+    for section in [
+        "PSNR (dB)",
+        "SSIM",
+        "coverage 90%",
+        "alt=\"error map\"",
+        "alt=\"z-score map\"",
+    ] {
+        assert!(
+            with_truth.contains(section),
+            "--truth: the report lacks `{section}`"
+        );
     }
 
     // A damaged summary.json is named; the report stays as it was.

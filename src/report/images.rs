@@ -21,7 +21,11 @@ const WORST: usize = 3;
 fn diverging(t: f64) -> [u8; 3] {
     let t = if t.is_nan() { 0.5 } else { t.clamp(0.0, 1.0) };
     let (blue, red) = ([33.0, 102.0, 172.0], [178.0, 24.0, 43.0]);
-    let (end, f) = if t < 0.5 { (blue, 1.0 - 2.0 * t) } else { (red, 2.0 * t - 1.0) };
+    let (end, f) = if t < 0.5 {
+        (blue, 1.0 - 2.0 * t)
+    } else {
+        (red, 2.0 * t - 1.0)
+    };
     let mix = |k: usize| (255.0 + f * (end[k] - 255.0)).round() as u8;
     [mix(0), mix(1), mix(2)]
 }
@@ -86,8 +90,14 @@ pub(super) fn worst_plots(page: &mut Page, l: &Latent, params: &[(usize, String)
             format_value(l.diag.ess_bulk[*p]),
             format_value(l.diag.ess_tail[*p])
         );
-        figs.push_str(&svg_figure(&svg::trace(&series, &label), &format!("trace of {caption}")));
-        figs.push_str(&svg_figure(&svg::ranks(&series, &label), &format!("ranks of {caption}")));
+        figs.push_str(&svg_figure(
+            &svg::trace(&series, &label),
+            &format!("trace of {caption}"),
+        ));
+        figs.push_str(&svg_figure(
+            &svg::ranks(&series, &label),
+            &format!("ranks of {caption}"),
+        ));
     }
     page.push(&format!(r#"<div class="grid">{figs}</div>"#));
 }
@@ -97,7 +107,13 @@ pub(super) fn worst_params(l: &Latent) -> Vec<(usize, String)> {
     let d = &l.diag;
     let order = |v: &[f64], largest: bool| -> Vec<usize> {
         let mut idx: Vec<usize> = (0..v.len()).filter(|&i| !v[i].is_nan()).collect();
-        idx.sort_by(|&a, &b| if largest { v[b].total_cmp(&v[a]) } else { v[a].total_cmp(&v[b]) });
+        idx.sort_by(|&a, &b| {
+            if largest {
+                v[b].total_cmp(&v[a])
+            } else {
+                v[a].total_cmp(&v[b])
+            }
+        });
         idx
     };
     let mut out: Vec<(usize, String)> = Vec::new();
@@ -136,7 +152,11 @@ pub(super) fn moments(l: &Latent) -> Option<(ArrayD<f64>, ArrayD<f64>)> {
 /// The section of the 2-D latent `l` (`truth` of its shape, if given).
 pub(super) fn section(page: &mut Page, l: &Latent, truth: Option<&ArrayD<f64>>) -> Result<(), ReportError> {
     let (h, w) = (l.shape[0], l.shape[1]);
-    let mag = if l.complex { "|·| of the complex values; " } else { "" };
+    let mag = if l.complex {
+        "|·| of the complex values; "
+    } else {
+        ""
+    };
     page.push(&format!(
         "<p>{h}×{w} {}; {} chains × {} draws. {mag}thumbnails are at most {THUMB_MAX} px before \
          scaling up.</p>",
@@ -145,16 +165,27 @@ pub(super) fn section(page: &mut Page, l: &Latent, truth: Option<&ArrayD<f64>>) 
         l.shown.shape()[1]
     ));
     let Some((mean, sd)) = moments(l) else {
-        page.push(&none("no draws were kept (the run was interrupted during warm-up)"));
+        page.push(&none(
+            "no draws were kept (the run was interrupted during warm-up)",
+        ));
         return Ok(());
     };
     let as2 = |a: &ArrayD<f64>| a.view().into_shape_with_order((h, w)).map(|v| v.to_owned());
     let (mean2, sd2) = match (as2(&mean), as2(&sd)) {
         (Ok(m), Ok(s)) => (m, s),
-        _ => return Ok(page.push(&none("the draws do not have the latent's shape"))),
+        _ => {
+            page.push(&none("the draws do not have the latent's shape"));
+            return Ok(());
+        }
     };
     let mut figs = map_figure(mean2.view(), grey, None, "posterior mean", "posterior mean")?;
-    figs += &map_figure(sd2.view(), viridis, None, "posterior sd", "posterior standard deviation")?;
+    figs += &map_figure(
+        sd2.view(),
+        viridis,
+        None,
+        "posterior sd",
+        "posterior standard deviation",
+    )?;
     // At most SAMPLE_CHAINS chains (first and last) × the grid's 4 evenly spaced draws.
     let (c, n) = (l.shown.shape()[0], l.shown.shape()[1]);
     let chains: Vec<usize> = if c > 1 { vec![0, c - 1] } else { vec![0] };
@@ -165,22 +196,28 @@ pub(super) fn section(page: &mut Page, l: &Latent, truth: Option<&ArrayD<f64>>) 
     let mut grid = ndarray::Array4::<f64>::zeros((chains.len(), draws.len(), sh, sw));
     for (k, &ch) in chains.iter().enumerate() {
         for (j, &d) in draws.iter().enumerate() {
-            let img = l.shown.slice(s![ch, d, .., ..]).into_dimensionality().map_err(|e| ReportError::Png {
-                what: "draws".into(),
-                message: e.to_string(),
-            })?;
-            grid.slice_mut(s![k, j, .., ..]).assign(&downsample(img, SAMPLE_MAX));
+            let img = l
+                .shown
+                .slice(s![ch, d, .., ..])
+                .into_dimensionality()
+                .map_err(|e| ReportError::Png {
+                    what: "draws".into(),
+                    message: e.to_string(),
+                })?;
+            grid.slice_mut(s![k, j, .., ..])
+                .assign(&downsample(img, SAMPLE_MAX));
         }
     }
     let bytes = png(grid_raster(grid.view()), "draws")?;
-    figs += &png_figure(
-        &bytes,
-        "draws",
-        &format!(
+    figs +=
+        &png_figure(
+            &bytes,
+            "draws",
+            &format!(
             "draws: rows = chains {}, columns = up to 4 evenly spaced draws of each; one grey scale for all",
             chains.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" and ")
         ),
-    );
+        );
     page.push(&format!(r#"<div class="grid">{figs}</div>"#));
     if let Some(t) = truth {
         truth_part(page, l, t, (&mean2, &sd2))?;
@@ -204,8 +241,18 @@ fn diagnostics_part(page: &mut Page, l: &Latent) -> Result<(), ReportError> {
         page.push(&none("the diagnostics do not have the latent's shape"));
         return Ok(());
     };
-    let complex = if l.complex { " (the worse of the real and imaginary parts)" } else { "" };
-    let mut figs = map_figure(rhat2.view(), viridis, None, "R-hat map", &format!("rank-normalised split R̂{complex}; below 1.01 is good"))?;
+    let complex = if l.complex {
+        " (the worse of the real and imaginary parts)"
+    } else {
+        ""
+    };
+    let mut figs = map_figure(
+        rhat2.view(),
+        viridis,
+        None,
+        "R-hat map",
+        &format!("rank-normalised split R̂{complex}; below 1.01 is good"),
+    )?;
     let (c, n) = (l.draws.dim().0, l.draws.dim().1);
     let cap = (c * n) as f64 * ((c * n) as f64).log10();
     figs += &map_figure(
@@ -213,12 +260,18 @@ fn diagnostics_part(page: &mut Page, l: &Latent) -> Result<(), ReportError> {
         viridis,
         None,
         "ESS map",
-        &format!("bulk ESS{complex}; at most S·log10 S = {} with S = {} draws", format_value(cap), c * n),
+        &format!(
+            "bulk ESS{complex}; at most S·log10 S = {} with S = {} draws",
+            format_value(cap),
+            c * n
+        ),
     )?;
     page.push(&format!(r#"<div class="grid">{figs}</div>"#));
     let worst = worst_params(l);
     if worst.is_empty() {
-        page.push(&none("no pixel has defined diagnostics, so no worst pixels are shown"));
+        page.push(&none(
+            "no pixel has defined diagnostics, so no worst pixels are shown",
+        ));
     } else {
         worst_plots(page, l, &worst);
     }
@@ -262,7 +315,10 @@ fn truth_part(
          central 50% / 90% interval of their draws (nominal: 50% / 90%).</p>",
         format_value(peak)
     ));
-    let a = err.iter().filter(|x| x.is_finite()).fold(0.0f64, |a, x| a.max(x.abs()));
+    let a = err
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold(0.0f64, |a, x| a.max(x.abs()));
     let a = if a > 0.0 { a } else { 1.0 };
     let (Ok(e2), Ok(z2)) = (
         Array2::from_shape_vec(mean.dim(), err),
@@ -270,8 +326,20 @@ fn truth_part(
     ) else {
         return Ok(());
     };
-    let mut figs = map_figure(e2.view(), diverging, Some((-a, a)), "error map", "error: mean − truth (blue below, red above)")?;
-    figs += &map_figure(z2.view(), diverging, Some((-3.0, 3.0)), "z-score map", "z-score (truth − mean) / sd, clamped to ±3")?;
+    let mut figs = map_figure(
+        e2.view(),
+        diverging,
+        Some((-a, a)),
+        "error map",
+        "error: mean − truth (blue below, red above)",
+    )?;
+    figs += &map_figure(
+        z2.view(),
+        diverging,
+        Some((-3.0, 3.0)),
+        "z-score map",
+        "z-score (truth − mean) / sd, clamped to ±3",
+    )?;
     page.push(&format!(r#"<div class="grid">{figs}</div>"#));
     Ok(())
 }

@@ -36,7 +36,7 @@ impl Latent {
     /// Label of parameter `p` of `draws` (`x[3,4]`, `z[3,4].im`).
     pub fn param_label(&self, p: usize) -> String {
         let (pixel, part) = if self.complex {
-            (p / 2, if p % 2 == 0 { ".re" } else { ".im" })
+            (p / 2, if p.is_multiple_of(2) { ".re" } else { ".im" })
         } else {
             (p, "")
         };
@@ -201,35 +201,33 @@ fn model_source(s: &Summary) -> ModelSource {
 }
 
 /// `--truth [NAME=]FILE.npy`: the latent it is for (by name, else the first 2-D one) and its values
-/// (complex truths as magnitudes, as the report shows complex latents).
-pub(super) fn truth(
-    run: &Run,
-    name: Option<&str>,
-    path: &Path,
-) -> Result<(usize, ArrayD<f64>), ReportError> {
+/// (float64 or float32; complex128 truths as magnitudes, as the report shows complex latents).
+pub(super) fn truth(run: &Run, name: Option<&str>, path: &Path) -> Result<(usize, ArrayD<f64>), ReportError> {
     let err = |message: String| ReportError::Truth {
         path: path.to_path_buf(),
         message,
     };
-    let k = match name {
-        Some(n) => run
-            .latents
-            .iter()
-            .position(|l| l.name == n)
-            .ok_or_else(|| err(format!("the run has no latent `{n}`")))?,
-        None => run
-            .latents
-            .iter()
-            .position(Latent::is_image)
-            .ok_or_else(|| err("the run has no image (2-D) latent; name one with NAME=FILE.npy".into()))?,
-    };
+    let k =
+        match name {
+            Some(n) => run
+                .latents
+                .iter()
+                .position(|l| l.name == n)
+                .ok_or_else(|| err(format!("the run has no latent `{n}`")))?,
+            None => run.latents.iter().position(Latent::is_image).ok_or_else(|| {
+                err("the run has no image (2-D) latent; name one with NAME=FILE.npy".into())
+            })?,
+        };
     let l = &run.latents[k];
     let read = || std::fs::File::open(path).map_err(|e| err(format!("cannot open it ({e})")));
     let values = match ArrayD::<f64>::read_npy(read()?) {
         Ok(a) => a,
-        Err(_) => ArrayD::<Complex64>::read_npy(read()?)
-            .map(|z| z.mapv(|c| c.norm()))
-            .map_err(|e| err(format!("not a float64 or complex128 .npy ({e})")))?,
+        Err(_) => match ArrayD::<f32>::read_npy(read()?) {
+            Ok(a) => a.mapv(f64::from),
+            Err(_) => ArrayD::<Complex64>::read_npy(read()?)
+                .map(|z| z.mapv(|c| c.norm()))
+                .map_err(|e| err(format!("not a float64, float32 or complex128 .npy ({e})")))?,
+        },
     };
     if values.shape() != l.shape.as_slice() {
         return Err(err(format!(

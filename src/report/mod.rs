@@ -34,7 +34,9 @@ pub struct ReportOptions {
 pub enum ReportError {
     #[error("`{path}` does not exist or is not a folder: give the run folder that `uq sample` or `uq merge` wrote")]
     Missing { path: PathBuf },
-    #[error("`{path}` is not a uq run folder ({reason}); give a folder that `uq sample` or `uq merge` wrote")]
+    #[error(
+        "`{path}` is not a uq run folder ({reason}); give a folder that `uq sample` or `uq merge` wrote"
+    )]
     NotARun { path: PathBuf, reason: String },
     #[error("cannot read `{path}`: {message}; the run folder is damaged: sample again")]
     Corrupt { path: PathBuf, message: String },

@@ -22,21 +22,34 @@ pub(super) fn build(run: &Run, truth: Option<(usize, &ArrayD<f64>)>) -> Result<S
     } else {
         "complete".to_string()
     };
-    page.push(&format!(r#"<div class="reason"><b>{}</b>: {}</div>"#, esc(&s.sampler), esc(&s.reason)));
+    page.push(&format!(
+        r#"<div class="reason"><b>{}</b>: {}</div>"#,
+        esc(&s.sampler),
+        esc(&s.reason)
+    ));
     page.push(&kv(&[
         ("folder", esc(&run.dir.display().to_string())),
         ("status", status),
-        ("chains × draws", format!("{} × {} (warm-up {})", s.chains, s.draws, s.warmup)),
+        (
+            "chains × draws",
+            format!("{} × {} (warm-up {})", s.chains, s.draws, s.warmup),
+        ),
         ("seed", s.seed.to_string()),
         ("wall time", format!("{} s", format_value(s.wall_seconds))),
-        ("worst R̂ / bulk ESS / tail ESS", format!(
-            "{} / {} / {}",
-            format_value(s.rhat_max),
-            format_value(s.ess_bulk_min),
-            format_value(s.ess_tail_min)
-        )),
+        (
+            "worst R̂ / bulk ESS / tail ESS",
+            format!(
+                "{} / {} / {}",
+                format_value(s.rhat_max),
+                format_value(s.ess_bulk_min),
+                format_value(s.ess_tail_min)
+            ),
+        ),
         ("uq version", esc(&s.provenance.uq_version)),
-        ("command", format!("<code>{}</code>", esc(&s.provenance.command.join(" ")))),
+        (
+            "command",
+            format!("<code>{}</code>", esc(&s.provenance.command.join(" "))),
+        ),
     ]));
 
     page.section("warnings", &format!("Warnings ({})", s.warnings.len()));
@@ -44,9 +57,17 @@ pub(super) fn build(run: &Run, truth: Option<(usize, &ArrayD<f64>)>) -> Result<S
         page.push(&none("the run raised no warnings"));
     }
     for w in &s.warnings {
-        page.push(&format!(r#"<div class="warn"><b>{:?}</b>: {}</div>"#, w.kind, esc(&w.message)));
+        page.push(&format!(
+            r#"<div class="warn"><b>{:?}</b>: {}</div>"#,
+            w.kind,
+            esc(&w.message)
+        ));
     }
-    for p in s.predictive.iter().filter(|p| p.p_value < 0.05 || p.p_value > 0.95) {
+    for p in s
+        .predictive
+        .iter()
+        .filter(|p| p.p_value < 0.05 || p.p_value > 0.95)
+    {
         page.push(&format!(
             r#"<div class="warn">posterior predictive check: {} of <b>{}</b> has p = {} (observed {} against replicates {} ± {})</div>"#,
             esc(&p.statistic),
@@ -66,7 +87,11 @@ pub(super) fn build(run: &Run, truth: Option<(usize, &ArrayD<f64>)>) -> Result<S
     ));
     match &run.model {
         ModelSource::Found { path, text, same } => {
-            page.push(&format!("<p><code>{}</code></p><pre>{}</pre>", esc(path), esc(text)));
+            page.push(&format!(
+                "<p><code>{}</code></p><pre>{}</pre>",
+                esc(path),
+                esc(text)
+            ));
             if !same {
                 page.push(r#"<div class="warn">This file changed since the run (its SHA-256 differs from the one recorded): the run used another version.</div>"#);
             }
@@ -85,7 +110,10 @@ pub(super) fn build(run: &Run, truth: Option<(usize, &ArrayD<f64>)>) -> Result<S
                 kind.to_string(),
                 esc(f.name.as_deref().unwrap_or("")),
                 esc(&f.path),
-                esc(&f.sha256.as_deref().map_or("unreadable".into(), |h| h[..h.len().min(12)].to_string())),
+                esc(&f
+                    .sha256
+                    .as_deref()
+                    .map_or("unreadable".into(), |h| h[..h.len().min(12)].to_string())),
             ]
         })
         .collect();
@@ -98,7 +126,10 @@ pub(super) fn build(run: &Run, truth: Option<(usize, &ArrayD<f64>)>) -> Result<S
 
     for (k, l) in run.latents.iter().enumerate() {
         let dims: Vec<String> = l.shape.iter().map(usize::to_string).collect();
-        page.section(&format!("latent-{k}"), &format!("{} [{}]", l.name, dims.join("×")));
+        page.section(
+            &format!("latent-{k}"),
+            &format!("{} [{}]", l.name, dims.join("×")),
+        );
         if l.is_image() {
             let t = truth.filter(|(i, _)| *i == k).map(|(_, a)| a);
             images::section(&mut page, l, t)?;

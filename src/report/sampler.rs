@@ -33,7 +33,14 @@ pub(super) fn section(page: &mut Page, run: &Run) {
     let s = &run.summary;
     page.push(&kv(&[
         ("sampler", esc(&s.sampler)),
-        ("kernel", esc(if s.kernel.is_empty() { "(not recorded)" } else { &s.kernel })),
+        (
+            "kernel",
+            esc(if s.kernel.is_empty() {
+                "(not recorded)"
+            } else {
+                &s.kernel
+            }),
+        ),
         ("gradient evaluations", s.grad_evals.to_string()),
         ("score evaluations", s.score_evals.to_string()),
         ("wall time", format!("{} s", num(s.wall_seconds))),
@@ -65,7 +72,9 @@ fn per_chain(page: &mut Page, run: &Run) {
     let s = &run.summary;
     page.push("<h3>Per chain</h3>");
     let stats = run.stats.as_ref();
-    let depth = stats.and_then(|st| st.tree_depth.as_ref()).map(|d| d.mapv(|x| x as f64));
+    let depth = stats
+        .and_then(|st| st.tree_depth.as_ref())
+        .map(|d| d.mapv(|x| x as f64));
     let steps = stats.map(|st| st.n_steps.mapv(|x| x as f64));
     let mut header = vec!["chain", "acceptance", "step size", "divergences"];
     if steps.is_some() {
@@ -84,11 +93,19 @@ fn per_chain(page: &mut Page, run: &Run) {
                 s.divergences.get(c).map_or("—".into(), u64::to_string),
             ];
             if let Some(st) = &steps {
-                r.push(if c < st.nrows() { num(row_mean(st, c)) } else { "—".into() });
+                r.push(if c < st.nrows() {
+                    num(row_mean(st, c))
+                } else {
+                    "—".into()
+                });
             }
             if let Some(d) = &depth {
                 let max = (c < d.nrows()).then(|| d.row(c).iter().copied().fold(f64::NAN, f64::max));
-                r.push(if c < d.nrows() { num(row_mean(d, c)) } else { "—".into() });
+                r.push(if c < d.nrows() {
+                    num(row_mean(d, c))
+                } else {
+                    "—".into()
+                });
                 r.push(max.map_or("—".into(), num));
             }
             r
@@ -132,7 +149,10 @@ fn stats_plots(page: &mut Page, run: &Run) {
     }
     let mut figs = String::new();
     for (name, a) in &series {
-        figs.push_str(&svg_figure(&svg::trace(&rows(a), name), &format!("{} per chain", esc(name))));
+        figs.push_str(&svg_figure(
+            &svg::trace(&rows(a), name),
+            &format!("{} per chain", esc(name)),
+        ));
     }
     let div: usize = st.diverging.iter().filter(|d| **d).count();
     page.push(&format!(
@@ -151,7 +171,11 @@ fn floats(v: Option<&Value>) -> Vec<f64> {
 fn levels(page: &mut Page, run: &Run) {
     let x = &run.summary.extra;
     let accept = floats(x.get("level_accept"));
-    let sigmas = floats(x.get("checks").and_then(|c| c.get("levels")).and_then(|l| l.get("sigmas")));
+    let sigmas = floats(
+        x.get("checks")
+            .and_then(|c| c.get("levels"))
+            .and_then(|l| l.get("sigmas")),
+    );
     if accept.is_empty() {
         if run.summary.kernel == "annealed_hmc" {
             page.push(&none("the run records no per-level acceptance"));
@@ -168,12 +192,19 @@ fn levels(page: &mut Page, run: &Run) {
         let log_sigma: Vec<f64> = sigmas.iter().map(|s| s.log10()).collect();
         figs += &svg_figure(
             &svg::curve(&level, &log_sigma, "level", "log10 σ per level"),
-            &format!("noise level σ per level: {} … {}", num(sigmas[0]), num(sigmas[sigmas.len() - 1])),
+            &format!(
+                "noise level σ per level: {} … {}",
+                num(sigmas[0]),
+                num(sigmas[sigmas.len() - 1])
+            ),
         );
     }
     page.push(&format!(r#"<div class="grid">{figs}</div>"#));
     if let Some(Value::Object(sch)) = x.get("schedule") {
-        let rows: Vec<(&str, String)> = sch.iter().map(|(k, v)| (k.as_str(), esc(&v.to_string()))).collect();
+        let rows: Vec<(&str, String)> = sch
+            .iter()
+            .map(|(k, v)| (k.as_str(), esc(&v.to_string())))
+            .collect();
         page.push(&kv(&rows));
     }
 }
@@ -185,7 +216,10 @@ fn dps(page: &mut Page, run: &Run) {
     }
     let x = &run.summary.extra;
     page.push("<h3>DPS</h3>");
-    let fin = x.get("final_residual").and_then(Value::as_f64).map_or("—".into(), num);
+    let fin = x
+        .get("final_residual")
+        .and_then(Value::as_f64)
+        .map_or("—".into(), num);
     let steps = x.get("timesteps").map_or("—".into(), Value::to_string);
     page.push(&kv(&[("final residual ‖y − A(x̂₀)‖", fin), ("timesteps", steps)]));
     page.push(&none(

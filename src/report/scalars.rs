@@ -27,7 +27,11 @@ pub(super) fn summary_table(page: &mut Page, latents: &[Latent]) {
     let rows: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|(name, cols)| std::iter::once(esc(name)).chain(cols.iter().map(|c| esc(c))).collect())
+        .map(|(name, cols)| {
+            std::iter::once(esc(name))
+                .chain(cols.iter().map(|c| esc(c)))
+                .collect()
+        })
         .collect();
     page.push(&table(&header, &rows));
     page.push(
@@ -50,7 +54,9 @@ pub(super) fn summary_table(page: &mut Page, latents: &[Latent]) {
 pub(super) fn section(page: &mut Page, l: &Latent) {
     let (c, n, p) = l.draws.dim();
     if c * n == 0 {
-        page.push(&none("no draws were kept (the run was interrupted during warm-up)"));
+        page.push(&none(
+            "no draws were kept (the run was interrupted during warm-up)",
+        ));
         return;
     }
     let elementwise = l.shape.len() <= 1 && l.numel() <= ELEMENTWISE_MAX;

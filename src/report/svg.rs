@@ -37,7 +37,9 @@ fn y_range<'a>(ys: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
     let (lo, hi) = ys
         .into_iter()
         .filter(|y| y.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| (lo.min(y), hi.max(y)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| {
+            (lo.min(y), hi.max(y))
+        });
     if !lo.is_finite() {
         (0.0, 1.0)
     } else if hi > lo {
@@ -129,7 +131,10 @@ pub(super) fn trace(chains: &[Vec<f64>], title: &str) -> String {
     };
     let mut s = p.open();
     for (c, ys) in chains.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = thin(ys.len(), MAX_POINTS).into_iter().map(|i| (i as f64, ys[i])).collect();
+        let pts: Vec<(f64, f64)> = thin(ys.len(), MAX_POINTS)
+            .into_iter()
+            .map(|i| (i as f64, ys[i]))
+            .collect();
         p.polyline(&mut s, &pts, colour(c));
     }
     s.push_str("</svg>");
@@ -192,7 +197,12 @@ pub(super) fn ranks(chains: &[Vec<f64>], title: &str) -> String {
 
 /// Gaussian kernel density per chain (Silverman's bandwidth of the pooled draws), 100 points.
 pub(super) fn density(chains: &[Vec<f64>], title: &str) -> String {
-    let pooled: Vec<f64> = chains.iter().flatten().copied().filter(|x| x.is_finite()).collect();
+    let pooled: Vec<f64> = chains
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
     let n = pooled.len().max(1) as f64;
     let mean = pooled.iter().sum::<f64>() / n;
     let sd = (pooled.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
@@ -206,7 +216,15 @@ pub(super) fn density(chains: &[Vec<f64>], title: &str) -> String {
             let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
             let k = v.len().max(1) as f64 * bw * (2.0 * std::f64::consts::PI).sqrt();
             grid.iter()
-                .map(|&g| (g, v.iter().map(|x| (-0.5 * ((g - x) / bw).powi(2)).exp()).sum::<f64>() / k))
+                .map(|&g| {
+                    (
+                        g,
+                        v.iter()
+                            .map(|x| (-0.5 * ((g - x) / bw).powi(2)).exp())
+                            .sum::<f64>()
+                            / k,
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -252,7 +270,9 @@ mod tests {
 
     #[test]
     fn traces_are_thinned_and_ranks_cover_every_draw() {
-        let long: Vec<Vec<f64>> = (0..2).map(|c| (0..5000).map(|i| (i * (c + 3) % 17) as f64).collect()).collect();
+        let long: Vec<Vec<f64>> = (0..2)
+            .map(|c| (0..5000).map(|i| (i * (c + 3) % 17) as f64).collect())
+            .collect();
         let t = trace(&long, "x");
         let points = t.matches(',').count();
         assert!(points <= 2 * MAX_POINTS, "{points}");
@@ -261,7 +281,12 @@ mod tests {
         assert!(thin(10, 4) == vec![0, 3, 6, 9]);
         // NaN and constant inputs draw without panicking.
         let flat = vec![vec![1.0; 8], vec![f64::NAN; 8]];
-        for svg in [trace(&flat, "c"), ranks(&flat, "c"), density(&flat, "c"), curve(&[], &[], "l", "e")] {
+        for svg in [
+            trace(&flat, "c"),
+            ranks(&flat, "c"),
+            density(&flat, "c"),
+            curve(&[], &[], "l", "e"),
+        ] {
             assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
             assert!(!svg.contains("NaN") && !svg.contains("inf,"), "{svg}");
         }
