@@ -45,9 +45,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             eprintln!("error: {e}");
             let code = match e {
-                ReportError::Missing { .. } | ReportError::NotARun { .. } | ReportError::Truth { .. } => {
-                    EXIT_USAGE
-                }
+                ReportError::Missing { .. }
+                | ReportError::NotARun { .. }
+                | ReportError::NotOurs { .. }
+                | ReportError::Truth { .. } => EXIT_USAGE,
                 _ => EXIT_MODEL_ERROR,
             };
             Ok(ExitCode::from(code))
