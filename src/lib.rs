@@ -17,6 +17,7 @@ pub mod infer;
 pub mod lsp;
 pub mod output;
 pub mod repl;
+pub mod report;
 pub mod score;
 pub mod session;
 pub mod source;

@@ -64,5 +64,8 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {}", w.message);
     }
     println!("wrote {}", dir.display());
+    if args.runs.iter().any(|r| uq::report::has_report(r)) {
+        super::report::after_run(&dir);
+    }
     Ok(ExitCode::SUCCESS)
 }

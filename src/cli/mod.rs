@@ -13,6 +13,7 @@ mod merge;
 mod out_folder;
 mod prior_eval;
 mod repl;
+mod report;
 mod sample;
 mod shard;
 mod stack;
@@ -80,6 +81,10 @@ pub enum Command {
     /// Format `.uq` files in place (comments kept, the parsed model unchanged); `--check` lists the
     /// files that are not formatted and exits with 1, writing nothing.
     Fmt(fmt::FmtArgs),
+    /// Write RUN_DIR/report.html: one self-contained HTML page of a run (model and planner's reason,
+    /// warnings, summary table, images with R̂/ESS maps, densities, sampler statistics; with
+    /// --truth also error maps, PSNR, SSIM and coverage) (docs/report.md).
+    Report(report::ReportArgs),
     /// Language server (LSP) on stdin/stdout for editors: diagnostics, hover, completion, go to
     /// definition and formatting of `.uq` files (`docs/editors.md`).
     Lsp(lsp::LspArgs),
@@ -102,6 +107,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Traj(args) => traj::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

@@ -59,6 +59,9 @@ pub struct SampleArgs {
     /// posterior mean (first latent, peak 1) in OUT/stack.json.
     #[arg(long, value_name = "FILE.npy", requires = "over")]
     pub truth: Option<PathBuf>,
+    /// Also write OUT/report.html at the end of the run (also of a partial one), as `uq report OUT`.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub flags: SamplerFlags,
 }
@@ -151,6 +154,10 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: --interval-scale is not applied to --over stacks; run the slices with `uq sample` one by one");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
+        if args.report {
+            eprintln!("error: --report writes the report of one run; with --over run `uq report OUT/slice_NNN` for the slices you want to see");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
         return super::stack::run(args);
     }
     let mut sources = SourceMap::new();
@@ -225,7 +232,15 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         cfl: args.format.contains(&FormatArg::Cfl),
         interval,
     };
-    out_folder::finish(&model, &built, &mut result, writer, &out, formats)
+    let code = out_folder::finish(&model, &built, &mut result, writer, &out, formats)?;
+    if args.report {
+        let dir = match result.summary.partial {
+            true => uq::output::partial_dir(&out),
+            false => out,
+        };
+        super::report::after_run(&dir);
+    }
+    Ok(code)
 }
 
 /// The sampling progress bar (on stderr; indicatif hides it when stderr is not a terminal).

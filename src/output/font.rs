@@ -108,6 +108,17 @@ impl Raster {
         })?;
         encode_and_write(path, |buf| img.write_to(buf, image::ImageFormat::Png))
     }
+
+    /// The 8-bit RGB PNG encoding (for images embedded in a file, as `uq report` does).
+    pub(crate) fn png_bytes(self) -> Result<Vec<u8>, image::ImageError> {
+        let (w, h) = (self.w as u32, self.h as u32);
+        let size =
+            image::error::ParameterError::from_kind(image::error::ParameterErrorKind::DimensionMismatch);
+        let img = image::RgbImage::from_raw(w, h, self.data).ok_or(image::ImageError::Parameter(size))?;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut buf, image::ImageFormat::Png)?;
+        Ok(buf.into_inner())
+    }
 }
 
 /// Encode with `encode` into memory, then write the bytes to `path` and fsync.

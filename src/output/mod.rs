@@ -23,8 +23,10 @@ use std::path::PathBuf;
 
 pub use atomic::write_atomic;
 pub use cfl::{write_cfl, CflElement};
+pub(crate) use font::{format_value, viridis, Raster};
 pub use npy::write_npy;
 pub use plots::{write_calibration_png, write_rank_histograms_png};
+pub(crate) use png::{bar_raster, grey, grid_raster, spread};
 pub use png::{
     magnitude, upscale_factor, write_image_pngs, write_mean_png, write_samples_png, write_std_png,
 };
@@ -34,6 +36,7 @@ pub use sample_stats::{stat_names, write_sample_stats, SAMPLE_STATS_FILE};
 pub use save::{record_files, save_run};
 pub use summary::{peak_memory_bytes, LatentSummary, PhaseCount, PredictiveCheck, Summary};
 pub use table::{format_table, LatentDiagnostics};
+pub(crate) use table::{table_rows, TABLE_HEADER};
 pub use writer::{Discard, RunWriter};
 
 /// Errors while writing run outputs; every variant names the path involved.

@@ -60,7 +60,7 @@ fn index_label(name: &str, shape: &[usize], flat: usize) -> String {
     format!("{name}[{}]", parts.join(","))
 }
 
-type Cols = [String; 9];
+pub(crate) type Cols = [String; 9];
 
 fn param_cols(d: &Diagnostics, i: usize) -> Cols {
     let g = |v: &Vec<f64>| v.get(i).copied().unwrap_or(f64::NAN);
@@ -114,11 +114,29 @@ fn aggregate_cols(d: &Diagnostics) -> Cols {
     ]
 }
 
-/// Render the table. Rows for an image `x` of shape [64, 64]: `x[64x64] (all)` with the aggregate
-/// columns (Mean = mean of pixel means, MCSE = largest pixel MCSE, StdDev and quantiles = pixel
-/// averages, N_Eff = smallest, R_hat = largest), then the worst-R̂ pixel and, if different, the
-/// smallest-ESS pixel by index. A legend and any notes about undefined (NaN) diagnostics follow.
-pub fn format_table(latents: &[LatentDiagnostics<'_>]) -> String {
+/// The table's column titles.
+pub(crate) const TABLE_HEADER: [&str; 9] = [
+    "Mean",
+    "MCSE",
+    "StdDev",
+    "5%",
+    "50%",
+    "95%",
+    "N_Eff(bulk)",
+    "N_Eff(tail)",
+    "R_hat",
+];
+
+/// The table's rows (label, formatted columns), its notes about undefined diagnostics, and whether
+/// any latent was shown as an aggregate `(all)` row (the terminal table and `uq report` share them).
+pub(crate) struct TableRows {
+    pub rows: Vec<(String, Cols)>,
+    pub notes: Vec<String>,
+    pub aggregated: bool,
+}
+
+/// The rows of [`format_table`].
+pub(crate) fn table_rows(latents: &[LatentDiagnostics<'_>]) -> TableRows {
     let mut rows: Vec<(String, Cols)> = Vec::new();
     let mut notes = Vec::new();
     let mut aggregated = false;
@@ -154,18 +172,24 @@ pub fn format_table(latents: &[LatentDiagnostics<'_>]) -> String {
             notes.push(format!("{}: {note}", l.name));
         }
     }
-    let header: Cols = [
-        "Mean",
-        "MCSE",
-        "StdDev",
-        "5%",
-        "50%",
-        "95%",
-        "N_Eff(bulk)",
-        "N_Eff(tail)",
-        "R_hat",
-    ]
-    .map(String::from);
+    TableRows {
+        rows,
+        notes,
+        aggregated,
+    }
+}
+
+/// Render the table. Rows for an image `x` of shape [64, 64]: `x[64x64] (all)` with the aggregate
+/// columns (Mean = mean of pixel means, MCSE = largest pixel MCSE, StdDev and quantiles = pixel
+/// averages, N_Eff = smallest, R_hat = largest), then the worst-R̂ pixel and, if different, the
+/// smallest-ESS pixel by index. A legend and any notes about undefined (NaN) diagnostics follow.
+pub fn format_table(latents: &[LatentDiagnostics<'_>]) -> String {
+    let TableRows {
+        rows,
+        notes,
+        aggregated,
+    } = table_rows(latents);
+    let header: Cols = TABLE_HEADER.map(String::from);
     let name_w = rows
         .iter()
         .map(|(n, _)| n.chars().count())

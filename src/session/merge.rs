@@ -99,8 +99,8 @@ fn identity(s: &Summary) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Read `dir/NAME/samples.npy` as `[chains, draws, len]` (complex values as re, im pairs).
-fn read_samples(dir: &Path, name: &str, dtype: &str) -> Result<Array3<f64>, MergeError> {
+/// Read `dir/NAME/samples.npy` (also for `uq report`) as `[chains, draws, len]` (complex values as re, im pairs).
+pub(crate) fn read_samples(dir: &Path, name: &str, dtype: &str) -> Result<Array3<f64>, MergeError> {
     let path = dir.join(name).join("samples.npy");
     let file = std::fs::File::open(&path).map_err(|e| read_err(&path, e))?;
     let flat = |a: ArrayD<f64>| -> Result<Array3<f64>, MergeError> {
@@ -141,7 +141,7 @@ fn stat<T: ReadableElement>(
     r.by_name(name).map(Some).map_err(|e| read_err(path, e))
 }
 
-fn read_stats(dir: &Path) -> Result<Option<SampleStats>, MergeError> {
+pub(crate) fn read_stats(dir: &Path) -> Result<Option<SampleStats>, MergeError> {
     let path = dir.join(SAMPLE_STATS_FILE);
     if !path.exists() {
         return Ok(None);

@@ -17,6 +17,7 @@ mod write;
 pub use build::{build, Built};
 pub use error::SessionError;
 pub use merge::{merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
+pub(crate) use merge::{read_samples, read_stats};
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };

@@ -48,7 +48,8 @@ fn unit(x: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
-fn grey(t: f64) -> [u8; 3] {
+/// Grey level of t ∈ [0, 1]: black at 0, white at 1.
+pub(crate) fn grey(t: f64) -> [u8; 3] {
     let v = (t * 255.0).round() as u8;
     [v, v, v]
 }
@@ -93,8 +94,21 @@ pub fn write_std_png(path: &Path, std: ArrayView2<f64>) -> Result<(), OutputErro
 fn write_with_bar(path: &Path, img: ArrayView2<f64>, colour: fn(f64) -> [u8; 3]) -> Result<(), OutputError> {
     let (h, w) = img.dim();
     check_nonempty(path, h, w)?;
+    bar_raster(img, colour, None).save(path)
+}
+
+/// The raster of [`write_mean_png`] and [`write_std_png`]: `img` coloured by `colour` on `range`
+/// (default: its finite range; values outside are clamped), a colour bar and its labels.
+pub(crate) fn bar_raster(
+    img: ArrayView2<f64>,
+    colour: fn(f64) -> [u8; 3],
+    range: Option<(f64, f64)>,
+) -> Raster {
+    let (h, w) = img.dim();
     let s = upscale_factor(h, w);
-    let (lo, hi) = finite_range(img.iter()).unwrap_or((f64::NAN, f64::NAN));
+    let (lo, hi) = range
+        .or_else(|| finite_range(img.iter()))
+        .unwrap_or((f64::NAN, f64::NAN));
     let (img_w, img_h) = (w * s, h * s);
     let fs = if img_h >= 128 { 2 } else { 1 };
     let (lo_txt, hi_txt) = (format_value(lo), format_value(hi));
@@ -112,11 +126,11 @@ fn write_with_bar(path: &Path, img: ArrayView2<f64>, colour: fn(f64) -> [u8; 3])
     let text_x = bar_x + bar_w + margin;
     r.text(text_x, 0, &hi_txt, fs, BLACK);
     r.text(text_x, height - CHAR_H * fs, &lo_txt, fs, BLACK);
-    r.save(path)
+    r
 }
 
 /// Indices of at most `k` evenly spaced items out of `n` (always including the last one).
-fn spread(n: usize, k: usize) -> Vec<usize> {
+pub(crate) fn spread(n: usize, k: usize) -> Vec<usize> {
     let k = k.min(n);
     (0..k)
         .map(|i| if k == 1 { n - 1 } else { i * (n - 1) / (k - 1) })
@@ -130,6 +144,12 @@ pub fn write_samples_png(path: &Path, samples: ArrayView4<f64>) -> Result<(), Ou
     let (chains, draws, h, w) = samples.dim();
     check_nonempty(path, h, w)?;
     check_nonempty(path, chains, draws)?;
+    grid_raster(samples).save(path)
+}
+
+/// The raster of [`write_samples_png`] (`samples` must have chains, draws and pixels).
+pub(crate) fn grid_raster(samples: ArrayView4<f64>) -> Raster {
+    let (chains, draws, h, w) = samples.dim();
     let (rows, cols) = (spread(chains, GRID_MAX), spread(draws, GRID_MAX));
     let cells: Vec<Vec<ArrayView2<f64>>> = rows
         .iter()
@@ -161,7 +181,7 @@ pub fn write_samples_png(path: &Path, samples: ArrayView4<f64>) -> Result<(), Ou
         let t = (x - ramp_x0) as f64 / (ramp_x1 - ramp_x0).max(1) as f64;
         r.fill_rect(x, y, 1, CHAR_H, grey(t));
     }
-    r.save(path)
+    r
 }
 
 /// The three PNGs of a rank-2 latent into `dir`: `mean.png`, `std.png`, `samples.png`.
