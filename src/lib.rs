@@ -20,4 +20,5 @@ pub mod repl;
 pub mod score;
 pub mod session;
 pub mod source;
+pub mod supn;
 pub mod syntax;
