@@ -29,7 +29,11 @@ fn main() -> anyhow::Result<()> {
         let z: Vec<f64> = (0..cfg.latent).map(|_| StandardNormal.sample(&mut rng)).collect();
         let (mean, _) = m.decode(&z)?;
         for c in 0..cols {
-            let img = if c == 0 { mean.clone() } else { m.sample(&z, &mut rng)? };
+            let img = if c == 0 {
+                mean.clone()
+            } else {
+                m.sample(&z, &mut rng)?
+            };
             for (i, v) in img.iter().enumerate() {
                 grid[[r, c, i / w, i % w]] = *v;
             }

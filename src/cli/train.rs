@@ -131,6 +131,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 3)]
     pub stencil: usize,
     /// SUPN: steps of stage 1 (the mean, with a fixed diagonal precision); default half of --steps.
+    /// With --resume during stage 1 it moves the switch (not before the checkpoint's step).
     #[arg(long)]
     pub stage1: Option<usize>,
     /// SUPN: stage 1's fixed standard deviation σ₀ (stage 2 starts from precision I/σ₀²).

@@ -20,7 +20,7 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
     }
     let data = ImageSet::split_planes(images, args.size, args.holdout, args.seed, data_name)?;
     let stencil = args.stencil;
-    if stencil < 3 || stencil % 2 == 0 {
+    if stencil < 3 || stencil.is_multiple_of(2) {
         anyhow::bail!("--stencil {stencil}: give an odd size ≥ 3 (3 for 3×3, 5 for 5×5)");
     }
     // --channels is top to bottom (full resolution first), as for the U-Nets.
@@ -48,7 +48,7 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
         .clone()
         .unwrap_or_else(|| args.out.with_extension("ckpt.safetensors"));
     let mut trainer = match &args.resume {
-        Some(p) => SupnTrainer::resume(p, args.steps, data.train, data.heldout)
+        Some(p) => SupnTrainer::resume(p, args.steps, args.stage1, data.train, data.heldout)
             .with_context(|| format!("resuming from `{}`", p.display()))?,
         None => SupnTrainer::new(cfg, data.train, data.heldout)?,
     };
@@ -78,7 +78,11 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
     while trainer.step < trainer.cfg.steps {
         if stop.load(Ordering::SeqCst) {
             trainer.write_checkpoint(&ckpt)?;
-            eprintln!("interrupted at step {}; checkpoint {}", trainer.step, ckpt.display());
+            eprintln!(
+                "interrupted at step {}; checkpoint {}",
+                trainer.step,
+                ckpt.display()
+            );
             return Ok(ExitCode::from(130));
         }
         sum += trainer.train_step()?;

@@ -36,8 +36,8 @@ mod uniform;
 
 pub use crate::graph::broadcast_shapes;
 pub use special::ln_gamma;
-pub use support::{Support, Transform};
 pub use supn::{bind as bind_supn, BoundSupn, NAME as SUPN};
+pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};
 
 use crate::graph::{NodeId, Ty, Value};

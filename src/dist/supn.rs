@@ -39,7 +39,7 @@ const SIGNATURES: &[Signature] = &[Signature {
         },
         Z,
     ],
-    notes: &["the image's type and M come from the file's header; z is usually `prior z : real[M] ~ Normal(0, 1)`"],
+    notes: &["the image's type and M come from the file's header; z is usually a Normal(0, 1) latent"],
 }];
 
 const BOUND_SIGNATURES: &[Signature] = &[Signature {
@@ -57,7 +57,7 @@ impl Distribution for Supn {
     }
 
     fn summary(&self) -> &'static str {
-        "a structured-Gaussian prior from a SUPN decoder written by `uq train --kind supn`: x | z ~ N(μ(z), (L Lᵀ)⁻¹), L a sparse Cholesky factor of the precision (docs/supn.md)"
+        "a structured-Gaussian prior from a SUPN decoder written by `uq train --kind supn`: x given z is N(μ(z), (L Lᵀ)⁻¹), L a sparse Cholesky factor of the precision (docs/supn.md)"
     }
 
     fn signatures(&self) -> &'static [Signature] {
@@ -66,6 +66,10 @@ impl Distribution for Supn {
 
     fn support(&self) -> Support {
         Support::Real
+    }
+
+    fn support_text(&self) -> String {
+        "real".into()
     }
 }
 
@@ -167,6 +171,11 @@ impl Distribution for BoundSupn {
             d_x: Some(shaped(d.d_x, x.shape())?),
             d_params: vec![Some(shaped(d.d_z, z.shape())?)],
         })
+    }
+
+    fn describe(&self, _role: Role, params: &[crate::graph::Ty]) -> Option<String> {
+        let file = self.path.file_name()?.to_string_lossy().into_owned();
+        Some(format!("supn(\"{file}\", {})", params.first()?))
     }
 
     /// An exact draw of x | z, shaped like `like`.

@@ -71,9 +71,9 @@ impl Factor {
     pub fn lt_mul(&self, v: &[f64]) -> Vec<f64> {
         let mut out: Vec<f64> = (0..self.n()).map(|i| self.log_diag[i].exp() * v[i]).collect();
         for (k, &o) in self.offsets.iter().enumerate() {
-            for i in 0..self.n() {
+            for (i, (w, vi)) in self.off[k].iter().zip(v).enumerate() {
                 if let Some(j) = self.neighbour(i, o) {
-                    out[j] += self.off[k][i] * v[i];
+                    out[j] += w * vi;
                 }
             }
         }

@@ -86,7 +86,10 @@ pub fn config_from_metadata(path: &str, meta: &HashMap<String, String>) -> Resul
             )))
         }
     }
-    let get = |k: &str| meta.get(k).ok_or_else(|| bad(format!("the key `{k}` is missing")));
+    let get = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| bad(format!("the key `{k}` is missing")))
+    };
     let list = |k: &str| -> Result<Vec<usize>, SupnError> {
         get(k)?
             .split(',')
@@ -102,10 +105,13 @@ pub fn config_from_metadata(path: &str, meta: &HashMap<String, String>) -> Resul
     };
     let shape = list("image_shape")?;
     let [height, width] = shape[..] else {
-        return Err(bad(format!("`image_shape` has {} entries, expected 2", shape.len())));
+        return Err(bad(format!(
+            "`image_shape` has {} entries, expected 2",
+            shape.len()
+        )));
     };
     let stencil = num("stencil")?;
-    if stencil < 3 || stencil % 2 == 0 {
+    if stencil < 3 || stencil.is_multiple_of(2) {
         return Err(bad(format!("stencil {stencil} (expected an odd size ≥ 3)")));
     }
     let cfg = SupnConfig {

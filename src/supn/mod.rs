@@ -7,14 +7,14 @@ mod file;
 mod loss;
 mod model;
 mod net;
-mod train;
 #[cfg(test)]
 mod tests;
+mod train;
 
 pub use factor::{causal_offsets, Factor, FactorGrads};
 pub use file::{config_from_metadata, supn_metadata, SupnError, SUPN_ARCHITECTURE};
-pub use model::{SupnDensity, SupnModel};
 pub use loss::{diagonal_log_likelihood, kl_standard, supn_log_likelihood};
+pub use model::{SupnDensity, SupnModel};
 pub use net::{Decoder, Encoder, SupnConfig, SupnNets, LOG_DIAG_BOUND};
 pub use train::{SupnHistory, SupnTrainConfig, SupnTrainer};
 

@@ -95,7 +95,10 @@ impl SupnModel {
     pub fn log_density(&self, x: &[f64], z: &[f64]) -> Result<SupnDensity, SupnError> {
         let n = self.cfg.pixels();
         if x.len() != n {
-            return Err(SupnError::Eval(format!("x has {} values, the model's image {n}", x.len())));
+            return Err(SupnError::Eval(format!(
+                "x has {} values, the model's image {n}",
+                x.len()
+            )));
         }
         let zv = Var::from_tensor(&self.latent_tensor(z)?).map_err(eval)?;
         let (mean_t, prec_t) = self.nets.decoder.forward(zv.as_tensor()).map_err(eval)?;
@@ -108,7 +111,12 @@ impl SupnModel {
         let seed_prec = Tensor::from_vec(seed, prec_t.shape(), &dev).map_err(eval)?;
         let seed_mean = Tensor::from_vec(g.d_mean, mean_t.shape(), &dev).map_err(eval)?;
         let total = (mean_t.mul(&seed_mean).and_then(|t| t.sum_all()))
-            .and_then(|a| prec_t.mul(&seed_prec).and_then(|t| t.sum_all()).and_then(|b| a + b))
+            .and_then(|a| {
+                prec_t
+                    .mul(&seed_prec)
+                    .and_then(|t| t.sum_all())
+                    .and_then(|b| a + b)
+            })
             .map_err(eval)?;
         let grads = total.backward().map_err(eval)?;
         let d_z = match grads.get(zv.as_tensor()) {

@@ -36,10 +36,17 @@ impl SupnConfig {
             return Err("the channel list must be non-empty and positive".into());
         }
         if self.channels.len() > 7 {
-            return Err(format!("{} channel entries (at most 7 resolutions)", self.channels.len()));
+            return Err(format!(
+                "{} channel entries (at most 7 resolutions)",
+                self.channels.len()
+            ));
         }
         let f = 1usize << (self.channels.len() - 1);
-        if self.height == 0 || self.width == 0 || self.height % f != 0 || self.width % f != 0 {
+        if self.height == 0
+            || self.width == 0
+            || !self.height.is_multiple_of(f)
+            || !self.width.is_multiple_of(f)
+        {
             return Err(format!(
                 "image {}×{} is not divisible by 2^{} (one halving per channel entry after the first)",
                 self.height,
@@ -48,13 +55,19 @@ impl SupnConfig {
             ));
         }
         if self.height * self.width > 1 << 20 {
-            return Err(format!("image {}×{} is larger than 2^20 pixels", self.height, self.width));
+            return Err(format!(
+                "image {}×{} is larger than 2^20 pixels",
+                self.height, self.width
+            ));
         }
         if self.latent == 0 || self.latent > 1 << 16 {
             return Err(format!("latent size {} (expected 1 to 65536)", self.latent));
         }
         if self.radius == 0 || self.radius > 4 {
-            return Err(format!("stencil radius {} (expected 1 to 4: stencils 3×3 to 9×9)", self.radius));
+            return Err(format!(
+                "stencil radius {} (expected 1 to 4: stencils 3×3 to 9×9)",
+                self.radius
+            ));
         }
         if self.channels.iter().any(|&c| c > 1024) {
             return Err("a channel count above 1024".into());

@@ -62,7 +62,11 @@ pub struct SupnTrainer {
 
 impl SupnTrainer {
     /// A fresh run (weights from ChaCha8(seed)).
-    pub fn new(cfg: SupnTrainConfig, train: Vec<Vec<f32>>, heldout: Vec<Vec<f32>>) -> Result<Self, SupnError> {
+    pub fn new(
+        cfg: SupnTrainConfig,
+        train: Vec<Vec<f32>>,
+        heldout: Vec<Vec<f32>>,
+    ) -> Result<Self, SupnError> {
         cfg.net.validate().map_err(SupnError::Eval)?;
         let n = cfg.net.pixels();
         if train.is_empty() || heldout.is_empty() || train.iter().chain(&heldout).any(|x| x.len() != n) {
@@ -78,7 +82,10 @@ impl SupnTrainer {
         }
         let (vb, store) = seeded_builder(cfg.seed);
         let nets = SupnNets::new(&cfg.net, vb).map_err(terr)?;
-        let vars = store.lock().map_err(|_| SupnError::Eval("variable store poisoned".into()))?.clone();
+        let vars = store
+            .lock()
+            .map_err(|_| SupnError::Eval("variable store poisoned".into()))?
+            .clone();
         let adam = Adam::new(&vars, cfg.lr).map_err(terr)?;
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5_u64.rotate_left(60));
         Ok(SupnTrainer {
@@ -96,7 +103,10 @@ impl SupnTrainer {
 
     /// The current weights by name.
     pub fn weights(&self) -> BTreeMap<String, Tensor> {
-        self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect()
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
+            .collect()
     }
 
     fn stage(&self) -> u8 {
@@ -133,7 +143,11 @@ impl SupnTrainer {
         let n = self.cfg.net.pixels() as f64;
         let (enc, dec) = (&self.nets.encoder, &self.nets.decoder);
         let (m, lv) = enc.forward(x)?;
-        let (m, lv) = if stage == 1 { (m, lv) } else { (m.detach(), lv.detach()) };
+        let (m, lv) = if stage == 1 {
+            (m, lv)
+        } else {
+            (m.detach(), lv.detach())
+        };
         let z = (&m + (lv.clone() * 0.5)?.exp()?.mul(eps)?)?;
         let kl = kl_standard(&m, &lv)?;
         let ll = if stage == 1 {
@@ -180,7 +194,10 @@ impl SupnTrainer {
         let eps = Self::normals(&mut self.rng, idx.len(), self.cfg.net.latent).map_err(terr)?;
         let (loss, value) = self.objective(&x, &eps, stage).map_err(terr)?;
         if !value.is_finite() {
-            return Err(SupnError::Eval(format!("the loss is {value} at step {}", self.step)));
+            return Err(SupnError::Eval(format!(
+                "the loss is {value} at step {}",
+                self.step
+            )));
         }
         let grads = loss.backward().map_err(terr)?;
         self.adam.step(&self.vars, &grads).map_err(terr)?;
@@ -199,7 +216,11 @@ impl SupnTrainer {
         let mut rng = ChaCha8Rng::seed_from_u64(0x4E1D);
         let eps = Self::normals(&mut rng, n, self.cfg.net.latent).map_err(terr)?;
         // The stage the next step trains (stage 2 once stage 1 is done).
-        let stage = if self.step < self.cfg.stage1 || self.cfg.stage1 == self.cfg.steps { 1 } else { 2 };
+        let stage = if self.step < self.cfg.stage1 || self.cfg.stage1 == self.cfg.steps {
+            1
+        } else {
+            2
+        };
         self.objective(&x, &eps, stage).map(|(_, v)| v).map_err(terr)
     }
 
@@ -223,7 +244,11 @@ impl SupnTrainer {
     /// Write a checkpoint (weights, Adam moments, step, RNG, history, config) atomically.
     pub fn write_checkpoint(&self, path: &Path) -> Result<(), SupnError> {
         let mut tensors = BTreeMap::new();
-        for (prefix, map) in [("w.", &self.weights()), ("m.", &self.adam.m), ("v.", &self.adam.v)] {
+        for (prefix, map) in [
+            ("w.", &self.weights()),
+            ("m.", &self.adam.m),
+            ("v.", &self.adam.v),
+        ] {
             for (k, t) in map {
                 tensors.insert(format!("{prefix}{k}"), t.clone());
             }
@@ -235,7 +260,10 @@ impl SupnTrainer {
             ("adam_t".to_string(), self.adam.t.to_string()),
             ("config".to_string(), json(serde_json::to_string(&self.cfg))?),
             ("history".to_string(), json(serde_json::to_string(&self.history))?),
-            ("rng_seed".to_string(), json(serde_json::to_string(&self.rng.get_seed()))?),
+            (
+                "rng_seed".to_string(),
+                json(serde_json::to_string(&self.rng.get_seed()))?,
+            ),
             ("rng_stream".to_string(), self.rng.get_stream().to_string()),
             ("rng_word_pos".to_string(), self.rng.get_word_pos().to_string()),
         ]);
@@ -244,10 +272,12 @@ impl SupnTrainer {
     }
 
     /// Continue from a checkpoint written by [`SupnTrainer::write_checkpoint`]; `steps` (the total
-    /// to reach) may extend the run.
+    /// to reach) may extend the run, and while it is still in stage 1 `stage1` may move the switch
+    /// to stage 2 (not before the checkpoint's step).
     pub fn resume(
         path: &Path,
         steps: usize,
+        stage1: Option<usize>,
         train: Vec<Vec<f32>>,
         heldout: Vec<Vec<f32>>,
     ) -> Result<Self, SupnError> {
@@ -257,22 +287,37 @@ impl SupnTrainer {
             reason: format!("not a SUPN checkpoint: {reason}"),
         };
         let (tensors, meta) = read_safetensors(path)?;
-        let get = |k: &str| meta.get(k).ok_or_else(|| bad(format!("the key `{k}` is missing")));
+        let get = |k: &str| {
+            meta.get(k)
+                .ok_or_else(|| bad(format!("the key `{k}` is missing")))
+        };
         if get("uq_checkpoint")? != "supn1" {
             return Err(bad("unsupported checkpoint version".into()));
         }
         let mut cfg: SupnTrainConfig =
             serde_json::from_str(get("config")?).map_err(|e| bad(format!("config: {e}")))?;
+        let step: usize = get("step")?.parse().map_err(|_| bad("bad `step`".into()))?;
+        if let Some(s) = stage1.filter(|_| step < cfg.stage1) {
+            cfg.stage1 = s.max(step);
+        }
         cfg.steps = steps.max(cfg.stage1);
         let mut t = Self::new(cfg, train, heldout)?;
-        t.step = get("step")?.parse().map_err(|_| bad("bad `step`".into()))?;
+        t.step = step;
         t.adam.t = get("adam_t")?.parse().map_err(|_| bad("bad `adam_t`".into()))?;
         t.history = serde_json::from_str(get("history")?).map_err(|e| bad(format!("history: {e}")))?;
         let seed: [u8; 32] =
             serde_json::from_str(get("rng_seed")?).map_err(|e| bad(format!("rng_seed: {e}")))?;
         t.rng = ChaCha8Rng::from_seed(seed);
-        t.rng.set_stream(get("rng_stream")?.parse().map_err(|_| bad("bad `rng_stream`".into()))?);
-        t.rng.set_word_pos(get("rng_word_pos")?.parse().map_err(|_| bad("bad `rng_word_pos`".into()))?);
+        t.rng.set_stream(
+            get("rng_stream")?
+                .parse()
+                .map_err(|_| bad("bad `rng_stream`".into()))?,
+        );
+        t.rng.set_word_pos(
+            get("rng_word_pos")?
+                .parse()
+                .map_err(|_| bad("bad `rng_word_pos`".into()))?,
+        );
         for (name, var) in &t.vars {
             let find = |prefix: &str| {
                 tensors
