@@ -21,4 +21,5 @@ pub mod report;
 pub mod score;
 pub mod session;
 pub mod source;
+pub mod supn;
 pub mod syntax;

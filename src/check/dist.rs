@@ -1,5 +1,5 @@
 //! Distributions right of `~`, checked from their registry entries: arity, parameter kinds, shapes,
-//! constraints. Only `score(...)` has a hook of its own (`score_prior.rs`).
+//! constraints. `score(...)` and `supn(...)` have hooks of their own (`score_prior.rs`, `supn_prior.rs`).
 
 use super::errors::CheckError;
 use super::lower::{Ctx, Locals};
@@ -42,7 +42,7 @@ impl Ctx<'_> {
 
     /// Lower one parameter. Fixed ones must not depend on a latent; real ones must not be complex;
     /// constant positive ones must be positive; a likelihood's location may be anything.
-    fn param(&mut self, e: &Expr, p: &Param, role: Role) -> Option<NodeId> {
+    pub(super) fn param(&mut self, e: &Expr, p: &Param, role: Role) -> Option<NodeId> {
         let id = self.expr(e, &Locals::new())?;
         let (real, positive, fixed) = match p.kind {
             ParamKind::Location if role == Role::Likelihood => return Some(id),
@@ -124,6 +124,9 @@ impl Ctx<'_> {
             });
             return None;
         };
+        if d.name() == dist::SUPN {
+            return self.supn(name, args, dspan, declared);
+        }
         if sig.params.iter().any(|p| p.kind == ParamKind::ScoreFile) {
             return self.score(args, dspan, declared);
         }

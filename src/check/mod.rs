@@ -21,6 +21,7 @@ mod prune;
 mod score_prior;
 mod stmts;
 mod summary;
+mod supn_prior;
 mod types;
 
 pub use bind::bind_data;

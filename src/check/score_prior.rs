@@ -93,7 +93,7 @@ impl Ctx<'_> {
     }
 
     /// `file` relative to the model's folder, else `models/` there or beside it.
-    fn score_path(&self, span: Span, file: &str) -> PathBuf {
+    pub(super) fn score_path(&self, span: Span, file: &str) -> PathBuf {
         let direct = self.resolve(span.file, file);
         let base = self.model_dir.clone().unwrap_or_default();
         let candidates = [

@@ -18,6 +18,7 @@ mod sample;
 mod shard;
 mod stack;
 mod train;
+mod train_supn;
 mod traj;
 
 use clap::{Parser, Subcommand};

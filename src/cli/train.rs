@@ -23,6 +23,9 @@ pub enum KindArg {
     Ve,
     /// DDPM ε-network (DPS, CCDF).
     Vp,
+    /// Structured-Gaussian VAE prior (`supn("file", z)`; docs/supn.md): two stages, the mean then the
+    /// precision's sparse Cholesky factor.
+    Supn,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -72,7 +75,7 @@ pub struct TrainArgs {
     /// exp(iφ) with a fresh smooth random phase φ (see models/README.md for how φ is drawn).
     #[arg(long, value_enum, default_value_t = PhaseArg::None)]
     pub phase: PhaseArg,
-    /// `ve` (noise-conditional score) or `vp` (DDPM ε-prediction).
+    /// `ve` (noise-conditional score), `vp` (DDPM ε-prediction) or `supn` (structured-Gaussian VAE).
     #[arg(long, value_enum)]
     pub kind: KindArg,
     /// Output model file (`.safetensors` with uq metadata).
@@ -121,6 +124,19 @@ pub struct TrainArgs {
     /// Fraction of images held out for the held-out loss.
     #[arg(long, default_value_t = 0.1)]
     pub holdout: f64,
+    /// SUPN: latent size M.
+    #[arg(long, default_value_t = 32)]
+    pub latent: usize,
+    /// SUPN: stencil of the precision's Cholesky factor (3 for 3×3, 5 for 5×5).
+    #[arg(long, default_value_t = 3)]
+    pub stencil: usize,
+    /// SUPN: steps of stage 1 (the mean, with a fixed diagonal precision); default half of --steps.
+    /// With --resume during stage 1 it moves the switch (not before the checkpoint's step).
+    #[arg(long)]
+    pub stage1: Option<usize>,
+    /// SUPN: stage 1's fixed standard deviation σ₀ (stage 2 starts from precision I/σ₀²).
+    #[arg(long, default_value_t = 0.1)]
+    pub sigma0: f64,
 }
 
 /// Every `--data` file, concatenated along the image axis (all must share size and kind).
@@ -170,6 +186,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             args.ema
         );
     }
+    let kind = match args.kind {
+        KindArg::Ve => NetKind::Ve,
+        KindArg::Vp => NetKind::Vp,
+        KindArg::Supn => return super::train_supn::run(&args, &images, &data_name),
+    };
     let data = ImageSet::split_planes(&images, args.size, args.holdout, args.seed, &data_name)?;
     let phase = match args.phase {
         PhaseArg::None => PhaseAug::None,
@@ -191,10 +212,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let cfg = TrainConfig {
-        kind: match args.kind {
-            KindArg::Ve => NetKind::Ve,
-            KindArg::Vp => NetKind::Vp,
-        },
+        kind,
         channels: args.channels.clone(),
         size: args.size,
         image_channels,

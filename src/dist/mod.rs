@@ -28,6 +28,7 @@ mod rules;
 mod score;
 mod special;
 mod student_t;
+mod supn;
 mod support;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ mod uniform;
 
 pub use crate::graph::broadcast_shapes;
 pub use special::ln_gamma;
+pub use supn::{bind as bind_supn, BoundSupn, NAME as SUPN};
 pub use support::{Support, Transform};
 pub use text::{docs_table, join_and, names, signatures, usages};
 
@@ -63,6 +65,7 @@ pub static REGISTRY: &[&dyn Distribution] = &[
     &mixture::GaussianMixture,
     &flat::Flat,
     &score::Score,
+    &supn::Supn,
 ];
 
 /// The registered names (valid only right of `~`).
@@ -200,6 +203,13 @@ pub trait Distribution: Send + Sync {
     fn support_for(&self, params: &[&Value]) -> Result<Support, DensityError> {
         let _ = params;
         Ok(self.support())
+    }
+
+    /// Whether parameters of another shape than the variate are stretched to it before
+    /// [`Distribution::log_density`] (numpy's broadcasting); `false` where a parameter has its own
+    /// shape (`supn`'s latent z).
+    fn broadcasts_params(&self) -> bool {
+        true
     }
 
     /// The transform that maps the support to the real line, for latents (Stan's: identity, log,

@@ -308,6 +308,15 @@ pub enum CheckError {
     ScoreArgs {
         span: Span,
     },
+    /// `supn(...)` without a file name and a latent argument.
+    SupnArgs {
+        span: Span,
+    },
+    /// A `supn("file", z)` file that cannot be read, or whose latent does not fit `z`.
+    SupnFile {
+        reason: String,
+        span: Span,
+    },
     /// A prior that cannot be built when the run is prepared (its file fails to load, a parameter
     /// does not fit the latent).
     PriorUnbuildable {
@@ -354,8 +363,8 @@ pub const ALL_CODES: &[&str] = &[
     "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0301", "E0302", "E0303", "E0304", "E0305",
     "E0306", "E0307", "E0308", "E0309", "E0310", "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
     "E0407", "E0408", "E0409", "E0410", "E0411", "E0412", "E0413", "E0414", "E0501", "E0502", "E0503",
-    "E0504", "E0505", "E0506", "E0507", "E0508", "E0601", "E0602", "E0603", "E0604", "E0701", "E0702",
-    "E0703", "E0704", "E0705", "E0706",
+    "E0504", "E0505", "E0506", "E0507", "E0508", "E0601", "E0602", "E0603", "E0604", "E0605", "E0606",
+    "E0701", "E0702", "E0703", "E0704", "E0705", "E0706",
 ];
 
 mod render;

@@ -364,6 +364,12 @@ impl CheckError {
             ScoreArgs { span } => e("E0603", *span, "`score` takes one file name")
                 .with_label("expected a string literal")
                 .with_help("write `score(\"model.safetensors\")`"),
+            SupnArgs { span } => e("E0605", *span, "`supn` takes a file name and the latent z")
+                .with_label("expected a string literal and a latent")
+                .with_help("write `supn(\"model.safetensors\", z)` with `prior z : real[M] ~ Normal(0, 1)`"),
+            SupnFile { reason, span } => e("E0606", *span, format!("cannot use SUPN file: {reason}"))
+                .with_label("the image's type and the latent's size come from this file")
+                .with_help("give the path of a file written by `uq train --kind supn` (relative to the model file, then models/)"),
             PriorUnbuildable { message, help, span } => {
                 let d = e("E0604", *span, message.clone());
                 match help {

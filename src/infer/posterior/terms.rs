@@ -19,7 +19,7 @@ pub(super) fn density<'v>(
         .map(|&id| node(id).map(std::borrow::Cow::Borrowed))
         .collect::<Result<Vec<_>, _>>()?;
     // Parameters that broadcast (numpy's rules) other than as scalars are stretched to the variate.
-    for p in &mut params {
+    for p in params.iter_mut().filter(|_| call.dist.broadcasts_params()) {
         let numel: usize = p.shape().iter().product();
         if numel != 1 && p.shape() != x.shape() {
             let b = p.broadcast_to(x.shape()).ok_or_else(|| {
