@@ -49,6 +49,7 @@ fn writes_every_file_and_the_summary_fields() {
         "grad_evals",
         "score_evals",
         "wall_seconds",
+        "peak_memory_bytes",
         "partial",
         "latents",
     ] {

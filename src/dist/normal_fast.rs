@@ -136,3 +136,70 @@ impl Norm2 for Complex64 {
         self.norm_sqr()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{normal::Normal, Distribution};
+    use crate::graph::Value;
+    use ndarray::{ArrayD, IxDyn};
+    use num_complex::Complex64;
+
+    fn real(shape: &[usize], f: impl Fn(usize) -> f64) -> Value {
+        let n = shape.iter().product();
+        Value::Real(ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap())
+    }
+
+    fn complex(shape: &[usize], f: impl Fn(usize) -> Complex64) -> Value {
+        let n = shape.iter().product();
+        Value::Complex(ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap())
+    }
+
+    /// The one-pass path (one-element sigma) equals the general elementwise path (sigma given per
+    /// element, its gradient summed) in the log density and every gradient, real and complex, for a
+    /// scalar and a full mean, at level 0 and while annealing.
+    #[test]
+    fn one_pass_equals_the_elementwise_path() {
+        let shape = [3, 4];
+        let ys = [
+            real(&shape, |i| (i as f64 * 0.7).sin()),
+            complex(&shape, |i| Complex64::new((i as f64).cos(), 0.3 * i as f64)),
+        ];
+        for y in &ys {
+            let c = y.is_complex();
+            let full = if c {
+                complex(&shape, |i| Complex64::new(0.1 * i as f64, -0.2))
+            } else {
+                real(&shape, |i| 0.1 * i as f64)
+            };
+            let scalar = if c {
+                complex(&[], |_| Complex64::new(0.2, 0.1))
+            } else {
+                Value::scalar(0.2)
+            };
+            for mean in [&full, &scalar] {
+                for level in [0.0, 0.3] {
+                    let s0 = 0.45;
+                    let fast = Normal.log_density(y, &[mean, &Value::scalar(s0)], level).unwrap();
+                    let each = real(&shape, |_| s0);
+                    let slow = Normal.log_density(y, &[mean, &each], level).unwrap();
+                    assert!((fast.log_p - slow.log_p).abs() < 1e-12 * slow.log_p.abs().max(1.0));
+                    let close = |a: &Value, b: &Value| {
+                        let (a, b) = (a.interleaved(), b.interleaved());
+                        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-12)
+                    };
+                    assert!(close(fast.d_x.as_ref().unwrap(), slow.d_x.as_ref().unwrap()));
+                    assert!(close(
+                        fast.d_params[0].as_ref().unwrap(),
+                        slow.d_params[0].as_ref().unwrap()
+                    ));
+                    let ds_fast = fast.d_params[1].as_ref().unwrap().interleaved()[0];
+                    let ds_slow: f64 = slow.d_params[1].as_ref().unwrap().interleaved().iter().sum();
+                    assert!(
+                        (ds_fast - ds_slow).abs() < 1e-10 * ds_slow.abs().max(1.0),
+                        "{ds_fast} vs {ds_slow}"
+                    );
+                }
+            }
+        }
+    }
+}

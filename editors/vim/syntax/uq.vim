@@ -6,7 +6,7 @@ endif
 
 syn keyword uqStatement import data let fn prior infer output
 syn keyword uqType real complex
-syn keyword uqDistribution Beta Exponential Flat Gamma GaussianMixture HalfCauchy HalfNormal InverseGamma Laplace LogNormal Normal Poisson Rician StudentT Uniform score
+syn keyword uqDistribution Beta Exponential Flat Gamma GaussianMixture HalfCauchy HalfNormal InverseGamma Laplace LogNormal Normal Poisson Rician StudentT Uniform score supn
 syn keyword uqBuiltin fft ifft fftshift ifftshift conj re im abs abs2 exp log sqrt softplus sum mean conv downsample upsample crop pad nufft nufft_adjoint nufft_dcf gaussian_kernel load
 syn match uqNumber '\<\d\+\(\.\d\+\)\=\([eE][+-]\=\d\+\)\=\>'
 syn match uqOperator '[-+*/@~=]'
