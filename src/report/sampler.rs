@@ -209,7 +209,7 @@ fn levels(page: &mut Page, run: &Run) {
     }
 }
 
-/// DPS: the residual ‖y − A(x̂₀)‖ (only its final value is recorded).
+/// DPS: the residual ‖y − A(x̂₀)‖ per step (mean over the last batch's chains) and its final value.
 fn dps(page: &mut Page, run: &Run) {
     if run.summary.kernel != "dps" {
         return;
@@ -222,7 +222,20 @@ fn dps(page: &mut Page, run: &Run) {
         .map_or("—".into(), num);
     let steps = x.get("timesteps").map_or("—".into(), Value::to_string);
     page.push(&kv(&[("final residual ‖y − A(x̂₀)‖", fin), ("timesteps", steps)]));
-    page.push(&none(
-        "the residual per step is not recorded in the run folder (uq sample shows it live in its progress bar); only the final residual is",
-    ));
+    let residuals: Vec<f64> = x
+        .get("residuals")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    if residuals.is_empty() {
+        page.push(&none(
+            "the residual per step is not recorded in this run folder (runs before it was); only the final residual is",
+        ));
+    } else {
+        let xs: Vec<f64> = (1..=residuals.len()).map(|k| k as f64).collect();
+        page.push(&svg_figure(
+            &svg::curve(&xs, &residuals, "step", "residual per step"),
+            "the data-consistency residual ‖y − A(x̂₀)‖ at every DPS step, mean over the chains of the last batch of rounds",
+        ));
+    }
 }

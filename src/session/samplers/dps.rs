@@ -144,6 +144,8 @@ pub const DPS: SamplerDef = SamplerDef {
             summary
                 .extra
                 .insert("final_residual".into(), serde_json::json!(out.residuals.last()));
+            // The mean residual over the batch's chains at every step (the last batch of rounds).
+            summary.extra.insert("residuals".into(), serde_json::json!(out.residuals));
             rounds_done = d + n;
         }
         // Steps of the last batch of rounds (the interrupted one, if any); rounds finished.
