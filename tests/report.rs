@@ -167,6 +167,40 @@ fn sample_report_of_a_scalar_model() {
     report(&out, &[]).success();
 }
 
+/// `uq merge` writes a report when a shard had one, over all the merged chains.
+#[test]
+fn merge_writes_a_report_when_a_shard_had_one() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b, m) = (
+        root.path().join("a"),
+        root.path().join("b"),
+        root.path().join("m"),
+    );
+    let few = ["--chains", "2", "--draws", "20", "--warmup", "20"];
+    sample(
+        "models/mixture_regression.uq",
+        &a,
+        &[&few[..], &["--report"]].concat(),
+    );
+    sample(
+        "models/mixture_regression.uq",
+        &b,
+        &[&few[..], &["--chain-offset", "2"]].concat(),
+    );
+    uq().arg("merge").arg(&m).arg(&a).arg(&b).assert().success();
+    let html = read(&m.join("report.html"));
+    assert_self_contained_scalars(&html);
+    assert!(
+        html.contains("4 × 20"),
+        "the merged report does not show the 4 chains"
+    );
+    let s: serde_json::Value = serde_json::from_str(&read(&m.join("summary.json"))).unwrap();
+    assert!(
+        s["files"].as_array().unwrap().iter().any(|f| f == "report.html"),
+        "report.html is not listed as the merged run's own"
+    );
+}
+
 /// A report without images: no external reference and no <img> at all.
 fn assert_self_contained_scalars(html: &str) {
     for bad in ["http://", "https://", "src=", "url(", "@import"] {
