@@ -180,18 +180,8 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        if let Some((d, te)) = declared {
-            if d != ty {
-                let (declared, found) = (d.to_string(), ty.to_string());
-                self.error(CheckError::LatentType {
-                    name: name.into(),
-                    declared,
-                    found,
-                    span: dspan,
-                    decl: te.span,
-                });
-                return None;
-            }
+        if !self.matches_declared(name, declared.as_ref(), &ty, dspan) {
+            return None;
         }
         let call = Call {
             dist: d,
@@ -307,5 +297,32 @@ fn simplex_violation(v: &Value) -> Option<String> {
         Some(format!("they sum to {total}, not 1"))
     } else {
         None
+    }
+}
+
+impl Ctx<'_> {
+    /// Whether a prior's type `ty` is the latent's declared one (`prior x : T ~ …`); if not, the
+    /// error is reported.
+    pub(super) fn matches_declared(
+        &mut self,
+        name: &str,
+        declared: Option<&(Ty, &TypeExpr)>,
+        ty: &Ty,
+        span: Span,
+    ) -> bool {
+        match declared {
+            Some((d, te)) if d != ty => {
+                let (declared, found) = (d.to_string(), ty.to_string());
+                self.error(CheckError::LatentType {
+                    name: name.into(),
+                    declared,
+                    found,
+                    span,
+                    decl: te.span,
+                });
+                false
+            }
+            _ => true,
+        }
     }
 }

@@ -68,18 +68,8 @@ impl Ctx<'_> {
             return None;
         }
         let ty = Ty::real(vec![cfg.height, cfg.width]);
-        if let Some((d, te)) = declared {
-            if d != ty {
-                let (declared, found) = (d.to_string(), ty.to_string());
-                self.error(CheckError::LatentType {
-                    name: name.into(),
-                    declared,
-                    found,
-                    span,
-                    decl: te.span,
-                });
-                return None;
-            }
+        if !self.matches_declared(name, declared.as_ref(), &ty, span) {
+            return None;
         }
         let call = Call {
             dist: bound,

@@ -42,20 +42,15 @@ pub(super) fn scalar_sigma(
     if !scalar_mean && mean.shape() != y.shape() {
         return None;
     }
+    let (y_shape, m_shape) = (y.shape(), mean.shape());
     let (log_p_core, n, k, d_x, d_mean) = match (flat(y)?, flat(mean)?) {
         (Flat::Real(ys), Flat::Real(ms)) => {
-            let (r2, g) = residuals(ys, ms, scalar_mean, var);
-            let d_mean = mean_grad(&g, scalar_mean, mean.shape(), |a, b| a + b)?;
-            let d_x = g.iter().map(|v| -v).collect::<Vec<_>>();
-            let d_x = Value::Real(ArrayD::from_shape_vec(IxDyn(y.shape()), d_x).ok()?);
-            (r2, ys.len(), 1.0, d_x, Value::Real(d_mean))
+            let (r2, d_x, d_mean) = gradients(ys, ms, scalar_mean, var, y_shape, m_shape)?;
+            (r2, ys.len(), 1.0, Value::Real(d_x), Value::Real(d_mean))
         }
         (Flat::Complex(ys), Flat::Complex(ms)) => {
-            let (r2, g) = residuals(ys, ms, scalar_mean, var);
-            let d_mean = mean_grad(&g, scalar_mean, mean.shape(), |a, b| a + b)?;
-            let d_x = g.iter().map(|v| -v).collect::<Vec<_>>();
-            let d_x = Value::Complex(ArrayD::from_shape_vec(IxDyn(y.shape()), d_x).ok()?);
-            (r2, ys.len(), 2.0, d_x, Value::Complex(d_mean))
+            let (r2, d_x, d_mean) = gradients(ys, ms, scalar_mean, var, y_shape, m_shape)?;
+            (r2, ys.len(), 2.0, Value::Complex(d_x), Value::Complex(d_mean))
         }
         _ => return None,
     };
@@ -77,47 +72,37 @@ pub(super) fn scalar_sigma(
     }))
 }
 
-/// `Σ|yᵢ − mᵢ|²` and `(yᵢ − mᵢ)/var` (a scalar mean broadcasts).
-fn residuals<T>(ys: &[T], ms: &[T], scalar_mean: bool, var: f64) -> (f64, Vec<T>)
+/// `R = Σ|yᵢ − mᵢ|²` (a scalar mean broadcasts), `∂/∂y = −(y − m)/var` shaped like `y`, and
+/// `∂/∂mean = (y − m)/var` shaped like the mean (summed for a scalar mean).
+fn gradients<T>(
+    ys: &[T],
+    ms: &[T],
+    scalar_mean: bool,
+    var: f64,
+    y_shape: &[usize],
+    m_shape: &[usize],
+) -> Option<(f64, ArrayD<T>, ArrayD<T>)>
 where
-    T: Copy + std::ops::Sub<Output = T> + std::ops::Div<f64, Output = T> + Norm2,
+    T: Copy + Default + std::ops::Add<Output = T> + std::ops::Sub<Output = T> + std::ops::Neg<Output = T>,
+    T: std::ops::Div<f64, Output = T> + Norm2,
 {
     let mut r2 = 0.0;
-    let g = if scalar_mean {
-        let m = ms[0];
-        ys.iter()
-            .map(|&y| {
-                let r = y - m;
-                r2 += r.norm2();
-                r / var
-            })
-            .collect()
-    } else {
-        ys.iter()
-            .zip(ms)
-            .map(|(&y, &m)| {
-                let r = y - m;
-                r2 += r.norm2();
-                r / var
-            })
-            .collect()
+    let mut step = |y: T, m: T| {
+        let r = y - m;
+        r2 += r.norm2();
+        r / var
     };
-    (r2, g)
-}
-
-/// The mean's gradient: `g` itself, or its sum for a scalar mean.
-fn mean_grad<T: Copy + Default>(
-    g: &[T],
-    scalar_mean: bool,
-    shape: &[usize],
-    add: impl Fn(T, T) -> T,
-) -> Option<ArrayD<T>> {
-    if scalar_mean {
-        let total = g.iter().fold(T::default(), |a, &b| add(a, b));
-        Some(ArrayD::from_elem(IxDyn(shape), total))
+    let g: Vec<T> = match (scalar_mean, ms.first()) {
+        (true, Some(&m)) => ys.iter().map(|&y| step(y, m)).collect(),
+        _ => ys.iter().zip(ms).map(|(&y, &m)| step(y, m)).collect(),
+    };
+    let d_x = ArrayD::from_shape_vec(IxDyn(y_shape), g.iter().map(|&v| -v).collect()).ok()?;
+    let d_mean = if scalar_mean {
+        ArrayD::from_elem(IxDyn(m_shape), g.iter().fold(T::default(), |a, &b| a + b))
     } else {
-        ArrayD::from_shape_vec(IxDyn(shape), g.to_vec()).ok()
-    }
+        ArrayD::from_shape_vec(IxDyn(m_shape), g).ok()?
+    };
+    Some((r2, d_x, d_mean))
 }
 
 /// `|x|²`.
