@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use uq::infer::{
     hmc_step, mala_step, run_chains, score_path_delta, ChainState, Eval, EvalError, HmcParams, KernelError,
-    KernelKind, MalaParams, Mass, MhMode, Posterior, RunConfig, RunError, RunOutput,
+    KernelKind, MalaParams, Mass, Metric, MhMode, Posterior, RunConfig, RunError, RunOutput,
 };
 use uq::score::{GaussianMixturePrior, NormalPrior, ScoreModel};
 
@@ -366,7 +366,7 @@ fn hmc_energy_error_is_second_order_in_the_step() {
             .map(|_| HmcParams {
                 step_size: eps,
                 steps,
-                inv_mass: Array1::ones(dim),
+                inv_mass: Metric::identity(dim),
             })
             .collect();
         let mut rngs: Vec<ChaCha8Rng> = (0..8).map(|c| ChaCha8Rng::seed_from_u64(7 + c)).collect();

@@ -1,11 +1,10 @@
 //! Kernel dispatch for the chain runner and Stan's step-size initialisation heuristic.
 
-use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
 
 use super::kernels::{
-    hmc_step, mala_step, nuts_step, ChainState, HmcParams, KernelError, MalaParams, MhMode, NutsParams,
-    StepInfo,
+    hmc_step, mala_step, nuts_step, ChainState, HmcParams, KernelError, MalaParams, Metric, MhMode,
+    NutsParams, StepInfo,
 };
 use super::run::KernelKind;
 use super::target::Posterior;
@@ -18,7 +17,7 @@ pub(crate) fn transition(
     states: &mut [ChainState],
     target: &dyn Posterior,
     eps: &[f64],
-    inv_mass: &[Array1<f64>],
+    inv_mass: &[Metric],
     mh: MhMode,
     sigma: f64,
 ) -> Result<Vec<StepInfo>, KernelError> {
@@ -77,7 +76,7 @@ pub(crate) fn init_step_size(
     states: &[ChainState],
     target: &dyn Posterior,
     eps: &mut [f64],
-    inv_mass: &[Array1<f64>],
+    inv_mass: &[Metric],
     which: &[usize],
     mh: MhMode,
     sigma: f64,
@@ -100,7 +99,7 @@ pub(crate) fn init_step_size(
         let mut sub_rngs: Vec<ChaCha8Rng> = active.iter().map(|&c| rngs[c].clone()).collect();
         let mut sub_states: Vec<ChainState> = active.iter().map(|&c| states[c].clone()).collect();
         let sub_eps: Vec<f64> = active.iter().map(|&c| eps[c]).collect();
-        let sub_mass: Vec<Array1<f64>> = active.iter().map(|&c| inv_mass[c].clone()).collect();
+        let sub_mass: Vec<Metric> = active.iter().map(|&c| inv_mass[c].clone()).collect();
         let infos = transition(
             &trial,
             &mut sub_rngs,

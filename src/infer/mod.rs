@@ -4,6 +4,7 @@ mod adapt;
 mod diagnostics;
 mod heuristic;
 mod kernels;
+mod lowrank;
 mod posterior;
 mod run;
 mod run_config;
@@ -19,7 +20,7 @@ pub use diagnostics::{
 };
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
-    KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
+    KernelError, LowRank, MalaParams, Metric, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
 pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm};
 pub(crate) use run::particle_stream;

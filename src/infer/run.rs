@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::heuristic::transition;
-use super::kernels::{ChainState, KernelError, StepInfo};
+use super::kernels::{ChainState, KernelError, Metric, StepInfo};
 pub use super::run_config::{KernelKind, Mass, RunConfig};
 use super::sample_stats::SampleStats;
 use super::target::{EvalError, Posterior};
@@ -68,6 +68,8 @@ pub struct RunOutput {
     pub step_size: Vec<f64>,
     /// Final inverse mass diagonal per chain, `[chains, dim]` (ones unless adapted).
     pub inv_mass: Array2<f64>,
+    /// Rank of the low-rank part of each chain's final metric (0: diagonal only).
+    pub metric_rank: Vec<usize>,
     /// Divergent transitions per chain while sampling, and during warm-up.
     pub divergences: Vec<usize>,
     pub warmup_divergences: Vec<usize>,
@@ -297,14 +299,16 @@ pub(crate) fn run_chains_streams(
         .collect();
     let mut inv_mass = Array2::zeros((chains, dim));
     for (mut row, m) in inv_mass.rows_mut().into_iter().zip(&tuning.inv_mass) {
-        row.assign(m);
+        row.assign(&m.diag);
     }
+    let metric_rank = tuning.inv_mass.iter().map(Metric::rank).collect();
     Ok(RunOutput {
         draws: kept.draws.slice(s![.., ..n, ..]).to_owned(),
         stats: kept.stats.truncated(n),
         acceptance_rate,
         step_size: tuning.step_size,
         inv_mass,
+        metric_rank,
         divergences: kept.divergences,
         warmup_divergences: kept.warmup_divergences,
         grad_evals,

@@ -18,6 +18,16 @@ pub enum Mass {
     Identity,
     /// Diagonal, estimated in Stan's warm-up windows.
     Diagonal,
+    /// Diagonal from the windows plus, at every window's end, a low-rank correction from Lanczos
+    /// on the scaled Hessian at the chain's point (`infer/lowrank.rs`).
+    LowRank,
+}
+
+impl Mass {
+    /// Whether the metric is estimated in Stan's warm-up windows.
+    pub fn windowed(self) -> bool {
+        matches!(self, Mass::Diagonal | Mass::LowRank)
+    }
 }
 
 /// Which kernel to run.

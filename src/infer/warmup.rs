@@ -3,15 +3,18 @@
 //!
 //! Per chain: Stan's step-size heuristic at the start, dual averaging of the step size after every
 //! transition, and (diagonal metric) the windowed variance estimate, after which the step size is
-//! searched again from the current point and dual averaging restarts. At the end of warm-up every
+//! searched again from the current point and dual averaging restarts. With the low-rank metric the
+//! window's end also adds the Hessian's correction at the chain's point (`lowrank.rs`). At the end of warm-up every
 //! chain takes its averaged step size `exp(x̄)`.
 
 use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use super::adapt::{DiagMassAdaptation, DualAveraging};
 use super::heuristic::{init_step_size, Spent};
-use super::kernels::{ChainState, KernelError, StepInfo};
+use super::kernels::{ChainState, KernelError, Metric, StepInfo};
+use super::lowrank::{low_rank_metric, MAX_RANK};
 use super::run_config::{KernelKind, Mass, RunConfig};
 use super::target::Posterior;
 
@@ -20,8 +23,8 @@ use super::target::Posterior;
 pub(crate) struct Tuning {
     /// Step size ε (h for MALA).
     pub step_size: Vec<f64>,
-    /// Diagonal of `M⁻¹` (ones unless adapted).
-    pub inv_mass: Vec<Array1<f64>>,
+    /// The inverse metric `M⁻¹` (the identity unless adapted).
+    pub inv_mass: Vec<Metric>,
 }
 
 impl Tuning {
@@ -29,7 +32,7 @@ impl Tuning {
     pub fn new(chains: usize, dim: usize, eps: f64) -> Self {
         Self {
             step_size: vec![eps; chains],
-            inv_mass: vec![Array1::ones(dim); chains],
+            inv_mass: vec![Metric::identity(dim); chains],
         }
     }
 }
@@ -39,6 +42,8 @@ pub(crate) struct Warmup {
     iterations: usize,
     dual: Vec<DualAveraging>,
     mass: Option<Vec<DiagMassAdaptation>>,
+    /// Add the low-rank part to the metric at every window's end.
+    low_rank: bool,
 }
 
 impl Warmup {
@@ -76,14 +81,19 @@ impl Warmup {
             .iter()
             .map(|&e| DualAveraging::new(delta, e))
             .collect();
-        let mass = match cfg.kernel {
+        let low_rank = matches!(
+            cfg.kernel,
             KernelKind::Hmc {
-                mass: Mass::Diagonal, ..
+                mass: Mass::LowRank,
+                ..
+            } | KernelKind::Nuts {
+                mass: Mass::LowRank,
+                ..
             }
-            | KernelKind::Nuts {
-                mass: Mass::Diagonal, ..
-            } => {
-                let dim = tuning.inv_mass.first().map_or(0, Array1::len);
+        );
+        let mass = match cfg.kernel {
+            KernelKind::Hmc { mass, .. } | KernelKind::Nuts { mass, .. } if mass.windowed() => {
+                let dim = tuning.inv_mass.first().map_or(0, Metric::len);
                 Some(
                     (0..chains)
                         .map(|_| DiagMassAdaptation::new(dim, cfg.warmup))
@@ -97,6 +107,7 @@ impl Warmup {
                 iterations: cfg.warmup,
                 dual,
                 mass,
+                low_rank,
             },
             spent,
         ))
@@ -122,15 +133,41 @@ impl Warmup {
         }
         let mut spent = Spent::default();
         if let Some(mass) = self.mass.as_mut() {
-            let mut updated = Vec::new();
+            let mut windows = Vec::new();
             for (c, m) in mass.iter_mut().enumerate() {
                 if let Some(var) = m.observe(states[c].position.view()) {
-                    tuning.inv_mass[c] = var;
-                    updated.push(c);
+                    windows.push((c, var));
+                }
+            }
+            let updated: Vec<usize> = windows.iter().map(|(c, _)| *c).collect();
+            if self.low_rank && !windows.is_empty() {
+                // Each chain from its own point and on its own stream, the chains in parallel.
+                let mut jobs: Vec<(usize, Array1<f64>, &mut ChaCha8Rng)> = Vec::new();
+                let mut windows = windows.into_iter().peekable();
+                for (c, rng) in rngs.iter_mut().enumerate() {
+                    if let Some((_, var)) = windows.next_if(|(w, _)| *w == c) {
+                        jobs.push((c, var, rng));
+                    }
+                }
+                let found: Vec<Result<(usize, Metric, u64), KernelError>> = jobs
+                    .into_par_iter()
+                    .map(|(c, var, rng)| {
+                        low_rank_metric(target, &states[c].position, var, cfg.sigma, rng, MAX_RANK)
+                            .map(|(m, n)| (c, m, n))
+                    })
+                    .collect();
+                for f in found {
+                    let (c, m, n) = f?;
+                    tuning.inv_mass[c] = m;
+                    spent.grad += n;
+                }
+            } else {
+                for (c, var) in windows {
+                    tuning.inv_mass[c] = var.into();
                 }
             }
             if !updated.is_empty() {
-                spent = init_step_size(
+                let s = init_step_size(
                     &cfg.kernel,
                     rngs,
                     states,
@@ -141,6 +178,7 @@ impl Warmup {
                     cfg.mh,
                     cfg.sigma,
                 )?;
+                (spent.grad, spent.score) = (spent.grad + s.grad, spent.score + s.score);
                 for &c in &updated {
                     self.dual[c].restart(tuning.step_size[c]);
                 }

@@ -93,6 +93,12 @@ pub const OPTIONS: &[OptionDef] = &[
         help: "Metropolis correction: exact log densities, the score-only path integral, or none.",
     },
     count("simpson", 1, 1_000, "Simpson intervals of the score-only correction."),
+    OptionDef {
+        key: "metric",
+        alias: None,
+        kind: Kind::Word(&["diag", "lowrank"]),
+        help: "HMC/NUTS metric adapted in warm-up: Stan's diagonal, or the diagonal plus a low-rank correction from Lanczos on the Hessian at every window's end (for correlations not aligned with the axes: deblurring, MRI).",
+    },
     real("gamma", 0.0, 1.0, "Geometric factor γ of the noise schedule σ_{i+1} = γ σ_i."),
     real("sigma0", 0.0, f64::INFINITY, "First noise level σ_0 of the schedule."),
     real("sigma_min", 0.0, f64::INFINITY, "Last noise level σ_min of the schedule."),

@@ -1,14 +1,14 @@
-//! Static Hamiltonian Monte Carlo: leapfrog with a diagonal mass matrix, MH on the Hamiltonian.
+//! Static Hamiltonian Monte Carlo: leapfrog with a (diagonal or low-rank) metric, MH on the Hamiltonian.
 //!
-//! `H(x, p) = −log π(x) + ½ pᵀM⁻¹p` with `M⁻¹ = diag(inv_mass)` (Stan's "inverse metric"). With the
+//! `H(x, p) = −log π(x) + ½ pᵀM⁻¹p` with `M⁻¹` the inverse metric ([`Metric`], Stan's "inverse metric"). With the
 //! score-only correction the potential difference is the straight-line path integral from x to x*
 //! (see [`super::score_path_delta`]) and the kinetic difference is exact.
 
 use ndarray::Array1;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
+use super::metric::Metric;
 use super::mh::{log_target_deltas, MhMode};
 use super::{evaluate_points, ChainState, KernelError, StepInfo, DIVERGENCE_THRESHOLD};
 use crate::infer::target::Posterior;
@@ -20,12 +20,12 @@ pub struct HmcParams {
     pub step_size: f64,
     /// Leapfrog steps L (at least 1).
     pub steps: usize,
-    /// Diagonal of `M⁻¹` (all ones for the identity mass matrix).
-    pub inv_mass: Array1<f64>,
+    /// The inverse metric `M⁻¹` (the identity for a unit mass matrix).
+    pub inv_mass: Metric,
 }
 
-fn kinetic(p: &Array1<f64>, inv_mass: &Array1<f64>) -> f64 {
-    0.5 * p.iter().zip(inv_mass).map(|(pi, m)| pi * pi * m).sum::<f64>()
+fn kinetic(p: &Array1<f64>, inv_mass: &Metric) -> f64 {
+    inv_mass.kinetic(p)
 }
 
 struct Trajectory {
@@ -64,20 +64,9 @@ pub fn hmc_step(
                 "hmc_step: inverse mass of the wrong length".into(),
             ));
         }
-        // p ~ N(0, M): p_i = ξ_i / sqrt(inv_mass_i); an inverse mass of 0 freezes the coordinate
-        // (its momentum starts at 0 and its velocity M⁻¹p stays 0: Metropolis-within-Gibbs blocks).
-        let p: Array1<f64> = prm
-            .inv_mass
-            .iter()
-            .map(|&m| {
-                let xi = rng.sample::<f64, _>(StandardNormal);
-                if m == 0.0 {
-                    0.0
-                } else {
-                    xi / m.sqrt()
-                }
-            })
-            .collect();
+        // p ~ N(0, M); an inverse mass of 0 freezes the coordinate (its momentum starts at 0 and its
+        // velocity M⁻¹p stays 0: Metropolis-within-Gibbs blocks).
+        let p = prm.inv_mass.sample_momentum(rng);
         log_u.push(rng.random::<f64>().ln());
         let k0 = kinetic(&p, &prm.inv_mass);
         let h0 = s.log_density().map_or(f64::NAN, |lp| k0 - lp);
@@ -102,7 +91,7 @@ pub fn hmc_step(
             let (t, prm) = (&mut trajs[i], &params[i]);
             let eps = prm.step_size;
             t.p.scaled_add(0.5 * eps, &t.grad);
-            let v = &t.p * &prm.inv_mass;
+            let v = prm.inv_mass.velocity(&t.p);
             t.x.scaled_add(eps, &v);
             points.push(t.x.clone());
         }

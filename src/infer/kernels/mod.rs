@@ -8,11 +8,13 @@
 
 mod hmc;
 mod mala;
+mod metric;
 mod mh;
 mod nuts;
 
 pub use hmc::{hmc_step, HmcParams};
 pub use mala::{mala_step, MalaParams};
+pub use metric::{LowRank, Metric};
 pub use mh::{score_path_delta, simpson_weights, MhMode};
 pub use nuts::{nuts_step, NutsParams};
 

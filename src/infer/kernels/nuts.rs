@@ -9,9 +9,9 @@
 use ndarray::Array1;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
+use super::metric::Metric;
 use super::{evaluate_points, ChainState, KernelError, StepInfo, DIVERGENCE_THRESHOLD};
 use crate::infer::target::Posterior;
 
@@ -20,8 +20,8 @@ use crate::infer::target::Posterior;
 pub struct NutsParams {
     /// Leapfrog step ε.
     pub step_size: f64,
-    /// Diagonal of `M⁻¹`.
-    pub inv_mass: Array1<f64>,
+    /// The inverse metric `M⁻¹`.
+    pub inv_mass: Metric,
     /// Largest tree depth (a trajectory has at most `2^max_depth` leapfrog steps); Stan's default is 10.
     pub max_depth: usize,
 }
@@ -37,7 +37,7 @@ struct Tree<'a> {
     target: &'a dyn Posterior,
     sigma: f64,
     eps: f64,
-    inv_mass: &'a Array1<f64>,
+    inv_mass: &'a Metric,
     h0: f64,
     n_leapfrog: u64,
     sum_metro_prob: f64,
@@ -64,12 +64,7 @@ fn criterion(p_sharp_minus: &Array1<f64>, p_sharp_plus: &Array1<f64>, rho: &Arra
 
 impl Tree<'_> {
     fn hamiltonian(&self, pt: &Point) -> f64 {
-        let kinetic = 0.5
-            * pt.p
-                .iter()
-                .zip(self.inv_mass)
-                .map(|(p, m)| p * p * m)
-                .sum::<f64>();
+        let kinetic = self.inv_mass.kinetic(&pt.p);
         match pt.state.log_density() {
             Some(lp) => kinetic - lp,
             None => f64::INFINITY,
@@ -82,7 +77,7 @@ impl Tree<'_> {
         let mut p = self.z.p.clone();
         p.scaled_add(0.5 * eps, &self.z.state.eval.grad());
         let mut x = self.z.state.position.clone();
-        x.scaled_add(eps, &(&p * self.inv_mass));
+        x.scaled_add(eps, &self.inv_mass.velocity(&p));
         self.n_leapfrog += 1;
         let Some(eval) = evaluate_points(self.target, std::slice::from_ref(&x), self.sigma)?
             .pop()
@@ -137,7 +132,7 @@ impl Tree<'_> {
                 return Ok(false);
             }
             *propose = self.z.clone();
-            *p_sharp_beg = &self.z.p * self.inv_mass;
+            *p_sharp_beg = self.inv_mass.velocity(&self.z.p);
             *p_sharp_end = p_sharp_beg.clone();
             *rho += &self.z.p;
             *p_beg = self.z.p.clone();
@@ -205,11 +200,7 @@ fn nuts_chain(
     prm: &NutsParams,
     sigma: f64,
 ) -> Result<StepInfo, KernelError> {
-    let p: Array1<f64> = prm
-        .inv_mass
-        .iter()
-        .map(|m| rng.sample::<f64, _>(StandardNormal) / m.sqrt())
-        .collect();
+    let p = prm.inv_mass.sample_momentum(rng);
     let z0 = Point {
         state: state.clone(),
         p: p.clone(),
@@ -226,7 +217,7 @@ fn nuts_chain(
         z: z0.clone(),
     };
     tree.h0 = tree.hamiltonian(&z0);
-    let p_sharp = &p * &prm.inv_mass;
+    let p_sharp = prm.inv_mass.velocity(&p);
     let (mut z_fwd, mut z_bck) = (z0.clone(), z0.clone());
     let mut sample = z0.clone();
     let mut rho = p.clone();

@@ -22,7 +22,7 @@ use super::corrector::{correct_streams, CorrectorConfig, CorrectorOutput};
 use super::gibbs::Gibbs;
 use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
-use crate::infer::kernels::{ChainState, KernelError, MhMode};
+use crate::infer::kernels::{ChainState, KernelError, Metric, MhMode};
 use crate::infer::run::{
     initial_states, particle_stream, run_chains_streams, stream_rngs, KernelKind, Mass, Progress, RunConfig,
     RunError, RunOutput,
@@ -330,12 +330,11 @@ fn anneal_batch(
     // Latents next to the score prior with an exact, non-annealed prior (a latent noise level):
     // frozen in the HMC moves, updated by Metropolis-within-Gibbs at the start of every level.
     let mut gibbs = Gibbs::new(target, streams, seed);
-    let ones = vec![
-        gibbs
-            .as_ref()
-            .map_or_else(|| Array1::ones(target.dim()), |g| g.frozen_mass(target.dim()));
-        chains
-    ];
+    let frozen: Metric = gibbs
+        .as_ref()
+        .map_or_else(|| Array1::ones(target.dim()), |g| g.frozen_mass(target.dim()))
+        .into();
+    let ones = vec![frozen; chains];
     let eps = match cfg.eps {
         Some(e) => e,
         None => {

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ndarray::{Array1, Array2, Axis};
 
 use crate::infer::heuristic::init_step_size;
-use crate::infer::kernels::{evaluate_points, mala_step, ChainState, KernelError, MalaParams, MhMode};
+use crate::infer::kernels::{
+    evaluate_points, mala_step, ChainState, KernelError, MalaParams, Metric, MhMode,
+};
 use crate::infer::run::{stream_rngs, KernelKind, RunError};
 use crate::infer::target::{EvalError, Posterior};
 use crate::infer::MALA_TARGET_ACCEPT;
@@ -135,7 +137,7 @@ pub fn correct_streams(
     } else {
         (0..n).collect()
     };
-    let ones = vec![Array1::ones(target.dim()); n];
+    let ones = vec![Metric::identity(target.dim()); n];
     let spent = init_step_size(
         &KernelKind::Mala,
         &mut rngs,

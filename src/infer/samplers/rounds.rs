@@ -107,6 +107,7 @@ pub(super) fn merge_last(lasts: &[RunOutput], chains: usize, raw: &Array3<f64>) 
         acceptance_rate: per_chain(&|l, p| l.acceptance_rate[p]),
         step_size: per_chain(&|l, p| l.step_size[p]),
         inv_mass: Array2::ones((chains, first.inv_mass.ncols())),
+        metric_rank: vec![0; chains],
         divergences: count(&|l, p| l.divergences[p]),
         warmup_divergences: count(&|l, p| l.warmup_divergences[p]),
         grad_evals: lasts.iter().map(|l| l.grad_evals).sum(),

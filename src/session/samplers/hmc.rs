@@ -17,6 +17,7 @@ pub const HMC: SamplerDef = SamplerDef {
         Uses::real("target_accept", HMC_TARGET_ACCEPT),
         Uses::auto("mh", "exact when every prior has a log density, else score"),
         Uses::count("simpson", MhMode::DEFAULT_POINTS as u64),
+        Uses::word("metric", "diag"),
     ],
     auto: |m| {
         m.all_exact().then(|| {
@@ -32,11 +33,15 @@ pub const HMC: SamplerDef = SamplerDef {
     levels: super::PriorLevels::Sigmas,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
+        let mass = match s.word("metric") {
+            Some("lowrank") => Mass::LowRank,
+            _ => Mass::Diagonal,
+        };
         let kernel = match s.opt_count("steps") {
-            None if mh == MhMode::Exact => KernelKind::NUTS,
+            None if mh == MhMode::Exact => KernelKind::Nuts { max_depth: 10, mass },
             steps => KernelKind::Hmc {
                 steps: steps.unwrap_or(STATIC_STEPS),
-                mass: Mass::Diagonal,
+                mass,
             },
         };
         mcmc::run(built, s, (kernel, mh), progress, stop, summary, checks)

@@ -109,6 +109,11 @@ pub(super) fn run(
         "kernel_config".into(),
         serde_json::json!(format!("{:?}", cfg.kernel)),
     );
+    if out.metric_rank.iter().any(|&r| r > 0) {
+        summary
+            .extra
+            .insert("metric_rank".into(), serde_json::json!(out.metric_rank));
+    }
     *checks = RunChecks::of_chains(&cfg, out.stats);
     Ok(out.draws)
 }

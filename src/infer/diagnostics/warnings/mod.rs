@@ -17,7 +17,7 @@ pub use sampler::ebfmi;
 use super::limits::{ess_limit, rhat_limit, rhat_quantile, ESS_PER_CHAIN, RHAT_FLOOR};
 use super::Diagnostics;
 use crate::infer::kernels::MhMode;
-use crate::infer::run_config::{KernelKind, Mass, RunConfig};
+use crate::infer::run_config::{KernelKind, RunConfig};
 use crate::infer::sample_stats::SampleStats;
 use sampler::{
     acceptance_warnings, annealing_warning, divergence_warning, ebfmi_warnings, tree_depth_warning,
@@ -104,13 +104,7 @@ impl RunChecks {
     pub fn of_chains(cfg: &RunConfig, stats: SampleStats) -> Self {
         let windowed = matches!(
             cfg.kernel,
-            KernelKind::Hmc {
-                mass: Mass::Diagonal,
-                ..
-            } | KernelKind::Nuts {
-                mass: Mass::Diagonal,
-                ..
-            }
+            KernelKind::Hmc { mass, .. } | KernelKind::Nuts { mass, .. } if mass.windowed()
         ) && cfg.adapt
             && cfg.mh != MhMode::Off;
         Self {
