@@ -188,6 +188,7 @@ fn a_stack_split_over_array_tasks_merges_to_the_whole_stack() {
 /// batched across slices: each slice folder still equals a separate run of that slice, bit for bit
 /// (draws and evaluation counts), for annealed HMC (VE prior) and DPS (VP prior).
 #[test]
+#[ignore = "slow in debug (about 60 s on 2 cores: the 64×64 networks); run: cargo test --test stack -- --ignored"]
 fn a_batched_network_stack_gives_each_slice_its_separate_run() {
     use num_complex::Complex64;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
