@@ -65,11 +65,13 @@ fn read_parts(parts: &[PathBuf]) -> Result<(Vec<Part>, Value, usize), String> {
         let n = table["slices"].as_u64().unwrap_or(0) as usize;
         match &shape {
             None => shape = Some((over, n)),
-            Some((o, m)) if *o != over || *m != n => return Err(format!(
+            Some((o, m)) if *o != over || *m != n => {
+                return Err(format!(
                 "{} and {} are not parts of one stack: --over {o} over {m} slices vs --over {over} over {n}",
                 parts[0].display(),
                 dir.display()
-            )),
+            ))
+            }
             Some(_) => {}
         }
         let rows = table["rows"].as_array().cloned().unwrap_or_default();
