@@ -85,9 +85,10 @@ fn main() -> anyhow::Result<()> {
                 let c = correct(&level, &out.samples, &ccfg, 7, &stop)?;
                 let (rms, ratio) = score(&c.samples);
                 let accept = c.accept.iter().sum::<f64>() / chains as f64;
+                // Every sample adapts its own step: their mean.
+                let step = c.step_size.iter().sum::<f64>() / c.step_size.len().max(1) as f64;
                 println!(
-                    "{{\"steps\": {steps}, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"accept\": {accept:.3}, \"step\": {:.4}, \"jump\": {:.3}, \"prior_evals_per_sample\": {:.1}, \"sigma_c\": {:.4}}}",
-                    c.step_size,
+                    "{{\"steps\": {steps}, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"accept\": {accept:.3}, \"step\": {step:.4}, \"jump\": {:.3}, \"prior_evals_per_sample\": {:.1}, \"sigma_c\": {:.4}}}",
                     c.jump(&out.samples),
                     (c.grad_evals + c.score_evals) as f64 / chains as f64,
                     level.sigma

@@ -72,7 +72,7 @@ fn dps_and_corrected(
     let c = correct(&level, &out.samples, &ccfg, seed, &stop).unwrap();
     let accept = c.accept.iter().sum::<f64>() / c.accept.len() as f64;
     eprintln!(
-        "corrector: σ_c {:.4}, step {:.4}, acceptance {accept:.3}, jump {:.3}",
+        "corrector: σ_c {:.4}, step {:.4?}, acceptance {accept:.3}, jump {:.3}",
         level.sigma,
         c.step_size,
         c.jump(&out.samples)

@@ -304,7 +304,7 @@ fn annealed_hmc_matches_the_last_level_posterior() {
     .unwrap();
     let acc = out.level_accept.iter().sum::<f64>() / out.level_accept.len() as f64;
     eprintln!(
-        "annealed HMC: {} levels, ε {:.3}, mean level acceptance {acc:.3}",
+        "annealed HMC: {} levels, ε {:.3?}, mean level acceptance {acc:.3}",
         out.sigmas.len(),
         out.eps
     );

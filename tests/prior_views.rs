@@ -83,7 +83,7 @@ fn annealed_hmc_on_the_ve_view_of_a_vp_prior_matches_the_posterior() {
         &cov.diag().to_owned(),
     );
     eprintln!(
-        "{} levels, ε {:.3}, {} score evaluations; max |z| mean {zm:.2}, var {zv:.2}, min ESS {ess:.0}",
+        "{} levels, ε {:.3?}, {} score evaluations; max |z| mean {zm:.2}, var {zv:.2}, min ESS {ess:.0}",
         out.sigmas.len(),
         out.eps,
         out.score_evals

@@ -1,5 +1,6 @@
 //! Sharded runs: 8 chains in one run against 4 shards of 2 (`--chain-offset`) joined by `uq merge`,
-//! bit for bit, for NUTS, annealed HMC and DPS; `uq merge` refusing runs that are not shards of one.
+//! bit for bit with default settings, for NUTS, annealed HMC and DPS; `uq merge` refusing runs that
+//! are not shards of one.
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
@@ -96,6 +97,17 @@ fn one_run_equals_merged_shards(args: &[&str]) {
         assert_eq!(a[key], b[key], "summary `{key}` differs ({args:?})");
     }
     assert_eq!(a["provenance"]["options"], b["provenance"]["options"]);
+    // What was adapted per chain (annealed HMC's ε, the corrector's step and acceptance).
+    for (outer, inner) in [
+        ("schedule", "eps_per_chain"),
+        ("corrector", "accept_per_chain"),
+        ("corrector", "step_size_per_chain"),
+    ] {
+        assert_eq!(
+            a["extra"][outer][inner], b["extra"][outer][inner],
+            "extra.{outer}.{inner} differs ({args:?})"
+        );
+    }
     assert_eq!(b["chain_indices"], serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7]));
     if one.join("sample_stats.npz").exists() {
         let read = |p: &Path| {
@@ -116,33 +128,32 @@ fn nuts_shards_merge_to_the_one_run() {
 
 #[test]
 fn annealed_hmc_shards_merge_to_the_one_run() {
-    // ε given and no corrector: nothing is adapted over a batch of annealing runs.
+    // Default settings: the heuristic's ε and the corrector's step adapt per annealing run.
+    one_run_equals_merged_shards(&["--sampler", "annealed-hmc"]);
+}
+
+#[test]
+fn annealed_hmc_shards_with_a_warmup_merge_to_the_one_run() {
+    // Dual averaging at σ_min from each run's own ε, and rounds split over batches differently
+    // (8 chains × 9 rounds = 72 runs > the batch of 64; a shard's 18 runs fit in one).
     one_run_equals_merged_shards(&[
         "--sampler",
         "annealed-hmc",
-        "--step-size",
-        "0.05",
-        "--correct",
-        "0",
         "--gamma",
-        "0.8",
+        "0.9",
         "--rounds",
-        "3",
+        "9",
+        "--warmup",
+        "20",
+        "--draws",
+        "2",
     ]);
 }
 
 #[test]
 fn dps_shards_merge_to_the_one_run() {
-    one_run_equals_merged_shards(&[
-        "--sampler",
-        "dps",
-        "--dps-steps",
-        "30",
-        "--correct",
-        "0",
-        "--draws",
-        "3",
-    ]);
+    // Default settings (the corrector on, its step adapted per sample), 2 rounds per chain.
+    one_run_equals_merged_shards(&["--sampler", "dps", "--draws", "2"]);
 }
 
 #[test]
@@ -251,5 +262,38 @@ fn network_batches_give_each_image_the_same_bits() {
         let part_vjp = prior.score_vjp(pick(&x).view(), sigma, pick(&g).view()).unwrap();
         assert!(part == pick(&all), "score of a batch {label} differs");
         assert!(part_vjp == pick(&all_vjp), "VJP of a batch {label} differs");
+    }
+}
+
+/// A batch with a level per row (`score_rows`, what a batched stack sends) gives every row the bits
+/// of a call at its own level alone, for the VE and the VP prior (score and VJP).
+#[test]
+fn network_rows_at_their_own_levels_give_the_same_bits() {
+    use rand::{Rng, SeedableRng};
+    use uq::score::{NetworkPrior, ScoreModel};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for (file, levels) in [
+        ("models/head64_ve.safetensors", [0.5, 0.02, 0.5, 0.1]),
+        ("models/head64_vp.safetensors", [3.0, 500.0, 3.0, 999.0]),
+    ] {
+        let prior = NetworkPrior::load(&root.join(file)).unwrap();
+        let dim = prior.dim();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let x = ndarray::Array2::from_shape_fn((4, dim), |_| rng.random_range(0.0..1.0));
+        let g = ndarray::Array2::from_shape_fn((4, dim), |_| rng.random_range(-1.0..1.0));
+        let mixed = prior.score_rows(x.view(), &levels).unwrap();
+        let mixed_vjp = prior.score_vjp_rows(x.view(), &levels, g.view()).unwrap();
+        for (i, &l) in levels.iter().enumerate() {
+            let (xi, gi) = (
+                x.slice(ndarray::s![i..i + 1, ..]),
+                g.slice(ndarray::s![i..i + 1, ..]),
+            );
+            assert!(
+                prior.score(xi, l).unwrap().row(0) == mixed.row(i),
+                "{file}: score of row {i}"
+            );
+            let v = prior.score_vjp(xi, l, gi).unwrap();
+            assert!(v.row(0) == mixed_vjp.row(i), "{file}: VJP of row {i}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stand-in for sbatch, to check submit_slurm.sh where there is no scheduler: an array job runs its
-# tasks one after another with SLURM_ARRAY_TASK_ID set (0…7, from the script's #SBATCH --array),
-# a --wrap job runs its command. Usage: SBATCH=examples/cluster/local_slurm.sh examples/cluster/submit_slurm.sh
+# tasks one after another with SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set (0…7 and 8, from
+# the script's #SBATCH --array), a --wrap job runs its command. Usage: SBATCH=examples/cluster/local_slurm.sh examples/cluster/submit_slurm.sh
 set -euo pipefail
 wrap="" script="" array=""
 for a in "$@"; do
@@ -17,7 +17,8 @@ if [ -n "$wrap" ]; then
     exit
 fi
 [ -n "$array" ] || array=$(sed -n 's/^#SBATCH --array=//p' "$script")
-for i in $(seq "${array%-*}" "${array#*-}"); do
-    SLURM_ARRAY_TASK_ID=$i bash "$script" >&2
+first=${array%-*} last=${array#*-}
+for i in $(seq "$first" "$last"); do
+    SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=$((last - first + 1)) bash "$script" >&2
 done
 echo "local-$$"   # the job id `sbatch --parsable` prints

@@ -1,5 +1,6 @@
 //! `uq merge OUT RUN_DIR…`: join shards of one run (`--chain-offset`, `--shard-from-env`) into one
-//! run folder, written like `uq sample`'s (atomically; a folder uq did not write is refused).
+//! run folder, written like `uq sample`'s (atomically; a folder uq did not write is refused), or the
+//! parts of a sharded `--over` stack into one stack folder (`stack_merge.rs`).
 
 use super::{out_folder, EXIT_MODEL_ERROR};
 use clap::Args;
@@ -12,7 +13,9 @@ pub struct MergeArgs {
     /// The merged run folder: absent, empty or an earlier uq run (replaced once the merge is written).
     pub out: PathBuf,
     /// Run folders of shards of one run: same model, data, settings and seed, disjoint chains. A
-    /// missing shard is allowed (the merge is marked partial in summary.json, with a warning).
+    /// missing shard is allowed (the merge is marked partial in summary.json, with a warning). Or
+    /// the stack folders of the array tasks of one `--over --shard-from-env` run: their slice
+    /// folders are copied into OUT and the stacked means and stds written over all slices.
     #[arg(required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
     /// Array formats, as `uq sample --format`: `npy` (always written) and `cfl` (also BART
@@ -28,6 +31,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
         return Ok(ExitCode::from(super::EXIT_USAGE));
+    }
+    if args.runs.iter().any(|r| super::stack_merge::is_stack(r)) {
+        return super::stack_merge::merge(&args.out, &args.runs);
     }
     let mut merged = match session::merge_runs(&args.runs) {
         Ok(m) => m,

@@ -17,6 +17,8 @@ mod report;
 mod sample;
 mod shard;
 mod stack;
+mod stack_merge;
+mod stack_run;
 mod train;
 mod train_supn;
 mod traj;
@@ -53,7 +55,8 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// Join shards of one run (`uq sample --chain-offset K` or `--shard-from-env`) into one run
     /// folder: checks they share model, data, settings and seed with disjoint chains, recomputes R̂,
-    /// ESS, MCSE and the warnings over all chains (docs/cluster.md).
+    /// ESS, MCSE and the warnings over all chains; or the parts of a sharded `--over` stack into one
+    /// stack folder (docs/cluster.md).
     Merge(merge::MergeArgs),
     /// Interactive session: define and redefine statements, evaluate expressions, sample, look at results.
     ///

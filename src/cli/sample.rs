@@ -46,13 +46,19 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.9, requires = "interval_scale")]
     pub interval_level: f64,
     /// Run shard i of a cluster job array: i from SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX,
-    /// and --chain-offset i × chains; join the shards with `uq merge` (docs/cluster.md).
+    /// and --chain-offset i × chains; with --over, the i-th of --shards contiguous blocks of the
+    /// slices instead. Join the shards with `uq merge` (docs/cluster.md).
     #[arg(long, conflicts_with = "chain_offset")]
     pub shard_from_env: bool,
+    /// With --over and --shard-from-env: the number of array tasks the slices are split over
+    /// (default: SLURM_ARRAY_TASK_COUNT).
+    #[arg(long, value_name = "N", requires = "shard_from_env", requires = "over")]
+    pub shards: Option<u64>,
     /// Run the model over the leading axis of the data tensor NAME, bound with `--data
     /// NAME=STACK.npy` of shape [slices, …declared shape]: one run folder per slice (OUT/slice_000/ …),
     /// stacked means and stds (OUT/LATENT/mean.npy, std.npy) and OUT/stack.json; repeat it for
-    /// several tensors stacked alike. Slices run one after another (docs/cluster.md).
+    /// several tensors stacked alike. With a network prior the slices run together, the network
+    /// batched across them; otherwise one after another (docs/cluster.md).
     #[arg(long, value_name = "NAME")]
     pub over: Vec<String>,
     /// With --over: a real .npy stack of true images [slices, …] for the PSNR of each slice's

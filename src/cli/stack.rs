@@ -1,9 +1,10 @@
 //! `uq sample --over NAME`: the model run over the leading axis of a stacked data tensor (slices of a
 //! volume, repetitions of an experiment), one run folder per slice (`OUT/slice_000/` …) plus the
 //! stacked means and stds (`OUT/NAME/mean.npy`, `std.npy`) and a per-slice table (`OUT/stack.json`,
-//! with `--truth`: PSNR per slice). The slices run one after another in this process.
+//! with `--truth`: PSNR per slice). The slices run one after another in this process; with
+//! `--shard-from-env`, one contiguous block of them per array task, joined by `uq merge`.
 
-use super::sample::{prepare, report_prepare, SampleArgs};
+use super::sample::SampleArgs;
 use super::{out_folder, EXIT_MODEL_ERROR, EXIT_USAGE};
 use ndarray::{ArrayD, Axis};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
@@ -11,15 +12,13 @@ use num_complex::Complex64;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use uq::output::{record_files, sha256_file, FileRecord, RunWriter, FORMAT_VERSION, SUMMARY_FILE};
-use uq::session;
-use uq::source::SourceMap;
+use uq::output::{record_files, sha256_file, RunWriter, FORMAT_VERSION, SUMMARY_FILE};
 
 /// The table of a stack, in `OUT/stack.json`.
 pub const STACK_FILE: &str = "stack.json";
 
 /// A stacked data tensor, real or complex.
-enum Stack {
+pub(super) enum Stack {
     Real(ArrayD<f64>),
     Complex(ArrayD<Complex64>),
 }
@@ -40,7 +39,7 @@ impl Stack {
             Stack::Complex(a) => a.shape().first().copied().unwrap_or(0),
         }
     }
-    fn write_slice(&self, i: usize, to: &Path) -> Result<(), String> {
+    pub(super) fn write_slice(&self, i: usize, to: &Path) -> Result<(), String> {
         let f = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
         match self {
             Stack::Real(a) => a.index_axis(Axis(0), i).to_owned().write_npy(f),
@@ -51,7 +50,7 @@ impl Stack {
 }
 
 /// A stacked tensor of `--over`: its data name, file and values.
-type Bound = (String, PathBuf, Stack);
+pub(super) type Bound = (String, PathBuf, Stack);
 
 /// The stacked tensors of `--over`, each bound by `--data NAME=PATH`, all with the same leading length.
 fn stacks(args: &SampleArgs) -> Result<(Vec<Bound>, usize), String> {
@@ -83,7 +82,7 @@ fn stacks(args: &SampleArgs) -> Result<(Vec<Bound>, usize), String> {
 }
 
 /// Stacked arrays of every latent's `mean.npy` / `std.npy` across the slice folders.
-fn stack_moments(slices: &[PathBuf], latent: &str, file: &str, to: &Path) -> Result<(), String> {
+pub(super) fn stack_moments(slices: &[PathBuf], latent: &str, file: &str, to: &Path) -> Result<(), String> {
     let paths: Vec<PathBuf> = slices.iter().map(|d| d.join(latent).join(file)).collect();
     if !paths.iter().all(|p| p.is_file()) {
         return Ok(());
@@ -121,13 +120,45 @@ fn stack_moments(slices: &[PathBuf], latent: &str, file: &str, to: &Path) -> Res
 }
 
 /// PSNR (peak 1, as `uq eval-prior`) of `mean` against slice `i` of the truth stack.
-fn psnr(truth: &ArrayD<f64>, i: usize, mean: &Path) -> Option<f64> {
+pub(super) fn psnr(truth: &ArrayD<f64>, i: usize, mean: &Path) -> Option<f64> {
     let m = ArrayD::<f64>::read_npy(std::fs::File::open(mean).ok()?).ok()?;
     let t = truth.index_axis(Axis(0), i);
     (t.shape() == m.shape()).then(|| {
         let mse = (&t - &m).mapv(|d| d * d).mean().unwrap_or(f64::NAN);
         10.0 * (1.0 / mse.max(1e-20)).log10()
     })
+}
+
+/// The stack folder's own files beside its slice folders: the stacked means and stds of `latents`
+/// over `dirs` (when `partial` is false), `table` as `stack.json`, and the `summary.json` marker.
+pub(super) fn write_stack_files(
+    writer: &RunWriter,
+    table: &Value,
+    dirs: &[PathBuf],
+    latents: &[String],
+    partial: bool,
+) -> Result<(), String> {
+    let io = |e: &dyn std::fmt::Display| format!("{}: {e}", writer.dir().display());
+    if !partial {
+        for l in latents {
+            let d = writer.subdir(l).map_err(|e| io(&e))?;
+            for f in ["mean.npy", "std.npy"] {
+                stack_moments(dirs, l, f, &d.join(f))?;
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(table).map_err(|e| io(&e))?;
+    std::fs::write(writer.path(STACK_FILE), text).map_err(|e| io(&e))?;
+    let mut files = record_files(&writer.dir());
+    files.push(SUMMARY_FILE.to_string());
+    files.sort();
+    // The marker that lets a later uq run replace this folder (and nothing else).
+    let marker: Value = json!({
+        "uq_run": true, "format_version": FORMAT_VERSION, "kind": "stack",
+        "partial": partial, "files": files,
+    });
+    let text = serde_json::to_string_pretty(&marker).map_err(|e| io(&e))?;
+    std::fs::write(writer.path(SUMMARY_FILE), text).map_err(|e| io(&e))
 }
 
 fn fail(m: String, code: u8) -> anyhow::Result<ExitCode> {
@@ -137,12 +168,29 @@ fn fail(m: String, code: u8) -> anyhow::Result<ExitCode> {
 
 /// Run the model once per slice of the `--over` stacks and write the stack folder.
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
-    if args.shard_from_env || args.predictive {
-        return fail("--over runs every slice here; it does not combine with --shard-from-env or --predictive (run one slice per task with --data NAME=SLICE.npy instead)".into(), EXIT_USAGE);
+    if args.predictive {
+        return fail("--over does not combine with --predictive; run the slice you want to check with --data NAME=SLICE.npy --predictive".into(), EXIT_USAGE);
     }
     let (stacks, n) = match stacks(&args) {
         Ok(s) => s,
         Err(m) => return fail(m, EXIT_USAGE),
+    };
+    // With --shard-from-env this task runs one contiguous block of the slices.
+    let (range, part) = if args.shard_from_env {
+        let env = |v: &str| std::env::var(v).ok();
+        let block = super::shard::shard_index(env).and_then(|i| {
+            let tasks = super::shard::task_count(args.shards, env)?;
+            super::shard::slice_range(i, tasks, n).map(|r| (r, (i, tasks)))
+        });
+        match block {
+            Ok((r, (i, tasks))) => {
+                let part = json!({ "index": i, "of": tasks, "first": r.start, "end": r.end });
+                (r, Some(part))
+            }
+            Err(m) => return fail(m, EXIT_USAGE),
+        }
+    } else {
+        (0..n, None)
     };
     let truth = match &args.truth {
         Some(p) => match Stack::read(p) {
@@ -172,136 +220,39 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     };
     interrupts.arm(&writer);
     let tmp = tempfile::tempdir()?;
-    let stack_hashes: Vec<Option<String>> = stacks.iter().map(|(_, p, _)| sha256_file(p).ok()).collect();
-    let (mut rows, mut dirs, mut latents) = (Vec::new(), Vec::new(), Vec::new());
-    let mut partial = false;
-    for i in 0..n {
-        let mut bindings = args.data.clone();
-        for (name, _, stack) in &stacks {
-            let p = tmp.path().join(format!("{name}_{i}.npy"));
-            if let Err(m) = stack.write_slice(i, &p) {
-                return fail(m, EXIT_MODEL_ERROR);
-            }
-            bindings.retain(|(n, _)| n != name);
-            bindings.push((name.clone(), p));
-        }
-        let mut sources = SourceMap::new();
-        let Some((model, data)) = super::load_model(&args.model, &bindings, &mut sources) else {
-            eprintln!("error: slice {i} of the stack");
-            return Ok(ExitCode::from(EXIT_MODEL_ERROR));
-        };
-        let prepared = match prepare(&model, data, Some(&args)) {
-            Ok(p) => p,
-            Err(e) => return Ok(report_prepare(e, &sources)),
-        };
-        if i == 0 && !args.quiet {
-            eprintln!(
-                "sampler: {} — {}; {n} slices, one after another",
-                prepared.plan.sampler, prepared.plan.reason
-            );
-        }
-        let noop = |_: session::RunProgress<'_>| {};
-        let mut result = match session::run(
-            &prepared.built,
-            &prepared.plan,
-            &prepared.settings,
-            &noop,
-            &interrupts.stop,
-        ) {
-            Ok(r) => r,
-            Err(e) => return fail(format!("sampling slice {i} failed: {e:#}"), EXIT_MODEL_ERROR),
-        };
-        let command = super::command_line();
-        session::record_inputs(
-            &mut result.summary,
-            command,
-            &args.model,
-            &model,
-            &sources,
-            &bindings,
-        );
-        // The data of a slice: the stack file's path and hash, and the slice's index.
-        for ((name, path, _), hash) in stacks.iter().zip(&stack_hashes) {
-            if let Some(r) = result
-                .summary
-                .provenance
-                .data
-                .iter_mut()
-                .find(|r| r.name.as_deref() == Some(name))
-            {
-                *r = FileRecord {
-                    name: Some(name.clone()),
-                    path: path.display().to_string(),
-                    sha256: hash.clone(),
-                };
-            }
-        }
-        result
-            .summary
-            .extra
-            .insert("slice".into(), json!({ "index": i, "of": n, "over": args.over }));
-        let dir = writer.dir().join(format!("slice_{i:03}"));
-        let w = RunWriter::begin(&dir)?;
-        session::write_run(
-            &model,
-            &prepared.built,
-            &mut result,
-            &w,
-            session::ArrayFormats::default(),
-        )?;
-        partial = result.summary.partial;
-        if partial {
-            w.commit_partial()?;
-        } else {
-            w.commit()?;
-        }
-        let s = &result.summary;
-        let mut row = json!({
-            "slice": i, "folder": format!("slice_{i:03}"), "rhat_max": s.rhat_max,
-            "ess_bulk_min": s.ess_bulk_min, "ess_tail_min": s.ess_tail_min,
-            "warnings": s.warnings.len(), "wall_seconds": s.wall_seconds,
-        });
-        if let (Some(t), Some(first)) = (&truth, s.latents.first()) {
-            row["psnr"] = json!(psnr(t, i, &dir.join(&first.name).join("mean.npy")));
-        }
-        if !args.quiet {
-            eprintln!("slice {i}: {row}");
-        }
-        latents = s.latents.iter().map(|l| l.name.clone()).collect();
-        rows.push(row);
-        dirs.push(dir);
-        if partial {
-            break;
-        }
+    let ctx = super::stack_run::Ctx {
+        args: &args,
+        stacks: &stacks,
+        hashes: stacks.iter().map(|(_, p, _)| sha256_file(p).ok()).collect(),
+        tmp: tmp.path(),
+        out: writer.dir(),
+        truth: truth.as_ref(),
+        n,
+        stop: &interrupts.stop,
+    };
+    let done = match super::stack_run::run_slices(&ctx, range.clone()) {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let partial = done.iter().any(|d| d.partial);
+    let latents = done.last().map(|d| d.latents.clone()).unwrap_or_default();
+    let dirs: Vec<PathBuf> = done.iter().map(|d| d.dir.clone()).collect();
+    let rows: Vec<Value> = done.into_iter().map(|d| d.row).collect();
+    let done = rows.len();
+    let mut table = json!({ "over": args.over, "slices": n, "done": done, "rows": rows });
+    if let Some(p) = part {
+        table["part"] = p;
     }
-    if !partial {
-        for l in &latents {
-            let d = writer.subdir(l)?;
-            for f in ["mean.npy", "std.npy"] {
-                if let Err(m) = stack_moments(&dirs, l, f, &d.join(f)) {
-                    return fail(m, EXIT_MODEL_ERROR);
-                }
-            }
-        }
+    if let Err(m) = write_stack_files(&writer, &table, &dirs, &latents, partial) {
+        return fail(m, EXIT_MODEL_ERROR);
     }
-    let table = json!({ "over": args.over, "slices": n, "done": rows.len(), "rows": rows });
-    std::fs::write(writer.path(STACK_FILE), serde_json::to_string_pretty(&table)?)?;
-    let mut files = record_files(&writer.dir());
-    files.push(SUMMARY_FILE.to_string());
-    files.sort();
-    // The marker that lets a later uq run replace this folder (and nothing else).
-    let marker: Value = json!({
-        "uq_run": true, "format_version": FORMAT_VERSION, "kind": "stack",
-        "partial": partial, "files": files,
-    });
-    std::fs::write(writer.path(SUMMARY_FILE), serde_json::to_string_pretty(&marker)?)?;
-    println!("{}", serde_json::to_string_pretty(&rows)?);
+    println!("{}", serde_json::to_string_pretty(&table["rows"])?);
     if partial {
         let dir = writer.commit_partial()?;
         println!("wrote the partial stack to {}", dir.display());
         return Ok(ExitCode::from(130));
     }
     let dir = writer.commit()?;
-    println!("wrote {} ({n} slices)", dir.display());
+    println!("wrote {} ({} of {n} slices)", dir.display(), range.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -215,6 +215,20 @@ pub(crate) fn run_chains_streams(
     target: &dyn Posterior,
     cfg: &RunConfig,
     init: Array2<f64>,
+    rngs: Vec<ChaCha8Rng>,
+    progress: &dyn Fn(&Progress),
+    stop: &AtomicBool,
+) -> Result<RunOutput, RunError> {
+    let steps = vec![cfg.step_size; init.nrows()];
+    run_chains_streams_from(target, cfg, init, &steps, rngs, progress, stop)
+}
+
+/// [`run_chains_streams`] with every chain's own initial step size (`cfg.step_size` unused).
+pub(crate) fn run_chains_streams_from(
+    target: &dyn Posterior,
+    cfg: &RunConfig,
+    init: Array2<f64>,
+    steps: &[f64],
     mut rngs: Vec<ChaCha8Rng>,
     progress: &dyn Fn(&Progress),
     stop: &AtomicBool,
@@ -228,14 +242,21 @@ pub(crate) fn run_chains_streams(
             target.dim()
         )));
     }
-    if rngs.len() != chains {
+    if rngs.len() != chains || steps.len() != chains {
         return Err(RunError::Config(format!(
-            "{} random streams for {chains} chains",
-            rngs.len()
+            "{} random streams and {} step sizes for {chains} chains",
+            rngs.len(),
+            steps.len()
+        )));
+    }
+    if let Some(e) = steps.iter().find(|e| !(e.is_finite() && **e > 0.0)) {
+        return Err(RunError::Config(format!(
+            "a chain's step size is {e}; it must be positive"
         )));
     }
     let mut states = initial_states(target, &init, cfg.sigma)?;
-    let mut tuning = Tuning::new(chains, dim, cfg.step_size);
+    let mut tuning = Tuning::new(chains, dim, 1.0);
+    tuning.step_size = steps.to_vec();
     let (mut grad_evals, mut score_evals) = (chains as u64, 0u64);
     let mut warmup = None;
     if Warmup::applies(cfg) {

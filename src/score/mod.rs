@@ -43,6 +43,24 @@ pub trait ScoreModel: Send + Sync {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError>;
+    /// `s(x_i, levels[i])` for each row: a level per row (a batch gathered from several runs, see
+    /// [`Hub`]). Each row's bits equal those of [`ScoreModel::score`] at its level; by default the
+    /// rows of each level are evaluated together.
+    fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
+        by_level(x, levels, None, |x, level, _| self.score(x, level))
+    }
+    /// Row-wise VJPs at a level per row, as [`ScoreModel::score_rows`].
+    fn score_vjp_rows(
+        &self,
+        x: ArrayView2<f64>,
+        levels: &[f64],
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        by_level(x, levels, Some(v), |x, level, v| match v {
+            Some(v) => self.score_vjp(x, level, v),
+            None => Err(ScoreError("a VJP needs its vectors".into())),
+        })
+    }
     /// Exact `log p_σ(x)` per row up to a constant, when the prior has one (analytic priors).
     fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
         let _ = (x, level);
@@ -93,6 +111,17 @@ impl<T: ScoreModel + ?Sized> ScoreModel for &T {
     ) -> Result<Array2<f64>, ScoreError> {
         (**self).score_vjp(x, level, v)
     }
+    fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_rows(x, levels)
+    }
+    fn score_vjp_rows(
+        &self,
+        x: ArrayView2<f64>,
+        levels: &[f64],
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_vjp_rows(x, levels, v)
+    }
     fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
         (**self).log_density(x, level)
     }
@@ -129,6 +158,17 @@ impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
     ) -> Result<Array2<f64>, ScoreError> {
         (**self).score_vjp(x, level, v)
     }
+    fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_rows(x, levels)
+    }
+    fn score_vjp_rows(
+        &self,
+        x: ArrayView2<f64>,
+        levels: &[f64],
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        (**self).score_vjp_rows(x, levels, v)
+    }
     fn log_density(&self, x: ArrayView2<f64>, level: f64) -> Option<Array1<f64>> {
         (**self).log_density(x, level)
     }
@@ -146,8 +186,45 @@ impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
     }
 }
 
+/// `f` on the rows of each distinct level (with their rows of `v`), the results put back in row order.
+fn by_level(
+    x: ArrayView2<f64>,
+    levels: &[f64],
+    v: Option<ArrayView2<f64>>,
+    f: impl Fn(ArrayView2<f64>, f64, Option<ArrayView2<f64>>) -> Result<Array2<f64>, ScoreError>,
+) -> Result<Array2<f64>, ScoreError> {
+    if levels.len() != x.nrows() || v.is_some_and(|v| v.dim() != x.dim()) {
+        return Err(ScoreError(format!(
+            "{} levels (and VJP vectors {:?}) for {} rows of {}",
+            levels.len(),
+            v.map(|v| v.dim()),
+            x.nrows(),
+            x.ncols()
+        )));
+    }
+    let mut out = Array2::zeros(x.raw_dim());
+    let mut done = vec![false; levels.len()];
+    for i in 0..levels.len() {
+        if done[i] {
+            continue;
+        }
+        let rows: Vec<usize> = (i..levels.len())
+            .filter(|&j| levels[j].to_bits() == levels[i].to_bits())
+            .collect();
+        let pick = |a: ArrayView2<f64>| a.select(ndarray::Axis(0), &rows);
+        let part = f(pick(x).view(), levels[i], v.map(pick).as_ref().map(|a| a.view()))?;
+        for (k, &j) in rows.iter().enumerate() {
+            out.row_mut(j).assign(&part.row(k));
+            done[j] = true;
+        }
+    }
+    Ok(out)
+}
+
 mod header;
 pub use header::{HeaderError, HeaderKind, ScoreHeader};
+mod hub;
+pub use hub::{Hub, Seat};
 
 mod analytic;
 pub mod fast;

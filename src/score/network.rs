@@ -304,7 +304,71 @@ impl ScoreModel for NetworkPrior {
         Self::to_rows(g)
     }
 
+    fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
+        let Some(fast) = &self.fast else {
+            return super::by_level(x, levels, None, |x, level, _| self.score(x, level));
+        };
+        let (lv, factors) = self.row_levels(x, levels)?;
+        let xs = self.fast_input(x)?;
+        let (_, h, w) = self.chw();
+        let out = fast.forward(&xs, &lv, h, w).map_err(cerr)?;
+        self.count(x.nrows());
+        let d = self.dim().max(1);
+        let rows = out
+            .into_iter()
+            .enumerate()
+            .map(|(k, o)| f64::from(o) * factors[k / d])
+            .collect();
+        Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()))
+    }
+
+    fn score_vjp_rows(
+        &self,
+        x: ArrayView2<f64>,
+        levels: &[f64],
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, ScoreError> {
+        let Some(fast) = self.fast.as_ref().filter(|_| v.dim() == x.dim()) else {
+            return super::by_level(x, levels, Some(v), |x, level, v| match v {
+                Some(v) => self.score_vjp(x, level, v),
+                None => Err(ScoreError("a VJP needs its vectors".into())),
+            });
+        };
+        let (lv, factors) = self.row_levels(x, levels)?;
+        let xs = self.fast_input(x)?;
+        let d = self.dim().max(1);
+        let vs: Vec<f32> = v
+            .iter()
+            .enumerate()
+            .map(|(k, &a)| a as f32 * factors[k / d] as f32)
+            .collect();
+        let (_, h, w) = self.chw();
+        let (_, g) = fast.vjp(&xs, &lv, &vs, h, w).map_err(cerr)?;
+        self.count(x.nrows());
+        let scale = self.header.data_scale;
+        let rows = g.into_iter().map(|a| f64::from(a) * scale).collect();
+        Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()))
+    }
+
     fn evaluations(&self) -> u64 {
         self.evals.load(Ordering::Relaxed)
+    }
+}
+
+impl NetworkPrior {
+    /// The network's level input (f32) and the output factor of every row's level.
+    fn row_levels(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<(Vec<f32>, Vec<f64>), ScoreError> {
+        if levels.len() != x.nrows() {
+            return Err(ScoreError(format!(
+                "{} levels for {} rows",
+                levels.len(),
+                x.nrows()
+            )));
+        }
+        let pairs = levels
+            .iter()
+            .map(|&l| self.level_value(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(pairs.iter().map(|(l, f)| (*l as f32, *f)).unzip())
     }
 }

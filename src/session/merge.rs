@@ -38,13 +38,21 @@ pub fn checks_record(c: &RunChecks) -> Value {
     })
 }
 
+/// Entries of `extra` (object, key) with one value per chain: concatenated over the shards in the
+/// order of their chains. The rest of `extra` is the first shard's.
+const PER_CHAIN_EXTRA: &[(&str, &str)] = &[
+    ("schedule", "eps_per_chain"),
+    ("corrector", "accept_per_chain"),
+    ("corrector", "step_size_per_chain"),
+];
+
 /// Shards joined in memory, ready to be written.
 pub struct Merged {
     pub summary: Summary,
     /// Every latent and `output` quantity: name, type, flat draws `[chains, draws, len]`.
     pub items: Vec<(String, Ty, Array3<f64>)>,
     pub checks: RunChecks,
-    /// What the user should know (missing chains, adaptation pooled over a shard's chains).
+    /// What the user should know (missing chains, predictive checks not recomputed).
     pub notes: Vec<String>,
 }
 
@@ -97,6 +105,22 @@ fn identity(s: &Summary) -> Vec<(&'static str, String)> {
             s.extra.get("slice").map(Value::to_string).unwrap_or_default(),
         ),
     ]
+}
+
+/// Refuse runs `a` and `b` (folder, summary) that are not parts of one run: another model, module,
+/// data, prior file, sampler, setting, seed, number of draws or uq version, and with `slice_too`
+/// another slice of a stack.
+pub fn check_same_run(a: (&Path, &Summary), b: (&Path, &Summary), slice_too: bool) -> Result<(), MergeError> {
+    for ((what, x), (_, y)) in identity(a.1).into_iter().zip(identity(b.1)) {
+        if x != y && (slice_too || what != "stack slice") {
+            return Err(MergeError::Refused(format!(
+                "{} and {} are not parts of one run: their {what} differ ({x} vs {y}); merge only runs of the same model, data, settings and seed",
+                a.0.display(),
+                b.0.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Read `dir/NAME/samples.npy` (also for `uq report`) as `[chains, draws, len]` (complex values as re, im pairs).
@@ -243,17 +267,8 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         }
         shards.push((d.clone(), s));
     }
-    let base = identity(&shards[0].1);
     for (d, s) in &shards[1..] {
-        for ((what, a), (_, b)) in base.iter().zip(identity(s)) {
-            if *a != b {
-                return Err(MergeError::Refused(format!(
-                    "{} and {} are not shards of one run: their {what} differ ({a} vs {b}); merge only runs of the same model, data, settings and seed",
-                    shards[0].0.display(),
-                    d.display()
-                )));
-            }
-        }
+        check_same_run((&shards[0].0, &shards[0].1), (d, s), true)?;
     }
     shards.sort_by_key(|(_, s)| s.chain_indices.first().copied());
     let mut seen: Vec<(usize, &Path)> = Vec::new();
@@ -286,18 +301,6 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         record["warning"] = json!(w);
         notes.push(w);
     }
-    if let Some(p) = summary.extra.get(super::samplers::POOLED_KEY) {
-        let what: Vec<&str> = p
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        notes.push(format!(
-            "these runs adapted {} over the chains of each shard: the merged draws are valid but not those of one run of all chains",
-            what.join(", and ")
-        ));
-    }
     if shards.iter().any(|(_, s)| !s.predictive.is_empty()) {
         notes.push("the shards' posterior predictive checks are not recomputed (their replicates are merged as draws); run `uq sample --predictive` on one run for them".into());
     }
@@ -323,6 +326,15 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             .collect::<Result<_, _>>()?,
     );
     let checks = join_checks(&shards, stats);
+    for (outer, inner) in PER_CHAIN_EXTRA {
+        let parts: Option<Vec<Vec<Value>>> = shards
+            .iter()
+            .map(|(_, s)| s.extra.get(*outer)?.get(*inner)?.as_array().cloned())
+            .collect();
+        if let (Some(parts), Some(o)) = (parts, summary.extra.get_mut(*outer)) {
+            o[*inner] = Value::Array(parts.concat());
+        }
+    }
     let cat_f = |f: fn(&Summary) -> &Vec<f64>| shards.iter().flat_map(|(_, s)| f(s).clone()).collect();
     summary.acceptance_rate = cat_f(|s| &s.acceptance_rate);
     summary.step_size = cat_f(|s| &s.step_size);

@@ -16,7 +16,7 @@ mod write;
 
 pub use build::{build, Built};
 pub use error::SessionError;
-pub use merge::{merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
+pub use merge::{check_same_run, merge_runs, write_merged, MergeError, Merged, CHECKS_KEY, MERGE_KEY};
 pub(crate) use merge::{read_samples, read_stats};
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
@@ -28,7 +28,7 @@ pub use provenance::record_inputs;
 pub use sample::{check_size, run, RunProgress, RunResult, StartSpec};
 pub use samplers::{
     defaults_of, help_with_defaults, reference_markdown, sampler, sampler_names, OptDefault, PriorLevels,
-    SamplerDef, Uses, COMMON, POOLED_KEY, SAMPLERS,
+    SamplerDef, Uses, COMMON, SAMPLERS,
 };
 pub use view::{apply_view, PriorView};
 pub use write::{write_run, ArrayFormats};

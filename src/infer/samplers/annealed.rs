@@ -24,8 +24,8 @@ use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
 use crate::infer::kernels::{ChainState, KernelError, Metric, MhMode};
 use crate::infer::run::{
-    initial_states, particle_stream, run_chains_streams, stream_rngs, KernelKind, Mass, Progress, RunConfig,
-    RunError, RunOutput,
+    initial_states, particle_stream, run_chains_streams_from, stream_rngs, KernelKind, Mass, Progress,
+    RunConfig, RunError, RunOutput,
 };
 use crate::infer::target::Posterior;
 
@@ -41,7 +41,8 @@ pub struct AnnealedConfig {
     pub gamma: f64,
     /// Leapfrog steps per transition.
     pub steps: usize,
-    /// Base step ε; `None`: Stan's step-size heuristic at σ_0 from the starting points.
+    /// Base step ε; `None`: Stan's step-size heuristic at σ_0, per annealing run from its own
+    /// starting point.
     pub eps: Option<f64>,
     /// Metropolis correction (score-only by default; `Off` gives unadjusted annealed dynamics).
     pub mh: MhMode,
@@ -127,15 +128,16 @@ pub struct AnnealedOutput {
     /// Mean acceptance probability at every level over all the annealing runs (chains × rounds)
     /// that reached it.
     pub level_accept: Vec<f64>,
-    /// The base step ε used.
-    pub eps: f64,
+    /// Per chain, the base step ε used: the geometric mean over its annealing runs (rounds) of each
+    /// run's own ε.
+    pub eps: Vec<f64>,
     /// The sampling phase at σ_min (`None` when stopped during annealing).
     pub last: Option<RunOutput>,
     pub grad_evals: u64,
     pub score_evals: u64,
     pub wall_seconds: f64,
     pub partial: bool,
-    /// Annealing levels done and planned, over all batches of rounds.
+    /// Annealing levels done and planned, summed over the rounds (every round anneals through them).
     pub levels_done: usize,
     pub levels_planned: usize,
     /// Rounds (per chain) whose annealing and σ_min phase both finished.
@@ -160,7 +162,8 @@ struct Batch {
     /// The noise level of `raw`.
     sigma: f64,
     level_accept: Vec<f64>,
-    eps: f64,
+    /// Per particle, its base step ε.
+    eps: Vec<f64>,
     evals: (u64, u64),
     /// Annealing levels done.
     levels_done: usize,
@@ -181,10 +184,9 @@ pub fn annealed_hmc(
 }
 
 /// [`annealed_hmc`] for the chains `first, first + 1, …` of a larger run: round `r` of chain `c`
-/// draws on its own stream ([`particle_stream`]) whatever the batch it runs in. A shard equals the
-/// same chains of one run bit for bit when nothing is pooled over the particles of a batch: the
-/// step ε given (the heuristic's ε is their geometric mean) and no corrector (its step adapts to the
-/// batch's mean acceptance).
+/// draws on its own stream ([`particle_stream`]) whatever the batch it runs in, and adapts its steps
+/// (the heuristic's ε, the corrector's h, the σ_min phase's dual averaging) from its own transitions
+/// only, so a shard equals the same chains of one run bit for bit.
 pub fn annealed_hmc_from(
     target: &dyn Posterior,
     cfg: &AnnealedConfig,
@@ -211,7 +213,9 @@ pub fn annealed_hmc_from(
     let sigmas = cfg.sigmas();
     let sigmas_len = sigmas.len();
     let (mut raw, mut lasts, mut corrections) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut eps, mut evals) = (f64::NAN, (0u64, 0u64));
+    // Per chain: Σ ln ε over its annealing runs, and their number.
+    let mut log_eps = vec![(0.0, 0usize); chains];
+    let mut evals = (0u64, 0u64);
     // Per level: acceptance summed over the annealing runs that reached it, and their number.
     let (mut accept_sum, mut reached) = (Vec::<f64>::new(), Vec::<f64>::new());
     let mut sigma = cfg.sigma_min;
@@ -251,9 +255,12 @@ pub fn annealed_hmc_from(
             stop,
         )?;
         evals = (evals.0 + out.evals.0, evals.1 + out.evals.1);
-        levels_done += out.levels_done;
-        if b == 0 {
-            eps = out.eps;
+        // Every round of the batch went through these levels (a count that does not depend on how
+        // the rounds are batched, so that shards add up to one run).
+        levels_done += out.levels_done * (rows.nrows() / chains);
+        for (p, e) in out.eps.iter().enumerate() {
+            let c = &mut log_eps[p % chains];
+            (c.0, c.1) = (c.0 + e.ln(), c.1 + 1);
         }
         let particles = rows.nrows() as f64;
         for (i, a) in out.level_accept.iter().enumerate() {
@@ -284,6 +291,10 @@ pub fn annealed_hmc_from(
         }
     }
     let level_accept = accept_sum.iter().zip(&reached).map(|(a, n)| a / n).collect();
+    let eps = log_eps
+        .iter()
+        .map(|(l, n)| (l / *n.max(&1) as f64).exp())
+        .collect();
     let raw = by_chain(&raw, chains);
     let last = merge_last(&lasts, chains, &raw);
     let mut out = finish(
@@ -299,7 +310,8 @@ pub fn annealed_hmc_from(
         started,
         partial,
     )?;
-    (out.levels_done, out.levels_planned, out.rounds_done) = (levels_done, batches * sigmas_len, rounds_done);
+    (out.levels_done, out.levels_planned, out.rounds_done) =
+        (levels_done, cfg.rounds * sigmas_len, rounds_done);
     out.corrections = corrections;
     Ok(out)
 }
@@ -335,8 +347,9 @@ fn anneal_batch(
         .map_or_else(|| Array1::ones(target.dim()), |g| g.frozen_mass(target.dim()))
         .into();
     let ones = vec![frozen; chains];
+    // Every annealing run's own ε (from its own heuristic trials when not given).
     let eps = match cfg.eps {
-        Some(e) => e,
+        Some(e) => vec![e; chains],
         None => {
             let mut e = vec![cfg.sigma0; chains];
             let all: Vec<usize> = (0..chains).collect();
@@ -345,8 +358,7 @@ fn anneal_batch(
             )?;
             grad_evals += spent.grad;
             score_evals += spent.score;
-            // One ε for all chains: the geometric mean of their heuristic values.
-            (e.iter().map(|v| v.ln()).sum::<f64>() / chains as f64).exp()
+            e
         }
     };
     let mut level_accept = Vec::with_capacity(levels);
@@ -358,7 +370,7 @@ fn anneal_batch(
                 raw: positions(&states).insert_axis(Axis(1)),
                 sigma: sigmas[i.saturating_sub(1)],
                 level_accept,
-                eps,
+                eps: eps.clone(),
                 evals: (grad_evals, score_evals),
                 levels_done: i,
                 correction: None,
@@ -378,17 +390,9 @@ fn anneal_batch(
             })?;
             grad_evals += chains as u64;
         }
-        let alpha = eps * (sigma / cfg.sigma0).powf(1.5);
-        let infos = transition(
-            &hmc,
-            &mut rngs,
-            &mut states,
-            target,
-            &vec![alpha; chains],
-            &ones,
-            cfg.mh,
-            sigma,
-        )?;
+        let scale = (sigma / cfg.sigma0).powf(1.5);
+        let alpha: Vec<f64> = eps.iter().map(|e| e * scale).collect();
+        let infos = transition(&hmc, &mut rngs, &mut states, target, &alpha, &ones, cfg.mh, sigma)?;
         for info in &infos {
             grad_evals += info.n_grad;
             score_evals += info.n_score;
@@ -424,16 +428,19 @@ fn anneal_batch(
         mh: cfg.mh,
         warmup: cfg.warmup,
         draws: cfg.draws,
-        step_size: eps * (cfg.sigma_min / cfg.sigma0).powf(1.5),
+        // The per-run steps are given below; this one is only validated.
+        step_size: 1.0,
         target_accept: cfg.target_accept,
         adapt: true,
         step_jitter: 0.0,
         sigma: cfg.sigma_min,
     };
-    let out = run_chains_streams(
+    let scale = (cfg.sigma_min / cfg.sigma0).powf(1.5);
+    let out = run_chains_streams_from(
         target,
         &run_cfg,
         positions(&states),
+        &eps.iter().map(|e| e * scale).collect::<Vec<_>>(),
         stream_rngs(seed.wrapping_add(0x9e37_79b9), streams),
         &|p| progress(AnnealedProgress::Final(p)),
         stop,

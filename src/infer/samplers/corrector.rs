@@ -1,12 +1,15 @@
 //! The corrector: K MALA transitions at a small noise level σ_c with the (score-only) Metropolis
 //! correction after DPS or annealing, the step adapted to MALA's 0.574, then the EDS/Tweedie step.
 //!
-//! Every particle (one DPS sample or one annealing run) is a chain of the target `π_σc(x | y)`. The
-//! particles share one Langevin step h: Stan's heuristic from the starting points (geometric mean),
-//! then over the first half of the K transitions `log h += 3 (ā − 0.574)/√(k + 1)` with ā the batch's
-//! mean acceptance probability; the second half keeps h fixed, so those transitions leave the target
-//! invariant. The result is `x + σ_c² s(x, σ_c)` (Jolicoeur-Martineau et al. 2020), as for
-//! annealed HMC.
+//! Every particle (one DPS sample or one annealing run) is a chain of the target `π_σc(x | y)` with
+//! its own Langevin step h, adapted from its own transitions only (so a particle's result depends on
+//! its random stream alone, not on the particles beside it in the batch: shards of a run reproduce
+//! it bit for bit): Stan's heuristic from its starting point, then over the first half of the K
+//! transitions `log h += 3 (a − 0.574)/√(k + 1)` with `a` its acceptance probability, and at the end
+//! of that half h = the exponential of the mean of `log h` over the half's second half (Polyak
+//! averaging, which removes most of one particle's acceptance noise). The second half keeps h fixed,
+//! so those transitions leave the target invariant. The result is `x + σ_c² s(x, σ_c)`
+//! (Jolicoeur-Martineau et al. 2020), as for annealed HMC.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -44,8 +47,8 @@ pub struct CorrectorOutput {
     pub samples: Array2<f64>,
     /// Mean acceptance probability of every particle over its transitions.
     pub accept: Vec<f64>,
-    /// The Langevin step h of the fixed second half.
-    pub step_size: f64,
+    /// Per particle, the Langevin step h of the fixed second half (NaN for a skipped particle).
+    pub step_size: Vec<f64>,
     /// Target evaluations (one per particle per transition, plus the heuristic's) and extra prior
     /// scores (Simpson nodes, EDS).
     pub grad_evals: u64,
@@ -95,8 +98,8 @@ pub fn correct(
     correct_streams(target, start, cfg, (seed, &streams), stop)
 }
 
-/// [`correct`] with particle `p` drawing on stream `streams[p]`. The step h is shared by the batch
-/// (pooled over its particles), so a particle's result depends on the others in its batch.
+/// [`correct`] with particle `p` drawing on stream `streams[p]`; every particle adapts its own step,
+/// so its result does not depend on the others in its batch.
 pub fn correct_streams(
     target: &dyn Posterior,
     start: &Array2<f64>,
@@ -151,12 +154,14 @@ pub fn correct_streams(
     )?;
     grad_evals += spent.grad;
     score_evals += spent.score;
-    let mut log_h = h.iter().map(|v| v.ln()).sum::<f64>() / n.max(1) as f64;
+    let mut log_h: Vec<f64> = h.iter().map(|v| v.ln()).collect();
     let adapt = if cfg.mh == MhMode::Off {
         0
     } else {
         cfg.steps.div_ceil(2)
     };
+    // Polyak averaging of log h over the adaptation's second half.
+    let (mut log_sum, mut averaged) = (vec![0.0; n], 0usize);
     let mut accept = vec![0.0; n];
     let (mut steps_done, mut stopped) = (0, false);
     for k in 0..cfg.steps {
@@ -167,22 +172,26 @@ pub fn correct_streams(
             stopped = true;
             break;
         }
-        let params = vec![
-            MalaParams {
-                step_size: log_h.exp()
-            };
-            n
-        ];
+        let params: Vec<MalaParams> = log_h.iter().map(|l| MalaParams { step_size: l.exp() }).collect();
         let infos = mala_step(&mut rngs, &mut states, target, &params, cfg.mh, cfg.sigma)?;
-        let mut mean = 0.0;
-        for (a, info) in accept.iter_mut().zip(&infos) {
+        for ((a, l), info) in accept.iter_mut().zip(log_h.iter_mut()).zip(&infos) {
             *a += info.accept_prob;
-            mean += info.accept_prob / n as f64;
             grad_evals += info.n_grad;
             score_evals += info.n_score;
+            if k < adapt {
+                *l += ADAPT_GAIN * (info.accept_prob - MALA_TARGET_ACCEPT) / ((k + 1) as f64).sqrt();
+            }
         }
-        if k < adapt {
-            log_h += ADAPT_GAIN * (mean - MALA_TARGET_ACCEPT) / ((k + 1) as f64).sqrt();
+        if k < adapt && k >= adapt / 2 {
+            for (s, l) in log_sum.iter_mut().zip(&log_h) {
+                *s += l;
+            }
+            averaged += 1;
+        }
+        if k + 1 == adapt && averaged > 0 {
+            for (l, s) in log_h.iter_mut().zip(&log_sum) {
+                *l = s / averaged as f64;
+            }
         }
         steps_done += 1;
     }
@@ -199,15 +208,17 @@ pub fn correct_streams(
         return Err(fatal(EvalError::NonFinite("corrected samples".into())));
     }
     let mut per_particle = vec![0.0; start.nrows()];
-    for (&p, a) in live.iter().zip(&accept) {
+    let mut step_size = vec![f64::NAN; start.nrows()];
+    for ((&p, a), l) in live.iter().zip(&accept).zip(&log_h) {
         per_particle[p] = a / steps_done.max(1) as f64;
+        step_size[p] = l.exp();
     }
     Ok(CorrectorOutput {
         skipped: start.nrows() - n,
         stopped,
         samples,
         accept: per_particle,
-        step_size: log_h.exp(),
+        step_size,
         grad_evals,
         score_evals,
         steps_done,

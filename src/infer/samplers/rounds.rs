@@ -141,7 +141,7 @@ pub(super) fn finish(
     sigma: f64,
     sigmas: Vec<f64>,
     level_accept: Vec<f64>,
-    eps: f64,
+    eps: Vec<f64>,
     last: Option<RunOutput>,
     (grad_evals, mut score_evals): (u64, u64),
     started: Instant,

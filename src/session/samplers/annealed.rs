@@ -32,7 +32,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         Uses { key: "warmup", default: super::OptDefault::CountNoted(0, "per round, at σ_min") },
         Uses::count("rounds", 8),
         Uses::count("steps", 4),
-        Uses::auto("step_size", "Stan's step-size heuristic at σ_0"),
+        Uses::auto("step_size", "Stan's step-size heuristic at σ_0, per annealing run"),
         Uses::real("target_accept", HMC_TARGET_ACCEPT),
         Uses::auto("mh", "exact when every prior has a log density, else score"),
         Uses::count("simpson", MhMode::DEFAULT_POINTS as u64),
@@ -114,14 +114,6 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             }
         };
         let out = annealed_hmc_from(post, &cfg, init, seed, first, &report, stop)?;
-        let mut pooled = Vec::new();
-        if cfg.eps.is_none() {
-            pooled.push("the base step ε (the heuristic's geometric mean over a batch of annealing runs; give --step-size)");
-        }
-        if cfg.correct > 0 {
-            pooled.push("the corrector's step (adapted to the batch's mean acceptance; --correct 0 turns it off)");
-        }
-        super::record_pooled(summary, &pooled);
         *checks = RunChecks {
             stats: out.last.as_ref().map(|l| l.stats.clone()),
             corrected: cfg.mh != MhMode::Off,
@@ -166,7 +158,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             "schedule".into(),
             serde_json::json!({
                 "sigma0": cfg.sigma0, "sigma_min": cfg.sigma_min, "gamma": cfg.gamma,
-                "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps": out.eps,
+                "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps_per_chain": out.eps,
                 "step_rule": "eps * (sigma_i / sigma0)^1.5", "start": from, "eds": cfg.eds,
                 "rounds": cfg.rounds, "batch": cfg.batch,
                 "mh": format!("{:?}", cfg.mh),

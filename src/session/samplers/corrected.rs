@@ -8,8 +8,8 @@ use ndarray::Array2;
 /// The corrector's figures, summed over the batches of particles of one run.
 #[derive(Default)]
 pub(super) struct CorrectorRecord {
-    /// Per chain: summed acceptance, summed step size, particles.
-    per_chain: Vec<(f64, f64, usize)>,
+    /// Per chain: summed acceptance, particles; summed step size, particles with one (not skipped).
+    per_chain: Vec<(f64, usize, f64, usize)>,
     /// Summed `jump × particles` over the batches where it is defined (2 or more particles), and
     /// those particles; all particles; evaluations.
     jump: f64,
@@ -24,7 +24,7 @@ pub(super) struct CorrectorRecord {
 impl CorrectorRecord {
     pub(super) fn new(chains: usize) -> Self {
         Self {
-            per_chain: vec![(0.0, 0.0, 0); chains],
+            per_chain: vec![(0.0, 0, 0.0, 0); chains],
             ..Self::default()
         }
     }
@@ -32,11 +32,14 @@ impl CorrectorRecord {
     /// One batch: particle `p` belongs to chain `p % chains`; `start` is what the corrector began from.
     pub(super) fn add(&mut self, out: &CorrectorOutput, start: &Array2<f64>) {
         let chains = self.per_chain.len().max(1);
-        for (p, a) in out.accept.iter().enumerate() {
+        for (p, (a, h)) in out.accept.iter().zip(&out.step_size).enumerate() {
             if let Some(c) = self.per_chain.get_mut(p % chains) {
                 c.0 += a;
-                c.1 += out.step_size;
-                c.2 += 1;
+                c.1 += 1;
+                if h.is_finite() {
+                    c.2 += h;
+                    c.3 += 1;
+                }
             }
         }
         let n = out.accept.len();
@@ -61,13 +64,10 @@ impl CorrectorRecord {
         level: serde_json::Value,
         per_chain: bool,
     ) {
-        let mean = |f: fn(&(f64, f64, usize)) -> f64| -> Vec<f64> {
-            self.per_chain
-                .iter()
-                .map(|c| if c.2 > 0 { f(c) / c.2 as f64 } else { f64::NAN })
-                .collect()
-        };
-        let (accept, step) = (mean(|c| c.0), mean(|c| c.1));
+        let mean = |sum: f64, n: usize| if n > 0 { sum / n as f64 } else { f64::NAN };
+        let accept: Vec<f64> = self.per_chain.iter().map(|c| mean(c.0, c.1)).collect();
+        // A chain's step: the mean of its particles' (rounds') own adapted steps.
+        let step: Vec<f64> = self.per_chain.iter().map(|c| mean(c.2, c.3)).collect();
         if per_chain {
             summary.acceptance_rate = accept.clone();
             summary.step_size = step.clone();

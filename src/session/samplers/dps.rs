@@ -153,12 +153,6 @@ pub const DPS: SamplerDef = SamplerDef {
         summary.progress.insert("rounds".into(), PhaseCount::new(rounds_done, rounds));
         summary.kernel = "dps".into();
         if corrector > 0 {
-            super::record_pooled(
-                summary,
-                &["the corrector's step (adapted to the batch's mean acceptance; --correct 0 turns it off)"],
-            );
-        }
-        if corrector > 0 {
             let t = serde_json::json!({ "timestep": level.timestep() });
             record.write(summary, (corrector, level.sigma), t, true);
         }

@@ -179,18 +179,6 @@ impl Uses {
     }
 }
 
-/// Key in `summary.json`'s `extra` of what a run adapted over several chains together: a shard of
-/// such a run (`--chain-offset`) is a valid run of its chains but not bit-identical to the same
-/// chains of one larger run, and `uq merge` says so.
-pub const POOLED_KEY: &str = "pooled_over_chains";
-
-/// Record in `summary` what was adapted over several chains together (nothing when `what` is empty).
-pub(super) fn record_pooled(summary: &mut Summary, what: &[&str]) {
-    if !what.is_empty() {
-        summary.extra.insert(POOLED_KEY.into(), serde_json::json!(what));
-    }
-}
-
 /// `sampler: default; …` for every sampler that reads `key` (for `--help` and the docs).
 pub fn defaults_of(key: &str) -> Vec<(&'static str, String)> {
     if let Some(u) = COMMON.iter().find(|u| u.key == key) {
