@@ -9,19 +9,24 @@ mod run;
 mod run_config;
 mod sample_stats;
 mod samplers;
+mod supn;
 mod target;
 mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
 pub use diagnostics::{
     check as check_warnings, ebfmi, ess_limit, quantile_sorted, rhat_limit, rhat_quantile, DiagSummary,
-    Diagnostics, LatentCheck, Levels, RunChecks, Warning, WarningKind,
+    Diagnostics, LatentCheck, Levels, RunChecks, SolverCheck, Warning, WarningKind,
 };
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
-pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm};
+pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm, SupnLatent, SupnLinear};
+pub use supn::{
+    objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats, Conditional, Decoded, SupnChain,
+    SupnGibbsConfig, SupnMap, ZPoint,
+};
 pub(crate) use run::particle_stream;
 pub(crate) use run::stream_rngs;
 pub use run::{
