@@ -23,10 +23,6 @@ pub use kernels::{
     KernelError, MalaParams, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
 pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm, SupnLatent, SupnLinear};
-pub use supn::{
-    objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats, Conditional, Decoded, SupnChain,
-    SupnGibbsConfig, SupnMap, ZPoint,
-};
 pub(crate) use run::particle_stream;
 pub(crate) use run::stream_rngs;
 pub use run::{
@@ -38,5 +34,9 @@ pub use samplers::{
     annealed_hmc, annealed_hmc_from, annealed_langevin, correct, correct_streams, run_dps, run_dps_streams,
     vp_prior, AnnealedConfig, AnnealedOutput, AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig,
     DpsOutput, DpsProgress, Gibbs, LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
+};
+pub use supn::{
+    objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats, Conditional, Decoded, SupnChain,
+    SupnGibbsConfig, SupnMap, ZPoint,
 };
 pub use target::{Eval, EvalError, Posterior};

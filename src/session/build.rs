@@ -276,7 +276,11 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
 /// conditional applies (checked on the posterior: one Normal observation linear in x).
 fn supn_fit(model: &Model, post: &GraphPosterior) -> Option<SupnFit> {
     let name_at = |offset: usize| {
-        let j = post.layout().slots.iter().position(|(_, off, _)| *off == offset)?;
+        let j = post
+            .layout()
+            .slots
+            .iter()
+            .position(|(_, off, _)| *off == offset)?;
         model.latents.get(j).map(|l| l.name.clone())
     };
     let linear = post.supn_linear()?;

@@ -38,10 +38,12 @@ impl PlanInput {
     /// The `supn` prior when the exact Gaussian conditional applies, else why it does not.
     pub fn supn_linear(&self) -> Result<&SupnFit, String> {
         let fit = self.supn.as_ref().ok_or("the model has no supn prior")?;
-        fit.linear
-            .as_ref()
-            .map(|_| fit)
-            .map_err(|e| format!("the exact Gaussian conditional of the supn prior of `{}` does not apply: {e}", fit.x))
+        fit.linear.as_ref().map(|_| fit).map_err(|e| {
+            format!(
+                "the exact Gaussian conditional of the supn prior of `{}` does not apply: {e}",
+                fit.x
+            )
+        })
     }
 }
 
@@ -136,7 +138,13 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
         ));
     }
     let score_only_mh = !input.all_exact();
-    let note = |s: &SamplerDef| if s.terms_note { input.terms_note() } else { String::new() };
+    let note = |s: &SamplerDef| {
+        if s.terms_note {
+            input.terms_note()
+        } else {
+            String::new()
+        }
+    };
     let auto = SAMPLERS
         .iter()
         .find_map(|s| (s.auto)(input).map(|reason| (*s, format!("{reason}{}", note(s)))));
@@ -252,7 +260,10 @@ mod tests {
         let p = plan(&m, None, "").unwrap();
         assert_eq!(p.sampler.name, "supn_gibbs");
         assert!(!p.reason.contains("same state"), "{}", p.reason);
-        assert_eq!(plan(&m, sampler("supn_map"), "--sampler").unwrap().sampler.name, "supn_map");
+        assert_eq!(
+            plan(&m, sampler("supn_map"), "--sampler").unwrap().sampler.name,
+            "supn_map"
+        );
         let nuts = plan(&m, sampler("hmc"), "--sampler").unwrap();
         assert!(nuts.reason.contains("same state"), "{}", nuts.reason);
         m.supn = m.supn.map(|f| SupnFit {

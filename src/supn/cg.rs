@@ -74,7 +74,13 @@ pub fn conjugate_gradients(
         if iterations == before {
             // No progress (a non-positive curvature): stop with the true residual.
             let px = p(&x);
-            break b.iter().zip(&px).map(|(b, v)| (b - v) * (b - v)).sum::<f64>().sqrt() / b_norm;
+            break b
+                .iter()
+                .zip(&px)
+                .map(|(b, v)| (b - v) * (b - v))
+                .sum::<f64>()
+                .sqrt()
+                / b_norm;
         }
     };
     CgSolve {
@@ -93,9 +99,15 @@ mod tests {
     /// A dense solve by Gaussian elimination with partial pivoting.
     fn dense_solve(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
         let n = b.len();
-        let mut m: Vec<Vec<f64>> = a.iter().zip(b).map(|(r, b)| [r.as_slice(), &[*b]].concat()).collect();
+        let mut m: Vec<Vec<f64>> = a
+            .iter()
+            .zip(b)
+            .map(|(r, b)| [r.as_slice(), &[*b]].concat())
+            .collect();
         for c in 0..n {
-            let p = (c..n).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs())).unwrap_or(c);
+            let p = (c..n)
+                .max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))
+                .unwrap_or(c);
             m.swap(c, p);
             for r in c + 1..n {
                 let f = m[r][c] / m[c][c];
@@ -134,7 +146,10 @@ mod tests {
         let dense: Vec<Vec<f64>> = (0..n)
             .map(|i| {
                 (0..n)
-                    .map(|j| (0..n).map(|k| l[i * n + k] * l[j * n + k]).sum::<f64>() + if i == j { d[i] } else { 0.0 })
+                    .map(|j| {
+                        (0..n).map(|k| l[i * n + k] * l[j * n + k]).sum::<f64>()
+                            + if i == j { d[i] } else { 0.0 }
+                    })
                     .collect()
             })
             .collect();
@@ -148,8 +163,15 @@ mod tests {
         for pre in [true, false] {
             let mut m_inv = |v: &[f64]| if pre { f.covariance_mul(v) } else { v.to_vec() };
             let s = conjugate_gradients(&mut p, &mut m_inv, &b, vec![0.0; n], (CG_TOL, CG_MAX_ITER));
-            let err = s.x.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
-            assert!(s.converged && err < 1e-8, "preconditioned {pre}: {s:?}, error {err:.2e}");
+            let err =
+                s.x.iter()
+                    .zip(&want)
+                    .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+                    / scale;
+            assert!(
+                s.converged && err < 1e-8,
+                "preconditioned {pre}: {s:?}, error {err:.2e}"
+            );
         }
         // An iteration cap too small is reported, not hidden.
         let mut id = |v: &[f64]| v.to_vec();

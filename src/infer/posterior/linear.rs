@@ -61,7 +61,9 @@ impl GraphPosterior {
         let dist: &'static dyn crate::dist::Distribution = term.prior.dist;
         let model = dist.supn_model().ok_or("not a supn prior")?;
         let slot = |j: usize| self.layout.slots.get(j).map(|(_, off, len)| (*off, *len));
-        let xj = self.latent_of(term.node).ok_or("the supn variate is not a latent")?;
+        let xj = self
+            .latent_of(term.node)
+            .ok_or("the supn variate is not a latent")?;
         let x = slot(xj).ok_or("no slot for the image")?;
         let zn = *term.prior.params.first().ok_or("supn without its latent z")?;
         let z = match self.latent_of(zn) {
@@ -108,7 +110,10 @@ impl GraphPosterior {
             .filter_map(|n| self.latent_of(n))
             .any(|j| j != xj);
         if others || self.graph.depends_on_latent(sig) {
-            return Err("the likelihood's mean depends on latents other than the image, or its σ on any latent".into());
+            return Err(
+                "the likelihood's mean depends on latents other than the image, or its σ on any latent"
+                    .into(),
+            );
         }
         let sigmas = self
             .graph
@@ -133,7 +138,10 @@ impl GraphPosterior {
             return Err("the likelihood's mean and its data differ in size".into());
         }
         let rows: Vec<usize> = match &obs.observed {
-            Some(idx) => idx.iter().flat_map(|&i| (0..per).map(move |p| i * per + p)).collect(),
+            Some(idx) => idx
+                .iter()
+                .flat_map(|&i| (0..per).map(move |p| i * per + p))
+                .collect(),
             None => (0..b_all.len()).collect(),
         };
         let b: Vec<f64> = rows.iter().map(|&i| b_all[i]).collect();
@@ -188,7 +196,10 @@ impl SupnLinear {
         row.slice_mut(ndarray::s![self.x.0..self.x.0 + self.x.1])
             .assign(&ndarray::ArrayView1::from(v));
         let vals = post.forward_values(row.view())?;
-        let m = vals.get(self.node.0).ok_or_else(|| fatal("no mean value"))?.interleaved();
+        let m = vals
+            .get(self.node.0)
+            .ok_or_else(|| fatal("no mean value"))?
+            .interleaved();
         Ok(self.rows.iter().zip(&self.b).map(|(&i, b)| m[i] - b).collect())
     }
 

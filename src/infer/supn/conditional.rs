@@ -164,7 +164,11 @@ impl<'a> Conditional<'a> {
     pub fn log_likelihood(&self, x: &[f64]) -> Result<f64, EvalError> {
         let ax = self.lin.apply(self.post, x)?;
         let s2 = self.lin.sigma * self.lin.sigma;
-        let q: f64 = ax.iter().zip(&self.lin.resid).map(|(a, r)| (a - r) * (a - r)).sum();
+        let q: f64 = ax
+            .iter()
+            .zip(&self.lin.resid)
+            .map(|(a, r)| (a - r) * (a - r))
+            .sum();
         let k = ax.len() as f64;
         Ok(-0.5 * q / s2 - 0.5 * k * (2.0 * std::f64::consts::PI * s2).ln())
     }

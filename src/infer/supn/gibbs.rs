@@ -50,11 +50,13 @@ pub fn supn_gibbs(
     let rngs = stream_rngs(seed ^ 0x5b9_61bb, streams);
     rngs.into_par_iter()
         .enumerate()
-        .map(|(c, mut rng)| chain(cond, cfg, &mut rng, stop, &|p: &Progress| {
-            if c == 0 {
-                progress(p)
-            }
-        }))
+        .map(|(c, mut rng)| {
+            chain(cond, cfg, &mut rng, stop, &|p: &Progress| {
+                if c == 0 {
+                    progress(p)
+                }
+            })
+        })
         .collect()
 }
 
@@ -131,14 +133,22 @@ fn chain(
             phase: if warm { Phase::Warmup } else { Phase::Sampling },
             iteration: it + 1,
             total,
-            accept_rate: if acc_n > 0 { acc_sum / acc_n as f64 } else { f64::NAN },
+            accept_rate: if acc_n > 0 {
+                acc_sum / acc_n as f64
+            } else {
+                f64::NAN
+            },
             divergences: 0,
             step_size: eps,
         });
     }
     Ok(SupnChain {
         draws: draws.slice(ndarray::s![..kept, ..]).to_owned(),
-        accept: if acc_n > 0 { acc_sum / acc_n as f64 } else { f64::NAN },
+        accept: if acc_n > 0 {
+            acc_sum / acc_n as f64
+        } else {
+            f64::NAN
+        },
         step_size: eps,
         cg,
         decodes,

@@ -4,8 +4,8 @@
 
 use super::{OptDefault, SamplerDef, Uses};
 use crate::infer::{
-    stream_rngs, supn_gibbs, supn_map, CgStats, Conditional, GraphPosterior, MALA_TARGET_ACCEPT, SolverCheck,
-    SupnGibbsConfig, SupnLatent, SupnLinear,
+    stream_rngs, supn_gibbs, supn_map, CgStats, Conditional, GraphPosterior, SolverCheck, SupnGibbsConfig,
+    SupnLatent, SupnLinear, MALA_TARGET_ACCEPT,
 };
 use crate::output::{PhaseCount, Summary};
 use crate::session::{RunProgress, SessionError};
@@ -16,7 +16,11 @@ use std::sync::atomic::Ordering;
 fn linear(post: &GraphPosterior) -> Result<SupnLinear, SessionError> {
     post.supn_linear()
         .ok_or_else(|| SessionError::Prior("the model has no supn prior".into()))?
-        .map_err(|e| SessionError::Prior(format!("the supn prior's Gaussian conditional does not apply: {e}")))
+        .map_err(|e| {
+            SessionError::Prior(format!(
+                "the supn prior's Gaussian conditional does not apply: {e}"
+            ))
+        })
 }
 
 fn record_cg(summary: &mut Summary, cg: &CgStats, cond: &Conditional<'_>) -> SolverCheck {
