@@ -297,6 +297,11 @@ pub trait Distribution: Send + Sync {
         None
     }
 
+    /// The loaded SUPN model of a bound `supn(file, z)` prior (its sampler needs the decoder itself).
+    fn supn_model(&self) -> Option<&crate::supn::SupnModel> {
+        None
+    }
+
     /// A short description for `uq check`'s summary from the parameters' types (`None`: list them).
     fn describe(&self, role: Role, params: &[Ty]) -> Option<String> {
         let _ = (role, params);

@@ -173,6 +173,10 @@ impl Distribution for BoundSupn {
         })
     }
 
+    fn supn_model(&self) -> Option<&SupnModel> {
+        Some(&self.model)
+    }
+
     fn describe(&self, _role: Role, params: &[crate::graph::Ty]) -> Option<String> {
         let file = self.path.file_name()?.to_string_lossy().into_owned();
         Some(format!("supn(\"{file}\", {})", params.first()?))

@@ -10,19 +10,20 @@ mod run;
 mod run_config;
 mod sample_stats;
 mod samplers;
+mod supn;
 mod target;
 mod warmup;
 
 pub use adapt::{DiagMassAdaptation, DualAveraging, WindowSchedule};
 pub use diagnostics::{
     check as check_warnings, ebfmi, ess_limit, quantile_sorted, rhat_limit, rhat_quantile, DiagSummary,
-    Diagnostics, LatentCheck, Levels, RunChecks, Warning, WarningKind,
+    Diagnostics, LatentCheck, Levels, RunChecks, SolverCheck, Warning, WarningKind,
 };
 pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, LowRank, MalaParams, Metric, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
-pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm};
+pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm, SupnLatent, SupnLinear};
 pub(crate) use run::particle_stream;
 pub(crate) use run::stream_rngs;
 pub use run::{
@@ -34,5 +35,9 @@ pub use samplers::{
     annealed_hmc, annealed_hmc_from, annealed_langevin, correct, correct_streams, run_dps, run_dps_streams,
     vp_prior, AnnealedConfig, AnnealedOutput, AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig,
     DpsOutput, DpsProgress, Gibbs, LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
+};
+pub use supn::{
+    objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats, Conditional, Decoded, SupnChain,
+    SupnGibbsConfig, SupnMap, ZPoint,
 };
 pub use target::{Eval, EvalError, Posterior};

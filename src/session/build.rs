@@ -3,12 +3,12 @@
 // Diagnostics are returned by value on this cold path (once per run), as everywhere in the checker.
 #![allow(clippy::result_large_err)]
 
-use super::{PlanInput, SessionError};
+use super::{PlanInput, SessionError, SupnFit};
 use crate::check::{CheckError, Model, PriorSpec};
 use crate::diagnostics::Diagnostic;
 use crate::dist::Transform;
 use crate::graph::{FftCache, Value};
-use crate::infer::{GraphPosterior, Layout, Observation, PriorTerm};
+use crate::infer::{GraphPosterior, Layout, Observation, PriorTerm, SupnLatent};
 use crate::score::{load_prior, FlatPrior, ScoreModel};
 use crate::source::Span;
 
@@ -206,7 +206,7 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         return Err(diags);
     }
     let layout = layout.with_transforms(transforms);
-    let plan_input = PlanInput {
+    let mut plan_input = PlanInput {
         priors: model
             .latents
             .iter()
@@ -217,6 +217,7 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         has_init,
         has_observations: !model.observations.is_empty(),
         terms: term_notes,
+        supn: None,
     };
     let mut observations = Vec::new();
     for o in &model.observations {
@@ -263,9 +264,48 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
             )]
         })?
         .with_prior_terms(terms);
+    plan_input.supn = supn_fit(model, &posterior);
     Ok(Built {
         posterior,
         plan_input,
         outputs: model.outputs.clone(),
+    })
+}
+
+/// The model's `supn` prior as the planner sees it: its latents, and whether the exact Gaussian
+/// conditional applies (checked on the posterior: one Normal observation linear in x).
+fn supn_fit(model: &Model, post: &GraphPosterior) -> Option<SupnFit> {
+    let name_at = |offset: usize| {
+        let j = post
+            .layout()
+            .slots
+            .iter()
+            .position(|(_, off, _)| *off == offset)?;
+        model.latents.get(j).map(|l| l.name.clone())
+    };
+    let linear = post.supn_linear()?;
+    let x_name = || {
+        // The latent whose prior is the supn call.
+        model
+            .latents
+            .iter()
+            .find(|l| matches!(&l.prior, PriorSpec::Dist(c) if c.dist.supn_model().is_some()))
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| "x".into())
+    };
+    Some(match linear {
+        Ok(lin) => SupnFit {
+            x: name_at(lin.x.0).unwrap_or_else(x_name),
+            z: match &lin.z {
+                SupnLatent::Latent { offset, .. } => name_at(*offset),
+                SupnLatent::Fixed(_) => None,
+            },
+            linear: Ok(()),
+        },
+        Err(why) => SupnFit {
+            x: x_name(),
+            z: None,
+            linear: Err(why),
+        },
     })
 }

@@ -4,7 +4,7 @@
 use super::write::{write_items, ArrayFormats, Item};
 use super::SessionError;
 use crate::graph::Ty;
-use crate::infer::{Levels, RunChecks, SampleStats};
+use crate::infer::{Levels, RunChecks, SampleStats, SolverCheck};
 use crate::output::{RunWriter, Summary, SAMPLE_STATS_FILE, SUMMARY_FILE};
 use ndarray::{concatenate, Array2, Array3, ArrayD, Axis};
 use ndarray_npy::{NpzReader, ReadNpyExt, ReadableElement};
@@ -35,6 +35,10 @@ pub fn checks_record(c: &RunChecks) -> Value {
         "corrected": c.corrected,
         "windowed_warmup": c.windowed_warmup,
         "levels": c.levels.as_ref().map(|l| json!({ "sigmas": l.sigmas, "accept": l.accept })),
+        "solver": c.solver.as_ref().map(|s| json!({
+            "solves": s.solves, "not_converged": s.not_converged, "max_residual": s.max_residual,
+            "tol": s.tol, "max_iter": s.max_iter,
+        })),
     })
 }
 
@@ -231,12 +235,28 @@ fn join_checks(shards: &[(PathBuf, Summary)], stats: Option<SampleStats>) -> Run
         }
         Levels { sigmas, accept }
     });
+    // The solves of every shard together.
+    let solver = first.get("solver").filter(|s| !s.is_null()).map(|f| {
+        let mut sv = SolverCheck {
+            tol: f["tol"].as_f64().unwrap_or(f64::NAN),
+            max_iter: usize_of(&f["max_iter"]).unwrap_or(0),
+            ..SolverCheck::default()
+        };
+        for (_, s) in shards {
+            let r = &rec(s)["solver"];
+            sv.solves += usize_of(&r["solves"]).unwrap_or(0);
+            sv.not_converged += usize_of(&r["not_converged"]).unwrap_or(0);
+            sv.max_residual = sv.max_residual.max(r["max_residual"].as_f64().unwrap_or(0.0));
+        }
+        sv
+    });
     RunChecks {
         stats,
         max_tree_depth: usize_of(&first["max_tree_depth"]),
         corrected: first["corrected"].as_bool().unwrap_or(true),
         windowed_warmup: usize_of(&first["windowed_warmup"]),
         levels,
+        solver,
     }
 }
 

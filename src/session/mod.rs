@@ -21,7 +21,7 @@ pub(crate) use merge::{read_samples, read_stats};
 pub use options::{
     option, Given, Kind, OptionDef, OptionError, Origin, Raw, Setting, Settings, MAX_COUNT, OPTIONS,
 };
-pub use plan::{plan, Plan, PlanInput};
+pub use plan::{plan, Plan, PlanInput, SupnFit};
 pub use predictive::{predictive, Predictive};
 pub use prepare::{infer_diagnostics, prepare, PrepareError, Prepared, Request};
 pub use provenance::record_inputs;

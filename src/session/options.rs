@@ -73,7 +73,7 @@ pub const OPTIONS: &[OptionDef] = &[
         1_000_000,
         "Independent annealing runs per chain (batched together), each followed by the warm-up and draws at σ_min; a chain's draws are its rounds' draws in turn.",
     ),
-    count("steps", 1, 100_000, "Leapfrog steps per transition."),
+    count("steps", 1, 100_000, "Leapfrog steps per transition (the SUPN samplers: as their default says)."),
     OptionDef {
         key: "step_size",
         alias: Some("eps"),

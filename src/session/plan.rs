@@ -19,6 +19,32 @@ pub struct PlanInput {
     /// Latents whose prior is evaluated exactly through the graph (latent parameters, constrained
     /// supports), each with how it is sampled: (`sigma`, `HalfNormal prior, sampled as log sigma`).
     pub terms: Vec<(String, String)>,
+    /// The model's `supn` prior, if any, and whether its exact Gaussian conditional applies.
+    pub supn: Option<SupnFit>,
+}
+
+/// A `supn(file, z)` prior as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SupnFit {
+    /// The image latent.
+    pub x: String,
+    /// The latent z (`None`: z is data or a constant).
+    pub z: Option<String>,
+    /// `Ok` when the likelihood is one Normal, linear in x, with one constant σ; else why not.
+    pub linear: Result<(), String>,
+}
+
+impl PlanInput {
+    /// The `supn` prior when the exact Gaussian conditional applies, else why it does not.
+    pub fn supn_linear(&self) -> Result<&SupnFit, String> {
+        let fit = self.supn.as_ref().ok_or("the model has no supn prior")?;
+        fit.linear.as_ref().map(|_| fit).map_err(|e| {
+            format!(
+                "the exact Gaussian conditional of the supn prior of `{}` does not apply: {e}",
+                fit.x
+            )
+        })
+    }
 }
 
 impl PlanInput {
@@ -112,10 +138,16 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
         ));
     }
     let score_only_mh = !input.all_exact();
-    let note = input.terms_note();
+    let note = |s: &SamplerDef| {
+        if s.terms_note {
+            input.terms_note()
+        } else {
+            String::new()
+        }
+    };
     let auto = SAMPLERS
         .iter()
-        .find_map(|s| (s.auto)(input).map(|reason| (*s, format!("{reason}{note}"))));
+        .find_map(|s| (s.auto)(input).map(|reason| (*s, format!("{reason}{}", note(s)))));
     match (requested, auto) {
         (None, Some((sampler, reason))) => Ok(Plan {
             sampler,
@@ -143,7 +175,7 @@ pub fn plan(input: &PlanInput, requested: Option<&'static SamplerDef>, why: &str
             };
             Ok(Plan {
                 sampler: req,
-                reason: format!("{req} was requested by {why}{detail}{note}"),
+                reason: format!("{req} was requested by {why}{detail}{}", note(req)),
                 score_only_mh,
                 view: PriorView::needed(req.levels, input),
             })
@@ -167,6 +199,7 @@ mod tests {
             has_init: false,
             has_observations: true,
             terms: Vec::new(),
+            supn: None,
         }
     }
 
@@ -211,6 +244,35 @@ mod tests {
         // The automatic choices need no view.
         assert!(plan(&input(vec![vp.clone()]), None, "").unwrap().view.is_none());
         assert!(plan(&input(vec![ve.clone()]), None, "").unwrap().view.is_none());
+    }
+
+    /// A supn prior with a linear-Gaussian likelihood gets Gibbs (with no note on exact latents);
+    /// otherwise NUTS, and the SUPN samplers refuse with the reason.
+    #[test]
+    fn supn_priors_get_gibbs_when_the_conditional_is_gaussian() {
+        let mut m = input(vec![NoiseKind::Analytic, NoiseKind::Analytic]);
+        m.terms = vec![("x1".into(), "supn prior, whose parameters are latents".into())];
+        m.supn = Some(SupnFit {
+            x: "x1".into(),
+            z: Some("x0".into()),
+            linear: Ok(()),
+        });
+        let p = plan(&m, None, "").unwrap();
+        assert_eq!(p.sampler.name, "supn_gibbs");
+        assert!(!p.reason.contains("same state"), "{}", p.reason);
+        assert_eq!(
+            plan(&m, sampler("supn_map"), "--sampler").unwrap().sampler.name,
+            "supn_map"
+        );
+        let nuts = plan(&m, sampler("hmc"), "--sampler").unwrap();
+        assert!(nuts.reason.contains("same state"), "{}", nuts.reason);
+        m.supn = m.supn.map(|f| SupnFit {
+            linear: Err("the likelihood is Poisson, not Normal".into()),
+            ..f
+        });
+        assert_eq!(plan(&m, None, "").unwrap().sampler.name, "hmc");
+        let e = plan(&m, sampler("supn_gibbs"), "--sampler").unwrap_err();
+        assert!(e.contains("Poisson"), "{e}");
     }
 
     /// A VP prior runs every σ sampler through its VE view, a VE prior DPS through its VP view; a

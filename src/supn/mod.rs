@@ -2,6 +2,7 @@
 //! and a sparse Cholesky factor of the precision, x | z ~ N(μ(z), (L Lᵀ)⁻¹), with O(N) densities,
 //! gradients and exact draws; its files and its training. `docs/supn.md` states the conventions.
 
+mod cg;
 mod factor;
 mod file;
 mod loss;
@@ -11,6 +12,7 @@ mod net;
 mod tests;
 mod train;
 
+pub use cg::{conjugate_gradients, CgSolve, CG_MAX_ITER, CG_TOL};
 pub use factor::{causal_offsets, Factor, FactorGrads};
 pub use file::{config_from_metadata, supn_metadata, SupnError, SUPN_ARCHITECTURE};
 pub use loss::{diagonal_log_likelihood, kl_standard, supn_log_likelihood};

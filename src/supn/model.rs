@@ -93,6 +93,16 @@ impl SupnModel {
 
     /// `log N(x; μ(z), Λ(z)⁻¹)` with `∂/∂x` and `∂/∂z` (the decoder's VJP by candle autograd).
     pub fn log_density(&self, x: &[f64], z: &[f64]) -> Result<SupnDensity, SupnError> {
+        self.log_density_decoded(x, z).map(|(d, _, _)| d)
+    }
+
+    /// [`SupnModel::log_density`] with the decoder's μ(z) and L(z) of the same pass (a sampler that
+    /// moves z keeps them for the next step in x instead of decoding again).
+    pub fn log_density_decoded(
+        &self,
+        x: &[f64],
+        z: &[f64],
+    ) -> Result<(SupnDensity, Vec<f64>, Factor), SupnError> {
         let n = self.cfg.pixels();
         if x.len() != n {
             return Err(SupnError::Eval(format!(
@@ -123,11 +133,12 @@ impl SupnModel {
             Some(t) => t.flatten_all().and_then(|t| t.to_vec1()).map_err(eval)?,
             None => vec![0.0; z.len()],
         };
-        Ok(SupnDensity {
+        let d = SupnDensity {
             log_p,
             d_x: g.d_x,
             d_z,
-        })
+        };
+        Ok((d, mean, factor))
     }
 
     /// An exact draw of x | z: `μ(z) + L(z)⁻ᵀ ε`.

@@ -24,7 +24,7 @@ mod warnings;
 
 pub use limits::{ess_limit, rhat_limit, rhat_quantile};
 pub use normal::quantile_sorted;
-pub use warnings::{check, ebfmi, LatentCheck, Levels, RunChecks, Warning, WarningKind};
+pub use warnings::{check, ebfmi, LatentCheck, Levels, RunChecks, SolverCheck, Warning, WarningKind};
 
 use ndarray::{s, ArrayView3};
 use param::{Buffers, ParamStats};

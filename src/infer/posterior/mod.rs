@@ -1,12 +1,14 @@
 //! The posterior built from a checked model: graph likelihoods + per-latent priors, batched over chains.
 
 mod layout;
+mod linear;
 mod measure;
 mod terms;
 
 use terms::{density, masked_density, seed_params};
 
 pub use layout::Layout;
+pub use linear::{SupnLatent, SupnLinear};
 
 use super::target::{Eval, EvalError, Posterior};
 use crate::dist::Call;

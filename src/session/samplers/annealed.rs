@@ -51,6 +51,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
     // A VP diffusion prior runs through its VE view (the planner says so).
     accepts: |_| Ok(()),
     levels: super::PriorLevels::Sigmas,
+    terms_note: true,
     run: |built, plan, s, progress, stop, summary, checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

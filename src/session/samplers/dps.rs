@@ -57,6 +57,7 @@ pub const DPS: SamplerDef = SamplerDef {
         },
     },
     levels: super::PriorLevels::Timesteps,
+    terms_note: true,
     run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

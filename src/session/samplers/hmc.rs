@@ -31,6 +31,7 @@ pub const HMC: SamplerDef = SamplerDef {
     // A VP diffusion prior runs through its VE view, at its smallest σ.
     accepts: |_| Ok(()),
     levels: super::PriorLevels::Sigmas,
+    terms_note: true,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
         let mass = match s.word("metric") {

@@ -29,6 +29,7 @@ pub const ANNEALED_LANGEVIN: SamplerDef = SamplerDef {
         _ => Err("annealed Langevin draws from one VE (or VP, through its VE view) score prior in a model without observations; this model is not one".into()),
     },
     levels: super::PriorLevels::Sigmas,
+    terms_note: true,
     run: |built, _plan, s, progress, stop, summary, _checks| {
         let post = &built.posterior;
         let prior = built.first_prior()?;

@@ -22,6 +22,7 @@ pub const MALA: SamplerDef = SamplerDef {
     // A VP diffusion prior runs through its VE view, at its smallest σ.
     accepts: |_| Ok(()),
     levels: super::PriorLevels::Sigmas,
+    terms_note: true,
     run: |built, plan, s, progress, stop, summary, checks| {
         let mh = mcmc::mh_mode(plan, s)?;
         mcmc::run(built, s, (KernelKind::Mala, mh), progress, stop, summary, checks)

@@ -9,6 +9,7 @@ mod langevin;
 mod mala;
 mod mcmc;
 mod start;
+mod supn;
 
 use super::options::{option, Setting};
 use super::plan::{Plan, PlanInput};
@@ -52,6 +53,9 @@ pub struct SamplerDef {
     /// The noise levels it evaluates a score prior at; a prior of the other kind is seen through
     /// its view ([`crate::session::PriorView`]).
     pub levels: PriorLevels,
+    /// Whether the planner adds its sentence on how the exact latents are sampled (the SUPN
+    /// samplers' reasons say it themselves).
+    pub terms_note: bool,
     pub run: RunFn,
 }
 
@@ -88,6 +92,8 @@ pub const SAMPLERS: &[&SamplerDef] = &[
     &langevin::ANNEALED_LANGEVIN,
     &annealed::ANNEALED_HMC,
     &mala::MALA,
+    &supn::SUPN_GIBBS,
+    &supn::SUPN_MAP,
     &hmc::HMC,
 ];
 

@@ -46,6 +46,7 @@ pub enum WarningKind {
     AcceptanceOne,
     ShortWarmup,
     AnnealingCollapse,
+    SolverNotConverged,
 }
 
 /// One warning: its kind, the sentence printed on stderr, and the figures behind it.
@@ -97,6 +98,19 @@ pub struct RunChecks {
     pub windowed_warmup: Option<usize>,
     /// Annealed HMC's levels.
     pub levels: Option<Levels>,
+    /// The linear solves of an exact Gaussian conditional (SUPN Gibbs and MAP).
+    pub solver: Option<SolverCheck>,
+}
+
+/// How the conjugate-gradient solves of a run went.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SolverCheck {
+    pub solves: usize,
+    pub not_converged: usize,
+    /// The worst relative residual `‖b − P x‖ / ‖b‖`.
+    pub max_residual: f64,
+    pub tol: f64,
+    pub max_iter: usize,
 }
 
 impl RunChecks {
@@ -116,6 +130,7 @@ impl RunChecks {
             corrected: cfg.mh != MhMode::Off,
             windowed_warmup: windowed.then_some(cfg.warmup),
             levels: None,
+            solver: None,
         }
     }
 }
@@ -142,6 +157,16 @@ pub fn check(latents: &[LatentCheck<'_>], run: &RunChecks) -> Vec<Warning> {
     }
     if let Some(lv) = &run.levels {
         out.extend(annealing_warning(lv));
+    }
+    if let Some(sv) = run.solver.as_ref().filter(|s| s.not_converged > 0) {
+        out.push(warning(
+            WarningKind::SolverNotConverged,
+            format!(
+                "{} of {} conjugate-gradient solves of the Gaussian conditional stopped at the cap of {} iterations above the tolerance {:.0e} (worst relative residual {:.2e}): those draws are not exact; the prior's precision is badly conditioned at some z",
+                sv.not_converged, sv.solves, sv.max_iter, sv.tol, sv.max_residual
+            ),
+            json!({ "solves": sv.solves, "not_converged": sv.not_converged, "max_residual": sv.max_residual }),
+        ));
     }
     out
 }
