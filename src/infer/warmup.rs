@@ -3,9 +3,9 @@
 //!
 //! Per chain: Stan's step-size heuristic at the start, dual averaging of the step size after every
 //! transition, and (diagonal metric) the windowed variance estimate, after which the step size is
-//! searched again from the current point and dual averaging restarts. With the low-rank metric the
-//! window's end also adds the Hessian's correction at the chain's point (`lowrank.rs`). At the end of warm-up every
-//! chain takes its averaged step size `exp(x̄)`.
+//! searched again from the current point and dual averaging restarts. With the low-rank metric
+//! the Hessian's correction (`lowrank.rs`) is added at the initial points and at every window's end,
+//! at the chain's point. At the end of warm-up every chain takes its averaged step size `exp(x̄)`.
 
 use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
@@ -64,7 +64,35 @@ impl Warmup {
     ) -> Result<(Self, Spent), KernelError> {
         let chains = states.len();
         let all: Vec<usize> = (0..chains).collect();
-        let spent = init_step_size(
+        let low_rank = matches!(
+            cfg.kernel,
+            KernelKind::Hmc {
+                mass: Mass::LowRank,
+                ..
+            } | KernelKind::Nuts {
+                mass: Mass::LowRank,
+                ..
+            }
+        );
+        let mut lanczos = 0;
+        if low_rank {
+            // The Hessian needs no draws: the metric starts from it at the initial points, so the
+            // first windows (before any variance estimate) already move along the curvature.
+            let dim = tuning.inv_mass.first().map_or(0, Metric::len);
+            let found: Vec<Result<(Metric, u64), KernelError>> = rngs
+                .par_iter_mut()
+                .zip(states.par_iter())
+                .map(|(rng, st)| {
+                    low_rank_metric(target, &st.position, Array1::ones(dim), cfg.sigma, rng, MAX_RANK)
+                })
+                .collect();
+            for (c, f) in found.into_iter().enumerate() {
+                let (m, n) = f?;
+                tuning.inv_mass[c] = m;
+                lanczos += n;
+            }
+        }
+        let mut spent = init_step_size(
             &cfg.kernel,
             rngs,
             states,
@@ -81,16 +109,7 @@ impl Warmup {
             .iter()
             .map(|&e| DualAveraging::new(delta, e))
             .collect();
-        let low_rank = matches!(
-            cfg.kernel,
-            KernelKind::Hmc {
-                mass: Mass::LowRank,
-                ..
-            } | KernelKind::Nuts {
-                mass: Mass::LowRank,
-                ..
-            }
-        );
+        spent.grad += lanczos;
         let mass = match cfg.kernel {
             KernelKind::Hmc { mass, .. } | KernelKind::Nuts { mass, .. } if mass.windowed() => {
                 let dim = tuning.inv_mass.first().map_or(0, Metric::len);

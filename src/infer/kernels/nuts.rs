@@ -26,11 +26,26 @@ pub struct NutsParams {
     pub max_depth: usize,
 }
 
-/// A point of phase space with its evaluation.
+/// A point of phase space with its evaluation, its velocity `v = M⁻¹p` and, with a low-rank
+/// metric, `M⁻¹∇log π` (`mg`, empty otherwise).
 #[derive(Clone)]
 struct Point {
     state: ChainState,
     p: Array1<f64>,
+    v: Array1<f64>,
+    mg: Array1<f64>,
+}
+
+impl Point {
+    fn new(state: ChainState, p: Array1<f64>, metric: &Metric) -> Self {
+        let v = metric.velocity(&p);
+        let mg = if metric.low_rank.is_some() {
+            metric.velocity(&state.eval.grad())
+        } else {
+            Array1::zeros(0)
+        };
+        Self { state, p, v, mg }
+    }
 }
 
 struct Tree<'a> {
@@ -64,7 +79,11 @@ fn criterion(p_sharp_minus: &Array1<f64>, p_sharp_plus: &Array1<f64>, rho: &Arra
 
 impl Tree<'_> {
     fn hamiltonian(&self, pt: &Point) -> f64 {
-        let kinetic = self.inv_mass.kinetic(&pt.p);
+        let kinetic = if self.inv_mass.low_rank.is_some() {
+            0.5 * pt.p.dot(&pt.v)
+        } else {
+            self.inv_mass.kinetic(&pt.p)
+        };
         match pt.state.log_density() {
             Some(lp) => kinetic - lp,
             None => f64::INFINITY,
@@ -72,12 +91,22 @@ impl Tree<'_> {
     }
 
     /// One leapfrog step of the edge in direction `sign`; false when the new point cannot be evaluated.
+    /// With a low-rank metric the velocities follow by linearity from `M⁻¹∇log π` (one product with
+    /// the metric per step instead of three); the diagonal metric computes them directly.
     fn leapfrog(&mut self, sign: f64) -> Result<bool, KernelError> {
         let eps = sign * self.eps;
+        let low_rank = self.inv_mass.low_rank.is_some();
         let mut p = self.z.p.clone();
         p.scaled_add(0.5 * eps, &self.z.state.eval.grad());
+        let v_half = if low_rank {
+            let mut v = self.z.v.clone();
+            v.scaled_add(0.5 * eps, &self.z.mg);
+            v
+        } else {
+            self.inv_mass.velocity(&p)
+        };
         let mut x = self.z.state.position.clone();
-        x.scaled_add(eps, &self.inv_mass.velocity(&p));
+        x.scaled_add(eps, &v_half);
         self.n_leapfrog += 1;
         let Some(eval) = evaluate_points(self.target, std::slice::from_ref(&x), self.sigma)?
             .pop()
@@ -85,10 +114,21 @@ impl Tree<'_> {
         else {
             return Ok(false);
         };
-        p.scaled_add(0.5 * eps, &eval.grad());
+        let g = eval.grad();
+        p.scaled_add(0.5 * eps, &g);
+        let (v, mg) = if low_rank {
+            let mg = self.inv_mass.velocity(&g);
+            let mut v = v_half;
+            v.scaled_add(0.5 * eps, &mg);
+            (v, mg)
+        } else {
+            (self.inv_mass.velocity(&p), Array1::zeros(0))
+        };
         self.z = Point {
             state: ChainState { position: x, eval },
             p,
+            v,
+            mg,
         };
         Ok(true)
     }
@@ -132,7 +172,7 @@ impl Tree<'_> {
                 return Ok(false);
             }
             *propose = self.z.clone();
-            *p_sharp_beg = self.inv_mass.velocity(&self.z.p);
+            *p_sharp_beg = self.z.v.clone();
             *p_sharp_end = p_sharp_beg.clone();
             *rho += &self.z.p;
             *p_beg = self.z.p.clone();
@@ -201,10 +241,7 @@ fn nuts_chain(
     sigma: f64,
 ) -> Result<StepInfo, KernelError> {
     let p = prm.inv_mass.sample_momentum(rng);
-    let z0 = Point {
-        state: state.clone(),
-        p: p.clone(),
-    };
+    let z0 = Point::new(state.clone(), p.clone(), &prm.inv_mass);
     let mut tree = Tree {
         target,
         sigma,
@@ -217,7 +254,7 @@ fn nuts_chain(
         z: z0.clone(),
     };
     tree.h0 = tree.hamiltonian(&z0);
-    let p_sharp = prm.inv_mass.velocity(&p);
+    let p_sharp = z0.v.clone();
     let (mut z_fwd, mut z_bck) = (z0.clone(), z0.clone());
     let mut sample = z0.clone();
     let mut rho = p.clone();
