@@ -91,6 +91,20 @@ fn hmc_exact_matches_linear_gaussian_posterior() {
 }
 
 #[test]
+fn nuts_low_rank_metric_matches_linear_gaussian_posterior() {
+    // The Hessian's correction changes the efficiency only: the moments stay exact.
+    let (target, mean, cov) = linear_gaussian();
+    let k = KernelKind::Nuts {
+        max_depth: 10,
+        mass: Mass::LowRank,
+    };
+    let out = run(&target, &cfg(k, MhMode::Exact, 300, 1000), 6);
+    assert!(out.metric_rank.iter().all(|&r| r > 0), "ranks {:?}", out.metric_rank);
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0);
+    check_moments("NUTS low-rank", &out.draws, &mean, &cov.diag().to_owned());
+}
+
+#[test]
 fn hmc_score_only_matches_linear_gaussian_posterior() {
     let k = KernelKind::Hmc {
         steps: 8,
