@@ -99,7 +99,11 @@ fn nuts_low_rank_metric_matches_linear_gaussian_posterior() {
         mass: Mass::LowRank,
     };
     let out = run(&target, &cfg(k, MhMode::Exact, 300, 1000), 6);
-    assert!(out.metric_rank.iter().all(|&r| r > 0), "ranks {:?}", out.metric_rank);
+    assert!(
+        out.metric_rank.iter().all(|&r| r > 0),
+        "ranks {:?}",
+        out.metric_rank
+    );
     assert_eq!(out.divergences.iter().sum::<usize>(), 0);
     check_moments("NUTS low-rank", &out.draws, &mean, &cov.diag().to_owned());
 }
