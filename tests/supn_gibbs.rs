@@ -223,7 +223,7 @@ fn fixed_z_gibbs_with_a_masked_fft_matches_the_closed_form_posterior() {
     let (mu, lam) = prior_moments(&model, &z);
     let sigma = 0.3;
     let mask = Array1::from_shape_fn(N, |i| {
-        if (i % SIDE) % 2 == 0 || i % SIDE == 1 {
+        if (i % SIDE).is_multiple_of(2) || i % SIDE == 1 {
             1.0
         } else {
             0.0

@@ -71,7 +71,7 @@ pub fn low_rank_metric(
     let s = diag.mapv(|d| d.max(0.0).sqrt());
     let mut q: Array1<f64> = (0..dim).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
     let norm = q.dot(&q).sqrt();
-    if k_max == 0 || !(norm > 0.0) {
+    if k_max == 0 || norm.is_nan() || norm <= 0.0 {
         return Ok((diag.into(), 0));
     }
     q /= norm;

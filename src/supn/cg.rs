@@ -109,10 +109,11 @@ mod tests {
                 .max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))
                 .unwrap_or(c);
             m.swap(c, p);
-            for r in c + 1..n {
-                let f = m[r][c] / m[c][c];
-                for k in c..=n {
-                    m[r][k] -= f * m[c][k];
+            let pivot = m[c].clone();
+            for row in m.iter_mut().skip(c + 1) {
+                let f = row[c] / pivot[c];
+                for (v, p) in row.iter_mut().zip(&pivot).skip(c) {
+                    *v -= f * p;
                 }
             }
         }
