@@ -53,7 +53,7 @@ fn streams(s: &crate::session::Settings) -> Result<Vec<u64>, SessionError> {
 
 pub const SUPN_GIBBS: SamplerDef = SamplerDef {
     name: "supn_gibbs",
-    about: "Gibbs sampling for a `supn` prior with a Normal likelihood linear in the image: x | z, y drawn exactly (Gaussian; conjugate gradients and perturb-and-optimise), then z | x by MALA steps with exact Metropolis–Hastings",
+    about: "Gibbs sampling for a `supn` prior with a Normal likelihood linear in the image: x given z and y drawn exactly (Gaussian; conjugate gradients and perturb-and-optimise), then z given x by MALA steps with exact Metropolis–Hastings",
     options: &[
         Uses::count("draws", 200),
         Uses::count("warmup", 100),
