@@ -5,6 +5,7 @@
 
 mod kernels_util;
 mod model_util;
+mod supn_util;
 
 use kernels_util::bonferroni_bound;
 use model_util::*;
@@ -13,45 +14,18 @@ use ndarray_npy::write_npy;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::collections::BTreeMap;
 use std::path::Path;
 use uq::check::check_file;
 use uq::infer::RunConfig;
 use uq::source::SourceMap;
-use uq::supn::{SupnConfig, SupnModel, SupnNets};
+use uq::supn::{SupnConfig, SupnModel};
 
 const SIDE: usize = 8;
 const LATENT: usize = 3;
 
 /// A small random SUPN file (8×8, latent 3, 3×3 stencil) at `path`.
 fn write_supn(path: &Path, seed: u64) -> SupnConfig {
-    let cfg = SupnConfig {
-        height: SIDE,
-        width: SIDE,
-        latent: LATENT,
-        radius: 1,
-        channels: vec![4, 4],
-    };
-    let (vb, store) = uq::score::seeded_builder(seed);
-    SupnNets::new(&cfg, vb).unwrap();
-    let tensors: BTreeMap<_, _> = store
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            // The precision head's last layer scaled by 0.3: a well-conditioned Λ (full-size random
-            // weights give condition numbers that make both the dense reference and NUTS struggle).
-            let t = v.as_tensor().clone();
-            let t = if k.starts_with("dec.prec1") {
-                (t * 0.3).unwrap()
-            } else {
-                t
-            };
-            (k.clone(), t)
-        })
-        .collect();
-    uq::supn::files::save(path, &cfg, &tensors, &[]).unwrap();
-    cfg
+    supn_util::write_random_supn(path, SIDE, LATENT, seed)
 }
 
 /// Check `text` as `dir/m.uq`: the model, or the error codes with their messages.

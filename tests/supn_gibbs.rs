@@ -6,6 +6,7 @@
 //! differences; the planner chooses Gibbs and accepts NUTS or MAP when asked.
 
 mod kernels_util;
+mod supn_util;
 
 use kernels_util::{bonferroni_bound, ess, spd_inverse, spd_logdet, spd_solve};
 use ndarray::{Array1, Array2, Array3, Axis};
@@ -14,14 +15,13 @@ use num_complex::Complex64;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use uq::check::{bind_data, check_file};
 use uq::infer::{supn_map, supn_objective, Conditional};
 use uq::session::{prepare, Given, Origin, Prepared, Raw, Request};
 use uq::source::SourceMap;
-use uq::supn::{SupnConfig, SupnModel, SupnNets};
+use uq::supn::SupnModel;
 
 const SIDE: usize = 8;
 
@@ -32,30 +32,7 @@ const N: usize = SIDE * SIDE;
 
 /// A small random SUPN file (8×8, 3×3 stencil) with the precision head scaled for a well-conditioned Λ.
 fn write_supn(path: &Path, seed: u64, latent: usize) -> SupnModel {
-    let cfg = SupnConfig {
-        height: SIDE,
-        width: SIDE,
-        latent,
-        radius: 1,
-        channels: vec![4, 4],
-    };
-    let (vb, store) = uq::score::seeded_builder(seed);
-    SupnNets::new(&cfg, vb).unwrap();
-    let tensors: BTreeMap<_, _> = store
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            let t = v.as_tensor().clone();
-            let t = if k.starts_with("dec.prec1") {
-                (t * 0.3).unwrap()
-            } else {
-                t
-            };
-            (k.clone(), t)
-        })
-        .collect();
-    uq::supn::files::save(path, &cfg, &tensors, &[]).unwrap();
+    supn_util::write_random_supn(path, SIDE, latent, seed);
     SupnModel::load(path).unwrap()
 }
 

@@ -203,13 +203,7 @@ impl ScoreModel for Member {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError> {
-        if v.dim() != x.dim() {
-            return Err(ScoreError(format!(
-                "VJP vector shape {:?} differs from the input shape {:?}",
-                v.dim(),
-                x.dim()
-            )));
-        }
+        super::check_vjp_shape(x, v)?;
         let out = self.hub.submit(x, level, Some(v))?;
         self.evals.fetch_add(x.nrows() as u64, Ordering::Relaxed);
         Ok(out)

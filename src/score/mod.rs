@@ -25,6 +25,19 @@ pub enum NoiseKind {
 #[error("{0}")]
 pub struct ScoreError(pub String);
 
+/// The first check of every score VJP: the cotangent `v` has the input's shape.
+pub(crate) fn check_vjp_shape(x: ArrayView2<f64>, v: ArrayView2<f64>) -> Result<(), ScoreError> {
+    if v.dim() == x.dim() {
+        Ok(())
+    } else {
+        Err(ScoreError(format!(
+            "VJP vector shape {:?} differs from the input shape {:?}",
+            v.dim(),
+            x.dim()
+        )))
+    }
+}
+
 /// A prior known through its score `∇ log p_σ(x)`, batched over chains.
 ///
 /// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved

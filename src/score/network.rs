@@ -269,13 +269,7 @@ impl ScoreModel for NetworkPrior {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError> {
-        if v.dim() != x.dim() {
-            return Err(ScoreError(format!(
-                "VJP vector shape {:?} differs from the input shape {:?}",
-                v.dim(),
-                x.dim()
-            )));
-        }
+        super::check_vjp_shape(x, v)?;
         if let Some(fast) = &self.fast {
             let xs = self.fast_input(x)?;
             let (lv, factor) = self.level_value(level)?;

@@ -291,13 +291,7 @@ impl ScoreModel for DiffusersPrior {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError> {
-        if v.dim() != x.dim() {
-            return Err(ScoreError(format!(
-                "VJP vector shape {:?} differs from the input shape {:?}",
-                v.dim(),
-                x.dim()
-            )));
-        }
+        crate::score::check_vjp_shape(x, v)?;
         let (t, shift) = self.level(level)?;
         let xv = Var::from_tensor(&self.rows_to_input(x, shift)?).map_err(cerr)?;
         let vt = self.rows_to_input(v, 0.0)?;
