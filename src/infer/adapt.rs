@@ -184,6 +184,11 @@ impl DiagMassAdaptation {
     /// Observe the position after a warm-up transition; at the end of a slow window returns the new
     /// inverse mass diagonal (the caller then re-initialises and restarts the step size).
     pub fn observe(&mut self, x: ArrayView1<f64>) -> Option<Array1<f64>> {
+        self.observe_window(x).map(|(var, _)| var)
+    }
+
+    /// [`Self::observe`], and at a window's end also the mean of the window's points.
+    pub fn observe_window(&mut self, x: ArrayView1<f64>) -> Option<(Array1<f64>, Array1<f64>)> {
         let s = &mut self.schedule;
         if s.in_window() {
             self.welford.add(x);
@@ -196,8 +201,9 @@ impl DiagMassAdaptation {
             } else {
                 self.welford.m2.clone()
             };
-            self.welford = Welford::new(x.len());
-            Some(var.mapv(|v| (n / (n + 5.0)) * v + 1e-3 * (5.0 / (n + 5.0))))
+            let done = std::mem::replace(&mut self.welford, Welford::new(x.len()));
+            let mean = if done.n > 0 { done.mean } else { x.to_owned() };
+            Some((var.mapv(|v| (n / (n + 5.0)) * v + 1e-3 * (5.0 / (n + 5.0))), mean))
         } else {
             None
         };

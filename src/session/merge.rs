@@ -50,6 +50,28 @@ const PER_CHAIN_EXTRA: &[(&str, &str)] = &[
     ("corrector", "step_size_per_chain"),
 ];
 
+/// The entries of `extra` that are means over all of a run's particles rather than per chain: the
+/// annealing levels' acceptance (and its mean over levels), from the pooled checks; they equal the one
+/// run's up to rounding (it sums over particles in another order). The corrector's jump divides by
+/// the spread of all particles of a batch, which no shard has, so a merge of several shards gives
+/// `null` there. The per-chain entries are exact.
+fn pool_extras(summary: &mut Summary, shards: &[(PathBuf, Summary)], checks: &RunChecks) {
+    if let Some(levels) = &checks.levels {
+        let mean = levels.accept.iter().sum::<f64>() / levels.accept.len().max(1) as f64;
+        if summary.extra.contains_key("level_accept") {
+            summary.extra.insert("level_accept".into(), json!(levels.accept));
+            summary.extra.insert("level_accept_mean".into(), json!(mean));
+        }
+    }
+    if shards.len() > 1 {
+        if let Some(c) = summary.extra.get_mut("corrector").and_then(Value::as_object_mut) {
+            if c.contains_key("jump_sq_over_var") {
+                c.insert("jump_sq_over_var".into(), Value::Null);
+            }
+        }
+    }
+}
+
 /// Shards joined in memory, ready to be written.
 pub struct Merged {
     pub summary: Summary,
@@ -355,6 +377,7 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             o[*inner] = Value::Array(parts.concat());
         }
     }
+    pool_extras(&mut summary, &shards, &checks);
     let cat_f = |f: fn(&Summary) -> &Vec<f64>| shards.iter().flat_map(|(_, s)| f(s).clone()).collect();
     summary.acceptance_rate = cat_f(|s| &s.acceptance_rate);
     summary.step_size = cat_f(|s| &s.step_size);
