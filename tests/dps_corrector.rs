@@ -377,6 +377,9 @@ fn corrector_step_adapts_from_out_of_equilibrium_starts() {
     };
     let c = correct(post, &start, &cfg, 17, &AtomicBool::new(false)).unwrap();
     let accept = c.accept.iter().sum::<f64>() / c.accept.len() as f64;
-    eprintln!("fixed-half acceptance {accept:.3} per particle {:.2?}, steps {:.3?}", c.accept, c.step_size);
+    eprintln!(
+        "fixed-half acceptance {accept:.3} per particle {:.2?}, steps {:.3?}",
+        c.accept, c.step_size
+    );
     assert!((accept - 0.574).abs() < 0.12, "fixed-half acceptance {accept:.3}");
 }

@@ -295,7 +295,10 @@ mod tests {
         }
         let (acc, sym) = (acc / m as f64, sym / m as f64);
         let se = ((sym2 / m as f64 - sym * sym) / m as f64).sqrt();
-        assert!((acc - MALA_TARGET_ACCEPT).abs() < 4.0 * 0.5 / (m as f64).sqrt(), "{acc}");
+        assert!(
+            (acc - MALA_TARGET_ACCEPT).abs() < 4.0 * 0.5 / (m as f64).sqrt(),
+            "{acc}"
+        );
         assert!((sym - t).abs() < 4.0 * se, "{sym} vs {t} (se {se})");
         assert_eq!(symmetric_accept(f64::NAN), 0.0);
         assert_eq!(symmetric_accept(0.0), 1.0);
