@@ -62,7 +62,7 @@ pub struct CalibrateArgs {
     /// With a network (`score(…)`) prior: run up to this many repetitions at once, each in its own
     /// thread, their network evaluations in one batch; every repetition's results are those it has
     /// alone. 1: one after another. Memory grows with the rows of a batch (R × particles): on
-    /// models/mri.uq, 32 particles a repetition, 8 at a time peaked at 7.7 GB, hence the default 4.
+    /// models/mri.uq, 32 particles a repetition, 8 at a time peaked at 7.6 GiB, hence the default 4.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch_reps: u32,
     /// No progress bar.
