@@ -4,12 +4,9 @@
 # load falls on both alike. Checks every slice's draws are byte-identical between the two.
 #   UQ=target/release/uq ROUNDS=2 benches/stack.sh [extra uq flags…]
 # Run from the uq project folder. Prints the wall times and their ratio.
-set -euo pipefail
-UQ=${UQ:-target/release/uq}
+source "$(dirname "$0")/common.sh"
 REPS=${REPS:-1}
 STACK=examples/data/mri_test_kspace.npy
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # The 16 slices as their own .npy files (complex128 [64, 64]), with no numpy needed.
 python3 - "$STACK" "$work" <<'PY'
 import ast, struct, sys
@@ -27,7 +24,6 @@ for i in range(n):
         f.write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode('latin1'))
         f.write(raw[start + i * size:start + (i + 1) * size])
 PY
-now() { date +%s.%N; }
 for rep in $(seq "$REPS"); do
     t0=$(now)
     "$UQ" sample models/mri.uq --quiet --data y="$STACK" --over y \

@@ -46,14 +46,7 @@ fn run(sampler: &str, flags: &[(&str, &str)], reps: usize) -> Analysis {
     };
     let base =
         prepare(&model, data.clone(), &request).unwrap_or_else(|_| panic!("{sampler} does not prepare"));
-    let spec = Spec {
-        model: &model,
-        data,
-        request,
-        reps,
-        truths: None,
-        reference: None,
-    };
+    let spec = Spec::new(&model, data, request, reps);
     let out = calibrate(&spec, &base, &|_| {}, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
     assert_eq!(out.stats.len(), reps, "{sampler}: stopped: {:?}", out.stopped);
     let chosen = chosen_params(&[("x".into(), vec![4], false)], &[(0, 4)]);

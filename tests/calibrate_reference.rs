@@ -111,12 +111,8 @@ fn nuts_matches_a_two_component_reference() {
     let base = prepare(&m, data.clone(), &req).unwrap_or_else(|_| panic!("prepare"));
     let r = Reference::new(&base.built.posterior, g).unwrap();
     let spec = Spec {
-        model: &m,
-        data,
-        request: req,
-        reps: 12,
-        truths: None,
         reference: Some(&r),
+        ..Spec::new(&m, data, req, 12)
     };
     let out = calibrate(&spec, &base, &|_| {}, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
     let c: Vec<_> = out.runs.iter().map(|r| r.reference.clone().unwrap()).collect();

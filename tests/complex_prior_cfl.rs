@@ -2,36 +2,24 @@
 //! from a BART `.cfl/.hdr` pair and the run written with `--format cfl` (read back equal to the npy).
 #![allow(clippy::unwrap_used)]
 
+mod net_util;
+
 use assert_cmd::Command;
 use ndarray::{Array2, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
+use net_util::{tiny_network, QUICK_ANNEALED};
 use num_complex::Complex64;
-use std::collections::BTreeMap;
 use std::path::Path;
 use uq::graph::Value;
-use uq::score::{header_metadata, seeded_builder, write_safetensors, HeaderKind, NetKind, UNet, UNetConfig};
+use uq::score::{HeaderKind, NetKind};
 
 /// A tiny seeded complex VE network (as `uq bench score --image-channels 2` builds), 8×8.
 fn tiny_complex_prior(path: &Path) {
-    let cfg = UNetConfig {
-        channels: vec![4, 8],
-        image_channels: 2,
-        kind: NetKind::Ve,
-    };
-    let (vb, vars) = seeded_builder(5);
-    let net = UNet::new(&cfg, vb).unwrap();
     let kind = HeaderKind::Ve {
         sigma_min: 0.05,
         sigma_max: 3.0,
     };
-    let meta = header_metadata(net.config(), &kind, [8, 8], 1.0, &BTreeMap::new());
-    let tensors = vars
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    write_safetensors(path, &tensors, meta).unwrap();
+    tiny_network(path, 2, NetKind::Ve, kind, 5);
 }
 
 fn complex(v: Value) -> ArrayD<Complex64> {
@@ -84,17 +72,8 @@ fn complex_score_prior_checks_and_samples_with_bart_files() {
         .args([
             "sample", "--quiet", "--format", "npy,cfl", "--chains", "2", "--rounds", "1",
         ])
-        .args([
-            "--gamma",
-            "0.5",
-            "--sigma-min",
-            "0.1",
-            "--steps",
-            "2",
-            "--correct",
-            "2",
-            "--out",
-        ])
+        .args(QUICK_ANNEALED)
+        .arg("--out")
         .arg(&out)
         .arg(&model)
         .output()

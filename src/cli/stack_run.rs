@@ -13,11 +13,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use uq::check::Model;
 use uq::output::{FileRecord, RunWriter};
-use uq::score::{Hub, NoiseKind, ScoreModel, Seat};
-use uq::session::{self, Built, Prepared};
+use uq::score::{Hub, Seat};
+use uq::session::{self, Prepared};
 use uq::source::SourceMap;
 
 /// What every slice's run shares.
@@ -81,40 +81,13 @@ fn ready(ctx: &Ctx<'_>, i: usize) -> Result<Ready, ExitCode> {
     })
 }
 
-fn is_network(p: &dyn ScoreModel) -> bool {
-    matches!(p.noise_kind(), NoiseKind::Ve { .. } | NoiseKind::Vp { .. })
-}
-
 /// The slice's network prior sent through `hub`.
 fn through(hub: &Arc<Hub>, r: Ready) -> Result<Ready, ExitCode> {
-    let Prepared {
-        built,
-        plan,
-        settings,
-        notes,
-    } = r.prepared;
-    let Built {
-        posterior,
-        plan_input,
-        outputs,
-    } = built;
-    let posterior = posterior
-        .map_priors(|p| Ok(if is_network(p.as_ref()) { hub.member(p) } else { p }))
+    let prepared = r
+        .prepared
+        .through(hub)
         .map_err(|m| error(format!("slice {}: {m}", r.i)))?;
-    let built = Built {
-        posterior,
-        plan_input,
-        outputs,
-    };
-    Ok(Ready {
-        prepared: Prepared {
-            built,
-            plan,
-            settings,
-            notes,
-        },
-        ..r
-    })
+    Ok(Ready { prepared, ..r })
 }
 
 /// Sample slice `r.i` (holding its `seat` at the hub until it has sampled) and write its folder.
@@ -181,14 +154,7 @@ fn run(ctx: &Ctx<'_>, r: Ready, seat: Option<Seat>) -> Result<Done, ExitCode> {
 /// Run the slices `range` and write their folders; the results in slice order.
 pub(super) fn run_slices(ctx: &Ctx<'_>, range: Range<usize>) -> Result<Vec<Done>, ExitCode> {
     let first = ready(ctx, range.start)?;
-    let networks = first
-        .prepared
-        .built
-        .posterior
-        .priors()
-        .iter()
-        .filter(|p| is_network(p.as_ref()))
-        .count();
+    let networks = first.prepared.networks();
     let batched = networks == 1 && range.len() > 1;
     if !ctx.args.quiet {
         let how = match batched {
@@ -213,37 +179,29 @@ pub(super) fn run_slices(ctx: &Ctx<'_>, range: Range<usize>) -> Result<Vec<Done>
         return Ok(out);
     }
     let hub = Hub::new();
-    // Every slice is seated from the start (until it has sampled), so each batch waits for all.
-    let seats: Vec<Seat> = range.clone().map(|_| hub.seat()).collect();
-    let mut first = Some(through(&hub, first)?);
-    let results: Vec<Result<Done, ExitCode>> = std::thread::scope(|s| {
-        let handles: Vec<_> = range
-            .clone()
-            .zip(seats)
-            .map(|(i, seat)| {
-                let (hub, mine) = (&hub, if i == range.start { first.take() } else { None });
-                s.spawn(move || {
-                    let r = match mine {
-                        Some(r) => r,
-                        None => through(hub, ready(ctx, i)?)?,
-                    };
-                    run(ctx, r, Some(seat))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                let out = h
-                    .join()
-                    .unwrap_or_else(|_| Err(error("a slice's thread panicked".into())));
-                if out.is_err() {
-                    // One slice failed: the others stop at their next check.
-                    ctx.stop.store(true, Ordering::Relaxed);
-                }
-                out
-            })
-            .collect()
+    let first = Mutex::new(Some(through(&hub, first)?));
+    let mut results: Vec<Option<Result<Done, ExitCode>>> = range.clone().map(|_| None).collect();
+    let job = |i: usize, seat: Seat| {
+        let mine = match i == range.start {
+            true => first.lock().ok().and_then(|mut f| f.take()),
+            false => None,
+        };
+        let r = match mine {
+            Some(r) => r,
+            None => through(&hub, ready(ctx, i)?)?,
+        };
+        run(ctx, r, Some(seat))
+    };
+    hub.run_seated(range.clone(), job, |i, out| {
+        let out = out.unwrap_or_else(|| Err(error("a slice's thread panicked".into())));
+        if out.is_err() {
+            // One slice failed: the others stop at their next check.
+            ctx.stop.store(true, Ordering::Relaxed);
+        }
+        results[i - range.start] = Some(out);
     });
-    results.into_iter().collect()
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(error("a slice's thread ended without a result".into()))))
+        .collect()
 }

@@ -1,11 +1,12 @@
-//! One network shared by several runs in their own threads (the slices of a stack): every run's score
-//! and VJP requests wait until each seated run has one pending, then go through the network as one
-//! batch, a level per row. The network gives each row the same bits whatever its batch, so a run's
-//! results are those of the run alone.
+//! One network shared by several runs in their own threads (the slices of a stack, the repetitions of
+//! a calibration): every run's score and VJP requests wait until each seated run has one pending,
+//! then go through the network as one batch, a level per row. The network gives each row the same
+//! bits whatever its batch, so a run's results are those of the run alone.
 
 use super::{NoiseKind, ScoreError, ScoreModel, VpSchedule};
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
@@ -80,6 +81,42 @@ impl Hub {
         Seat {
             hub: Arc::clone(self),
         }
+    }
+
+    /// Run `job(i, seat)` for every `i` of `jobs`, each in its own thread and seated here from the
+    /// start (every batch waits for all of them) until its job drops the seat or ends. `done(i, out)`
+    /// is called on this thread as each job ends, in the order they end (`None`: the job panicked).
+    pub fn run_seated<T: Send>(
+        self: &Arc<Hub>,
+        jobs: Range<usize>,
+        job: impl Fn(usize, Seat) -> T + Sync,
+        mut done: impl FnMut(usize, Option<T>),
+    ) {
+        let seats: Vec<Seat> = jobs.clone().map(|_| self.seat()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job = &job;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .zip(seats)
+                .map(|(i, seat)| {
+                    let tx = tx.clone();
+                    let h = s.spawn(move || {
+                        // The receiver lives until every sender is gone.
+                        let _ = tx.send((i, job(i, seat)));
+                    });
+                    (i, h)
+                })
+                .collect();
+            drop(tx);
+            for (i, out) in rx {
+                done(i, Some(out));
+            }
+            for (i, h) in handles {
+                if h.join().is_err() {
+                    done(i, None);
+                }
+            }
+        });
     }
 
     /// Network calls made through the hub and the rows they held.
@@ -267,5 +304,28 @@ mod tests {
         let (calls, rows) = hub.batches();
         assert_eq!(rows, 2 * 5 * (2 + 3 + 4 + 5));
         assert_eq!(calls, 10, "one call per round of 4 requests");
+    }
+
+    /// `run_seated` reports every job as it ends, a panicking one as `None`, and the others are not
+    /// held up by it: its seat goes as it unwinds.
+    #[test]
+    fn run_seated_reports_every_job_and_survives_a_panic() {
+        let hub = Hub::new();
+        let x = Array2::from_shape_fn((2, 3), |(i, j)| (i + j) as f64);
+        let mut seen = Vec::new();
+        let job = |i: usize, seat: Seat| {
+            let tau = Array1::from(vec![1.0, 2.0, 3.0]);
+            let m = hub.member(Box::new(NormalPrior::new(Array1::zeros(3), tau).unwrap()));
+            for k in 0..3 {
+                assert!(!(i == 1 && k == 1), "job 1 fails on purpose");
+                m.score(x.view(), 0.5).unwrap();
+            }
+            drop(seat);
+            m.evaluations()
+        };
+        hub.run_seated(0..3, job, |i, out| seen.push((i, out)));
+        seen.sort_by_key(|(i, _)| *i);
+        assert_eq!(seen, vec![(0, Some(6)), (1, None), (2, Some(6))]);
+        assert_eq!(hub.batches().1, 6 + 2 + 6, "rows: 3 calls of 2, 1 call, 3 calls");
     }
 }

@@ -11,6 +11,8 @@ use super::{apply_view, build, check_size, Built};
 use crate::check::{CheckError, InferValue, Model};
 use crate::diagnostics::{did_you_mean, Diagnostic};
 use crate::graph::Value;
+use crate::score::{Hub, NoiseKind, ScoreModel};
+use std::sync::Arc;
 
 /// What was asked for outside the model.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +32,46 @@ pub struct Prepared {
     pub settings: Settings,
     /// Things to tell the user before the run (e.g. `infer` options set aside).
     pub notes: Vec<String>,
+}
+
+fn is_network(p: &dyn ScoreModel) -> bool {
+    matches!(p.noise_kind(), NoiseKind::Ve { .. } | NoiseKind::Vp { .. })
+}
+
+impl Prepared {
+    /// How many of the posterior's priors are networks (VE or VP score files).
+    pub fn networks(&self) -> usize {
+        let priors = self.built.posterior.priors();
+        priors.iter().filter(|p| is_network(p.as_ref())).count()
+    }
+
+    /// The same run with its network priors evaluated through `hub` (shared with other runs).
+    pub fn through(self, hub: &Arc<Hub>) -> Result<Prepared, String> {
+        let Prepared {
+            built,
+            plan,
+            settings,
+            notes,
+        } = self;
+        let Built {
+            posterior,
+            plan_input,
+            outputs,
+        } = built;
+        let posterior =
+            posterior.map_priors(|p| Ok(if is_network(p.as_ref()) { hub.member(p) } else { p }))?;
+        let built = Built {
+            posterior,
+            plan_input,
+            outputs,
+        };
+        Ok(Prepared {
+            built,
+            plan,
+            settings,
+            notes,
+        })
+    }
 }
 
 /// Why a run cannot start.
