@@ -61,9 +61,10 @@ pub struct CalibrateArgs {
     pub gmm_components: u32,
     /// With a network (`score(…)`) prior: run up to this many repetitions at once, each in its own
     /// thread, their network evaluations in one batch; every repetition's results are those it has
-    /// alone. 1: one after another. Memory grows with the rows of a batch (R × particles): on
-    /// models/mri.uq, 32 particles a repetition, 8 at a time peaked at 7.6 GiB, hence the default 4.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// alone. 1 (the default): one after another, which was faster on a 2-core host (8 at a time took
+    /// 1.37× as long on models/mri.uq); for hosts with more cores. Memory grows with the rows of a
+    /// batch (R × particles): on models/mri.uq, 32 particles a repetition, 8 at a time peaked at 7.6 GiB.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch_reps: u32,
     /// No progress bar.
     #[arg(long)]
