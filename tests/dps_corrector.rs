@@ -211,7 +211,11 @@ fn reweighted(post: &GraphPosterior, x: &Array2<f64>, m: &[usize]) -> f64 {
 #[test]
 fn mixture_modes_and_weights() {
     // y = 0: both modes weigh 0.5 exactly; y = (0.3, 0.1): 0.90 on mode 1.
-    for (seed, y) in [(5, array![0.0, 0.0]), (6, array![0.3, 0.1])] {
+    // Seeds: after the corrector's step rule changed (symmetric acceptance, December 2026) seed 5
+    // gave DPS + corrector a reweighted 0.447 against 0.500 (3.3 se; raw weight 0.443). Seeds 15,
+    // 25, …, 65 gave reweighted 0.494–0.540 (mean 0.514) and raw weights 0.492–0.506, and the y ≠ 0
+    // case passed at all of them: no bias, a tail draw; the test now uses 15 and 16.
+    for (seed, y) in [(15, array![0.0, 0.0]), (16, array![0.3, 0.1])] {
         mixture_case(seed, &y);
     }
 }
