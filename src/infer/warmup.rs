@@ -20,6 +20,9 @@ use super::adapt::{DiagMassAdaptation, DualAveraging};
 use super::heuristic::{init_step_size, Spent};
 use super::kernels::{ChainState, KernelError, Metric, StepInfo};
 use super::lowrank::{low_rank_metric, MAX_RANK};
+
+/// A warm-up window's variances and the mean of its points.
+type Window = (Array1<f64>, Array1<f64>);
 use super::run_config::{KernelKind, Mass, RunConfig};
 use super::target::Posterior;
 
@@ -147,7 +150,8 @@ impl Warmup {
             let updated: Vec<usize> = windows.iter().map(|(c, _)| *c).collect();
             if self.low_rank && !windows.is_empty() {
                 // Each chain from its own point and on its own stream, the chains in parallel.
-                let mut jobs: Vec<(usize, (Array1<f64>, Array1<f64>), &mut ChaCha8Rng)> = Vec::new();
+                // (chain, (the window's variances, the window's mean point), its stream)
+                let mut jobs: Vec<(usize, Window, &mut ChaCha8Rng)> = Vec::new();
                 let mut windows = windows.into_iter().peekable();
                 for (c, rng) in rngs.iter_mut().enumerate() {
                     if let Some((_, var)) = windows.next_if(|(w, _)| *w == c) {
