@@ -46,31 +46,12 @@ impl Prepared {
     }
 
     /// The same run with its network priors evaluated through `hub` (shared with other runs).
-    pub fn through(self, hub: &Arc<Hub>) -> Result<Prepared, String> {
-        let Prepared {
-            built,
-            plan,
-            settings,
-            notes,
-        } = self;
-        let Built {
-            posterior,
-            plan_input,
-            outputs,
-        } = built;
-        let posterior =
-            posterior.map_priors(|p| Ok(if is_network(p.as_ref()) { hub.member(p) } else { p }))?;
-        let built = Built {
-            posterior,
-            plan_input,
-            outputs,
-        };
-        Ok(Prepared {
-            built,
-            plan,
-            settings,
-            notes,
-        })
+    pub fn through(mut self, hub: &Arc<Hub>) -> Result<Prepared, String> {
+        self.built.posterior = self
+            .built
+            .posterior
+            .map_priors(|p| Ok(if is_network(p.as_ref()) { hub.member(p) } else { p }))?;
+        Ok(self)
     }
 }
 
