@@ -33,8 +33,17 @@ pub fn write_folder(
         .map(|c| (c.nominal, c.empirical, c.band_lo, c.band_hi))
         .collect();
     write_calibration_png(&dir.join("calibration.png"), &points)?;
-    let mut panels = vec![analysis.pooled_counts.clone()];
-    panels.extend(analysis.chosen.iter().map(|c| c.counts.clone()));
+    let mut panels = vec![(
+        "pooled ranks".to_string(),
+        analysis.rank_uniformity_p,
+        analysis.pooled_counts.clone(),
+    )];
+    panels.extend(
+        analysis
+            .chosen
+            .iter()
+            .map(|c| (c.name.clone(), c.p, c.counts.clone())),
+    );
     write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
     let conformal = args.conformal.then(|| calibrate::conformal(&outcome.stats));
     if let Some(c) = &conformal {

@@ -1,7 +1,7 @@
 //! Calibration plots: the calibration curve (empirical against nominal coverage, with its band) and
 //! rank histograms (the pooled one first, then chosen parameters), as small PNGs.
 
-use super::font::{Raster, CHAR_H};
+use super::font::{format_value, Raster, CHAR_H, CHAR_W};
 use super::OutputError;
 use std::path::Path;
 
@@ -95,16 +95,35 @@ pub fn write_calibration_png(path: &Path, points: &[(f64, f64, f64, f64)]) -> Re
         let (_, y) = f.at(0.0, t);
         r.text(8, y.saturating_sub(CHAR_H / 2), &label, 1, AXIS);
     }
+    let x_title = "nominal coverage of the central interval";
+    r.text(
+        pad + size / 2 - x_title.len() * CHAR_W / 2,
+        pad + size + 22,
+        x_title,
+        1,
+        AXIS,
+    );
+    r.text(
+        pad,
+        pad - 2 * CHAR_H,
+        "fraction of truths inside it (band: 95% if calibrated)",
+        1,
+        AXIS,
+    );
     r.save(path)
 }
 
-/// Rank histograms side by side, one panel per entry of `panels` (counts per bin); a grey line marks
-/// the count every bin would hold under uniform ranks.
-pub fn write_rank_histograms_png(path: &Path, panels: &[Vec<usize>]) -> Result<(), OutputError> {
+/// Rank histograms side by side, one panel per entry of `panels`: (name, p-value of its uniformity
+/// test, counts per bin), titled "name  p = …" under it; a grey line marks the count every bin would
+/// hold under uniform ranks.
+pub fn write_rank_histograms_png(
+    path: &Path,
+    panels: &[(String, f64, Vec<usize>)],
+) -> Result<(), OutputError> {
     let (pad, w, h) = (20, 240, 160);
     let n = panels.len().max(1);
     let mut r = Raster::new(pad + n * (w + pad), h + 2 * pad, WHITE);
-    for (i, counts) in panels.iter().enumerate() {
+    for (i, (name, p, counts)) in panels.iter().enumerate() {
         let f = Frame {
             x0: pad + i * (w + pad),
             y0: pad,
@@ -132,7 +151,8 @@ pub fn write_rank_histograms_png(path: &Path, panels: &[Vec<usize>]) -> Result<(
         let (_, ye) = f.at(0.0, expected / top);
         r.fill_rect(f.x0, ye, w, 2, AXIS);
         r.fill_rect(f.x0, f.y0 + h - 1, w, 2, AXIS);
-        r.text(f.x0, h + pad + 6, &(i + 1).to_string(), 1, AXIS);
+        let title = format!("{name}  p = {}", format_value(*p));
+        r.text(f.x0, h + pad + 6, &title, 1, AXIS);
     }
     r.save(path)
 }
