@@ -55,6 +55,8 @@ fn glyph(c: char) -> [u8; 7] {
         'x' => [0, 0, 0x11, 0x0A, 0x04, 0x0A, 0x11],
         'y' => [0, 0, 0x11, 0x11, 0x0F, 0x01, 0x0E],
         'z' => [0, 0, 0x1F, 0x02, 0x04, 0x08, 0x1F],
+        // No capitals: a name such as `Sigma` is drawn in lower case rather than left blank.
+        c if c.is_ascii_uppercase() => glyph(c.to_ascii_lowercase()),
         _ => [0; 7],
     }
 }
@@ -226,6 +228,7 @@ mod tests {
             "pooled ranks  p = 1.16e-4",
             "x[32,16]  p = 0.0580",
             "sigma_n",
+            "Sigma[0]  p = 0.5",
         ] {
             assert!(s.chars().all(|c| c == ' ' || glyph(c) != [0; 7]), "{s}");
         }
