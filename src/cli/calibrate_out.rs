@@ -34,15 +34,15 @@ pub fn write_folder(
         .collect();
     write_calibration_png(&dir.join("calibration.png"), &points)?;
     let mut panels = vec![(
-        "pooled ranks".to_string(),
+        "pooled ranks",
         analysis.rank_uniformity_p,
-        analysis.pooled_counts.clone(),
+        analysis.pooled_counts.as_slice(),
     )];
     panels.extend(
         analysis
             .chosen
             .iter()
-            .map(|c| (c.name.clone(), c.p, c.counts.clone())),
+            .map(|c| (c.name.as_str(), c.p, c.counts.as_slice())),
     );
     write_rank_histograms_png(&dir.join("ranks.png"), &panels)?;
     let conformal = args.conformal.then(|| calibrate::conformal(&outcome.stats));

@@ -206,6 +206,7 @@ mod tests {
 
     #[test]
     fn labels_use_only_font_characters() {
+        let renders = |s: &str| s.chars().all(|c| c == ' ' || glyph(c) != [0; 7]);
         for x in [
             0.0,
             1.0,
@@ -219,18 +220,19 @@ mod tests {
             f64::NEG_INFINITY,
         ] {
             let s = format_value(x);
-            assert!(s.chars().all(|c| c == ' ' || glyph(c) != [0; 7]), "{s}");
+            assert!(renders(&s), "{s}");
         }
-        // The plots' titles (src/output/plots.rs) and the names of chosen parameters.
+        // The plots' titles and the names of chosen parameters (capitals drawn as lower case).
+        use super::super::plots::{CURVE_X_TITLE, CURVE_Y_TITLE};
         for s in [
-            "nominal coverage of the central interval",
-            "fraction of truths inside it (band: 95% if calibrated)",
+            CURVE_X_TITLE,
+            CURVE_Y_TITLE,
             "pooled ranks  p = 1.16e-4",
             "x[32,16]  p = 0.0580",
             "sigma_n",
             "Sigma[0]  p = 0.5",
         ] {
-            assert!(s.chars().all(|c| c == ' ' || glyph(c) != [0; 7]), "{s}");
+            assert!(renders(s), "{s}");
         }
         assert_eq!(format_value(123.456), "123.5");
         assert_eq!(format_value(-2.5), "-2.500");

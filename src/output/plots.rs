@@ -12,6 +12,10 @@ const BAND: [u8; 3] = [205, 220, 240];
 const LINE: [u8; 3] = [200, 40, 40];
 const BAR: [u8; 3] = [70, 110, 170];
 
+/// The calibration curve's axis titles (the font test checks they render).
+pub(super) const CURVE_X_TITLE: &str = "nominal coverage of the central interval";
+pub(super) const CURVE_Y_TITLE: &str = "fraction of truths inside it (band: 95% if calibrated)";
+
 /// A square plot area of `size` pixels with its origin at (`x0`, `y0` + `size`) (bottom-left).
 struct Frame {
     x0: usize,
@@ -95,31 +99,16 @@ pub fn write_calibration_png(path: &Path, points: &[(f64, f64, f64, f64)]) -> Re
         let (_, y) = f.at(0.0, t);
         r.text(8, y.saturating_sub(CHAR_H / 2), &label, 1, AXIS);
     }
-    let x_title = "nominal coverage of the central interval";
-    r.text(
-        pad + size / 2 - x_title.len() * CHAR_W / 2,
-        pad + size + 22,
-        x_title,
-        1,
-        AXIS,
-    );
-    r.text(
-        pad,
-        pad - 2 * CHAR_H,
-        "fraction of truths inside it (band: 95% if calibrated)",
-        1,
-        AXIS,
-    );
+    let x_at = (pad + size / 2).saturating_sub(CURVE_X_TITLE.len() * CHAR_W / 2);
+    r.text(x_at, pad + size + 22, CURVE_X_TITLE, 1, AXIS);
+    r.text(pad, pad - 2 * CHAR_H, CURVE_Y_TITLE, 1, AXIS);
     r.save(path)
 }
 
 /// Rank histograms side by side, one panel per entry of `panels`: (name, p-value of its uniformity
 /// test, counts per bin), titled "name  p = …" under it; a grey line marks the count every bin would
 /// hold under uniform ranks.
-pub fn write_rank_histograms_png(
-    path: &Path,
-    panels: &[(String, f64, Vec<usize>)],
-) -> Result<(), OutputError> {
+pub fn write_rank_histograms_png(path: &Path, panels: &[(&str, f64, &[usize])]) -> Result<(), OutputError> {
     let (pad, w, h) = (20, 240, 160);
     let n = panels.len().max(1);
     let mut r = Raster::new(pad + n * (w + pad), h + 2 * pad, WHITE);
