@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
                 batch: 64,
                 warmup: 0,
                 target_accept: None,
+                level_adapt: 0.0,
                 draws: 1,
                 eds: true,
                 correct: k,

@@ -239,6 +239,7 @@ fn mixture_case(seed: u64, y: &Array1<f64>) {
         batch: N,
         warmup: 0,
         target_accept: None,
+        level_adapt: 0.0,
         draws: 1,
         eds: true,
         correct: K,

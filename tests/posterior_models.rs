@@ -284,6 +284,7 @@ fn annealed_hmc_matches_the_last_level_posterior() {
         batch: 64,
         warmup: 500,
         target_accept: None,
+        level_adapt: 0.0,
         draws: 1000,
         eds: true,
         correct: 0,
@@ -331,6 +332,17 @@ fn annealed_hmc_matches_the_last_level_posterior() {
 /// draws match the last level's exact posterior, as the long chains above do.
 #[test]
 fn annealed_hmc_rounds_give_independent_last_level_draws() {
+    independent_rounds(0.0, "annealed HMC, independent rounds");
+}
+
+/// The same with the per-run step adapted across the levels (`level_adapt`): still the last
+/// level's exact posterior.
+#[test]
+fn annealed_hmc_level_adapted_rounds_give_independent_last_level_draws() {
+    independent_rounds(0.1, "annealed HMC, level-adapted rounds");
+}
+
+fn independent_rounds(level_adapt: f64, what: &str) {
     let c = blur_case();
     let cfg = AnnealedConfig {
         sigma0: 1.0,
@@ -343,6 +355,7 @@ fn annealed_hmc_rounds_give_independent_last_level_draws() {
         batch: 64,
         warmup: 30,
         target_accept: None,
+        level_adapt,
         draws: 1,
         eds: true,
         correct: 0,
@@ -373,7 +386,7 @@ fn annealed_hmc_rounds_give_independent_last_level_draws() {
     let last = out.last.expect("the run was not stopped");
     assert_eq!(last.draws.dim(), (CHAINS, cfg.rounds, d));
     assert_eq!(last.draws, out.raw);
-    check_draws("annealed HMC, independent rounds", &last, &mean, &cov);
+    check_draws(what, &last, &mean, &cov);
 }
 
 /// The default kernel for models with exact densities: NUTS with a diagonal mass.

@@ -61,6 +61,7 @@ fn annealed_hmc_on_the_ve_view_of_a_vp_prior_matches_the_posterior() {
         batch: 64,
         warmup: 300,
         target_accept: None,
+        level_adapt: 0.0,
         draws: 1000,
         eds: true,
         correct: 0,

@@ -101,6 +101,12 @@ pub const OPTIONS: &[OptionDef] = &[
     },
     real("gamma", 0.0, 1.0, "Geometric factor γ of the noise schedule σ_{i+1} = γ σ_i."),
     real("sigma0", 0.0, f64::INFINITY, "First noise level σ_0 of the schedule."),
+    real(
+        "level_adapt",
+        0.0,
+        f64::INFINITY,
+        "Annealed HMC: gain κ of a per-run step adaptation across the levels, ln ε += κ (a_i − target_accept) after each level (a_i its acceptance); for likelihoods that dominate the prior (radial, many coils), where one fixed ε is too small at the late levels or too large at the first.",
+    ),
     real("sigma_min", 0.0, f64::INFINITY, "Last noise level σ_min of the schedule."),
     real("zeta", 0.0, f64::INFINITY, "DPS step size ζ, relative to the measurement operator's norm."),
     count("dps_steps", 1, 100_000, "DPS reverse steps (fewer than the prior's T give a strided schedule)."),

@@ -10,7 +10,8 @@
 //! `warmup` transitions that adapt the step size by dual averaging and `draws` kept transitions. A
 //! chain's draws are its rounds' draws in order. Every kept draw gets the expected-denoised-sample
 //! step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau et al. 2020), as the paper does to its
-//! final samples. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
+//! final samples. With `level_adapt = κ > 0` (not in the paper) each run also scales its ε after every
+//! level by exp(κ (a_i − target_accept)), so that the step follows likelihoods the fixed rule misjudges. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
 //! is the paper's independent-samples scheme.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,8 +53,11 @@ pub struct AnnealedConfig {
     pub batch: usize,
     /// Warm-up (step-size adaptation) and kept transitions at σ_min, per annealing run.
     pub warmup: usize,
-    /// Acceptance the step size adapts to at σ_min (`None`: 0.8).
+    /// Acceptance the step size adapts to at σ_min, and across levels under `level_adapt` (`None`: 0.8).
     pub target_accept: Option<f64>,
+    /// Gain κ of a per-run adaptation of ε across the levels, ln ε += κ (a_i − target_accept) after
+    /// each level's transition (a_i its acceptance probability); 0 keeps the paper's fixed rule.
+    pub level_adapt: f64,
     pub draws: usize,
     /// Apply the EDS step to every kept draw.
     pub eds: bool,
@@ -87,6 +91,9 @@ impl AnnealedConfig {
         }
         if self.rounds == 0 || self.draws == 0 || self.batch == 0 {
             return bad("annealed HMC needs at least one round, one draw and a batch of at least one");
+        }
+        if !(self.level_adapt.is_finite() && self.level_adapt >= 0.0) {
+            return bad("the level adaptation gain must be a finite number ≥ 0");
         }
         if self.steps == 0 {
             return bad("annealed HMC needs at least one leapfrog step per level");
@@ -363,6 +370,9 @@ fn anneal_batch(
     };
     let mut level_accept = Vec::with_capacity(levels);
     let mut accept_sum = 0.0;
+    // Per run: ln of the factor `level_adapt` has put on ε so far (0 under the paper's fixed rule).
+    let delta = cfg.target_accept.unwrap_or(0.8);
+    let mut log_adj = vec![0.0f64; chains];
     for (i, &sigma) in sigmas.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             return Ok(Batch {
@@ -391,8 +401,15 @@ fn anneal_batch(
             grad_evals += chains as u64;
         }
         let scale = (sigma / cfg.sigma0).powf(1.5);
-        let alpha: Vec<f64> = eps.iter().map(|e| e * scale).collect();
+        let alpha: Vec<f64> = eps
+            .iter()
+            .zip(&log_adj)
+            .map(|(e, l)| e * l.exp() * scale)
+            .collect();
         let infos = transition(&hmc, &mut rngs, &mut states, target, &alpha, &ones, cfg.mh, sigma)?;
+        for (l, info) in log_adj.iter_mut().zip(&infos) {
+            *l += cfg.level_adapt * (info.accept_prob - delta);
+        }
         for info in &infos {
             grad_evals += info.n_grad;
             score_evals += info.n_score;
@@ -440,7 +457,10 @@ fn anneal_batch(
         target,
         &run_cfg,
         positions(&states),
-        &eps.iter().map(|e| e * scale).collect::<Vec<_>>(),
+        &eps.iter()
+            .zip(&log_adj)
+            .map(|(e, l)| e * l.exp() * scale)
+            .collect::<Vec<_>>(),
         stream_rngs(seed.wrapping_add(0x9e37_79b9), streams),
         &|p| progress(AnnealedProgress::Final(p)),
         stop,
