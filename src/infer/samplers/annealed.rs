@@ -10,9 +10,10 @@
 //! `warmup` transitions that adapt the step size by dual averaging and `draws` kept transitions. A
 //! chain's draws are its rounds' draws in order. Every kept draw gets the expected-denoised-sample
 //! step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau et al. 2020), as the paper does to its
-//! final samples. With `level_adapt = κ > 0` (not in the paper) each run also scales its ε after every
-//! level by exp(κ (a_i − target_accept)), so that the step follows likelihoods the fixed rule misjudges. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
-//! is the paper's independent-samples scheme.
+//! final samples. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
+//! is the paper's independent-samples scheme. With `level_adapt = κ > 0` (not in the paper) each run
+//! also scales its ε after every level by exp(κ (a_i − target_accept)), so that the step follows
+//! likelihoods the fixed rule misjudges.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -370,9 +371,9 @@ fn anneal_batch(
     };
     let mut level_accept = Vec::with_capacity(levels);
     let mut accept_sum = 0.0;
-    // Per run: ln of the factor `level_adapt` has put on ε so far (0 under the paper's fixed rule).
+    // Per run: ε as `level_adapt` has scaled it so far (the heuristic's ε under the paper's rule).
     let delta = cfg.target_accept.unwrap_or(0.8);
-    let mut log_adj = vec![0.0f64; chains];
+    let mut eps_now = eps.clone();
     for (i, &sigma) in sigmas.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             return Ok(Batch {
@@ -401,14 +402,12 @@ fn anneal_batch(
             grad_evals += chains as u64;
         }
         let scale = (sigma / cfg.sigma0).powf(1.5);
-        let alpha: Vec<f64> = eps
-            .iter()
-            .zip(&log_adj)
-            .map(|(e, l)| e * l.exp() * scale)
-            .collect();
+        let alpha: Vec<f64> = eps_now.iter().map(|e| e * scale).collect();
         let infos = transition(&hmc, &mut rngs, &mut states, target, &alpha, &ones, cfg.mh, sigma)?;
-        for (l, info) in log_adj.iter_mut().zip(&infos) {
-            *l += cfg.level_adapt * (info.accept_prob - delta);
+        if cfg.level_adapt > 0.0 {
+            for (e, info) in eps_now.iter_mut().zip(&infos) {
+                *e *= (cfg.level_adapt * (info.accept_prob - delta)).exp();
+            }
         }
         for info in &infos {
             grad_evals += info.n_grad;
@@ -457,10 +456,7 @@ fn anneal_batch(
         target,
         &run_cfg,
         positions(&states),
-        &eps.iter()
-            .zip(&log_adj)
-            .map(|(e, l)| e * l.exp() * scale)
-            .collect::<Vec<_>>(),
+        &eps_now.iter().map(|e| e * scale).collect::<Vec<_>>(),
         stream_rngs(seed.wrapping_add(0x9e37_79b9), streams),
         &|p| progress(AnnealedProgress::Final(p)),
         stop,
