@@ -1,7 +1,7 @@
 //! Gradient evaluations per second of the MRI likelihood alone (a wide Gaussian prior, so the
-//! operator dominates): single-coil Cartesian vs 8-coil SENSE vs 8-coil radial (32 spokes × 128
-//! samples, NUFFT) at 64×64, batched over 4 chains. The cost should grow with the coil count (8
-//! FFTs per direction instead of 1), not faster.
+//! operator dominates): single-coil Cartesian, SENSE with 1, 2, 4 and 8 coils, and 8-coil radial
+//! (32 spokes × 128 samples, NUFFT) at 64×64, batched over 4 chains. The cost should grow with the
+//! coil count (one FFT per coil and direction), not faster.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::{Array2, Array3};
@@ -19,19 +19,24 @@ prior x : real[64, 64] ~ Normal(0.5, 10)
 y ~ Normal(mri(x, mask), 0.02)
 "#;
 
-const SENSE: &str = r#"
+/// SENSE with the first `coils` of the 8 coil maps.
+fn sense(coils: usize) -> String {
+    format!(
+        r#"
 import sense
-data y : complex[8, 64, 64] = "y8.npy"
-data smaps : complex[8, 64, 64] = "smaps.npy"
+data y : complex[{coils}, 64, 64] = "ys{coils}.npy"
+data smaps : complex[{coils}, 64, 64] = "smaps{coils}.npy"
 data mask : real[64, 64] = "mask.npy"
 prior x : real[64, 64] ~ Normal(0.5, 10)
 y ~ Normal(sense(x, smaps, mask), 0.02)
-"#;
+"#
+    )
+}
 
 const RADIAL: &str = r#"
 import radial
 data y : complex[8, 4096] = "yr.npy"
-data smaps : complex[8, 64, 64] = "smaps.npy"
+data smaps : complex[8, 64, 64] = "smaps8.npy"
 data traj : real[4096, 2] = "traj.npy"
 prior x : real[64, 64] ~ Normal(0.5, 10)
 y ~ Normal(radial(x, smaps, traj), 0.02)
@@ -49,11 +54,14 @@ fn bench(c: &mut Criterion) {
     )
     .expect("write");
     let y8 = Array3::from_shape_fn((8, 64, 64), |(c, i, j)| k(i + c, j));
-    ndarray_npy::write_npy(p.join("y8.npy"), &y8).expect("write");
     let s = Array3::from_shape_fn((8, 64, 64), |(c, i, j)| {
         Complex64::from_polar(0.35, (c as f64 + i as f64 / 64.0 + j as f64 / 32.0) * 0.7)
     });
-    ndarray_npy::write_npy(p.join("smaps.npy"), &s).expect("write");
+    for coils in [1, 2, 4, 8] {
+        let first = ndarray::s![..coils, .., ..];
+        ndarray_npy::write_npy(p.join(format!("ys{coils}.npy")), &y8.slice(first)).expect("write");
+        ndarray_npy::write_npy(p.join(format!("smaps{coils}.npy")), &s.slice(first)).expect("write");
+    }
     let yr = Array2::from_shape_fn((8, 4096), |(c, m)| k(c, m % 64));
     ndarray_npy::write_npy(p.join("yr.npy"), &yr).expect("write");
     // 32 golden-angle spokes × 128 points, as `uq traj radial --spokes 32 --readout 128 --golden`.
@@ -66,13 +74,13 @@ fn bench(c: &mut Criterion) {
     let xs = Array2::<f64>::from_elem((4, 64 * 64), 0.5);
     let mut g = c.benchmark_group("mri_likelihood_64x64");
     g.throughput(Throughput::Elements(4));
-    for (name, src) in [
-        ("single_coil", SINGLE),
-        ("sense_8_coils", SENSE),
-        ("radial_8_coils", RADIAL),
-    ] {
+    let models = [("single_coil".to_string(), SINGLE.to_string())]
+        .into_iter()
+        .chain([1, 2, 4, 8].map(|c| (format!("sense_{c}_coils"), sense(c))))
+        .chain([("radial_8_coils".to_string(), RADIAL.to_string())]);
+    for (name, src) in models {
         let mut sources = SourceMap::new();
-        let model = uq::check::check_source("bench.uq", src, Some(p), &mut sources).expect("model checks");
+        let model = uq::check::check_source("bench.uq", &src, Some(p), &mut sources).expect("model checks");
         let data = uq::check::bind_data(&model, &[], &mut sources).expect("data binds");
         let built = uq::session::build(&model, data, false)
             .map_err(|_| ())
