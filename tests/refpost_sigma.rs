@@ -79,6 +79,21 @@ fn earnings_with_unknown_sigma_matches_posteriordb() {
     check_sigma_unknown("earnings_sigma.uq", "earnings-logearn_height", 32);
 }
 
+/// posteriordb's kidiq and mesquite regressions (fixtures by `tests/models/refpost/posteriordb.py`):
+/// a half-Cauchy σ on kidiq, a flat σ > 0 on mesquite; `kidscore_interaction`'s coefficients are
+/// strongly correlated (design condition number 3,100), `mesquite` has coefficients in the hundreds.
+#[test]
+fn kidiq_with_unknown_sigma_matches_posteriordb() {
+    check_sigma_unknown("kidiq_momhsiq_sigma.uq", "kidiq-kidscore_momhsiq", 33);
+    check_sigma_unknown("kidiq_interaction_sigma.uq", "kidiq-kidscore_interaction", 34);
+}
+
+#[test]
+fn mesquite_with_unknown_sigma_matches_posteriordb() {
+    check_sigma_unknown("mesquite_sigma.uq", "mesquite-mesquite", 35);
+    check_sigma_unknown("logmesquite_sigma.uq", "mesquite-logmesquite", 36);
+}
+
 /// NUTS with the low-rank metric (`--metric lowrank`) on the same model and seed. Its Hessian was
 /// first taken at the initial points and at the chain's point at each window's end: one chain then
 /// adapted a step of 3e-4 and diverged (sd ratio 8.2 on the first coefficient). It is now taken at
