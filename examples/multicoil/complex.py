@@ -1,5 +1,6 @@
 """Complex multi-coil example: the complex truth of models/mri_complex.uq (held-out slice 8 times a
-smooth phase) seen by the 8 coils of the SENSE example, 4× and 8× Cartesian, and its baselines.
+smooth phase) seen by the 8 coils of the SENSE example, 4× and 8× Cartesian, and its baselines
+(and those of the single-coil models/mri_complex.uq).
 
 Run from the repository root (python3 with numpy, `bart` on PATH for the baselines):
     python3 examples/multicoil/complex.py [OUT_DIR]      (baselines; default uq-out/baselines)
@@ -61,21 +62,27 @@ def main(out):
         mask = np.load(f"{DATA}/mask{a}.npy")
         y = simulate(truth, smaps, mask, rng)
         np.save(f"{DATA}/kspace{a}_complex_8.npy", y.astype(np.complex64))
-        data[a] = (y.astype(np.complex64).astype(np.complex128), mask, simulate(tune_truth, smaps, mask, rng))
+        y_tune = simulate(tune_truth, smaps, mask, rng)
+        data[a] = (y.astype(np.complex64).astype(np.complex128), mask, y_tune, smaps)
     print(f"wrote {DATA}/kspace{{4,8}}_complex_8.npy")
+    # Single coil (models/mri_complex.uq's own data and mask; a map of ones), tuned the same way.
+    mask1, ones = np.load("examples/data/mri_mask.npy"), np.ones((1, 64, 64), complex)
+    y1 = np.load("examples/data/mri_complex_kspace.npy").astype(np.complex128)[None]
+    data["single"] = (y1, mask1, simulate(tune_truth, ones, mask1, rng), ones)
     os.makedirs(out, exist_ok=True)
     report = {"lambda_grid": LAMBDAS, "iterations": ITERS, "tune_slice": TUNE, "settings": {}}
-    for a, (y, mask, y_tune) in data.items():
-        tune = {lam: psnr(pics(y_tune, smaps, lam), tune_truth) for lam in LAMBDAS}
+    for a, (y, mask, y_tune, maps) in data.items():
+        tune = {lam: psnr(pics(y_tune, maps, lam), tune_truth) for lam in LAMBDAS}
         best = max(tune, key=tune.get)
-        x = pics(y, smaps, best)
-        adj = (np.conj(smaps) * np.fft.ifft2(mask * y, norm="ortho")).sum(0)
-        np.save(f"{out}/cart{a}_complex_8_pics.npy", x)
-        np.save(f"{out}/cart{a}_complex_8_adjoint.npy", adj)
+        x = pics(y, maps, best)
+        adj = (np.conj(maps) * np.fft.ifft2(mask * y, norm="ortho")).sum(0)
+        name = "single_complex" if a == "single" else f"cart{a}_complex_8"
+        np.save(f"{out}/{name}_pics.npy", x)
+        np.save(f"{out}/{name}_adjoint.npy", adj)
         rec = {"tuning_psnr": {str(k): round(v, 2) for k, v in tune.items()}, "lambda": best,
                "pics": round(psnr(x, truth), 2), "adjoint": round(psnr(adj, truth), 2)}
-        report["settings"][f"cart{a}_complex"] = rec
-        print(f"cart{a}_complex", json.dumps(rec))
+        report["settings"][name] = rec
+        print(name, json.dumps(rec))
     with open(f"{out}/baselines_complex.json", "w") as f:
         json.dump(report, f, indent=1)
 
