@@ -72,6 +72,8 @@ fn complex_score_prior_checks_and_samples_with_bart_files() {
         .args([
             "sample", "--quiet", "--format", "npy,cfl", "--chains", "2", "--rounds", "1",
         ])
+        // The planner picks DPS for a complex VE prior; annealed HMC at quick settings is faster.
+        .args(["--sampler", "annealed_hmc"])
         .args(QUICK_ANNEALED)
         .arg("--out")
         .arg(&out)
@@ -133,7 +135,8 @@ fn complex_score_prior_checks_and_samples_with_bart_files() {
         .args([
             "sample", "--quiet", "--chains", "2", "--rounds", "1", "--gamma", "0.5",
         ])
-        .args(["--sigma-min", "0.1", "--steps", "2", "--correct", "2", "--out"])
+        .args(["--sigma-min", "0.1", "--steps", "2", "--correct", "2"])
+        .args(["--sampler", "annealed_hmc", "--out"])
         .arg(&out)
         .arg(&model)
         .output()

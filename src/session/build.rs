@@ -218,6 +218,10 @@ pub fn build(model: &Model, data: Vec<Value>, has_init: bool) -> Result<Built, V
         has_observations: !model.observations.is_empty(),
         terms: term_notes,
         supn: None,
+        complex: (model.latents.iter())
+            .filter(|l| l.ty.is_complex())
+            .map(|l| l.name.clone())
+            .collect(),
     };
     let mut observations = Vec::new();
     for o in &model.observations {

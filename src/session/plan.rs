@@ -21,6 +21,8 @@ pub struct PlanInput {
     pub terms: Vec<(String, String)>,
     /// The model's `supn` prior, if any, and whether its exact Gaussian conditional applies.
     pub supn: Option<SupnFit>,
+    /// Latents with complex values (a complex image's score network has re, im channels).
+    pub complex: Vec<String>,
 }
 
 /// A `supn(file, z)` prior as the planner sees it.
@@ -60,6 +62,13 @@ impl PlanInput {
     /// A noise-conditional prior with a range of levels to anneal through.
     pub fn ve(&self) -> Option<&str> {
         self.first(|k| matches!(k, NoiseKind::Ve { .. }) && one_level(k).is_none())
+    }
+
+    /// A complex latent with a VE prior to anneal through, in a model with observations: DPS through
+    /// the network's VP view beats annealed HMC on every complex MRI example (`docs/samplers.md`).
+    pub fn complex_ve(&self) -> Option<&str> {
+        self.ve()
+            .filter(|n| self.has_observations && self.complex.iter().any(|c| c == n))
     }
 
     /// A prior with a score at one noise level only: `Fixed`, or a VE network trained at a single σ.
@@ -200,6 +209,7 @@ mod tests {
             has_observations: true,
             terms: Vec::new(),
             supn: None,
+            complex: Vec::new(),
         }
     }
 
@@ -241,9 +251,20 @@ mod tests {
         let req = |kinds, name| plan(&input(kinds), sampler(name), "--sampler");
         let p = req(vec![NoiseKind::Analytic], "mala").unwrap();
         assert!(p.reason.contains("--sampler") && !p.score_only_mh && p.view.is_none());
-        // The automatic choices need no view.
+        // The automatic choices need no view, but for a complex image with a VE prior: DPS through
+        // the VP view (annealed Langevin still draws from the prior alone).
         assert!(plan(&input(vec![vp.clone()]), None, "").unwrap().view.is_none());
         assert!(plan(&input(vec![ve.clone()]), None, "").unwrap().view.is_none());
+        let mut complex = input(vec![ve.clone()]);
+        complex.complex = vec!["x0".into()];
+        let p = plan(&complex, None, "").unwrap();
+        assert_eq!(p.sampler.name, "dps");
+        assert!(p.view.is_some() && p.reason.contains("complex"), "{}", p.reason);
+        complex.has_observations = false;
+        assert_eq!(
+            plan(&complex, None, "").unwrap().sampler.name,
+            "annealed_langevin"
+        );
     }
 
     /// A supn prior with a linear-Gaussian likelihood gets Gibbs (with no note on exact latents);

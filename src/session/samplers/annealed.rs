@@ -45,7 +45,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         Uses::count("correct", ANNEALED_CORRECT),
     ],
     auto: |m| {
-        m.ve().filter(|_| m.vp().is_none()).map(|n| {
+        m.ve().filter(|_| m.vp().is_none() && m.complex_ve().is_none()).map(|n| {
             format!("the prior of `{n}` is a noise-conditional (VE) score network, so annealed HMC with a score-only Metropolis correction is used, with a MALA corrector at σ_min after the last level")
         })
     },

@@ -33,6 +33,9 @@ pub const DPS: SamplerDef = SamplerDef {
         Uses::count("correct", DPS_CORRECT),
     ],
     auto: |m| {
+        if let Some(n) = m.complex_ve().filter(|_| m.priors.len() == 1 + m.terms.len()) {
+            return Some(format!("the prior of `{n}` is a VE score network over a complex image, so diffusion posterior sampling (DPS) is used (on complex MRI it beats annealed HMC by 1.4–2.4 dB: docs/samplers.md), then a MALA corrector with the score-only Metropolis correction finishes each sample"));
+        }
         m.vp().filter(|_| m.priors.len() == 1 + m.terms.len()).map(|n| {
             if m.has_init {
                 format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF), then a MALA corrector with the score-only Metropolis correction finishes each sample")
