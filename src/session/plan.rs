@@ -64,11 +64,13 @@ impl PlanInput {
         self.first(|k| matches!(k, NoiseKind::Ve { .. }) && one_level(k).is_none())
     }
 
-    /// A complex latent with a VE prior to anneal through, in a model with observations: DPS through
-    /// the network's VP view beats annealed HMC on every complex MRI example (`docs/samplers.md`).
+    /// The one score latent, complex, with a VE prior to anneal through, in a model with
+    /// observations: DPS through the network's VP view beats annealed HMC on every complex MRI
+    /// example (`docs/samplers.md`). With several score latents DPS does not apply.
     pub fn complex_ve(&self) -> Option<&str> {
+        let one = self.priors.len() == 1 + self.terms.len();
         self.ve()
-            .filter(|n| self.has_observations && self.complex.iter().any(|c| c == n))
+            .filter(|n| one && self.has_observations && self.complex.iter().any(|c| c == n))
     }
 
     /// A prior with a score at one noise level only: `Fixed`, or a VE network trained at a single σ.
@@ -265,6 +267,10 @@ mod tests {
             plan(&complex, None, "").unwrap().sampler.name,
             "annealed_langevin"
         );
+        // Two score latents: DPS does not apply, annealed HMC runs as for real images.
+        let mut two = input(vec![ve.clone(), ve.clone()]);
+        two.complex = vec!["x0".into()];
+        assert_eq!(plan(&two, None, "").unwrap().sampler.name, "annealed_hmc");
     }
 
     /// A supn prior with a linear-Gaussian likelihood gets Gibbs (with no note on exact latents);

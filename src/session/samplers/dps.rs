@@ -33,7 +33,7 @@ pub const DPS: SamplerDef = SamplerDef {
         Uses::count("correct", DPS_CORRECT),
     ],
     auto: |m| {
-        if let Some(n) = m.complex_ve().filter(|_| m.priors.len() == 1 + m.terms.len()) {
+        if let Some(n) = m.complex_ve() {
             return Some(format!("the prior of `{n}` is a VE score network over a complex image, so diffusion posterior sampling (DPS) is used (on complex MRI it beats annealed HMC by 1.4–2.4 dB: docs/samplers.md), then a MALA corrector with the score-only Metropolis correction finishes each sample"));
         }
         m.vp().filter(|_| m.priors.len() == 1 + m.terms.len()).map(|n| {
