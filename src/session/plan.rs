@@ -68,9 +68,15 @@ impl PlanInput {
     /// observations: DPS through the network's VP view beats annealed HMC on every complex MRI
     /// example (`docs/samplers.md`). With several score latents DPS does not apply.
     pub fn complex_ve(&self) -> Option<&str> {
-        let one = self.priors.len() == 1 + self.terms.len();
+        let one = self.score_latents() == 1;
         self.ve()
             .filter(|n| one && self.has_observations && self.complex.iter().any(|c| c == n))
+    }
+
+    /// Latents whose prior is not evaluated exactly through the graph (score networks, analytic
+    /// priors with a score view): what DPS counts when it samples one of them.
+    pub fn score_latents(&self) -> usize {
+        self.priors.len() - self.terms.len()
     }
 
     /// A prior with a score at one noise level only: `Fixed`, or a VE network trained at a single σ.

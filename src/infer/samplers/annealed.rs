@@ -30,6 +30,7 @@ use crate::infer::run::{
     RunConfig, RunError, RunOutput,
 };
 use crate::infer::target::Posterior;
+use crate::infer::HMC_TARGET_ACCEPT;
 
 /// Settings of annealed HMC; the defaults of a `uq` run are in the sampler registry
 /// (`session/samplers/annealed.rs`).
@@ -371,8 +372,9 @@ fn anneal_batch(
     };
     let mut level_accept = Vec::with_capacity(levels);
     let mut accept_sum = 0.0;
-    // Per run: ε as `level_adapt` has scaled it so far (the heuristic's ε under the paper's rule).
-    let delta = cfg.target_accept.unwrap_or(0.8);
+    // Per run: ε as `level_adapt` has scaled it so far (the heuristic's ε under the paper's rule),
+    // towards the acceptance the σ_min warm-up also adapts to.
+    let delta = cfg.target_accept.unwrap_or(HMC_TARGET_ACCEPT);
     let mut eps_now = eps.clone();
     for (i, &sigma) in sigmas.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {

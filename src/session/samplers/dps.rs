@@ -36,7 +36,7 @@ pub const DPS: SamplerDef = SamplerDef {
         if let Some(n) = m.complex_ve() {
             return Some(format!("the prior of `{n}` is a VE score network over a complex image, so diffusion posterior sampling (DPS) is used (on complex MRI it beats annealed HMC by 1.4–2.4 dB: docs/samplers.md), then a MALA corrector with the score-only Metropolis correction finishes each sample"));
         }
-        m.vp().filter(|_| m.priors.len() == 1 + m.terms.len()).map(|n| {
+        m.vp().filter(|_| m.score_latents() == 1).map(|n| {
             if m.has_init {
                 format!("the prior of `{n}` is a VP diffusion model and an initial estimate was given, so DPS starts from it (CCDF), then a MALA corrector with the score-only Metropolis correction finishes each sample")
             } else {
@@ -45,7 +45,7 @@ pub const DPS: SamplerDef = SamplerDef {
         })
     },
     // A VE network runs through its VP view (the planner says so).
-    accepts: |m| match (m.vp().or(m.ve()), m.priors.len() - m.terms.len()) {
+    accepts: |m| match (m.vp().or(m.ve()), m.score_latents()) {
         (Some(_), 1) => Ok(()),
         // Analytic priors run through their exact VP view (a flat prior has none: the run says so).
         (None, 1) if m.all_exact() => Ok(()),
