@@ -1,6 +1,7 @@
 //! The posterior built from a checked model: graph likelihoods + per-latent priors, batched over chains.
 
 mod layout;
+mod level;
 mod linear;
 mod measure;
 mod terms;
@@ -58,6 +59,9 @@ pub struct GraphPosterior {
     plan: Plan,
     grad_evals: AtomicU64,
     has_density: bool,
+    /// Per observation, the share of an annealing level's noise its mean carries (`level.rs`),
+    /// estimated at the first evaluation at a level above 0.
+    level_gains: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl GraphPosterior {
@@ -102,6 +106,7 @@ impl GraphPosterior {
             plan,
             grad_evals: AtomicU64::new(0),
             has_density,
+            level_gains: std::sync::OnceLock::new(),
         })
     }
 
@@ -192,8 +197,9 @@ impl GraphPosterior {
             .map_err(|e| EvalError::NonFinite(e.to_string()))
     }
 
-    /// Exact log-likelihood and its gradient at one unconstrained point (annealing level `sigma`):
-    /// the observations, the prior terms (at level 0) and the transforms' log-Jacobians.
+    /// Exact log-likelihood and its gradient at one unconstrained point (annealing level `sigma`, the
+    /// share of it each observation's mean carries from `level.rs`): the observations, the prior
+    /// terms (at level 0) and the transforms' log-Jacobians.
     pub fn likelihood(
         &self,
         row: ndarray::ArrayView1<f64>,
@@ -208,7 +214,9 @@ impl GraphPosterior {
                 .get(id.0)
                 .ok_or_else(|| EvalError::Fatal("node out of range".into()))
         };
-        for obs in &self.observations {
+        let gains = (sigma > 0.0).then(|| self.level_gains.get_or_init(|| level::level_gains(self)));
+        for (i, obs) in self.observations.iter().enumerate() {
+            let sigma = sigma * gains.and_then(|g| g.get(i)).copied().unwrap_or(1.0);
             let y = self
                 .data
                 .get(obs.data)
