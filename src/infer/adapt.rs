@@ -171,6 +171,20 @@ impl Welford {
 pub struct DiagMassAdaptation {
     schedule: WindowSchedule,
     welford: Welford,
+    /// The points of the initial buffer's second half (for [`WindowEvent::InitEnd`]).
+    early: Welford,
+}
+
+/// What a warm-up transition ended, per [`DiagMassAdaptation::observe_window`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowEvent {
+    /// Nothing.
+    None,
+    /// The initial fast buffer, with the mean of its second half's points (the chain has left its
+    /// initial point by then; the window's variances are not known yet).
+    InitEnd(Array1<f64>),
+    /// A slow window: the new inverse-mass diagonal and the mean of the window's points.
+    WindowEnd(Array1<f64>, Array1<f64>),
 }
 
 impl DiagMassAdaptation {
@@ -178,20 +192,29 @@ impl DiagMassAdaptation {
         Self {
             schedule: WindowSchedule::new(warmup),
             welford: Welford::new(dim),
+            early: Welford::new(dim),
         }
     }
 
     /// Observe the position after a warm-up transition; at the end of a slow window returns the new
     /// inverse mass diagonal (the caller then re-initialises and restarts the step size).
     pub fn observe(&mut self, x: ArrayView1<f64>) -> Option<Array1<f64>> {
-        self.observe_window(x).map(|(var, _)| var)
+        match self.observe_window(x) {
+            WindowEvent::WindowEnd(var, _) => Some(var),
+            _ => None,
+        }
     }
 
-    /// [`Self::observe`], and at a window's end also the mean of the window's points.
-    pub fn observe_window(&mut self, x: ArrayView1<f64>) -> Option<(Array1<f64>, Array1<f64>)> {
+    /// [`Self::observe`], and also the end of the initial buffer, and at a window's end the mean of
+    /// the window's points.
+    pub fn observe_window(&mut self, x: ArrayView1<f64>) -> WindowEvent {
         let s = &mut self.schedule;
         if s.in_window() {
             self.welford.add(x);
+        }
+        let init_end = s.enabled && s.init_buffer > 0 && s.counter + 1 == s.init_buffer;
+        if s.enabled && s.counter < s.init_buffer && 2 * s.counter + 1 >= s.init_buffer {
+            self.early.add(x);
         }
         let out = if s.at_window_end() {
             s.compute_next_window();
@@ -203,9 +226,12 @@ impl DiagMassAdaptation {
             };
             let done = std::mem::replace(&mut self.welford, Welford::new(x.len()));
             let mean = if done.n > 0 { done.mean } else { x.to_owned() };
-            Some((var.mapv(|v| (n / (n + 5.0)) * v + 1e-3 * (5.0 / (n + 5.0))), mean))
+            WindowEvent::WindowEnd(var.mapv(|v| (n / (n + 5.0)) * v + 1e-3 * (5.0 / (n + 5.0))), mean)
+        } else if init_end {
+            let done = std::mem::replace(&mut self.early, Welford::new(x.len()));
+            WindowEvent::InitEnd(if done.n > 0 { done.mean } else { x.to_owned() })
         } else {
-            None
+            WindowEvent::None
         };
         s.counter += 1;
         out
@@ -262,5 +288,19 @@ mod tests {
         let var = (n - 1.0 / n) / (n - 1.0);
         let want = n / (n + 5.0) * var + 1e-3 * 5.0 / (n + 5.0);
         assert!((v[0] - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn initial_buffer_end_gives_the_mean_of_its_second_half() {
+        // 100 warm-up: an initial buffer of 15 (iterations 0..=14); its second half is 7..=14.
+        let mut m = DiagMassAdaptation::new(1, 100);
+        let mut events = Vec::new();
+        for i in 0..20 {
+            let e = m.observe_window(ndarray::array![i as f64].view());
+            if e != WindowEvent::None {
+                events.push((i, e));
+            }
+        }
+        assert_eq!(events, vec![(14, WindowEvent::InitEnd(ndarray::array![10.5]))]);
     }
 }

@@ -5,7 +5,10 @@
 //! transition, and (diagonal metric) the windowed variance estimate, after which the step size is
 //! searched again from the current point and dual averaging restarts. With the low-rank metric
 //! the Hessian's correction (`lowrank.rs`) is added at every window's end, at the mean of the
-//! window's points. Not at the initial points, nor at the chain's last point: on posteriordb's
+//! window's points, and once before the first window, at the end of the initial buffer, on the
+//! identity diagonal at the mean of the buffer's second half (a posterior conditioned like a
+//! deblurring one otherwise spends the whole first window, at trees of depth 10, on the identity
+//! metric). Not at the initial points, nor at the chain's last point: on posteriordb's
 //! sblrc-blr with σ unknown, a Hessian taken at Stan's random initial point (log σ = −2 makes the
 //! coefficients' curvature 50× the posterior's) or at one warm-up point left one or two of 4 chains
 //! with a step near 3e-4 and divergences at seeds 1, 2 and 31; from the window's mean every chain is
@@ -16,7 +19,7 @@ use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::adapt::{DiagMassAdaptation, DualAveraging};
+use super::adapt::{DiagMassAdaptation, DualAveraging, WindowEvent};
 use super::heuristic::{init_step_size, Spent};
 use super::kernels::{ChainState, KernelError, Metric, StepInfo};
 use super::lowrank::{low_rank_metric, MAX_RANK};
@@ -141,16 +144,21 @@ impl Warmup {
         }
         let mut spent = Spent::default();
         if let Some(mass) = self.mass.as_mut() {
-            let mut windows = Vec::new();
+            // (chain, the new diagonal, the point the Hessian is taken at); the diagonal is the
+            // identity at the initial buffer's end.
+            let mut windows: Vec<(usize, Window)> = Vec::new();
             for (c, m) in mass.iter_mut().enumerate() {
-                if let Some(window) = m.observe_window(states[c].position.view()) {
-                    windows.push((c, window));
+                match m.observe_window(states[c].position.view()) {
+                    WindowEvent::WindowEnd(var, mean) => windows.push((c, (var, mean))),
+                    WindowEvent::InitEnd(mean) if self.low_rank => {
+                        windows.push((c, (Array1::ones(mean.len()), mean)));
+                    }
+                    _ => {}
                 }
             }
             let updated: Vec<usize> = windows.iter().map(|(c, _)| *c).collect();
             if self.low_rank && !windows.is_empty() {
                 // Each chain from its own point and on its own stream, the chains in parallel.
-                // (chain, (the window's variances, the window's mean point), its stream)
                 let mut jobs: Vec<(usize, Window, &mut ChaCha8Rng)> = Vec::new();
                 let mut windows = windows.into_iter().peekable();
                 for (c, rng) in rngs.iter_mut().enumerate() {
