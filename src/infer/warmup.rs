@@ -5,10 +5,9 @@
 //! transition, and (diagonal metric) the windowed variance estimate, after which the step size is
 //! searched again from the current point and dual averaging restarts. With the low-rank metric
 //! the Hessian's correction (`lowrank.rs`) is added at every window's end, at the mean of the
-//! window's points, and once before the first window, at the end of the initial buffer, on the
-//! identity diagonal at the mean of the buffer's second half (a posterior conditioned like a
-//! deblurring one otherwise spends the whole first window, at trees of depth 10, on the identity
-//! metric). Not at the initial points, nor at the chain's last point: on posteriordb's
+//! window's points, and once early in the initial buffer, after its first 20 transitions, on the
+//! identity diagonal at the mean of their second half (a posterior conditioned like a deblurring one
+//! otherwise spends Stan's whole initial buffer of 75, at trees of depth 10, on the identity metric). Not at the initial points, nor at the chain's last point: on posteriordb's
 //! sblrc-blr with σ unknown, a Hessian taken at Stan's random initial point (log σ = −2 makes the
 //! coefficients' curvature 50× the posterior's) or at one warm-up point left one or two of 4 chains
 //! with a step near 3e-4 and divergences at seeds 1, 2 and 31; from the window's mean every chain is
@@ -145,12 +144,12 @@ impl Warmup {
         let mut spent = Spent::default();
         if let Some(mass) = self.mass.as_mut() {
             // (chain, the new diagonal, the point the Hessian is taken at); the diagonal is the
-            // identity at the initial buffer's end.
+            // identity after the early points.
             let mut windows: Vec<(usize, Window)> = Vec::new();
             for (c, m) in mass.iter_mut().enumerate() {
                 match m.observe_window(states[c].position.view()) {
                     WindowEvent::WindowEnd(var, mean) => windows.push((c, (var, mean))),
-                    WindowEvent::InitEnd(mean) if self.low_rank => {
+                    WindowEvent::Early(mean) if self.low_rank => {
                         windows.push((c, (Array1::ones(mean.len()), mean)));
                     }
                     _ => {}

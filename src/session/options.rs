@@ -97,7 +97,7 @@ pub const OPTIONS: &[OptionDef] = &[
         key: "metric",
         alias: None,
         kind: Kind::Word(&["diag", "lowrank"]),
-        help: "HMC/NUTS metric adapted in warm-up: Stan's diagonal, or the diagonal plus a low-rank correction from Lanczos on the Hessian at the initial buffer's end and at every window's end (for correlations not aligned with the axes: deblurring, MRI; the default for NUTS).",
+        help: "HMC/NUTS metric adapted in warm-up: Stan's diagonal, or the diagonal plus a low-rank correction from Lanczos on the Hessian after 20 warm-up iterations and at every window's end (for correlations not aligned with the axes: deblurring, MRI; the default for NUTS).",
     },
     real("gamma", 0.0, 1.0, "Geometric factor γ of the noise schedule σ_{i+1} = γ σ_i."),
     real("sigma0", 0.0, f64::INFINITY, "First noise level σ_0 of the schedule."),
