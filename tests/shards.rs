@@ -297,3 +297,33 @@ fn network_rows_at_their_own_levels_give_the_same_bits() {
         }
     }
 }
+
+/// `score_and_vjp` (one forward pass, the cotangent computed from its output, as DPS asks) gives the
+/// bits of `score` then `score_vjp` with that cotangent, for the VE and the VP prior.
+#[test]
+fn network_score_and_vjp_on_one_pass_give_the_same_bits() {
+    use rand::{Rng, SeedableRng};
+    use uq::score::{NetworkPrior, ScoreModel};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for (file, level) in [
+        ("models/head64_ve.safetensors", 0.1),
+        ("models/head64_vp.safetensors", 500.0),
+    ] {
+        let prior = NetworkPrior::load(&root.join(file)).unwrap();
+        let dim = prior.dim();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let x = ndarray::Array2::from_shape_fn((3, dim), |_| rng.random_range(0.0..1.0));
+        // A cotangent that depends on the output, like DPS's.
+        let cot = |s: &ndarray::Array2<f64>| s.mapv(|v| (0.3 * v).sin());
+        let (s, j) = prior.score_and_vjp(x.view(), level, &mut |s| Ok(cot(s))).unwrap();
+        let s2 = prior.score(x.view(), level).unwrap();
+        let j2 = prior.score_vjp(x.view(), level, cot(&s2).view()).unwrap();
+        assert!(s == s2, "{file}: score differs");
+        assert!(j == j2, "{file}: VJP differs");
+        // An error of the cotangent is the call's error.
+        let e = prior.score_and_vjp(x.view(), level, &mut |_| {
+            Err(uq::score::ScoreError("no cotangent".into()))
+        });
+        assert!(e.is_err_and(|e| e.to_string().contains("no cotangent")), "{file}");
+    }
+}

@@ -56,6 +56,20 @@ pub trait ScoreModel: Send + Sync {
         level: f64,
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError>;
+    /// `s(x, level)` and the VJP `vᵀ ∂s/∂x` with `v = f(s)` (a cotangent that depends on the score,
+    /// as DPS's does). A network runs one forward pass for both; by default this is
+    /// [`ScoreModel::score`] then [`ScoreModel::score_vjp`], with the same bits.
+    fn score_and_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+    ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+        let s = self.score(x, level)?;
+        let v = f(&s)?;
+        let j = self.score_vjp(x, level, v.view())?;
+        Ok((s, j))
+    }
     /// `s(x_i, levels[i])` for each row: a level per row (a batch gathered from several runs, see
     /// [`Hub`]). Each row's bits equal those of [`ScoreModel::score`] at its level; by default the
     /// rows of each level are evaluated together.
@@ -124,6 +138,14 @@ impl<T: ScoreModel + ?Sized> ScoreModel for &T {
     ) -> Result<Array2<f64>, ScoreError> {
         (**self).score_vjp(x, level, v)
     }
+    fn score_and_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+    ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+        (**self).score_and_vjp(x, level, f)
+    }
     fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
         (**self).score_rows(x, levels)
     }
@@ -170,6 +192,14 @@ impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
         v: ArrayView2<f64>,
     ) -> Result<Array2<f64>, ScoreError> {
         (**self).score_vjp(x, level, v)
+    }
+    fn score_and_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+    ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+        (**self).score_and_vjp(x, level, f)
     }
     fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
         (**self).score_rows(x, levels)

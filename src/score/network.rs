@@ -298,6 +298,45 @@ impl ScoreModel for NetworkPrior {
         Self::to_rows(g)
     }
 
+    fn score_and_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+    ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+        let Some(fast) = &self.fast else {
+            let s = self.score(x, level)?;
+            let v = f(&s)?;
+            let j = self.score_vjp(x, level, v.view())?;
+            return Ok((s, j));
+        };
+        // The bits of `score` then `score_vjp`: the same conversions around one forward pass.
+        let xs = self.fast_input(x)?;
+        let (lv, factor) = self.level_value(level)?;
+        let (_, h, w) = self.chw();
+        let mut score = None;
+        let mut cotangent = |out: &[f32]| -> candle_core::Result<Vec<f32>> {
+            let rows = out.iter().map(|&o| f64::from(o) * factor).collect();
+            let s =
+                Array2::from_shape_vec(x.dim(), rows).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+            let v = f(&s).map_err(|e| candle_core::Error::Msg(e.0))?;
+            if v.dim() != x.dim() {
+                candle_core::bail!("VJP vectors of shape {:?} for inputs {:?}", v.dim(), x.dim())
+            }
+            score = Some(s);
+            Ok(v.iter().map(|&a| a as f32 * factor as f32).collect())
+        };
+        let (_, g) = fast
+            .vjp_of_output(&xs, &vec![lv as f32; x.nrows()], h, w, &mut cotangent)
+            .map_err(cerr)?;
+        self.count(2 * x.nrows());
+        let scale = self.header.data_scale;
+        let rows = g.into_iter().map(|a| f64::from(a) * scale).collect();
+        let j = Array2::from_shape_vec(x.dim(), rows).map_err(|e| ScoreError(e.to_string()))?;
+        let s = score.ok_or_else(|| ScoreError("the network gave no output".into()))?;
+        Ok((s, j))
+    }
+
     fn score_rows(&self, x: ArrayView2<f64>, levels: &[f64]) -> Result<Array2<f64>, ScoreError> {
         let Some(fast) = &self.fast else {
             return super::by_level(x, levels, None, |x, level, _| self.score(x, level));

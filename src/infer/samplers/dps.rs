@@ -165,37 +165,51 @@ pub fn run_dps_streams(
         let ab = sched.alpha_bar[k];
         let ab_prev = if k > 0 { sched.alpha_bar[k - 1] } else { 1.0 };
         let beta = 1.0 - ab / ab_prev;
-        let s = prior
-            .score(x.view(), t as f64)
-            .map_err(|e| EvalError::Fatal(e.to_string()))?;
-        x0 = (&x + &(&s * (1.0 - ab))) / ab.sqrt();
-        // Data consistency through x̂₀ (in data units), per chain; the image sits at `offset` of the
-        // posterior's row (other latents, a noise level, do not enter the measurement).
-        let meas: Vec<Result<(f64, Array1<f64>), EvalError>> = (0..chains)
-            .into_par_iter()
-            .map(|c| {
-                let mut row = Array1::zeros(full);
-                row.slice_mut(ndarray::s![offset..offset + dim])
-                    .assign(&x0.row(c).mapv(|v| v / scale));
-                post.measurement_norm(row.view())
-            })
-            .collect();
+        // x̂₀ from the score, the measurement's gradient g at x̂₀ (in data units, per chain; the image
+        // sits at `offset` of the posterior's row, other latents do not enter the measurement), then
+        // the network's VJP of g on the same forward pass.
         let mut g = Array2::<f64>::zeros((chains, dim));
         let mut mean_res = 0.0;
-        for (c, m) in meas.into_iter().enumerate() {
-            let (norm, grad) = m?;
-            mean_res += norm / chains as f64;
-            g.row_mut(c)
-                .assign(&(grad.slice(ndarray::s![offset..offset + dim]).to_owned() / scale));
-        }
-        // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ.
-        // No data term (a prior-only model): plain ancestral sampling, no network VJP needed.
-        let jt = if g.iter().all(|v| *v == 0.0) {
-            Array2::zeros(g.raw_dim())
+        let mut failed: Option<EvalError> = None;
+        let mut guidance = |s: &Array2<f64>| -> Result<Array2<f64>, crate::score::ScoreError> {
+            x0 = (&x + &(s * (1.0 - ab))) / ab.sqrt();
+            let meas: Vec<Result<(f64, Array1<f64>), EvalError>> = (0..chains)
+                .into_par_iter()
+                .map(|c| {
+                    let mut row = Array1::zeros(full);
+                    row.slice_mut(ndarray::s![offset..offset + dim])
+                        .assign(&x0.row(c).mapv(|v| v / scale));
+                    post.measurement_norm(row.view())
+                })
+                .collect();
+            for (c, m) in meas.into_iter().enumerate() {
+                match m {
+                    Ok((norm, grad)) => {
+                        mean_res += norm / chains as f64;
+                        g.row_mut(c)
+                            .assign(&(grad.slice(ndarray::s![offset..offset + dim]).to_owned() / scale));
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        return Err(crate::score::ScoreError("the measurement failed".into()));
+                    }
+                }
+            }
+            Ok(g.clone())
+        };
+        // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ. A prior-only model has no data term: plain
+        // ancestral sampling, no network VJP.
+        let jt = if post.observations().is_empty() {
+            let s = prior
+                .score(x.view(), t as f64)
+                .map_err(|e| EvalError::Fatal(e.to_string()))?;
+            guidance(&s).map_err(|e| EvalError::Fatal(e.to_string()))?;
+            Array2::zeros((chains, dim))
         } else {
-            prior
-                .score_vjp(x.view(), t as f64, g.view())
-                .map_err(|e| EvalError::Fatal(e.to_string()))?
+            match prior.score_and_vjp(x.view(), t as f64, &mut guidance) {
+                Ok((_, jt)) => jt,
+                Err(e) => return Err(failed.take().unwrap_or(EvalError::Fatal(e.to_string()))),
+            }
         };
         let grad_x = (&g + &(&jt * (1.0 - ab))) / ab.sqrt();
         // Ancestral DDPM step: posterior mean, plus noise of variance β or β̃ (no noise at the end).

@@ -335,15 +335,36 @@ impl FastUNet {
         h: usize,
         w: usize,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.vjp_of_output(x, levels, h, w, &mut |_| Ok(v.to_vec()))
+    }
+
+    /// `(net(x), vᵀ ∂net/∂x)` with `v = f(net(x))`, on one forward pass: the VJP uses the activations
+    /// of the forward that gave `f` its argument (DPS's cotangent depends on the network's output).
+    pub fn vjp_of_output(
+        &self,
+        x: &[f32],
+        levels: &[f32],
+        h: usize,
+        w: usize,
+        f: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let b = self.check(x, levels, h, w)?;
-        if v.len() != x.len() {
-            candle_core::bail!("VJP vector of {} values for {} inputs", v.len(), x.len())
-        }
         let mut ws = self.take_ws(b, h, w);
         self.load_input(&mut ws, x, levels);
         self.run_forward(&mut ws, &self.features(levels));
         let out = self.output(&ws, levels);
-        let mut g = self.out_grads(&mut ws, v, levels);
+        let v = match f(&out) {
+            Ok(v) if v.len() == x.len() => v,
+            Ok(v) => {
+                self.put_ws(ws);
+                candle_core::bail!("VJP vector of {} values for {} inputs", v.len(), x.len())
+            }
+            Err(e) => {
+                self.put_ws(ws);
+                return Err(e);
+            }
+        };
+        let mut g = self.out_grads(&mut ws, &v, levels);
         self.run_vjp(&ws, &mut g);
         let full = g.input.to_dense();
         let c = g.input.c;
