@@ -326,4 +326,16 @@ fn network_score_and_vjp_on_one_pass_give_the_same_bits() {
         });
         assert!(e.is_err_and(|e| e.to_string().contains("no cotangent")), "{file}");
     }
+    // The VE network seen as a VP one (how DPS runs on it) passes the one pass through.
+    let ve = NetworkPrior::load(&root.join("models/head64_ve.safetensors")).unwrap();
+    let view = uq::score::VpView::of_ve(&ve).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let x = ndarray::Array2::from_shape_fn((2, view.dim()), |_| rng.random_range(0.0..1.0));
+    let cot = |s: &ndarray::Array2<f64>| s.mapv(|v| (0.3 * v).cos());
+    let before = ve.evaluations();
+    let (s, j) = view.score_and_vjp(x.view(), 200.0, &mut |s| Ok(cot(s))).unwrap();
+    assert_eq!(ve.evaluations() - before, 4, "one forward and one VJP per image");
+    let s2 = view.score(x.view(), 200.0).unwrap();
+    let j2 = view.score_vjp(x.view(), 200.0, cot(&s2).view()).unwrap();
+    assert!(s == s2 && j == j2, "the VP view of the VE network differs");
 }

@@ -124,6 +124,19 @@ impl<P: ScoreModel> ScoreModel for VpView<P> {
         Ok(self.inner.score_vjp((&x / r).view(), sigma, v)? / (r * r))
     }
 
+    fn score_and_vjp(
+        &self,
+        x: ArrayView2<f64>,
+        level: f64,
+        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+    ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+        let (r, sigma) = self.equivalent(level)?;
+        let (s, j) = self
+            .inner
+            .score_and_vjp((&x / r).view(), sigma, &mut |s| f(&(s / r)))?;
+        Ok((s / r, j / (r * r)))
+    }
+
     fn evaluations(&self) -> u64 {
         self.inner.evaluations()
     }
