@@ -42,6 +42,9 @@ pub(crate) fn check_vjp_shape(x: ArrayView2<f64>, v: ArrayView2<f64>) -> Result<
 ///
 /// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved
 /// (re, im) pairs, so the flat gradient is exactly the `∂/∂re + i ∂/∂im` convention.
+/// The cotangent of [`ScoreModel::score_and_vjp`] as a function of the score.
+pub type Cotangent<'a> = dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError> + 'a;
+
 /// `level` is σ for `Analytic`/`Ve`/`Fixed` priors and the timestep `t` for `Vp` priors.
 pub trait ScoreModel: Send + Sync {
     /// Length of one flat sample.
@@ -63,7 +66,7 @@ pub trait ScoreModel: Send + Sync {
         &self,
         x: ArrayView2<f64>,
         level: f64,
-        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+        f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         let s = self.score(x, level)?;
         let v = f(&s)?;
@@ -142,7 +145,7 @@ impl<T: ScoreModel + ?Sized> ScoreModel for &T {
         &self,
         x: ArrayView2<f64>,
         level: f64,
-        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+        f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         (**self).score_and_vjp(x, level, f)
     }
@@ -197,7 +200,7 @@ impl<T: ScoreModel + ?Sized> ScoreModel for Box<T> {
         &self,
         x: ArrayView2<f64>,
         level: f64,
-        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+        f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         (**self).score_and_vjp(x, level, f)
     }

@@ -15,7 +15,7 @@ use super::file::{load_net, ScoreFileError};
 use super::header::{HeaderKind, ScoreHeader};
 use super::schedule::VpSchedule;
 use super::unet::UNet;
-use super::{NoiseKind, ScoreError, ScoreModel};
+use super::{Cotangent, NoiseKind, ScoreError, ScoreModel};
 
 fn cerr(e: candle_core::Error) -> ScoreError {
     ScoreError(format!("network evaluation failed: {e}"))
@@ -302,7 +302,7 @@ impl ScoreModel for NetworkPrior {
         &self,
         x: ArrayView2<f64>,
         level: f64,
-        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+        f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         let Some(fast) = &self.fast else {
             let s = self.score(x, level)?;

@@ -8,7 +8,7 @@
 //! β slope (1e-4 → 0.02 over 1000 steps) cut at the first timestep whose σ_t reaches σ_max (all
 //! 1000 when none does), and σ_t is clamped into the network's range.
 
-use super::{NoiseKind, NormalPrior, ScoreError, ScoreModel, VpSchedule};
+use super::{Cotangent, NoiseKind, NormalPrior, ScoreError, ScoreModel, VpSchedule};
 use ndarray::{Array2, ArrayView2};
 
 /// An analytic prior (one whose [`ScoreModel::has_vp_view`] is true) or a VE prior seen as a DDPM prior.
@@ -128,7 +128,7 @@ impl<P: ScoreModel> ScoreModel for VpView<P> {
         &self,
         x: ArrayView2<f64>,
         level: f64,
-        f: &mut dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError>,
+        f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         let (r, sigma) = self.equivalent(level)?;
         let (s, j) = self

@@ -39,7 +39,7 @@ pub(super) fn level_gains(post: &GraphPosterior) -> Vec<f64> {
     let Some(base) = means(post, &origin) else {
         return fallback;
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(0x1e7e_1a1);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x01e7_e1a1);
     let mut d: Vec<Vec<f64>> = base.iter().map(|m| vec![0.0; m.parts.len()]).collect();
     for _ in 0..PROBES {
         let mut x = origin.clone();
