@@ -42,6 +42,19 @@ pub(crate) fn check_vjp_shape(x: ArrayView2<f64>, v: ArrayView2<f64>) -> Result<
 ///
 /// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved
 /// (re, im) pairs, so the flat gradient is exactly the `∂/∂re + i ∂/∂im` convention.
+/// [`ScoreModel::score_and_vjp`] by two calls: [`ScoreModel::score`], then [`ScoreModel::score_vjp`].
+pub(crate) fn score_then_vjp<M: ScoreModel + ?Sized>(
+    model: &M,
+    x: ArrayView2<f64>,
+    level: f64,
+    f: &mut Cotangent<'_>,
+) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
+    let s = model.score(x, level)?;
+    let v = f(&s)?;
+    let j = model.score_vjp(x, level, v.view())?;
+    Ok((s, j))
+}
+
 /// The cotangent of [`ScoreModel::score_and_vjp`] as a function of the score.
 pub type Cotangent<'a> = dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError> + 'a;
 
@@ -68,10 +81,7 @@ pub trait ScoreModel: Send + Sync {
         level: f64,
         f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
-        let s = self.score(x, level)?;
-        let v = f(&s)?;
-        let j = self.score_vjp(x, level, v.view())?;
-        Ok((s, j))
+        score_then_vjp(self, x, level, f)
     }
     /// `s(x_i, levels[i])` for each row: a level per row (a batch gathered from several runs, see
     /// [`Hub`]). Each row's bits equal those of [`ScoreModel::score`] at its level; by default the

@@ -305,10 +305,7 @@ impl ScoreModel for NetworkPrior {
         f: &mut Cotangent<'_>,
     ) -> Result<(Array2<f64>, Array2<f64>), ScoreError> {
         let Some(fast) = &self.fast else {
-            let s = self.score(x, level)?;
-            let v = f(&s)?;
-            let j = self.score_vjp(x, level, v.view())?;
-            return Ok((s, j));
+            return super::score_then_vjp(self, x, level, f);
         };
         // The bits of `score` then `score_vjp`: the same conversions around one forward pass.
         let xs = self.fast_input(x)?;
