@@ -38,10 +38,6 @@ pub(crate) fn check_vjp_shape(x: ArrayView2<f64>, v: ArrayView2<f64>) -> Result<
     }
 }
 
-/// A prior known through its score `∇ log p_σ(x)`, batched over chains.
-///
-/// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved
-/// (re, im) pairs, so the flat gradient is exactly the `∂/∂re + i ∂/∂im` convention.
 /// [`ScoreModel::score_and_vjp`] by two calls: [`ScoreModel::score`], then [`ScoreModel::score_vjp`].
 pub(crate) fn score_then_vjp<M: ScoreModel + ?Sized>(
     model: &M,
@@ -58,6 +54,10 @@ pub(crate) fn score_then_vjp<M: ScoreModel + ?Sized>(
 /// The cotangent of [`ScoreModel::score_and_vjp`] as a function of the score.
 pub type Cotangent<'a> = dyn FnMut(&Array2<f64>) -> Result<Array2<f64>, ScoreError> + 'a;
 
+/// A prior known through its score `∇ log p_σ(x)`, batched over chains.
+///
+/// Positions are flat real vectors, one row per chain; a complex latent is stored as interleaved
+/// (re, im) pairs, so the flat gradient is exactly the `∂/∂re + i ∂/∂im` convention.
 /// `level` is σ for `Analytic`/`Ve`/`Fixed` priors and the timestep `t` for `Vp` priors.
 pub trait ScoreModel: Send + Sync {
     /// Length of one flat sample.

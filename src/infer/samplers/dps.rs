@@ -200,17 +200,17 @@ pub fn run_dps_streams(
         // ∇ₓ‖·‖ = (∂x̂₀/∂x)ᵀ g = (g + (1 − ᾱ) J_sᵀ g) / √ᾱ. A prior-only model has no data term: plain
         // ancestral sampling, no network VJP.
         let jt = if post.observations().is_empty() {
-            let s = prior
+            prior
                 .score(x.view(), t as f64)
-                .map_err(|e| EvalError::Fatal(e.to_string()))?;
-            guidance(&s).map_err(|e| EvalError::Fatal(e.to_string()))?;
-            Array2::zeros((chains, dim))
+                .and_then(|s| guidance(&s))
+                .map(|_| Array2::zeros((chains, dim)))
         } else {
-            match prior.score_and_vjp(x.view(), t as f64, &mut guidance) {
-                Ok((_, jt)) => jt,
-                Err(e) => return Err(failed.take().unwrap_or(EvalError::Fatal(e.to_string()))),
-            }
+            prior
+                .score_and_vjp(x.view(), t as f64, &mut guidance)
+                .map(|(_, jt)| jt)
         };
+        // A failed measurement is its own error, not the network's.
+        let jt = jt.map_err(|e| failed.take().unwrap_or_else(|| EvalError::Fatal(e.to_string())))?;
         let grad_x = (&g + &(&jt * (1.0 - ab))) / ab.sqrt();
         // Ancestral DDPM step: posterior mean, plus noise of variance β or β̃ (no noise at the end).
         let c0 = ab_prev.sqrt() * beta / (1.0 - ab);

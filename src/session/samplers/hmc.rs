@@ -46,12 +46,13 @@ pub const HMC: SamplerDef = SamplerDef {
             None if nuts => Mass::LowRank,
             None => Mass::Diagonal,
         };
-        let kernel = match s.opt_count("steps") {
-            None if mh == MhMode::Exact => KernelKind::Nuts { max_depth: 10, mass },
-            steps => KernelKind::Hmc {
-                steps: steps.unwrap_or(STATIC_STEPS),
+        let kernel = if nuts {
+            KernelKind::Nuts { max_depth: 10, mass }
+        } else {
+            KernelKind::Hmc {
+                steps: s.opt_count("steps").unwrap_or(STATIC_STEPS),
                 mass,
-            },
+            }
         };
         mcmc::run(built, s, (kernel, mh), progress, stop, summary, checks)
     },
