@@ -127,9 +127,11 @@ pub struct TrainArgs {
     /// SUPN: latent size M.
     #[arg(long, default_value_t = 32)]
     pub latent: usize,
-    /// SUPN: stencil of the precision's Cholesky factor (3 for 3×3, 5 for 5×5).
-    #[arg(long, default_value_t = 3)]
-    pub stencil: usize,
+    /// SUPN: stencil of the precision's Cholesky factor (3 for 3×3, 5 for 5×5; 1 for a diagonal
+    /// precision, the baseline). Default 3; with --resume, the checkpoint's, and a different one may
+    /// be given up to the end of stage 1 (the precision branch starts afresh).
+    #[arg(long)]
+    pub stencil: Option<usize>,
     /// SUPN: steps of stage 1 (the mean, with a fixed diagonal precision); default half of --steps.
     /// With --resume during stage 1 it moves the switch (not before the checkpoint's step).
     #[arg(long)]

@@ -19,9 +19,11 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
         anyhow::bail!("--kind supn trains on real images (one channel); `{data_name}` is complex");
     }
     let data = ImageSet::split_planes(images, args.size, args.holdout, args.seed, data_name)?;
-    let stencil = args.stencil;
-    if stencil < 3 || stencil.is_multiple_of(2) {
-        anyhow::bail!("--stencil {stencil}: give an odd size ≥ 3 (3 for 3×3, 5 for 5×5)");
+    let stencil = args.stencil.unwrap_or(3);
+    if stencil.is_multiple_of(2) {
+        anyhow::bail!(
+            "--stencil {stencil}: give an odd size (3 for 3×3, 5 for 5×5, 1 for a diagonal precision)"
+        );
     }
     // --channels is top to bottom (full resolution first), as for the U-Nets.
     let net = SupnConfig {
@@ -48,10 +50,25 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
         .clone()
         .unwrap_or_else(|| args.out.with_extension("ckpt.safetensors"));
     let mut trainer = match &args.resume {
-        Some(p) => SupnTrainer::resume(p, args.steps, args.stage1, data.train, data.heldout)
-            .with_context(|| format!("resuming from `{}`", p.display()))?,
+        Some(p) => SupnTrainer::resume(
+            p,
+            args.steps,
+            args.stage1,
+            args.stencil.map(|s| s / 2),
+            data.train,
+            data.heldout,
+        )
+        .with_context(|| format!("resuming from `{}`", p.display()))?,
         None => SupnTrainer::new(cfg, data.train, data.heldout)?,
     };
+    if trainer.cfg.seed != args.seed {
+        // The held-out split comes from --seed: another seed would train on held-out images.
+        anyhow::bail!(
+            "`{}` was trained with --seed {}: pass the same --seed (and --holdout) to resume, so that the held-out images stay held out",
+            args.resume.as_deref().unwrap_or(Path::new("?")).display(),
+            trainer.cfg.seed
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

@@ -111,8 +111,10 @@ pub fn config_from_metadata(path: &str, meta: &HashMap<String, String>) -> Resul
         )));
     };
     let stencil = num("stencil")?;
-    if stencil < 3 || stencil.is_multiple_of(2) {
-        return Err(bad(format!("stencil {stencil} (expected an odd size ≥ 3)")));
+    if stencil.is_multiple_of(2) {
+        return Err(bad(format!(
+            "stencil {stencil} (expected an odd size: 1 for a diagonal precision, 3, 5, …)"
+        )));
     }
     let cfg = SupnConfig {
         height,

@@ -23,7 +23,8 @@ pub struct SupnConfig {
     pub width: usize,
     /// The latent's length M.
     pub latent: usize,
-    /// Stencil radius r: a `(2r+1)×(2r+1)` neighbourhood, `2r² + 2r` off-diagonal planes.
+    /// Stencil radius r: a `(2r+1)×(2r+1)` neighbourhood, `2r² + 2r` off-diagonal planes (r = 0: a
+    /// diagonal precision, the baseline SUPN is compared with).
     pub radius: usize,
     /// Decoder channels from the smallest map up (the encoder uses them in reverse).
     pub channels: Vec<usize>,
@@ -63,9 +64,9 @@ impl SupnConfig {
         if self.latent == 0 || self.latent > 1 << 16 {
             return Err(format!("latent size {} (expected 1 to 65536)", self.latent));
         }
-        if self.radius == 0 || self.radius > 4 {
+        if self.radius > 4 {
             return Err(format!(
-                "stencil radius {} (expected 1 to 4: stencils 3×3 to 9×9)",
+                "stencil radius {} (expected 0 to 4: a diagonal precision, or stencils 3×3 to 9×9)",
                 self.radius
             ));
         }
@@ -157,6 +158,9 @@ impl Decoder {
         let raw = self.prec1.forward(&self.prec0.forward(f)?.silu()?)?;
         let k = raw.dim(1)? - 1;
         let s = ((raw.narrow(1, 0, 1)? / LOG_DIAG_BOUND)?.tanh()? * LOG_DIAG_BOUND)?;
+        if k == 0 {
+            return Ok(s);
+        }
         Tensor::cat(&[&s, &raw.narrow(1, 1, k)?], 1)
     }
 

@@ -95,7 +95,8 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 #[test]
 fn log_density_and_x_gradient_match_dense_linear_algebra() {
-    for radius in [1, 2] {
+    // Radius 0 is the diagonal precision (the baseline SUPN is compared with).
+    for radius in [0, 1, 2] {
         let cfg = small(radius);
         let model = SupnModel::from_tensors(&cfg, &tame(random_tensors(&cfg, 3), 0.3)).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -130,6 +131,17 @@ fn log_density_and_x_gradient_match_dense_linear_algebra() {
         for i in 0..n {
             let dv: f64 = (0..n).map(|j| lam[i * n + j] * e[j]).sum();
             assert!(close(pv[i], dv, 1e-10));
+        }
+        // The CG preconditioner's factor: L_c L_cᵀ has the diagonal of Λ + c I, and is Λ + c I
+        // when L is diagonal.
+        let shifted = precision(&f.shifted(2.5).dense(), n);
+        for i in 0..n {
+            for j in 0..n {
+                let want = lam[i * n + j] + if i == j { 2.5 } else { 0.0 };
+                if i == j || radius == 0 {
+                    assert!(close(shifted[i * n + j], want, 1e-12), "r={radius} ({i}, {j})");
+                }
+            }
         }
     }
 }
@@ -344,7 +356,18 @@ fn training_two_stages_checkpoints_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("c.safetensors");
     a.write_checkpoint(&ck).unwrap();
-    let mut b = SupnTrainer::resume(&ck, 40, None, train, held).unwrap();
+    let mut b = SupnTrainer::resume(&ck, 40, None, None, train.clone(), held.clone()).unwrap();
+    // The same stage-1 checkpoint trains the diagonal baseline (stencil 1): its precision branch
+    // is rebuilt with one plane, it learns, and its file loads.
+    let mut d = SupnTrainer::resume(&ck, 40, None, Some(0), train.clone(), held.clone()).unwrap();
+    for _ in 0..20 {
+        d.train_step().unwrap();
+    }
+    let ld = d.heldout_loss().unwrap();
+    assert!(ld < after1, "diagonal stage 2: {ld} vs {after1}");
+    let diag_out = dir.path().join("d.safetensors");
+    d.export(&diag_out, &[]).unwrap();
+    assert_eq!(SupnModel::load(&diag_out).unwrap().config().radius, 0);
     let stage2_start = {
         a.train_step().unwrap();
         b.train_step().unwrap()
@@ -356,6 +379,10 @@ fn training_two_stages_checkpoints_and_resumes() {
     }
     let (la, lb) = (a.heldout_loss().unwrap(), b.heldout_loss().unwrap());
     assert_eq!(la, lb, "resume is bit-identical");
+    // Once the factor has trained, its stencil is fixed.
+    b.write_checkpoint(&ck).unwrap();
+    let late = SupnTrainer::resume(&ck, 60, None, Some(0), train, held);
+    assert!(matches!(late, Err(e) if e.to_string().contains("cannot change")));
     // Stage 2 learns the precision: better than stage 1's fixed σ₀ = 0.1 for 0.02-noise images.
     assert!(la < after1, "stage 2: {la} vs {after1}");
     let out = dir.path().join("m.safetensors");

@@ -273,11 +273,14 @@ impl SupnTrainer {
 
     /// Continue from a checkpoint written by [`SupnTrainer::write_checkpoint`]; `steps` (the total
     /// to reach) may extend the run, and while it is still in stage 1 `stage1` may move the switch
-    /// to stage 2 (not before the checkpoint's step).
+    /// to stage 2 (not before the checkpoint's step). Up to the end of stage 1 (the precision branch
+    /// has not trained yet) `radius` may change the stencil: the branch's last layer is rebuilt, so
+    /// one stage-1 run serves a SUPN factor and its diagonal baseline.
     pub fn resume(
         path: &Path,
         steps: usize,
         stage1: Option<usize>,
+        radius: Option<usize>,
         train: Vec<Vec<f32>>,
         heldout: Vec<Vec<f32>>,
     ) -> Result<Self, SupnError> {
@@ -301,6 +304,18 @@ impl SupnTrainer {
             cfg.stage1 = s.max(step);
         }
         cfg.steps = steps.max(cfg.stage1);
+        let rebuilt = radius.filter(|&r| r != cfg.net.radius);
+        if let Some(r) = rebuilt {
+            if step > cfg.stage1 {
+                return Err(SupnError::Eval(format!(
+                    "the checkpoint is at step {step}, after stage 1 ended at {}: its {}×{} precision factor has trained, so the stencil cannot change now (resume without --stencil, or from a checkpoint taken at the end of stage 1)",
+                    cfg.stage1,
+                    2 * cfg.net.radius + 1,
+                    2 * cfg.net.radius + 1
+                )));
+            }
+            cfg.net.radius = r;
+        }
         let mut t = Self::new(cfg, train, heldout)?;
         t.step = step;
         t.adam.t = get("adam_t")?.parse().map_err(|_| bad("bad `adam_t`".into()))?;
@@ -319,6 +334,9 @@ impl SupnTrainer {
                 .map_err(|_| bad("bad `rng_word_pos`".into()))?,
         );
         for (name, var) in &t.vars {
+            if rebuilt.is_some() && name.starts_with("dec.prec1.") {
+                continue; // a new shape; start_stage2 sets it at the switch
+            }
             let find = |prefix: &str| {
                 tensors
                     .get(&format!("{prefix}{name}"))
