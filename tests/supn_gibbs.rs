@@ -368,6 +368,18 @@ fn map_objective_never_decreases_and_its_gradient_matches_finite_differences() {
         "{}",
         out.summary.extra["map"]
     );
+    // The draws come in antithetic pairs about x̂ = E[x | ẑ, y] (the run's own MAP): each pair's
+    // mean is x̂, so every chain's pair means agree to the solver's tolerance, and a pair differs.
+    let x = out.draws.slice(ndarray::s![.., .., 3..]);
+    let centre = (&x.slice(ndarray::s![0, 0, ..]) + &x.slice(ndarray::s![0, 1, ..])) / 2.0;
+    assert!(x.slice(ndarray::s![0, 0, ..]) != x.slice(ndarray::s![0, 1, ..]));
+    for c in 0..2 {
+        for k in (0..20).step_by(2) {
+            let m = (&x.slice(ndarray::s![c, k, ..]) + &x.slice(ndarray::s![c, k + 1, ..])) / 2.0;
+            let err = (&m - &centre).iter().fold(0.0f64, |a, d| a.max(d.abs()));
+            assert!(err < 1e-9, "chain {c} pair {k}: mean off x̂ by {err}");
+        }
+    }
 }
 
 /// M = 1: Gibbs z-draws against p(z | y) ∝ N(z; 0, 1) N(y; A μ(z), A Λ(z)⁻¹ Aᵀ + σ² I) by

@@ -123,6 +123,17 @@ impl Factor {
         self.solve_lt(&self.solve_l(e))
     }
 
+    /// The factor with its diagonal raised to `√(L_ii² + c)` (`c ≥ 0`), off-diagonals kept: `L_c L_cᵀ`
+    /// has the diagonal of `Λ + c I`, and equals it when L is diagonal. Its inverse (two triangular
+    /// solves) preconditions `Λ + AᵀA/σ²` with `c` the mean of AᵀA's diagonal over σ².
+    pub fn shifted(&self, c: f64) -> Factor {
+        let mut f = self.clone();
+        for s in &mut f.log_diag {
+            *s = 0.5 * ((2.0 * *s).exp() + c).ln();
+        }
+        f
+    }
+
     /// An exact draw `μ + L⁻ᵀ ε` from standard normal `eps`.
     pub fn draw(&self, mean: &[f64], eps: &[f64]) -> Vec<f64> {
         let v = self.solve_lt(eps);

@@ -1,6 +1,7 @@
 //! The exact Gaussian conditional of a SUPN image given z and linear-Gaussian data:
 //! x | z, y ~ N(P⁻¹ (Λμ + Aᵀ(y − b)/σ²), P⁻¹) with P = Λ(z) + AᵀA/σ², solved matrix-free by conjugate
-//! gradients preconditioned with Λ⁻¹ (two triangular solves), and drawn exactly by
+//! gradients preconditioned with `(L_c L_cᵀ)⁻¹` (two triangular solves; L_c is L with its diagonal
+//! raised to √(L_ii² + c), c the mean diagonal of AᵀA/σ²), and drawn exactly by
 //! perturb-and-optimise (Papandreou & Yuille 2010): the solve of P x = Λμ + L ε₁ + Aᵀ(y − b + σ ε₂)/σ²,
 //! whose right-hand side has covariance Λ + AᵀA/σ² = P, so x has covariance P⁻¹.
 
@@ -11,6 +12,10 @@ use crate::supn::{conjugate_gradients, CgSolve, Factor, CG_MAX_ITER, CG_TOL};
 use rand::RngCore;
 use rand_distr::{Distribution as _, StandardNormal};
 use std::cell::RefCell;
+use std::sync::OnceLock;
+
+/// Rademacher probes of the Hutchinson estimate of tr(AᵀA) (the preconditioner's shift).
+const SHIFT_PROBES: usize = 16;
 
 /// μ(z) and L(z) from one decoder pass, kept while z does not change.
 #[derive(Clone, Debug)]
@@ -60,6 +65,8 @@ pub struct Conditional<'a> {
     /// Relative residual and iteration cap of each solve ([`CG_TOL`], [`CG_MAX_ITER`] by default).
     pub tol: f64,
     pub max_iter: usize,
+    /// c = tr(AᵀA) / (n σ²), estimated at the first solve.
+    shift: OnceLock<f64>,
 }
 
 impl<'a> Conditional<'a> {
@@ -69,7 +76,39 @@ impl<'a> Conditional<'a> {
             lin,
             tol: CG_TOL,
             max_iter: CG_MAX_ITER,
+            shift: OnceLock::new(),
         }
+    }
+
+    /// The preconditioner's shift c = tr(AᵀA) / (n σ²): the data term's mean weight per pixel, from
+    /// [`SHIFT_PROBES`] fixed Rademacher probes (`E ‖A v‖² = tr(AᵀA)`, exact when AᵀA is diagonal:
+    /// A = I, a mask in the image). For sampled Fourier operators every pixel's diagonal is this mean.
+    pub fn shift(&self) -> Result<f64, EvalError> {
+        if let Some(&c) = self.shift.get() {
+            return Ok(c);
+        }
+        let n = self.lin.x.1;
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut total = 0.0;
+        for _ in 0..SHIFT_PROBES {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    // xorshift64: fixed probes, no RNG stream taken from the sampler.
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if state & 1 == 0 {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                })
+                .collect();
+            total += self.lin.apply(self.post, &v)?.iter().map(|a| a * a).sum::<f64>();
+        }
+        let s2 = self.lin.sigma * self.lin.sigma;
+        let c = (total / (SHIFT_PROBES * n) as f64 / s2).max(0.0);
+        Ok(*self.shift.get_or_init(|| if c.is_finite() { c } else { 0.0 }))
     }
 
     /// Decode z (one forward pass of the decoder).
@@ -114,7 +153,8 @@ impl<'a> Conditional<'a> {
                 vec![0.0; v.len()]
             }
         };
-        let mut m_inv = |v: &[f64]| d.factor.covariance_mul(v);
+        let pre = d.factor.shifted(self.shift()?);
+        let mut m_inv = |v: &[f64]| pre.covariance_mul(v);
         let s = conjugate_gradients(&mut p, &mut m_inv, rhs, x0, (self.tol, self.max_iter));
         match err.into_inner() {
             Some(e) => Err(e),

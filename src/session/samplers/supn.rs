@@ -34,7 +34,8 @@ fn record_cg(summary: &mut Summary, cg: &CgStats, cond: &Conditional<'_>) -> Sol
             "max_rel_residual": cg.max_residual,
             "tol": cond.tol,
             "max_iter": cond.max_iter,
-            "preconditioner": "the prior precision Λ(z) (two triangular solves)",
+            "preconditioner": "L_c L_cᵀ: the prior's factor L(z) with its diagonal raised to √(L_ii² + c) (two triangular solves)",
+            "preconditioner_shift_c": cond.shift().ok(),
         }),
     );
     SolverCheck {
@@ -124,7 +125,7 @@ pub const SUPN_GIBBS: SamplerDef = SamplerDef {
 
 pub const SUPN_MAP: SamplerDef = SamplerDef {
     name: "supn_map",
-    about: "MAP of the latent of a `supn` prior (Campbell et al.): the conditional mean of the image (conjugate gradients) alternating with gradient steps on z with backtracking line search, from the encoder of the adjoint reconstruction; then exact draws of the image given ẑ and the data",
+    about: "MAP of the latent of a `supn` prior (Campbell et al.): the conditional mean of the image (conjugate gradients) alternating with gradient steps on z with backtracking line search, from the encoder of the adjoint reconstruction; then exact draws of the image given ẑ and the data, in antithetic pairs (x̂ ± δ: the mean of an even number of draws is x̂)",
     options: &[
         Uses { key: "draws", default: OptDefault::CountNoted(100, "(exact draws of the image given ẑ per chain)") },
         Uses { key: "steps", default: OptDefault::CountNoted(200, "(MAP iterations at most)") },
@@ -157,9 +158,16 @@ pub const SUPN_MAP: SamplerDef = SamplerDef {
             .map(|mut rng| -> Result<(Vec<Vec<f64>>, CgStats), crate::infer::EvalError> {
                 let mut cg = CgStats::default();
                 let mut xs = Vec::with_capacity(draws);
-                for _ in 0..draws {
+                for k in 0..draws {
                     if stop.load(Ordering::Relaxed) {
                         break;
+                    }
+                    // Antithetic pairs: x̂ + δ by a solve, then x̂ − δ = 2x̂ − (x̂ + δ) (P is linear),
+                    // each an exact draw; the mean of an even number of draws is x̂ itself.
+                    if k % 2 == 1 {
+                        let prev = &xs[k - 1];
+                        xs.push(map.x.iter().zip(prev).map(|(m, p)| 2.0 * m - p).collect());
+                        continue;
                     }
                     let sol = cond.draw(&d, &mut rng, map.x.clone())?;
                     cg.add(&sol);
