@@ -1,6 +1,7 @@
 //! The figures of a SUPN prior for models/README.md: prior draws (rows: z ~ N(0, I); columns: μ(z),
-//! then draws of x | z) and correlation maps of chosen pixels at the mean latent, each a row of
-//! Λ(z)⁻¹ computed by two triangular solves and scaled by the standard deviations.
+//! then draws of x | z) and correlation maps of chosen pixels at the mean latent (16×16 windows,
+//! clipped to the largest correlation off the pixel), each a row of Λ(z)⁻¹ computed by two
+//! triangular solves and scaled by the standard deviations.
 //!
 //! `cargo run --example supn_figures -- models/brain64_supn.safetensors models/brain64_supn`
 //! writes `models/brain64_supn_samples.png` and `models/brain64_supn_correlations.png`.
@@ -52,20 +53,36 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let pixels = [(32, 32), (20, 40), (40, 18), (48, 32)];
-    let mut corr = Array4::<f64>::zeros((1, pixels.len(), h, w));
+    // A 16×16 window around each pixel (at its row and column 8), clipped to ± the largest
+    // correlation off the pixel itself, so that the neighbours' ±0.1–0.3 are visible beside the 1.
+    const WIN: usize = 16;
+    let mut corr = Array4::<f64>::zeros((1, pixels.len(), WIN, WIN));
     for (k, &(r, c)) in pixels.iter().enumerate() {
         let p = (r * h / 64) * w + c * w / 64;
         let mut e = vec![0.0; n];
         e[p] = 1.0;
         let col = f.covariance_mul(&e);
-        for i in 0..n {
-            corr[[0, k, i / w, i % w]] = col[i] / (var[p] * var[i]).sqrt();
+        let rho: Vec<f64> = (0..n).map(|i| col[i] / (var[p] * var[i]).sqrt()).collect();
+        let (pr, pc) = (p / w, p % w);
+        let (r0, c0) = (
+            pr.saturating_sub(WIN / 2).min(h - WIN),
+            pc.saturating_sub(WIN / 2).min(w - WIN),
+        );
+        let off = (0..n)
+            .filter(|&i| i != p)
+            .fold(0.0f64, |a, i| a.max(rho[i].abs()));
+        for a in 0..WIN {
+            for b in 0..WIN {
+                corr[[0, k, a, b]] = rho[(r0 + a) * w + c0 + b].clamp(-off, off);
+            }
         }
         eprintln!(
-            "pixel ({r}, {c}): sd {:.4}, correlation with right {:.3}, below {:.3}",
+            "pixel ({r}, {c}): sd {:.4}, correlation with left {:.3}, right {:.3}, above {:.3}, below {:.3}; largest off the pixel {off:.3}",
             var[p].sqrt(),
-            corr[[0, k, p / w, (p % w + 1).min(w - 1)]],
-            corr[[0, k, (p / w + 1).min(h - 1), p % w]]
+            rho[p - 1],
+            rho[p + 1],
+            rho[p - w],
+            rho[p + w]
         );
     }
     write_samples_png(&PathBuf::from(format!("{stem}_correlations.png")), corr.view())?;
