@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SUPN inference on models/mri_supn.uq (64×64 4× Cartesian MRI, the shipped early-checkpoint prior):
+# SUPN inference on models/mri_supn.uq (64×64 4× Cartesian MRI, the shipped SUPN prior):
 # the cost of one NUTS gradient on (x, z) and of one Gibbs sweep (same binary, same command), a short
 # Gibbs run and a MAP run, and the PSNR of their posterior means against the zero-filled image.
 # Usage: [UQ=target/release/uq] [EVALUATE=target/release/examples/evaluate] [OUT=dir] \
