@@ -48,7 +48,7 @@ impl Factor {
     }
 
     /// The column `i + o` of pixel `i`'s entry for offset `o`, if inside the image.
-    fn neighbour(&self, i: usize, (dr, dc): (isize, isize)) -> Option<usize> {
+    pub fn neighbour(&self, i: usize, (dr, dc): (isize, isize)) -> Option<usize> {
         let (r, c) = ((i / self.w) as isize + dr, (i % self.w) as isize + dc);
         (r >= 0 && c >= 0 && (r as usize) < self.h && (c as usize) < self.w)
             .then(|| r as usize * self.w + c as usize)

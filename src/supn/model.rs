@@ -110,16 +110,34 @@ impl SupnModel {
                 x.len()
             )));
         }
+        let mut d_x = Vec::new();
+        let mut log_p = 0.0;
+        let (d_z, mean, factor) = self.decoder_vjp(z, |mean, factor| {
+            let (lp, g) = factor.log_density(x, mean);
+            log_p = lp;
+            d_x = g.d_x;
+            (g.d_mean, g.d_log_diag, g.d_off)
+        })?;
+        Ok((SupnDensity { log_p, d_x, d_z }, mean, factor))
+    }
+
+    /// One decoder pass at z and the gradient in z of a function of its outputs, given that
+    /// function's gradients by `seeds(μ, L)`: `(∂/∂μ, ∂/∂ log L_ii, ∂/∂ off-diagonal planes)`, pulled
+    /// back through the decoder by candle's autograd. Returns `(∂/∂z, μ, L)`.
+    pub fn decoder_vjp(
+        &self,
+        z: &[f64],
+        seeds: impl FnOnce(&[f64], &Factor) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>),
+    ) -> Result<(Vec<f64>, Vec<f64>, Factor), SupnError> {
         let zv = Var::from_tensor(&self.latent_tensor(z)?).map_err(eval)?;
         let (mean_t, prec_t) = self.nets.decoder.forward(zv.as_tensor()).map_err(eval)?;
         let mean: Vec<f64> = mean_t.flatten_all().and_then(|t| t.to_vec1()).map_err(eval)?;
         let factor = self.factor(&prec_t)?;
-        let (log_p, g) = factor.log_density(x, &mean);
-        let mut seed = g.d_log_diag;
-        g.d_off.iter().for_each(|p| seed.extend_from_slice(p));
+        let (d_mean, mut seed, d_off) = seeds(&mean, &factor);
+        d_off.iter().for_each(|p| seed.extend_from_slice(p));
         let dev = Device::Cpu;
         let seed_prec = Tensor::from_vec(seed, prec_t.shape(), &dev).map_err(eval)?;
-        let seed_mean = Tensor::from_vec(g.d_mean, mean_t.shape(), &dev).map_err(eval)?;
+        let seed_mean = Tensor::from_vec(d_mean, mean_t.shape(), &dev).map_err(eval)?;
         let total = (mean_t.mul(&seed_mean).and_then(|t| t.sum_all()))
             .and_then(|a| {
                 prec_t
@@ -133,12 +151,7 @@ impl SupnModel {
             Some(t) => t.flatten_all().and_then(|t| t.to_vec1()).map_err(eval)?,
             None => vec![0.0; z.len()],
         };
-        let d = SupnDensity {
-            log_p,
-            d_x: g.d_x,
-            d_z,
-        };
-        Ok((d, mean, factor))
+        Ok((d_z, mean, factor))
     }
 
     /// An exact draw of x | z: `μ(z) + L(z)⁻ᵀ ε`.

@@ -203,13 +203,25 @@ impl<'a> Conditional<'a> {
     /// `log N(y; A x + b, σ² I)` on the observed entries (with its normalising constant).
     pub fn log_likelihood(&self, x: &[f64]) -> Result<f64, EvalError> {
         let ax = self.lin.apply(self.post, x)?;
+        Ok(self.log_likelihood_of(&self.residual(&ax)))
+    }
+
+    /// [`Conditional::log_likelihood`] and its gradient in x, `Aᵀ(y − b − A x)/σ²`.
+    pub fn log_likelihood_grad(&self, x: &[f64]) -> Result<(f64, Vec<f64>), EvalError> {
+        let ax = self.lin.apply(self.post, x)?;
+        let r = self.residual(&ax);
+        Ok((self.log_likelihood_of(&r), self.data_rhs(&r)?))
+    }
+
+    /// `y − b − A x` from `A x`.
+    fn residual(&self, ax: &[f64]) -> Vec<f64> {
+        self.lin.resid.iter().zip(ax).map(|(r, a)| r - a).collect()
+    }
+
+    fn log_likelihood_of(&self, r: &[f64]) -> f64 {
         let s2 = self.lin.sigma * self.lin.sigma;
-        let q: f64 = ax
-            .iter()
-            .zip(&self.lin.resid)
-            .map(|(a, r)| (a - r) * (a - r))
-            .sum();
-        let k = ax.len() as f64;
-        Ok(-0.5 * q / s2 - 0.5 * k * (2.0 * std::f64::consts::PI * s2).ln())
+        let q: f64 = r.iter().map(|r| r * r).sum();
+        let k = r.len() as f64;
+        -0.5 * q / s2 - 0.5 * k * (2.0 * std::f64::consts::PI * s2).ln()
     }
 }

@@ -1,10 +1,11 @@
 //! Gibbs sampling of a SUPN model with linear-Gaussian data: each sweep draws x | z, y exactly
 //! (perturb-and-optimise, `conditional.rs`), then moves z | x by `z_steps` MALA steps with exact
-//! Metropolis–Hastings (step size adapted by dual averaging in warm-up). The decoder runs once per
+//! Metropolis–Hastings, then z | e, y by as many (e = Lᵀ(x − μ) held, x moving with z: the
+//! non-centred step of an interweaving sampler); step sizes adapted by dual averaging in warm-up. The decoder runs once per
 //! z: the CG solves of a sweep reuse the μ(z), L(z) of the z-step that produced z.
 
 use super::conditional::{CgStats, Conditional, Decoded};
-use super::latent::{mala_z, z_target};
+use super::latent::{mala, mala_z, nc_target, z_target};
 use crate::infer::run::stream_rngs;
 use crate::infer::target::EvalError;
 use crate::infer::{DualAveraging, Phase, Progress};
@@ -37,6 +38,9 @@ pub struct SupnChain {
     pub decodes: usize,
     /// Stopped before the last draw (Ctrl-C).
     pub stopped: bool,
+    /// Mean acceptance and final step size of the non-centred z-steps (NaN for a fixed z).
+    pub nc_accept: f64,
+    pub nc_step_size: f64,
 }
 
 /// Run one Gibbs chain per entry of `streams` (seeded by `seed` on that stream).
@@ -85,6 +89,9 @@ fn chain(
     let mut x = vec![0.0; n];
     let mut eps = cfg.step_size;
     let mut da = DualAveraging::new(cfg.target_accept, eps);
+    let mut nc_eps = cfg.step_size;
+    let mut nc_da = DualAveraging::new(cfg.target_accept, nc_eps);
+    let (mut nc_sum, mut nc_n) = (0.0, 0usize);
     let (mut acc_sum, mut acc_n) = (0.0, 0usize);
     let mut cg = CgStats::default();
     let mut draws = Array2::zeros((cfg.draws, dim));
@@ -112,9 +119,48 @@ fn chain(
                     acc_n += 1;
                 }
             }
+            decoded = zp.decoded;
+            // Interweaving (Yu & Meng 2011): the same number of steps on z with the whitened
+            // residual e = Lᵀ(x − μ) held instead of x, moving x = μ(z) + L(z)⁻ᵀ e with z. Given x, z
+            // is pinned by x's fine structure; given e it is free to follow the data.
+            let e = decoded.factor.lt_mul(
+                &x.iter()
+                    .zip(&decoded.mean)
+                    .map(|(x, m)| x - m)
+                    .collect::<Vec<_>>(),
+            );
+            let (mut zp, mut zx) = nc_target(cond, &e, &decoded.z)?;
+            decodes += 1;
+            for _ in 0..cfg.z_steps {
+                let mut proposed = None;
+                let (next, a) = mala(
+                    &mut |z: &[f64]| {
+                        nc_target(cond, &e, z).map(|(p, x)| {
+                            proposed = Some(x);
+                            p
+                        })
+                    },
+                    zp.clone(),
+                    nc_eps,
+                    rng,
+                )?;
+                decodes += 1;
+                if next.decoded.z != zp.decoded.z {
+                    zx = proposed.take().unwrap_or(zx);
+                }
+                zp = next;
+                if warm {
+                    nc_eps = nc_da.update(a);
+                } else {
+                    nc_sum += a;
+                    nc_n += 1;
+                }
+            }
             if it + 1 == cfg.warmup {
                 eps = da.final_step_size();
+                nc_eps = nc_da.final_step_size();
             }
+            x = zx;
             decoded = zp.decoded;
         }
         if !warm {
@@ -153,5 +199,7 @@ fn chain(
         cg,
         decodes,
         stopped: kept < cfg.draws,
+        nc_accept: if nc_n > 0 { nc_sum / nc_n as f64 } else { f64::NAN },
+        nc_step_size: nc_eps,
     })
 }

@@ -54,11 +54,11 @@ fn streams(s: &crate::session::Settings) -> Result<Vec<u64>, SessionError> {
 
 pub const SUPN_GIBBS: SamplerDef = SamplerDef {
     name: "supn_gibbs",
-    about: "Gibbs sampling for a `supn` prior with a Normal likelihood linear in the image: x given z and y drawn exactly (Gaussian; conjugate gradients and perturb-and-optimise), then z given x by MALA steps with exact Metropolis–Hastings",
+    about: "Gibbs sampling for a `supn` prior with a Normal likelihood linear in the image: x given z and y drawn exactly (Gaussian; conjugate gradients and perturb-and-optimise), then z given x by MALA steps with exact Metropolis–Hastings, and as many with the whitened residual Lᵀ(x − μ) held instead of x (interweaving)",
     options: &[
         Uses::count("draws", 200),
         Uses::count("warmup", 100),
-        Uses { key: "steps", default: OptDefault::CountNoted(5, "(MALA steps on z per sweep)") },
+        Uses { key: "steps", default: OptDefault::CountNoted(5, "(MALA steps on z per sweep, of each kind: given x, then given Lᵀ(x − μ))") },
         Uses::real("step_size", 0.1),
         Uses::real("target_accept", MALA_TARGET_ACCEPT),
     ],
@@ -111,6 +111,14 @@ pub const SUPN_GIBBS: SamplerDef = SamplerDef {
         summary.partial = out.iter().any(|c| c.stopped) || stop.load(Ordering::Relaxed);
         let sweeps = (cfg.warmup + kept) * out.len();
         summary.extra.insert("z_steps".into(), serde_json::json!(cfg.z_steps));
+        summary.extra.insert(
+            "noncentred_z".into(),
+            serde_json::json!({
+                "steps": cfg.z_steps,
+                "acceptance_rate": out.iter().map(|c| c.nc_accept).collect::<Vec<_>>(),
+                "step_size": out.iter().map(|c| c.nc_step_size).collect::<Vec<_>>(),
+            }),
+        );
         summary.extra.insert(
             "decoder_passes".into(),
             serde_json::json!(out.iter().map(|c| c.decodes).sum::<usize>()),
