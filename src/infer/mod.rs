@@ -37,7 +37,7 @@ pub use samplers::{
     DpsOutput, DpsProgress, Gibbs, LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
 };
 pub use supn::{
-    objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats, Conditional, Decoded, SupnChain,
-    SupnGibbsConfig, SupnMap, ZPoint,
+    nc_target as supn_nc_target, objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats,
+    Conditional, Decoded, SupnChain, SupnGibbsConfig, SupnMap, ZPoint,
 };
 pub use target::{Eval, EvalError, Posterior};

@@ -8,5 +8,5 @@ mod map;
 
 pub use conditional::{CgStats, Conditional, Decoded};
 pub use gibbs::{supn_gibbs, SupnChain, SupnGibbsConfig};
-pub use latent::{z_target, ZPoint};
+pub use latent::{nc_target, z_target, ZPoint};
 pub use map::{objective, supn_map, SupnMap};
