@@ -133,6 +133,7 @@ fn chain(
             decodes += 1;
             for _ in 0..cfg.z_steps {
                 let mut proposed = None;
+                let before = zp.decoded.z.clone();
                 let (next, a) = mala(
                     &mut |z: &[f64]| {
                         nc_target(cond, &e, z).map(|(p, x)| {
@@ -140,12 +141,13 @@ fn chain(
                             p
                         })
                     },
-                    zp.clone(),
+                    zp,
                     nc_eps,
                     rng,
                 )?;
                 decodes += 1;
-                if next.decoded.z != zp.decoded.z {
+                // Accepted: x follows z (only z is compared, not the decoder's whole output).
+                if next.decoded.z != before {
                     zx = proposed.take().unwrap_or(zx);
                 }
                 zp = next;
