@@ -86,6 +86,8 @@ pub struct Packed {
     pub w: Vec<f32>,
     /// Padded to `cpad` with zeros.
     pub bias: Option<Vec<f32>>,
+    /// The same weights for the few-output-channel kernel (AVX-512), when `cout ≤ 8`.
+    pub group: Option<group::Grouped>,
 }
 
 impl Packed {
@@ -106,6 +108,7 @@ impl Packed {
                 }
             }
         }
+        let group = group::Grouped::new(taps, cin, cout, bias, &f);
         let bias = bias.map(|b| {
             let mut v = vec![0.0; cpad];
             v[..cout].copy_from_slice(&b[..cout]);
@@ -118,6 +121,7 @@ impl Packed {
             cpad,
             w,
             bias,
+            group,
         }
     }
 }
@@ -164,6 +168,14 @@ pub unsafe fn conv(isa: Isa, p: &Packed, offs: &[isize], runs: &[Run], accumulat
     assert_eq!(offs.len(), p.taps, "one offset per tap");
     let ns: Vec<usize> = runs.iter().map(|r| r.n).collect();
     let ctx = Ctx { p, offs, accumulate };
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx512, Some(g)) = (isa, &p.group) {
+        for_items(&plan(&ns, p.cin * p.taps, p.cout, isa.lanes(), 1), |it| {
+            // SAFETY: as below; every item covers all (≤ 8) output channels.
+            unsafe { group::item(&ctx, g, &runs[it.run], it) }
+        });
+        return;
+    }
     for_items(
         &plan(&ns, p.cin * p.taps, p.cout, isa.lanes(), isa.max_j()),
         |it| {
@@ -370,5 +382,6 @@ unsafe fn item_portable(c: &Ctx, run: &Run, it: &Item) {
     }
 }
 
+mod group;
 #[cfg(target_arch = "x86_64")]
 mod x86;

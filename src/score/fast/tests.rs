@@ -293,3 +293,24 @@ fn ops_at_network_shapes_match_candle() {
     upconv_case(2, 128, 64, 8, 8, 5);
     norm_case(2, 8, 16, 32, 32, 6);
 }
+
+/// Few output channels (the grouped AVX-512 kernel, forward or VJP): every group width (8 outputs →
+/// pairs of inputs, 3–4 → fours, 1–2 → eights), input counts with and without a remainder, both
+/// kernel sizes; and the shipped priors' top scale ([8, 16, 32]: 8 → 8, 16 → 8, 8 → 1, 2 → 8) at
+/// 64×64, where the call is threaded.
+#[test]
+fn few_output_channels_match_candle() {
+    let mut seed = 10;
+    for k in [1, 3] {
+        for cout in [1, 2, 3, 5, 8] {
+            for cin in [2, 3, 7, 8, 9, 16] {
+                conv_case(k, 2, cin, cout, 5, 7, seed);
+                seed += 1;
+            }
+        }
+    }
+    conv_case(3, 1, 8, 8, 64, 64, 7);
+    conv_case(3, 1, 16, 8, 64, 64, 8);
+    conv_case(3, 1, 8, 1, 64, 64, 9);
+    conv_case(3, 1, 2, 8, 64, 64, 10);
+}
