@@ -67,7 +67,7 @@ pub fn simpson_weights(intervals: usize) -> Vec<f64> {
 
 /// Row-wise `∫₀¹ s(x0 + t(x1 − x0)) · (x1 − x0) dt` by [`simpson_weights`]`(points)`.
 ///
-/// `s0`, `s1` are the (cached) prior scores at `x0`, `x1`; the interior nodes of every row go to the
+/// `s0`, `s1` are the (cached) prior scores at `x0`, `x1`; each interior node of every row goes to the
 /// target in one batched [`Posterior::prior_score`] call. A row whose integrand is not finite yields NaN.
 pub fn score_path_delta(
     target: &dyn Posterior,
@@ -90,25 +90,25 @@ pub fn score_path_delta(
         let d = dx.row(r);
         total[r] = w[0] * s0.row(r).dot(&d) + w[n] * s1.row(r).dot(&d);
     }
-    if n > 1 && rows > 0 {
-        let interior = n - 1;
-        let mut xs = Array2::zeros((rows * interior, dim));
+    if rows == 0 {
+        return Ok(total);
+    }
+    // One call per interior node, of `rows` rows each: the batch size of the rest of the sampler, so
+    // a network keeps one set of buffers (one call of all nodes' rows needed buffers 3× as large).
+    let mut xs = Array2::zeros((rows, dim));
+    for (j, wj) in w.iter().enumerate().take(n).skip(1) {
+        let t = j as f64 / n as f64;
         for r in 0..rows {
-            for j in 1..n {
-                let t = j as f64 / n as f64;
-                let mut row = xs.row_mut(r * interior + j - 1);
-                row.assign(&x0.row(r));
-                row.scaled_add(t, &dx.row(r));
-            }
+            let mut row = xs.row_mut(r);
+            row.assign(&x0.row(r));
+            row.scaled_add(t, &dx.row(r));
         }
         let scores = target.prior_score(xs.view(), sigma)?;
-        if scores.dim() != (rows * interior, dim) {
+        if scores.dim() != (rows, dim) {
             return Err(EvalError::Fatal("prior_score returned the wrong shape".into()));
         }
         for r in 0..rows {
-            for (j, wj) in w.iter().enumerate().take(n).skip(1) {
-                total[r] += wj * scores.row(r * interior + j - 1).dot(&dx.row(r));
-            }
+            total[r] += wj * scores.row(r).dot(&dx.row(r));
         }
     }
     Ok(total.mapv(|v: f64| if v.is_finite() { v } else { f64::NAN }))
