@@ -15,7 +15,7 @@ use uq::score::train::{
     max_rotated_distance, read_training_images, Augment, PhaseAug, SigmaDist, TrainConfig, Trainer,
 };
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
-use uq::score::{max_pairwise_distance, write_safetensors, NetKind, NetworkPrior};
+use uq::score::{max_pairwise_distance, read_safetensors, write_safetensors, NetKind, NetworkPrior};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum KindArg {
@@ -102,6 +102,11 @@ pub struct TrainArgs {
     /// Continue from this checkpoint.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Start from the weights of this model file (a `uq train` output of the same kind and
+    /// architecture, e.g. a shipped prior) with a fresh optimiser: fine-tuning, or continuing a run
+    /// whose checkpoint is gone. Not with --resume.
+    #[arg(long, conflicts_with = "resume", value_name = "MODEL")]
+    pub init: Option<PathBuf>,
     /// Report held-out loss and write a checkpoint every K steps.
     #[arg(long, default_value_t = 200)]
     pub checkpoint_every: usize,
@@ -191,6 +196,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let kind = match args.kind {
         KindArg::Ve => NetKind::Ve,
         KindArg::Vp => NetKind::Vp,
+        KindArg::Supn if args.init.is_some() => {
+            anyhow::bail!(
+                "--init starts a score network (--kind ve or vp); a SUPN run continues with --resume"
+            )
+        }
         KindArg::Supn => return super::train_supn::run(&args, &images, &data_name),
     };
     let data = ImageSet::split_planes(&images, args.size, args.holdout, args.seed, &data_name)?;
@@ -243,7 +253,26 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             let ck = read_checkpoint(p)?;
             Trainer::resume(cfg, data, ck, &p.display().to_string())?
         }
-        None => Trainer::new(cfg, data)?,
+        None => {
+            let mut t = Trainer::new(cfg, data)?;
+            if let Some(p) = &args.init {
+                let (tensors, meta) = read_safetensors(p)?;
+                let want = match kind {
+                    NetKind::Ve => "ve",
+                    NetKind::Vp => "vp",
+                };
+                match meta.get("kind").map(String::as_str) {
+                    Some(k) if k == want => {}
+                    found => anyhow::bail!(
+                        "--init {}: a {} network, but this run trains --kind {want}",
+                        p.display(),
+                        found.unwrap_or("(no uq kind in its metadata)")
+                    ),
+                }
+                t.init_from(&tensors, &p.display().to_string())?;
+            }
+            t
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
     {

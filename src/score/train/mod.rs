@@ -102,6 +102,8 @@ pub enum TrainError {
     Config(String),
     #[error("checkpoint `{path}`: {reason}")]
     Checkpoint { path: String, reason: String },
+    #[error("--init `{path}`: {reason}")]
+    Init { path: String, reason: String },
     #[error(transparent)]
     File(#[from] ScoreFileError),
     /// The message includes candle's, so it is not also the `source()` (see `OutputError`).

@@ -129,18 +129,9 @@ impl Trainer {
             )));
         }
         let mut t = Trainer::new(cfg, data)?;
+        t.set_weights(&ck.weights).map_err(bad)?;
         {
             let vars = t.vars.lock().map_err(|_| bad("variables poisoned".into()))?;
-            for (k, var) in vars.iter() {
-                let w = ck
-                    .weights
-                    .get(k)
-                    .ok_or_else(|| bad(format!("tensor `{k}` is missing")))?;
-                if w.dims() != var.dims() {
-                    return Err(bad(format!("tensor `{k}` has shape {:?}", w.dims())));
-                }
-                var.set(w)?;
-            }
             if ck.adam_m.len() != vars.len() || ck.adam_v.len() != vars.len() {
                 return Err(bad("Adam moments do not match the network".into()));
             }
@@ -161,6 +152,34 @@ impl Trainer {
         t.rng = ck.rng;
         t.history = ck.history;
         Ok(t)
+    }
+
+    /// Start from the weights of a model file of the same architecture (`uq train --init`): Adam's
+    /// moments, the step and the moving average start afresh (the average's warm-up copies these).
+    pub fn init_from(&mut self, tensors: &BTreeMap<String, Tensor>, path: &str) -> Result<(), TrainError> {
+        self.set_weights(tensors).map_err(|reason| TrainError::Init {
+            path: path.to_string(),
+            reason,
+        })
+    }
+
+    /// Every variable from the tensor of its name (the reason when one is missing or misshapen).
+    fn set_weights(&self, tensors: &BTreeMap<String, Tensor>) -> Result<(), String> {
+        let vars = self.vars.lock().map_err(|_| "variables poisoned".to_string())?;
+        for (k, var) in vars.iter() {
+            let w = tensors.get(k).ok_or_else(|| {
+                format!("tensor `{k}` is missing: not a network of this architecture (--kind, --channels)")
+            })?;
+            if w.dims() != var.dims() {
+                return Err(format!(
+                    "tensor `{k}` has shape {:?} where this network's is {:?} (--channels, --phase)",
+                    w.dims(),
+                    var.dims()
+                ));
+            }
+            var.set(w).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     fn draw_level(&self, rng: &mut ChaCha8Rng) -> f32 {

@@ -267,3 +267,39 @@ fn gaussian_filter_preserves_constants_and_smooths_noise() {
     assert!(w > 0.0, "at σ = 0.2 some blur must help");
     assert!((psnr(&[0.0, 1.0], &[0.1, 0.9]) - 20.0).abs() < 1e-9);
 }
+
+/// `--init`: a fresh trainer takes another run's weights exactly (its held-out loss equals that
+/// run's: the held-out noise is fixed by the seed), starts at step 0 and trains on; a network of other
+/// channels is refused, naming a tensor.
+#[test]
+fn init_from_model_weights() {
+    let data = ImageSet::split(&images(8, 16), 16, 0.25, 11, "synthetic").unwrap();
+    let mut first = Trainer::new(cfg(NetKind::Ve, 80), data.clone()).unwrap();
+    for _ in 0..80 {
+        first.train_step().unwrap();
+    }
+    let trained = first.heldout_loss().unwrap();
+    let weights = first.weights().unwrap();
+    let mut second = Trainer::new(cfg(NetKind::Ve, 5), data.clone()).unwrap();
+    let fresh = second.heldout_loss().unwrap();
+    second.init_from(&weights, "model").unwrap();
+    assert_eq!(second.step, 0);
+    let loaded = second.heldout_loss().unwrap();
+    assert_eq!(loaded, trained);
+    assert!(loaded < 0.8 * fresh, "loaded {loaded}, fresh {fresh}");
+    assert!(second.train_step().unwrap().loss.is_finite());
+
+    let other = TrainConfig {
+        channels: vec![4, 16],
+        ..cfg(NetKind::Ve, 5)
+    };
+    let mut wrong = Trainer::new(other, data).unwrap();
+    let e = wrong
+        .init_from(&weights, "m.safetensors")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--init `m.safetensors`") && e.contains("has shape"),
+        "{e}"
+    );
+}
