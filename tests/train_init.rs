@@ -1,0 +1,83 @@
+//! `uq train --init MODEL`: a run starts from a model file's weights; a model of another kind or
+//! architecture, or `--init` with `--resume`, is an error that says which.
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use ndarray::Array3;
+use std::path::Path;
+
+fn train(data: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = Command::cargo_bin("uq").unwrap();
+    cmd.arg("train")
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--size",
+            "16",
+            "--batch",
+            "2",
+            "--checkpoint-every",
+            "2",
+            "--holdout",
+            "0.25",
+        ])
+        .args(extra);
+    cmd.assert()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn init_starts_from_a_model_and_refuses_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("images.npy");
+    let images = Array3::from_shape_fn((8, 16, 16), |(i, y, x)| {
+        ((y as f32 - 8.0).powi(2) + (x as f32 - 8.0).powi(2) < 20.0 + i as f32) as u8 as f32 * 0.8
+    });
+    ndarray_npy::write_npy(&data, &images).unwrap();
+    let first = dir.path().join("first.safetensors");
+    let ve = ["--kind", "ve", "--channels", "4,8", "--steps", "2"];
+    train(&data, &first, &ve).success();
+
+    let second = dir.path().join("second.safetensors");
+    let init = first.to_str().unwrap();
+    train(&data, &second, &[&ve[..], &["--init", init]].concat()).success();
+    let (_, meta) = uq::score::read_safetensors(&second).unwrap();
+    assert!(meta.values().any(|v| v.contains("--init")), "{meta:?}");
+
+    let out = dir.path().join("x.safetensors");
+    let vp = [
+        "--kind",
+        "vp",
+        "--channels",
+        "4,8",
+        "--steps",
+        "2",
+        "--init",
+        init,
+    ];
+    let e = stderr(&train(&data, &out, &vp).failure());
+    assert!(e.contains("a ve network, but this run trains --kind vp"), "{e}");
+
+    let wide = [
+        "--kind",
+        "ve",
+        "--channels",
+        "4,16",
+        "--steps",
+        "2",
+        "--init",
+        init,
+    ];
+    let e = stderr(&train(&data, &out, &wide).failure());
+    assert!(e.contains("--init") && e.contains("has shape"), "{e}");
+
+    let both = [&ve[..], &["--init", init, "--resume", init]].concat();
+    let e = stderr(&train(&data, &out, &both).failure());
+    assert!(e.contains("cannot be used with"), "{e}");
+    assert!(!out.exists(), "no model written by a refused run");
+}
