@@ -77,37 +77,31 @@ impl Grouped {
     }
 }
 
-/// `idx[i] = i ^ 2^j` (row j): swaps lane groups 2^j apart.
+/// Lane permutations, row j of each: `XOR[j][i] = i ^ 2^j` swaps lane groups 2^j apart;
+/// `COMPACT[j][i] = i·2^(j+1) mod 16` brings the sum in lane k·g (g = 2^(j+1)) to lane k.
 #[cfg(target_arch = "x86_64")]
-static XOR: [[i32; LANES]; 3] = {
+const fn lane_tables(compact: bool) -> [[i32; LANES]; 3] {
     let mut t = [[0; LANES]; 3];
     let mut j = 0;
     while j < 3 {
         let mut i = 0;
         while i < LANES {
-            t[j][i] = (i ^ (1 << j)) as i32;
+            t[j][i] = if compact {
+                ((i << (j + 1)) % LANES) as i32
+            } else {
+                (i ^ (1 << j)) as i32
+            };
             i += 1;
         }
         j += 1;
     }
     t
-};
+}
 
-/// `idx[i] = i·2^(j+1) mod 16` (row j, g = 2^(j+1)): lane k·g's sum to lane k.
 #[cfg(target_arch = "x86_64")]
-static COMPACT: [[i32; LANES]; 3] = {
-    let mut t = [[0; LANES]; 3];
-    let mut j = 0;
-    while j < 3 {
-        let mut i = 0;
-        while i < LANES {
-            t[j][i] = ((i << (j + 1)) % LANES) as i32;
-            i += 1;
-        }
-        j += 1;
-    }
-    t
-};
+static XOR: [[i32; LANES]; 3] = lane_tables(false);
+#[cfg(target_arch = "x86_64")]
+static COMPACT: [[i32; LANES]; 3] = lane_tables(true);
 
 /// Pixels `it.p0..it.p1` of `run` (the item covers every output channel).
 ///
