@@ -31,6 +31,6 @@ for r in $(seq "$rounds"); do
     exe=b_$which
     "${!exe}" --bench "$filter" --noplot 2>/dev/null | awk -v w="$which" -v r="$r" \
       '/^interp_/ {name=$1}
-       /time:/ {for (i = 1; i <= NF; i++) if ($i == "time:") print "round " r, w, name, $(i + 3), $(i + 4)}'
+       /time:/ && !/change:/ {for (i = 1; i <= NF; i++) if ($i == "time:") print "round " r, w, name, $(i + 3), $(i + 4)}'
   done
 done
