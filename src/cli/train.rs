@@ -15,7 +15,10 @@ use uq::score::train::{
     max_rotated_distance, read_training_images, Augment, PhaseAug, SigmaDist, TrainConfig, Trainer,
 };
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
-use uq::score::{max_pairwise_distance, read_safetensors, write_safetensors, NetKind, NetworkPrior};
+use uq::score::{
+    max_pairwise_distance, net_config, read_safetensors, write_safetensors, NetKind, NetworkPrior,
+    ScoreHeader,
+};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum KindArg {
@@ -257,17 +260,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             let mut t = Trainer::new(cfg, data)?;
             if let Some(p) = &args.init {
                 let (tensors, meta) = read_safetensors(p)?;
-                let want = match kind {
-                    NetKind::Ve => "ve",
-                    NetKind::Vp => "vp",
-                };
-                match meta.get("kind").map(String::as_str) {
-                    Some(k) if k == want => {}
-                    found => anyhow::bail!(
-                        "--init {}: a {} network, but this run trains --kind {want}",
+                let found = net_config(&ScoreHeader::from_metadata(&p.display().to_string(), &meta)?).kind;
+                if found != kind {
+                    let name = |k: NetKind| format!("{k:?}").to_lowercase();
+                    anyhow::bail!(
+                        "--init {}: a {} network, but this run trains --kind {}",
                         p.display(),
-                        found.unwrap_or("(no uq kind in its metadata)")
-                    ),
+                        name(found),
+                        name(kind)
+                    );
                 }
                 t.init_from(&tensors, &p.display().to_string())?;
             }
