@@ -135,3 +135,27 @@ fn hierarchical_outputs_and_predictive_replicates() {
         .iter()
         .all(|c| c["data"] == "y" && c["p_value"].as_f64().is_some()));
 }
+
+/// A reader that closes the pipe early (`uq check model.uq | head -1`) ends `uq` quietly by
+/// SIGPIPE, as other Unix tools end, not by a panic in `println!`.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_pipe_is_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uq"))
+        .args(["check", "models/mri.uq"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
