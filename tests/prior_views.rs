@@ -171,22 +171,32 @@ fn dps_on_the_vp_view_of_a_ve_prior_matches_the_posterior() {
     }
 }
 
-/// `uq sample MODEL --sampler NAME` at reduced settings; its summary.json.
-fn sample(model: &str, sampler: &str, extra: &[&str]) -> serde_json::Value {
+/// The MRI example's model with the shipped network `prior` (a file in models/) and no `infer` line.
+fn mri_model(dir: &std::path::Path, prior: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = format!(
+        "data y : complex[64, 64] = \"{}\"\ndata mask : real[64, 64] = \"{}\"\n\
+         prior x : real[64, 64] ~ score(\"{}\")\ny ~ Normal(mask * fft(x), 0.02)\n",
+        root.join("examples/data/mri_kspace.npy").display(),
+        root.join("examples/data/mri_mask.npy").display(),
+        root.join("models").join(prior).display(),
+    );
+    let path = dir.join(format!("mri_{prior}.uq"));
+    std::fs::write(&path, model).unwrap();
+    path
+}
+
+/// `uq sample` of the MRI model with network `prior` and `--sampler NAME` at reduced settings; its
+/// summary.json.
+fn sample(prior: &str, sampler: &str, extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
+    let model = mri_model(dir.path(), prior);
     assert_cmd::Command::cargo_bin("uq")
         .unwrap()
-        .args([
-            "sample",
-            model,
-            "--quiet",
-            "--seed",
-            "3",
-            "--sampler",
-            sampler,
-            "--out",
-        ])
+        .args(["sample"])
+        .arg(&model)
+        .args(["--quiet", "--seed", "3", "--sampler", sampler, "--out"])
         .arg(&out)
         .args(extra)
         .assert()
@@ -194,7 +204,7 @@ fn sample(model: &str, sampler: &str, extra: &[&str]) -> serde_json::Value {
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let mean: Array2<f64> = ndarray_npy::read_npy(out.join("x/mean.npy")).unwrap();
-    assert!(mean.iter().all(|v| v.is_finite()), "{model}: non-finite mean");
+    assert!(mean.iter().all(|v| v.is_finite()), "{prior}: non-finite mean");
     s
 }
 
@@ -216,7 +226,7 @@ fn shipped_networks_run_the_other_family_samplers() {
         "--correct",
         "1",
     ];
-    let s = sample("models/mri_dps.uq", "annealed-hmc", &annealed);
+    let s = sample("head64_vp.safetensors", "annealed-hmc", &annealed);
     assert_eq!(s["sampler"], "annealed_hmc");
     let reason = s["reason"].as_str().unwrap();
     assert!(
@@ -227,7 +237,7 @@ fn shipped_networks_run_the_other_family_samplers() {
     assert!((sigma_min - 0.01).abs() < 1e-5, "{sigma_min}");
 
     let s = sample(
-        "models/mri_dps.uq",
+        "head64_vp.safetensors",
         "mala",
         &["--warmup", "2", "--draws", "2", "--chains", "1"],
     );
@@ -240,7 +250,7 @@ fn shipped_networks_run_the_other_family_samplers() {
     );
 
     let s = sample(
-        "models/mri.uq",
+        "head64_ve.safetensors",
         "dps",
         &["--dps-steps", "4", "--chains", "2", "--correct", "2"],
     );
@@ -256,15 +266,8 @@ fn shipped_networks_run_the_other_family_samplers() {
 #[test]
 fn check_prints_the_view() {
     let dir = tempfile::tempdir().unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = format!(
-        "data y : complex[64, 64] = \"{}\"\ndata mask : real[64, 64] = \"{}\"\n\
-         prior x : real[64, 64] ~ score(\"{}\")\ny ~ Normal(mask * fft(x), 0.02)\ninfer annealed_hmc()\n",
-        root.join("examples/data/mri_kspace.npy").display(),
-        root.join("examples/data/mri_mask.npy").display(),
-        root.join("models/head64_vp.safetensors").display(),
-    );
-    let path = dir.path().join("vp_annealed.uq");
+    let path = mri_model(dir.path(), "head64_vp.safetensors");
+    let model = std::fs::read_to_string(&path).unwrap() + "infer annealed_hmc()\n";
     std::fs::write(&path, model).unwrap();
     let out = assert_cmd::Command::cargo_bin("uq")
         .unwrap()

@@ -62,8 +62,9 @@ pub struct CalibrateArgs {
     /// With a network (`score(…)`) prior: run up to this many repetitions at once, each in its own
     /// thread, their network evaluations in one batch; every repetition's results are those it has
     /// alone. 1 (the default): one after another, which was faster on a 2-core host (8 at a time took
-    /// 1.37× as long on models/mri.uq); for hosts with more cores. Memory grows with the rows of a
-    /// batch (R × particles): on models/mri.uq, 32 particles a repetition, 8 at a time peaked at 7.6 GiB.
+    /// 1.37× as long on models/mri.uq with head64_ve); for hosts with more cores. Memory grows with the rows of a
+    /// batch (R × particles): on models/mri.uq with head64_ve, 32 particles a repetition, 8 at a time peaked
+    /// at 7.6 GiB (the [32, 64, 128] network of mri64_ve needs about 4× the activations).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch_reps: u32,
     /// No progress bar.
