@@ -103,6 +103,19 @@ impl FftCache {
     /// In-place orthonormal 2-D DFT (`inverse`: its inverse) of every consecutive row-major
     /// `h × w` plane of `data`. A trailing partial plane, if any, is left untouched.
     pub fn fft2(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool) {
+        let scale = 1.0 / ((h * w) as f64).sqrt();
+        self.fft2_scaled(data, h, w, inverse, scale);
+    }
+
+    /// The unnormalised 2-D DFT (`Σ x e^{∓2πi(…)}`, no `1/√(hw)`): for callers that apply the
+    /// scaling where it costs nothing (while copying the input, or in a product they form anyway),
+    /// which saves [`FftCache::fft2`]'s scaling pass.
+    pub(crate) fn fft2_unnormalised(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool) {
+        self.fft2_scaled(data, h, w, inverse, 1.0);
+    }
+
+    /// The unnormalised 2-D DFT times `scale`.
+    fn fft2_scaled(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool, scale: f64) {
         let n = h * w;
         if n == 0 || data.len() < n {
             return;
@@ -116,7 +129,6 @@ impl FftCache {
                 buf.resize(n + rs.max(cs), Complex64::default());
             }
             let (t, scratch) = buf.split_at_mut(n);
-            let scale = 1.0 / (n as f64).sqrt();
             for plane in data.chunks_exact_mut(n) {
                 rows.process_with_scratch(plane, &mut scratch[..rs]);
                 transpose(plane, t, h, w, 1.0);

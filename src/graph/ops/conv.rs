@@ -170,18 +170,19 @@ fn kernel_spectrum(k: &Value, g: Geom, cache: &FftCache) -> std::sync::Arc<Vec<C
     })
 }
 
-/// `ifft(√N · fft(v) ⊙ spec)` plane by plane, with `spec` conjugated when `adjoint`.
+/// `ifft(√N · fft(v) ⊙ spec)` plane by plane, with `spec` conjugated when `adjoint`: with the
+/// unnormalised transforms, `F⁻¹(F v ⊙ spec / √N)`, the scaling folded into the product.
 fn spectral_apply(v: &Value, spec: &[C], g: Geom, adjoint: bool, cache: &FftCache) -> Vec<C> {
-    let s = (g.p.size() as f64).sqrt();
+    let s = 1.0 / (g.p.size() as f64).sqrt();
     let mut data = complex_vec(v);
-    cache.fft2(&mut data, g.p.h, g.p.w, false);
+    cache.fft2_unnormalised(&mut data, g.p.h, g.p.w, false);
     for plane in data.chunks_exact_mut(g.p.size()) {
         for (z, &kz) in plane.iter_mut().zip(spec) {
             let kz = if adjoint { kz.conj() } else { kz };
             *z *= kz * s;
         }
     }
-    cache.fft2(&mut data, g.p.h, g.p.w, true);
+    cache.fft2_unnormalised(&mut data, g.p.h, g.p.w, true);
     data
 }
 
@@ -260,20 +261,21 @@ fn vjp(x: &Value, k: &Value, gv: &Value, cache: &FftCache, need: [bool; 2]) -> R
     Ok([gx, gk])
 }
 
-/// `ḡkp = ifft(√N Σ_planes conj(X) ⊙ G)`, read back at the embedded tap positions.
+/// `ḡkp = ifft(√N Σ_planes conj(X) ⊙ G)`, read back at the embedded tap positions: with the
+/// unnormalised transforms, `F⁻¹(Σ conj(F x) ⊙ F g) / N`, the scaling folded into the sum.
 fn spectral_kernel_grad(x: &Value, gv: &Value, g: Geom, cache: &FftCache) -> Vec<C> {
-    let s = (g.p.size() as f64).sqrt();
+    let s = 1.0 / g.p.size() as f64;
     let mut xf = complex_vec(x);
     let mut gf = complex_vec(gv);
-    cache.fft2(&mut xf, g.p.h, g.p.w, false);
-    cache.fft2(&mut gf, g.p.h, g.p.w, false);
+    cache.fft2_unnormalised(&mut xf, g.p.h, g.p.w, false);
+    cache.fft2_unnormalised(&mut gf, g.p.h, g.p.w, false);
     let mut acc = vec![C::default(); g.p.size()];
     for (xp, gp) in xf.chunks_exact(g.p.size()).zip(gf.chunks_exact(g.p.size())) {
         for ((a, &xz), &gz) in acc.iter_mut().zip(xp).zip(gp) {
             *a += xz.conj() * gz * s;
         }
     }
-    cache.fft2(&mut acc, g.p.h, g.p.w, true);
+    cache.fft2_unnormalised(&mut acc, g.p.h, g.p.w, true);
     (0..g.kh * g.kw)
         .map(|idx| {
             acc.get(g.embed_index(idx / g.kw, idx % g.kw))
