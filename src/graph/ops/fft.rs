@@ -3,12 +3,11 @@
 
 use super::def::{OpDef, Rule, Syntax};
 use super::inputs::{coin, plane_shape, Domain, Inputs};
-use super::tensor::{build, reduce_to, Planes};
+use super::tensor::{build, complex_vec_times, reduce_to, Planes};
 use super::types::plane;
 use super::{Op, OpError};
 use crate::graph::fft::FftCache;
 use crate::graph::value::{Ty, Value};
-use num_complex::Complex64;
 use rand::RngCore;
 
 pub static FFT: OpDef = OpDef {
@@ -55,24 +54,9 @@ fn complex_planes(op: &Op, x: &Ty) -> Result<Ty, String> {
 /// Orthonormal 2-D DFT (or its inverse) over the last two axes; always complex.
 fn dft(op: &Op, x: &Value, inverse: bool, cache: &FftCache) -> Result<Value, OpError> {
     let p = Planes::of(x.shape(), op.name())?;
-    let mut data = scaled_copy(x, 1.0 / ((p.h * p.w) as f64).sqrt());
+    let mut data = complex_vec_times(x, 1.0 / ((p.h * p.w) as f64).sqrt());
     cache.fft2_unnormalised(&mut data, p.h, p.w, inverse);
     Ok(Value::Complex(build(x.shape(), data)?))
-}
-
-/// The elements of `x` times `scale`, as complex numbers in row-major order: the copy the
-/// transform works in, with the orthonormal scaling applied on the way.
-fn scaled_copy(x: &Value, scale: f64) -> Vec<Complex64> {
-    match x {
-        Value::Real(a) => match a.as_slice() {
-            Some(s) => s.iter().map(|&v| Complex64::new(v * scale, 0.0)).collect(),
-            None => a.iter().map(|&v| Complex64::new(v * scale, 0.0)).collect(),
-        },
-        Value::Complex(a) => match a.as_slice() {
-            Some(s) => s.iter().map(|&z| z * scale).collect(),
-            None => a.iter().map(|&z| z * scale).collect(),
-        },
-    }
 }
 
 fn inputs(r: &mut dyn RngCore) -> Inputs {

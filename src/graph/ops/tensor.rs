@@ -54,14 +54,20 @@ pub(crate) fn row_major<T: Clone>(a: &ArrayD<T>) -> Cow<'_, [T]> {
 
 /// The elements of a value as complex numbers in row-major order (always a fresh buffer).
 pub(crate) fn complex_vec(v: &Value) -> Vec<Complex64> {
+    complex_vec_times(v, 1.0)
+}
+
+/// [`complex_vec`] with every element multiplied by `scale` on the way (a scaling folded into the
+/// copy; `1.0` leaves the bits as they are).
+pub(crate) fn complex_vec_times(v: &Value, scale: f64) -> Vec<Complex64> {
     match v {
         Value::Real(a) => match a.as_slice() {
-            Some(s) => s.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
-            None => a.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
+            Some(s) => s.iter().map(|&x| Complex64::new(x * scale, 0.0)).collect(),
+            None => a.iter().map(|&x| Complex64::new(x * scale, 0.0)).collect(),
         },
         Value::Complex(a) => match a.as_slice() {
-            Some(s) => s.to_vec(),
-            None => a.iter().copied().collect(),
+            Some(s) => s.iter().map(|&z| z * scale).collect(),
+            None => a.iter().map(|&z| z * scale).collect(),
         },
     }
 }
