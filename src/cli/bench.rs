@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use uq::score::fast::{bf16_supported, FastUNet, Isa, Precision};
+use uq::score::fast::{amx_enabled, bf16_supported, FastUNet, Isa, Precision};
 use uq::score::{seeded_builder, NetKind, UNet, UNetConfig};
 
 #[derive(Clone, Debug, Args)]
@@ -59,8 +59,9 @@ pub struct ScoreBenchArgs {
     /// Also compare both paths with an f64 candle reference, per image (printed to stderr).
     #[arg(long)]
     pub check: bool,
-    /// Run the fast path's convolutions in bf16 (AVX512-BF16, f32 accumulation); without it the
-    /// precision is `UQ_SCORE_PRECISION` (f32 or bf16), f32 by default.
+    /// Run the fast path's convolutions in bf16 (AVX512-BF16 or AMX tiles, f32 accumulation); without
+    /// it the precision is `UQ_SCORE_PRECISION` (f32 or bf16), by default bf16 where AMX tiles run it
+    /// and f32 elsewhere.
     #[arg(long)]
     pub bf16: bool,
 }
@@ -73,6 +74,8 @@ struct Report {
     image_channels: usize,
     isa: String,
     precision: String,
+    /// Whether the bf16 convolutions that fit tiles ran on AMX.
+    amx: bool,
     threads: usize,
     reps: usize,
     gflop_fwd: f64,
@@ -185,6 +188,7 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         image_channels: ic,
         isa: format!("{:?}", fast.isa()),
         precision: format!("{:?}", fast.precision()).to_lowercase(),
+        amx: fast.precision() == Precision::Bf16 && amx_enabled(),
         threads: rayon::current_num_threads(),
         reps,
         gflop_fwd: flops / 1e9,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use candle_core::{Device, Tensor, Var};
 use ndarray::{Array2, ArrayView2};
 
-use super::fast::FastUNet;
+use super::fast::{FastUNet, Isa, Precision};
 use super::file::{load_net, ScoreFileError};
 use super::header::{HeaderKind, ScoreHeader};
 use super::schedule::VpSchedule;
@@ -76,6 +76,13 @@ impl NetworkPrior {
             Backend::Candle => None,
             Backend::Fast => Some(FastUNet::from_unet(&self.net).map_err(cerr)?),
         };
+        Ok(())
+    }
+
+    /// Use the fast path with its convolutions in `precision` (instead of `UQ_SCORE_PRECISION`'s);
+    /// fails if the CPU lacks it or the network cannot be packed.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<(), ScoreError> {
+        self.fast = Some(FastUNet::with_precision(&self.net, Isa::detect(), precision).map_err(cerr)?);
         Ok(())
     }
 

@@ -192,7 +192,8 @@ fn f32_prior_vjp_matches_f64_reference() {
     ] {
         let (net32, _) = tiny(kind, ch);
         let (net64, _) = tiny_dtype(kind, ch, candle_core::DType::F64);
-        let prior = NetworkPrior::from_net(net32, header(kind, ch, 8));
+        let mut prior = NetworkPrior::from_net(net32, header(kind, ch, 8));
+        prior.set_precision(crate::score::fast::Precision::F32).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(22);
         let x = rand_rows(&mut rng, 2, 64 * ch).mapv(|v| 0.5 + 0.4 * v);
         let v = rand_rows(&mut rng, 2, 64 * ch);

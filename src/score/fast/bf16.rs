@@ -1,5 +1,6 @@
-//! Optional bf16 convolutions (AVX512-BF16 `vdpbf16ps`): weights and activations rounded to bf16,
-//! products accumulated in f32; the precision switch (`UQ_SCORE_PRECISION`) and its CPU check.
+//! bf16 convolutions (AVX512-BF16 `vdpbf16ps`, or AMX tiles where present): weights and activations
+//! rounded to bf16, products accumulated in f32; the precision switch (`UQ_SCORE_PRECISION`, bf16 by
+//! default where AMX runs it) and its CPU check.
 //!
 //! `vdpbf16ps` adds `a₂ᵢ·b₂ᵢ + a₂ᵢ₊₁·b₂ᵢ₊₁` into f32 lane `i`, so the reduction runs over pairs of
 //! input channels: packed weights are `w[tap][ci/2][co][2]`, and a channels-last bf16 activation gives
@@ -14,7 +15,7 @@ use super::kernel::{for_items, plan, Isa, Packed};
 /// Arithmetic of the fast path's convolutions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Precision {
-    /// f32 throughout (the default).
+    /// f32 throughout (the default without AMX tiles).
     #[default]
     F32,
     /// Convolution operands rounded to bf16, accumulated in f32; norms and the rest stay f32.
@@ -22,16 +23,28 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// From `UQ_SCORE_PRECISION=f32|bf16` (unset: f32). Unknown values and bf16 on a CPU without
-    /// AVX512-BF16 give f32 with a warning on stderr.
+    /// From `UQ_SCORE_PRECISION=f32|bf16`; unset, [`Precision::best`]. Unknown values and bf16 on a
+    /// CPU without AVX512-BF16 give f32 with a warning on stderr.
     pub fn from_env() -> Precision {
         match std::env::var("UQ_SCORE_PRECISION").as_deref() {
-            Err(_) | Ok("") | Ok("f32") => Precision::F32,
+            Err(_) | Ok("") => Precision::best(),
+            Ok("f32") => Precision::F32,
             Ok("bf16") => Precision::Bf16.or_f32(),
             Ok(other) => {
                 eprintln!("warning: UQ_SCORE_PRECISION={other:?} is not f32 or bf16; using f32");
                 Precision::F32
             }
+        }
+    }
+
+    /// bf16 where the convolutions run on AMX tiles (1.7–1.9× faster than f32 there, the MRI
+    /// examples' gain and coverage unchanged: `benches/README.md`), f32 elsewhere (without AMX, bf16
+    /// is no faster than f32 on the hosts measured).
+    pub fn best() -> Precision {
+        if bf16_supported() && amx_enabled() {
+            Precision::Bf16
+        } else {
+            Precision::F32
         }
     }
 
@@ -120,6 +133,40 @@ simd_fn! {
     }
 }
 
+/// `convert_rows` by `vcvtneps2bf16`, 16 channels at a time (the same rounding; denormal inputs
+/// become zero).
+///
+/// # Safety
+/// `bf16_supported()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn convert_rows_vcvt(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut [u16], dc: usize) {
+    use std::arch::x86_64::*;
+    let full = n / 16 * 16;
+    for (d, s) in dst.chunks_exact_mut(dc).zip(src.chunks_exact(sc)) {
+        let s = &s[s0..s0 + n];
+        for c in (0..full).step_by(16) {
+            let v = _mm512_loadu_ps(s.as_ptr().add(c));
+            let h: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(v));
+            _mm256_storeu_si256(d.as_mut_ptr().add(c) as *mut __m256i, h);
+        }
+        for (o, v) in d[full..n].iter_mut().zip(&s[full..]) {
+            *o = to_bf16(*v);
+        }
+        d[n..].fill(0);
+    }
+}
+
+/// `convert_rows` by the fastest route this CPU has.
+fn convert_any(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut [u16], dc: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if n >= 16 && bf16_supported() {
+        // SAFETY: checked just above.
+        return unsafe { convert_rows_vcvt(src, sc, s0, n, dst, dc) };
+    }
+    convert_rows(src, sc, s0, n, dst, dc)
+}
+
 /// `dst = bf16(src[.., s0..s0 + n])` with `dc = n` rounded up to even channels per pixel, over every
 /// pixel (borders included); `dst` is resized, not reallocated once large enough.
 pub fn convert(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut Vec<u16>) -> usize {
@@ -128,11 +175,11 @@ pub fn convert(src: &[f32], sc: usize, s0: usize, n: usize, dst: &mut Vec<u16>) 
     dst.resize(px * dc, 0);
     let rows = 256;
     if px * n < 1 << 15 {
-        convert_rows(src, sc, s0, n, dst, dc);
+        convert_any(src, sc, s0, n, dst, dc);
     } else {
         dst.par_chunks_mut(rows * dc)
             .zip(src.par_chunks(rows * sc))
-            .for_each(|(d, s)| convert_rows(s, sc, s0, n, d, dc));
+            .for_each(|(d, s)| convert_any(s, sc, s0, n, d, dc));
     }
     dc
 }
@@ -184,14 +231,44 @@ const MAX_J: usize = 4;
 /// `ci < 2·pairs`) and writes (`out + p·os + co`, `co < cout`) lie inside live buffers, and writes
 /// of different pixels or runs do not overlap each other.
 pub unsafe fn conv_bf16(p: &PackedBf16, offs: &[isize], runs: &[Run16], accumulate: bool) {
+    conv_bf16_on(p, offs, runs, accumulate, amx_enabled())
+}
+
+/// Whether the bf16 convolutions run on AMX tiles where an operator fits them (CPU, kernel and
+/// `UQ_AMX` checked once).
+pub fn amx_enabled() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return amx::enabled();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `conv_bf16` with AMX tiles for operators that fit them when `amx` (which needs `amx_enabled()`).
+///
+/// # Safety
+/// As `conv_bf16`.
+pub(super) unsafe fn conv_bf16_on(
+    p: &PackedBf16,
+    offs: &[isize],
+    runs: &[Run16],
+    accumulate: bool,
+    amx: bool,
+) {
     assert_eq!(offs.len(), p.taps, "one offset per tap");
+    assert!(!amx || amx_enabled(), "AMX asked for where it is not enabled");
     let ns: Vec<usize> = runs.iter().map(|r| r.n).collect();
     let work = plan(&ns, 2 * p.pairs * p.taps, p.cout, 16, MAX_J);
+    #[cfg(target_arch = "x86_64")]
+    let tiles = amx && amx::fits(p);
     for_items(&work, |it| {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller's contract.
+        // SAFETY: the caller's contract; `tiles` checked the CPU and the operator for AMX.
         unsafe {
-            x86::item(p, offs, accumulate, &runs[it.run], it)
+            if tiles {
+                amx::item(p, offs, accumulate, &runs[it.run], it)
+            } else {
+                x86::item(p, offs, accumulate, &runs[it.run], it)
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -201,5 +278,7 @@ pub unsafe fn conv_bf16(p: &PackedBf16, offs: &[isize], runs: &[Run16], accumula
     });
 }
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
 #[cfg(target_arch = "x86_64")]
 mod x86;

@@ -1,7 +1,7 @@
 //! Fast CPU path for the U-Net's score and input-VJP: packed weights, padded channels-last buffers,
 //! runtime-dispatched SIMD microkernels (AVX-512, AVX2+FMA, portable), explicit adjoint operators.
 //!
-//! Pipeline: `kernel` (microkernel over pixel runs) and `bf16` (its optional AVX512-BF16 twin) ←
+//! Pipeline: `kernel` (microkernel over pixel runs) and `bf16` (its AVX512-BF16 and AMX twins) ←
 //! `conv` (3×3, 1×1, 2×2 transposed, and their adjoints) and `norm` (GroupNorm and its VJP) and `act`
 //! (buffers, pooling, masks) ← `block` (residual block) ← `net` (`FastUNet`). Training: `wgrad` (weight
 //! gradients as GEMMs) and `net::train` (`FastUNet::train_grads`: every weight's gradient, candle names).
@@ -49,13 +49,15 @@ mod net;
 pub mod norm;
 mod wgrad;
 
-pub use bf16::{bf16_supported, Precision};
+pub use bf16::{amx_enabled, bf16_supported, Precision};
 pub use kernel::Isa;
 pub use net::train::NamedGrads;
 pub use net::FastUNet;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_amx;
 #[cfg(test)]
 mod tests_bf16;
 #[cfg(test)]

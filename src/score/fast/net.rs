@@ -71,7 +71,7 @@ const KEEP: usize = 4;
 
 impl FastUNet {
     /// Pack a network's weights (any float dtype) for the best instruction set, in the precision
-    /// `UQ_SCORE_PRECISION` asks for (f32 unless it says bf16 and the CPU has AVX512-BF16).
+    /// `UQ_SCORE_PRECISION` asks for (unset: bf16 where AMX tiles run it, else f32).
     pub fn from_unet(net: &UNet) -> Result<FastUNet> {
         Self::with_precision(net, Isa::detect(), Precision::from_env())
     }

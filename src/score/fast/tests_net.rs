@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::tests::{autograd, isas, rand_vec};
-use super::FastUNet;
+use super::{FastUNet, Isa, Precision};
 use crate::score::init::seeded_builder;
 use crate::score::unet::{NetKind, UNet, UNetConfig};
 
@@ -105,7 +105,7 @@ fn vjp_matches_finite_differences() {
     let x = rand_vec(&mut rng, n);
     let v = rand_vec(&mut rng, n);
     let d = rand_vec(&mut rng, n);
-    let fast = FastUNet::from_unet(&net32).unwrap();
+    let fast = FastUNet::with_isa(&net32, Isa::detect()).unwrap();
     let (_, g) = fast.vjp(&x, &vec![level; b], &v, size, size).unwrap();
     let analytic: f64 = g.iter().zip(&d).map(|(a, b)| f64::from(a * b)).sum();
     let f = |s: f64| -> f64 {
@@ -171,7 +171,7 @@ fn prior_backends_agree() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let x = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
         let v = Array2::from_shape_fn((3, 64 * ic), |_| rng.random_range(-1.0..1.0));
-        prior.set_backend(Backend::Fast).unwrap();
+        prior.set_precision(Precision::F32).unwrap();
         let (s1, g1) = (
             prior.score(x.view(), level).unwrap(),
             prior.score_vjp(x.view(), level, v.view()).unwrap(),
