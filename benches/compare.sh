@@ -13,7 +13,7 @@ args=(--channels 32,64,128 --size 64 --image-channels 2)
 : > "$out"
 for r in $(seq "$rounds"); do
   for b in 1 8; do
-    "$uq" bench score "${args[@]}" --batch "$b" --no-reference >> "$out"
+    UQ_SCORE_PRECISION=f32 "$uq" bench score "${args[@]}" --batch "$b" --no-reference >> "$out"
     "$uq" bench score "${args[@]}" --batch "$b" --no-reference --bf16 >> "$out"
     "$python" benches/pytorch_unet.py "${args[@]}" --batch "$b" >> "$out"
     "$python" benches/pytorch_unet.py "${args[@]}" --batch "$b" --channels-last >> "$out"

@@ -60,8 +60,8 @@ pub struct ScoreBenchArgs {
     #[arg(long)]
     pub check: bool,
     /// Run the fast path's convolutions in bf16 (AVX512-BF16 or AMX tiles, f32 accumulation); without
-    /// it the precision is `UQ_SCORE_PRECISION` (f32 or bf16), by default bf16 where AMX tiles run it
-    /// and f32 elsewhere.
+    /// it the precision is `UQ_SCORE_PRECISION` (f32 or bf16), by default bf16 where AMX tiles run
+    /// this network and f32 elsewhere.
     #[arg(long)]
     pub bf16: bool,
 }
@@ -171,7 +171,7 @@ fn run_score(a: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
         }
         Precision::Bf16
     } else {
-        Precision::from_env()
+        Precision::from_env(&a.channels)
     };
     let fast = FastUNet::with_precision(&net, Isa::detect(), precision)?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed + 1);

@@ -34,7 +34,7 @@ use uq::source::SourceMap;
 const ENV_HELP: &str = "Environment:
   UQ_SCORE_PRECISION=f32|bf16   network priors' convolutions in f32 or bf16 with f32 accumulation
                                 (needs AVX512-BF16; otherwise a warning and f32); default: bf16
-                                where AMX tiles run it, f32 elsewhere
+                                where AMX tiles run the network (channels multiples of 32)
   UQ_AMX=off                    bf16 convolutions without AMX tiles (AVX512-BF16 only)
   UQ_SCORE_BACKEND=candle       evaluate network priors with the candle reference, not the fast path
   UQ_SIMD=avx512|avx2|portable  the fast path's instruction set (default: the best supported)";

@@ -23,11 +23,12 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// From `UQ_SCORE_PRECISION=f32|bf16`; unset, [`Precision::best`]. Unknown values and bf16 on a
-    /// CPU without AVX512-BF16 give f32 with a warning on stderr.
-    pub fn from_env() -> Precision {
+    /// From `UQ_SCORE_PRECISION=f32|bf16`; unset, [`Precision::best_for`] a U-Net with these
+    /// `channels` per scale. Unknown values and bf16 on a CPU without AVX512-BF16 give f32 with a
+    /// warning on stderr.
+    pub fn from_env(channels: &[usize]) -> Precision {
         match std::env::var("UQ_SCORE_PRECISION").as_deref() {
-            Err(_) | Ok("") => Precision::best(),
+            Err(_) | Ok("") => Precision::best_for(channels),
             Ok("f32") => Precision::F32,
             Ok("bf16") => Precision::Bf16.or_f32(),
             Ok(other) => {
@@ -37,11 +38,14 @@ impl Precision {
         }
     }
 
-    /// bf16 where the convolutions run on AMX tiles (1.7–1.9× faster than f32 there, the MRI
-    /// examples' gain and coverage unchanged: `benches/README.md`), f32 elsewhere (without AMX, bf16
-    /// is no faster than f32 on the hosts measured).
-    pub fn best() -> Precision {
-        if bf16_supported() && amx_enabled() {
+    /// bf16 where the convolutions run on AMX tiles: the CPU has them and every scale's channel count
+    /// is a multiple of 32, so all but the first and last convolutions fit the tiles ([32, 64, 128]:
+    /// 1.7× faster than f32, the MRI examples' gain and coverage unchanged: `benches/README.md`);
+    /// f32 elsewhere (bf16 on AVX512-BF16 alone is 1.4–1.5× slower than f32 on the host measured,
+    /// so [8, 16, 32] networks, mostly off the tiles, stay f32).
+    pub fn best_for(channels: &[usize]) -> Precision {
+        let tiles = !channels.is_empty() && channels.iter().all(|c| c.is_multiple_of(32));
+        if tiles && bf16_supported() && amx_enabled() {
             Precision::Bf16
         } else {
             Precision::F32

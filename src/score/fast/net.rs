@@ -71,9 +71,10 @@ const KEEP: usize = 4;
 
 impl FastUNet {
     /// Pack a network's weights (any float dtype) for the best instruction set, in the precision
-    /// `UQ_SCORE_PRECISION` asks for (unset: bf16 where AMX tiles run it, else f32).
+    /// `UQ_SCORE_PRECISION` asks for (unset: bf16 where AMX tiles run this network, else f32).
     pub fn from_unet(net: &UNet) -> Result<FastUNet> {
-        Self::with_precision(net, Isa::detect(), Precision::from_env())
+        let precision = Precision::from_env(&net.config().channels);
+        Self::with_precision(net, Isa::detect(), precision)
     }
 
     /// As `from_unet` with a given instruction set (it must be supported), in f32.

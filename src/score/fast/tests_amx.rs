@@ -89,3 +89,15 @@ fn amx_tiles_agree_with_the_avx512_bf16_kernel() {
     case(&mut rng, 9, 2, 32, 500, 2, true, false);
     case(&mut rng, 9, 32, 1, 500, 2, true, false);
 }
+
+/// bf16 by default only where the tiles run the network: [8, 16, 32] stays f32 everywhere (bf16 off
+/// the tiles is slower than f32), [32, 64, 128] is bf16 exactly where AMX is enabled.
+#[test]
+fn default_precision_follows_the_tiles() {
+    use super::bf16::{bf16_supported, Precision};
+    assert_eq!(Precision::best_for(&[8, 16, 32]), Precision::F32);
+    assert_eq!(Precision::best_for(&[]), Precision::F32);
+    let tiles = amx_enabled() && bf16_supported();
+    let want = if tiles { Precision::Bf16 } else { Precision::F32 };
+    assert_eq!(Precision::best_for(&[32, 64, 128]), want);
+}
