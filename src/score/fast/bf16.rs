@@ -99,6 +99,9 @@ pub struct PackedBf16 {
     pub cpad: usize,
     pub w: Vec<u16>,
     pub bias: Option<Vec<f32>>,
+    /// The same weights per block of 16 output channels, `w[co/16][tap][ci/2][co%16][2]`: each AMX
+    /// weight tile is 1 KB of consecutive memory (empty for operators that do not fit the tiles).
+    pub tiles: Vec<u16>,
 }
 
 impl PackedBf16 {
@@ -113,6 +116,17 @@ impl PackedBf16 {
                 }
             }
         }
+        let mut tiles = Vec::new();
+        if pairs.is_multiple_of(16) && p.cout.is_multiple_of(16) && pairs > 0 {
+            tiles = vec![0u16; p.taps * pairs * p.cout * 2];
+            for (i, t) in tiles.iter_mut().enumerate() {
+                let (k, co16) = (i % 2, i / 2 % 16);
+                let pair = i / 32 % pairs;
+                let tap = i / (32 * pairs) % p.taps;
+                let cb = i / (32 * pairs * p.taps);
+                *t = w[((tap * pairs + pair) * p.cpad + cb * 16 + co16) * 2 + k];
+            }
+        }
         PackedBf16 {
             taps: p.taps,
             pairs,
@@ -120,6 +134,7 @@ impl PackedBf16 {
             cpad: p.cpad,
             w,
             bias: p.bias.clone(),
+            tiles,
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn enabled() -> bool {
 
 /// Whether `p` runs on tiles: 32 input channels per step and 16 output channels per tile, exactly.
 pub fn fits(p: &PackedBf16) -> bool {
-    p.pairs > 0 && p.pairs.is_multiple_of(16) && p.cout.is_multiple_of(16)
+    !p.tiles.is_empty()
 }
 
 fn cpu_has_amx() -> bool {
@@ -172,18 +172,20 @@ unsafe fn block<const R: usize, const J: usize>(
             }
         }
     }
-    let (xs, ws) = (run.xs * 2, p.cpad * 4);
+    let xs = run.xs * 2;
+    // One block of 16 output channels: taps × pairs rows of 64 bytes.
+    let cb = p.taps * p.pairs * 32;
     let x = run.x.add(px * run.xs);
     for (t, &off) in offs.iter().enumerate() {
         let xt = x.offset(off);
-        let wt = p.w.as_ptr().add((t * p.pairs * p.cpad + co0) * 2);
+        let wt = p.tiles.as_ptr().add(co0 / 16 * cb + t * p.pairs * 32);
         for k in 0..p.pairs / 16 {
             for r in 0..R {
                 load(4 + r, xt.add(r * 16 * run.xs + 32 * k) as *const u8, xs);
             }
-            let wk = wt.add(16 * k * p.cpad * 2);
+            let wk = wt.add(16 * k * 32);
             for j in 0..J {
-                load(6 + j, wk.add(j * 32) as *const u8, ws);
+                load(6 + j, wk.add(j * cb) as *const u8, 64);
             }
             for r in 0..R {
                 for j in 0..J {
