@@ -29,13 +29,20 @@ pub fn fits(p: &PackedBf16) -> bool {
     !p.tiles.is_empty()
 }
 
+/// AMX-TILE and AMX-BF16 (CPUID leaf 7), and a tile palette 1 with at least 8 tiles of 16 rows of
+/// 64 bytes (leaf 0x1D), the configuration `CONFIG` loads.
 fn cpu_has_amx() -> bool {
     use std::arch::x86_64::{__cpuid, __cpuid_count};
-    if __cpuid(0).eax < 7 {
+    if __cpuid(0).eax < 0x1d {
         return false;
     }
     let edx = __cpuid_count(7, 0).edx;
-    edx & (1 << 22) != 0 && edx & (1 << 24) != 0
+    if edx & (1 << 22) == 0 || edx & (1 << 24) == 0 || __cpuid_count(0x1d, 0).eax < 1 {
+        return false;
+    }
+    let palette = __cpuid_count(0x1d, 1);
+    let (bytes_per_row, names, rows) = (palette.ebx & 0xffff, palette.ebx >> 16, palette.ecx & 0xffff);
+    bytes_per_row >= 64 && names >= 8 && rows >= 16
 }
 
 /// Ask Linux for the AMX tile data state (`ARCH_REQ_XCOMP_PERM`, `XFEATURE_XTILEDATA`): without it
