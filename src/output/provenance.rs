@@ -48,6 +48,10 @@ pub struct Provenance {
     /// Score-network files of the priors, by latent.
     #[serde(default)]
     pub priors: Vec<FileRecord>,
+    /// How each score network was evaluated, by latent: backend and arithmetic (`"fast path, bf16
+    /// on AMX tiles"`, `"fast path, f32 (Avx512)"`, …), which moves results by about bf16's rounding.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub score_evaluation: std::collections::BTreeMap<String, String>,
     /// Every sampler setting as resolved (`null`: the sampler's default), flags and `infer` merged.
     #[serde(default)]
     pub options: serde_json::Map<String, serde_json::Value>,

@@ -301,7 +301,7 @@ mod vp_view;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
 pub use file::{load_prior, read_prior_header, ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
-pub use network::{Backend, NetworkPrior};
+pub use network::{evaluation_label, Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
 pub use unet::{sinusoidal, NetKind, UNet, UNetConfig};
 pub use ve_view::VeView;

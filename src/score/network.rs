@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use candle_core::{Device, Tensor, Var};
 use ndarray::{Array2, ArrayView2};
 
-use super::fast::{FastUNet, Isa, Precision};
+use super::fast::{amx_enabled, FastUNet, Isa, Precision};
 use super::file::{load_net, ScoreFileError};
 use super::header::{HeaderKind, ScoreHeader};
 use super::schedule::VpSchedule;
@@ -38,6 +38,19 @@ pub struct NetworkPrior {
     header: ScoreHeader,
     schedule: Option<VpSchedule>,
     evals: AtomicU64,
+}
+
+/// How [`NetworkPrior::from_net`] evaluates a network with these channels per scale in this process
+/// (backend and arithmetic, as `summary.json` records it).
+pub fn evaluation_label(channels: &[usize]) -> String {
+    if matches!(std::env::var("UQ_SCORE_BACKEND").as_deref(), Ok("candle")) {
+        return "candle, f32".into();
+    }
+    match Precision::from_env(channels) {
+        Precision::F32 => format!("fast path, f32 ({:?})", Isa::detect()),
+        Precision::Bf16 if amx_enabled() => "fast path, bf16 on AMX tiles where they fit".into(),
+        Precision::Bf16 => "fast path, bf16 (AVX512-BF16)".into(),
+    }
 }
 
 impl NetworkPrior {

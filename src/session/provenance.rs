@@ -97,4 +97,20 @@ pub fn record_inputs(
             _ => None,
         })
         .collect();
+    p.score_evaluation = model
+        .latents
+        .iter()
+        .filter_map(|l| match &l.prior {
+            PriorSpec::Score { header: Some(h), .. } => Some((l.name.clone(), h)),
+            _ => None,
+        })
+        .map(|(name, h)| {
+            let label = if h.architecture == crate::score::DIFFUSERS_ARCHITECTURE {
+                "candle (diffusers UNet2DModel), f32".to_string()
+            } else {
+                crate::score::evaluation_label(&h.channels)
+            };
+            (name, label)
+        })
+        .collect();
 }
