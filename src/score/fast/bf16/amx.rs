@@ -2,11 +2,13 @@
 //! tile of 16 pixels × 32 channels times a tile of 16 channel pairs × 16 output channels, accumulated in
 //! f32 tiles of 16 pixels × 16 output channels; the CPU and kernel check (Linux `arch_prctl`).
 //!
-//! The packed bf16 weights `w[tap][ci/2][co][2]` are already the pair-interleaved ("VNNI") layout a
-//! `tdpbf16ps` right operand wants, and a channels-last bf16 activation is its left operand with the
-//! pixel stride as the row stride, so nothing is repacked. Operators whose input channels are not a
-//! multiple of 32 or whose output channels are not a multiple of 16 (the network's first and last
-//! convolutions), and the last < 16 pixels of a work item, stay on the AVX512-BF16 kernel.
+//! A `tdpbf16ps` right operand is pair-interleaved ("VNNI"), as the packed bf16 weights are; they are
+//! kept once more per block of 16 output channels (`PackedBf16::tiles`) so that each weight tile is
+//! 1 KB of consecutive memory. A channels-last bf16 activation is the left operand as it is, with the
+//! pixel stride as the row stride. Operators whose input channels are not a multiple of 32 or whose
+//! output channels are not a multiple of 16 (the network's first and last convolutions), and items
+//! shorter than 16 pixels, stay on the AVX512-BF16 kernel; an item's last < 16 pixels are the
+//! 16-pixel block ending there, computed into a scratch tile.
 
 use std::arch::asm;
 use std::sync::OnceLock;
