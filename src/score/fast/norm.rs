@@ -70,12 +70,13 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// `acc[ch] += Σ_px (row[px, ch] − mean[ch])²`.
-    fn row_sq(acc: &mut [f32], row: &[f32], mean: &[f32]) {
-        for px in row.chunks_exact(acc.len()) {
-            for ((s, v), m) in acc.iter_mut().zip(px).zip(mean) {
-                let d = v - m;
-                *s += d * d;
+    /// `s[ch] += Σ_px (row[px, ch] − k[ch])` and `q[ch] += Σ_px (row[px, ch] − k[ch])²`.
+    fn row_moments(s: &mut [f32], q: &mut [f32], row: &[f32], k: &[f32]) {
+        for px in row.chunks_exact(k.len()) {
+            for (((s, q), v), k) in s.iter_mut().zip(q.iter_mut()).zip(px).zip(k) {
+                let d = v - k;
+                *s += d;
+                *q += d * d;
             }
         }
     }
@@ -153,34 +154,52 @@ impl Norm {
         let (b, c, g) = (a.b, a.c, self.groups);
         assert!(c <= MAX_C, "GroupNorm over more than {MAX_C} channels");
         let cg = c / g;
-        let m = (a.h * a.w * cg) as f64;
+        let npx = (a.h * a.w) as f64;
+        let m = npx * cg as f64;
         let w = a.w;
-        let s1 = channel_sums::<1>(a, |n, y, acc| {
+        // One pass: sums of `x − k` and `(x − k)²` with `k` each image's per-channel mean over its
+        // first row, near the channel's mean, so the shifted sums do not cancel the way raw second
+        // moments can (the combination below is in f64).
+        let k: Vec<f32> = (0..b)
+            .flat_map(|n| {
+                let o = a.at(n, 0, 0);
+                let mut first = vec![0f32; c];
+                row_sum(&mut first, &a.d[o..o + w * c]);
+                first.into_iter().map(move |s| s / w as f32)
+            })
+            .collect();
+        let sums = channel_sums::<2>(a, |n, y, acc| {
             let o = a.at(n, y, 0);
-            row_sum(&mut acc[0][..c], &a.d[o..o + w * c]);
+            let [s, q] = acc;
+            row_moments(
+                &mut s[..c],
+                &mut q[..c],
+                &a.d[o..o + w * c],
+                &k[n * c..(n + 1) * c],
+            );
         });
+        let (s1, s2) = sums.split_at(b * c);
         st.mean.clear();
         st.rstd.clear();
-        let mut mc = vec![0f32; b * c];
-        for n in 0..b {
-            for gi in 0..g {
-                let mean = s1[n * c + gi * cg..n * c + (gi + 1) * cg].iter().sum::<f64>() / m;
-                st.mean.push(mean);
-                mc[n * c + gi * cg..n * c + (gi + 1) * cg].fill(mean as f32);
-            }
-        }
-        let s2 = channel_sums::<1>(a, |n, y, acc| {
-            let o = a.at(n, y, 0);
-            row_sq(&mut acc[0][..c], &a.d[o..o + w * c], &mc[n * c..(n + 1) * c]);
-        });
         st.scale.resize(b * c, 0.0);
         st.shift.resize(b * c, 0.0);
         for n in 0..b {
             for gi in 0..g {
-                let var = s2[n * c + gi * cg..n * c + (gi + 1) * cg].iter().sum::<f64>() / m;
+                let chans = n * c + gi * cg..n * c + (gi + 1) * cg;
+                let shift = |i: usize| f64::from(k[i]);
+                let mean = chans.clone().map(|i| s1[i] + npx * shift(i)).sum::<f64>() / m;
+                // Σ (x − μ)² = Σ_ch [Σ (x − k)² + 2 (k − μ) Σ (x − k) + npx (k − μ)²].
+                let ss: f64 = chans
+                    .clone()
+                    .map(|i| {
+                        let d = shift(i) - mean;
+                        s2[i] + 2.0 * d * s1[i] + npx * d * d
+                    })
+                    .sum();
+                let var = (ss / m).max(0.0);
                 let rstd = 1.0 / (var + self.eps).sqrt();
+                st.mean.push(mean);
                 st.rstd.push(rstd);
-                let mean = st.mean[n * g + gi];
                 for ch in gi * cg..(gi + 1) * cg {
                     let s = rstd * f64::from(self.gamma[ch]);
                     st.scale[n * c + ch] = s as f32;

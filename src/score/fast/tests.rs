@@ -314,3 +314,58 @@ fn few_output_channels_match_candle() {
     conv_case(3, 1, 8, 1, 64, 64, 9);
     conv_case(3, 1, 2, 8, 64, 64, 10);
 }
+
+/// GroupNorm's one-pass statistics against f64 sums over the same f32 values, with per-channel
+/// offsets 10³–10⁴ times the spread (shifted sums in f32 must not cancel them away), with groups of
+/// several channels and of one.
+#[test]
+fn group_norm_stats_keep_large_offsets() {
+    for (groups, cg) in [(3, 4), (12, 1)] {
+        stats_case(groups, cg);
+    }
+}
+
+fn stats_case(groups: usize, cg: usize) {
+    let (b, h, w) = (2, 9, 11);
+    let c = groups * cg;
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut a = Act::new(b, h, w, c);
+    for n in 0..b {
+        for y in 0..h {
+            for x in 0..w {
+                let o = a.at(n, y, x);
+                for ch in 0..c {
+                    a.d[o + ch] = 1000.0 + 700.0 * ch as f32 + rng.random_range(-1.0f32..1.0);
+                }
+            }
+        }
+    }
+    let norm = Norm {
+        groups,
+        gamma: vec![1.0; c],
+        beta: vec![0.0; c],
+        eps: 1e-5,
+    };
+    let mut st = Stats::default();
+    norm.stats(&a, &mut st);
+    for n in 0..b {
+        for gi in 0..groups {
+            let vals: Vec<f64> = (0..h * w)
+                .flat_map(|p| {
+                    let o = a.at(n, p / w, p % w);
+                    (gi * cg..(gi + 1) * cg).map(move |ch| o + ch)
+                })
+                .map(|i| f64::from(a.d[i]))
+                .collect();
+            let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+            let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+            let rstd = 1.0 / (var + 1e-5).sqrt();
+            let (gm, gr) = (st.mean[n * groups + gi], st.rstd[n * groups + gi]);
+            assert!((gm - mean).abs() < 1e-9 * mean.abs(), "mean {gm} vs {mean}");
+            assert!(
+                (gr - rstd).abs() < 1e-6 * rstd,
+                "rstd {gr} vs {rstd} (image {n}, group {gi})"
+            );
+        }
+    }
+}
