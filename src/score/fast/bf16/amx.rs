@@ -157,7 +157,7 @@ enum Init {
 }
 
 /// `R` blocks of 16 pixels from `px` of `run`'s input × `J` blocks of 16 output channels from `co0`,
-/// written to `out` (pixel `px`, channel `co0`) with `os` floats per pixel.
+/// written to `out` (pixel `px`, channel `co0`) with `ros` floats per pixel.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn block<const R: usize, const J: usize>(
