@@ -189,14 +189,15 @@ unsafe fn block<const R: usize, const J: usize>(
         let xt = x.offset(off);
         let wt = p.tiles.as_ptr().add(co0 / 16 * cb + t * p.pairs * 32);
         for k in 0..p.pairs / 16 {
-            for r in 0..R {
-                load(4 + r, xt.add(r * 16 * run.xs + 32 * k) as *const u8, xs);
-            }
+            // Each load just before the first product that needs it, so loads overlap products.
             let wk = wt.add(16 * k * 32);
+            load(4, xt.add(32 * k) as *const u8, xs);
             for j in 0..J {
                 load(6 + j, wk.add(j * cb) as *const u8, 64);
+                dot(0, j);
             }
-            for r in 0..R {
+            for r in 1..R {
+                load(4 + r, xt.add(r * 16 * run.xs + 32 * k) as *const u8, xs);
                 for j in 0..J {
                     dot(r, j);
                 }
