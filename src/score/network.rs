@@ -40,10 +40,15 @@ pub struct NetworkPrior {
     evals: AtomicU64,
 }
 
+/// Whether `UQ_SCORE_BACKEND=candle` asks for the candle reference instead of the fast path.
+fn candle_asked() -> bool {
+    matches!(std::env::var("UQ_SCORE_BACKEND").as_deref(), Ok("candle"))
+}
+
 /// How [`NetworkPrior::from_net`] evaluates a network with these channels per scale in this process
 /// (backend and arithmetic, as `summary.json` records it).
 pub fn evaluation_label(channels: &[usize]) -> String {
-    if matches!(std::env::var("UQ_SCORE_BACKEND").as_deref(), Ok("candle")) {
+    if candle_asked() {
         return "candle, f32".into();
     }
     match Precision::from_env(channels) {
@@ -70,9 +75,10 @@ impl NetworkPrior {
             } => Some(VpSchedule::linear(beta_start, beta_end, timesteps)),
             HeaderKind::Ve { .. } => None,
         };
-        let fast = match std::env::var("UQ_SCORE_BACKEND").as_deref() {
-            Ok("candle") => None,
-            _ => FastUNet::from_unet(&net).ok(),
+        let fast = if candle_asked() {
+            None
+        } else {
+            FastUNet::from_unet(&net).ok()
         };
         NetworkPrior {
             net,
