@@ -1,6 +1,8 @@
 //! The graph container: nodes in topological order, forward pass and reverse-mode gradients.
 
 use super::fft::FftCache;
+use super::filter::Fusion;
+use super::ops::tensor::row_major;
 use super::ops::{Op, OpError};
 use super::plan::{has_type, NodeValues, Plan};
 use super::value::{Ty, Value};
@@ -267,7 +269,7 @@ impl Graph {
         seeds: &[(NodeId, Value)],
         fft: &FftCache,
     ) -> Result<Vec<Value>, GraphError> {
-        self.backward_with(values, seeds, fft, &self.latent_mask(), false)
+        self.backward_with(values, seeds, fft, &self.latent_mask(), false, None)
     }
 
     /// [`Graph::backward`] with the plan's latent mask and its checked op types (no type
@@ -282,7 +284,22 @@ impl Graph {
         if plan.live().len() != self.nodes.len() {
             return Err(self.error(0, "internal error: the plan was made for another graph"));
         }
-        self.backward_with(values, seeds, fft, plan.live(), true)
+        self.backward_with(values, seeds, fft, plan.live(), true, None)
+    }
+
+    /// [`Graph::backward_planned`] over values from [`Graph::forward_fused`] with the same `fusion`.
+    pub fn backward_fused(
+        &self,
+        plan: &Plan,
+        fusion: &Fusion,
+        values: &(impl NodeValues + ?Sized),
+        seeds: &[(NodeId, Value)],
+        fft: &FftCache,
+    ) -> Result<Vec<Value>, GraphError> {
+        if plan.live().len() != self.nodes.len() || fusion.skip.len() != self.nodes.len() {
+            return Err(self.error(0, "internal error: the plan was made for another graph"));
+        }
+        self.backward_with(values, seeds, fft, plan.live(), true, Some(fusion))
     }
 
     fn backward_with(
@@ -292,6 +309,7 @@ impl Graph {
         fft: &FftCache,
         needs: &[bool],
         trusted: bool,
+        fusion: Option<&Fusion>,
     ) -> Result<Vec<Value>, GraphError> {
         let n = self.nodes.len();
         if values.count() != n {
@@ -318,6 +336,18 @@ impl Graph {
         let mut grads: Vec<Option<Value>> = vec![None; self.num_latents()];
         for i in (0..n).rev() {
             let Some(g) = cot[i].take() else { continue };
+            if let Some(filter) = fusion.and_then(|f| f.filters[i].as_ref()) {
+                let Value::Real(g) = g else {
+                    return Err(self.error(i, "internal error: complex cotangent of a real filter"));
+                };
+                if needs[filter.input.0] {
+                    let c = filter.apply(&row_major(&g), true, fft);
+                    let c = ndarray::ArrayD::from_shape_vec(g.raw_dim(), c)
+                        .map_err(|e| self.error(i, format!("internal error: {e}")))?;
+                    accumulate(&mut cot[filter.input.0], Value::Real(c)).map_err(|m| self.error(i, m))?;
+                }
+                continue;
+            }
             match &self.nodes[i].kind {
                 NodeKind::Latent(j) => {
                     if let Some(slot) = grads.get_mut(*j) {

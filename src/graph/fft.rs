@@ -6,6 +6,7 @@ use num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 type Plan = Arc<dyn Fft<f64>>;
@@ -18,8 +19,9 @@ type Plan = Arc<dyn Fft<f64>>;
 ///
 /// It also keeps the gridding plans of the last few NUFFT trajectories (a trajectory is constant
 /// data in a model, so its kernel weights are computed once), most recently used first.
-#[derive(Default)]
 pub struct FftCache {
+    /// Tells this cache's entries in the per-thread copies ([`LOCAL`]) from other caches'.
+    id: u64,
     plans: Mutex<HashMap<(usize, bool), Plan>>,
     pub(super) nufft: Mutex<Vec<Arc<NufftPlan>>>,
     /// Spectra of the last few convolution kernels (a kernel is usually a constant of the model),
@@ -37,6 +39,18 @@ struct SpectrumKey {
 
 /// How many kernel spectra [`FftCache`] keeps.
 const SPECTRA: usize = 8;
+
+impl Default for FftCache {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        FftCache {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            plans: Mutex::default(),
+            nufft: Mutex::default(),
+            spectra: Mutex::default(),
+        }
+    }
+}
 
 impl fmt::Debug for FftCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,17 +72,34 @@ impl FftCache {
         self.len() == 0
     }
 
-    /// The 1-D plan of length `n`, built on first use.
+    /// The 1-D plan of length `n`, built on first use. Each thread keeps its own copy of the plans
+    /// it has used, so that threads transforming at once share neither the lock nor a reference
+    /// count (both cost more than a 32-point FFT when two threads contend for them).
     fn plan(&self, n: usize, inverse: bool) -> Plan {
+        let key = (self.id, n, inverse);
+        let hit = LOCAL.with(|l| {
+            l.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, p)| Arc::clone(p))
+        });
+        if let Some(p) = hit {
+            return p;
+        }
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(plans.entry((n, inverse)).or_insert_with(|| {
-            let mut planner = FftPlanner::new();
-            if inverse {
-                planner.plan_fft_inverse(n)
-            } else {
-                planner.plan_fft_forward(n)
+        plans
+            .entry((n, inverse))
+            .or_insert_with(|| build_plan(n, inverse));
+        drop(plans);
+        let own = build_plan(n, inverse);
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() >= LOCAL_PLANS {
+                l.remove(0);
             }
-        }))
+            l.push((key, Arc::clone(&own)));
+        });
+        own
     }
 
     /// The spectrum of `kernel` (`kh × kw`, row-major) as `compute` gives it for an `h × w` plane,
@@ -114,6 +145,23 @@ impl FftCache {
         self.fft2_scaled(data, h, w, inverse, 1.0);
     }
 
+    /// In-place unnormalised 1-D DFT (`inverse`: its inverse) of every consecutive length-`n` row
+    /// of `data`; a trailing partial row is left untouched.
+    pub(super) fn rows(&self, data: &mut [Complex64], n: usize, inverse: bool) {
+        if n == 0 || data.len() < n {
+            return;
+        }
+        let plan = self.plan(n, inverse);
+        let (len, s) = (data.len() / n * n, plan.get_inplace_scratch_len());
+        SCRATCH.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() < s {
+                buf.resize(s, Complex64::default());
+            }
+            plan.process_with_scratch(&mut data[..len], &mut buf[..s]);
+        });
+    }
+
     /// The unnormalised 2-D DFT times `scale`.
     fn fft2_scaled(&self, data: &mut [Complex64], h: usize, w: usize, inverse: bool, scale: f64) {
         let n = h * w;
@@ -139,7 +187,24 @@ impl FftCache {
     }
 }
 
+fn build_plan(n: usize, inverse: bool) -> Plan {
+    let mut planner = FftPlanner::new();
+    if inverse {
+        planner.plan_fft_inverse(n)
+    } else {
+        planner.plan_fft_forward(n)
+    }
+}
+
+/// A per-thread plan's cache id, length and direction.
+type PlanKey = (u64, usize, bool);
+
+/// How many plans each thread keeps (the oldest goes first).
+const LOCAL_PLANS: usize = 32;
+
 thread_local! {
+    /// This thread's plans, by cache, length and direction.
+    static LOCAL: std::cell::RefCell<Vec<(PlanKey, Plan)>> = const { std::cell::RefCell::new(Vec::new()) };
     /// Per-thread transpose plane and FFT scratch, grown to the largest size used.
     static SCRATCH: std::cell::RefCell<Vec<Complex64>> = const { std::cell::RefCell::new(Vec::new()) };
 }

@@ -5,6 +5,9 @@
 mod dump;
 mod eval;
 mod fft;
+mod filter;
+#[cfg(test)]
+mod filter_tests;
 mod nufft;
 mod ops;
 mod plan;
@@ -13,6 +16,7 @@ mod value;
 pub use dump::dump;
 pub use eval::{Graph, GraphError, Node, NodeId, NodeKind};
 pub use fft::FftCache;
+pub use filter::Fusion;
 pub use ops::{Arg, Domain, Inputs, Op, OpDef, OpError, Syntax, MAX_PARAMS, NOT_GIVEN, OPS};
 pub use plan::{NodeValues, Plan, Values};
 pub use value::{broadcast_shapes, Ty, Value};

@@ -1,8 +1,9 @@
 //! A graph prepared for repeated evaluation: op types checked once, latent-free nodes folded, and
 //! the forward and reverse sweeps run over the latent-dependent nodes only.
 
-use super::eval::{Graph, GraphError, NodeKind};
+use super::eval::{Graph, GraphError, NodeId, NodeKind};
 use super::fft::FftCache;
+use super::filter::Fusion;
 use super::value::{Ty, Value};
 
 /// What [`Graph::plan`] computed once for a graph and its data.
@@ -131,6 +132,16 @@ impl Graph {
         Ok(Plan { folded, live })
     }
 
+    /// The fused real filters ([`Fusion`]) of this planned graph whose intermediates none of
+    /// `pinned` (the nodes the caller will read) is.
+    pub fn fuse(&self, plan: &Plan, pinned: &[NodeId]) -> Fusion {
+        self.find_filters(
+            &plan.live,
+            |i| plan.folded.get(i).and_then(Option::as_ref),
+            pinned,
+        )
+    }
+
     /// The values of every node at `latents` (moved in), reusing the plan's folded values. `plan`
     /// must come from this graph ([`Graph::plan`]).
     pub fn forward_planned<'p>(
@@ -139,15 +150,49 @@ impl Graph {
         latents: Vec<Value>,
         fft: &FftCache,
     ) -> Result<Values<'p>, GraphError> {
+        self.forward_with(plan, None, latents, fft)
+    }
+
+    /// [`Graph::forward_planned`] with `fusion`'s filters (from [`Graph::fuse`] on this graph and
+    /// plan): the fused chains' intermediates get no value, so only the nodes `fuse` was told are
+    /// read, and the others outside fused chains, may be read.
+    pub fn forward_fused<'p>(
+        &self,
+        plan: &'p Plan,
+        fusion: &Fusion,
+        latents: Vec<Value>,
+        fft: &FftCache,
+    ) -> Result<Values<'p>, GraphError> {
+        self.forward_with(plan, Some(fusion), latents, fft)
+    }
+
+    fn forward_with<'p>(
+        &self,
+        plan: &'p Plan,
+        fusion: Option<&Fusion>,
+        latents: Vec<Value>,
+        fft: &FftCache,
+    ) -> Result<Values<'p>, GraphError> {
         let n = self.nodes.len();
-        if plan.live.len() != n {
+        if plan.live.len() != n || fusion.is_some_and(|f| f.skip.len() != n) {
             return Err(self.error(0, "internal error: the plan was made for another graph"));
         }
         let mut latents: Vec<Option<Value>> = latents.into_iter().map(Some).collect();
         let mut own: Vec<Option<Value>> = Vec::with_capacity(n);
         for i in 0..n {
-            if !plan.live[i] {
+            if !plan.live[i] || fusion.is_some_and(|f| f.skip[i]) {
                 own.push(None);
+                continue;
+            }
+            if let Some(filter) = fusion.and_then(|f| f.filters[i].as_ref()) {
+                let x = match own.get(filter.input.0) {
+                    Some(Some(Value::Real(x))) => x,
+                    _ => return Err(self.error(i, "internal error: the filter's input has no real value")),
+                };
+                let out = filter.apply(&super::ops::tensor::row_major(x), false, fft);
+                let v = ndarray::ArrayD::from_shape_vec(x.raw_dim(), out)
+                    .map_err(|e| self.error(i, format!("internal error: {e}")))?;
+                own.push(Some(Value::Real(v)));
                 continue;
             }
             let v = match &self.nodes[i].kind {

@@ -13,7 +13,7 @@ pub use linear::{SupnLatent, SupnLinear};
 
 use super::target::{Eval, EvalError, Posterior};
 use crate::dist::Call;
-use crate::graph::{FftCache, Graph, NodeId, Plan, Value, Values};
+use crate::graph::{FftCache, Fusion, Graph, NodeId, Plan, Value, Values};
 use crate::score::ScoreModel;
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
@@ -62,6 +62,9 @@ pub struct GraphPosterior {
     /// Per observation, the share of an annealing level's noise its mean carries (`level.rs`),
     /// estimated at the first evaluation at a level above 0.
     level_gains: std::sync::OnceLock<Vec<f64>>,
+    /// The real filters fused for [`GraphPosterior::likelihood`] (`graph/filter.rs`), found at its
+    /// first call: only the nodes it reads are kept out of fused chains.
+    fusion: std::sync::OnceLock<Fusion>,
 }
 
 impl GraphPosterior {
@@ -107,6 +110,7 @@ impl GraphPosterior {
             grad_evals: AtomicU64::new(0),
             has_density,
             level_gains: std::sync::OnceLock::new(),
+            fusion: std::sync::OnceLock::new(),
         })
     }
 
@@ -134,6 +138,7 @@ impl GraphPosterior {
     /// The same posterior with priors evaluated through the graph (see [`PriorTerm`]).
     pub fn with_prior_terms(mut self, terms: Vec<PriorTerm>) -> Self {
         self.prior_terms = terms;
+        self.fusion = std::sync::OnceLock::new();
         self
     }
 
@@ -206,7 +211,23 @@ impl GraphPosterior {
         sigma: f64,
     ) -> Result<(f64, Array1<f64>), EvalError> {
         self.grad_evals.fetch_add(1, Ordering::Relaxed);
-        let values = self.forward_values(row)?;
+        let fusion = self.fusion.get_or_init(|| {
+            let obs = self
+                .observations
+                .iter()
+                .flat_map(|o| o.likelihood.params.iter().copied());
+            let terms = self.prior_terms.iter();
+            let pinned: Vec<NodeId> = obs
+                .chain(terms.flat_map(|t| std::iter::once(t.node).chain(t.prior.params.iter().copied())))
+                .collect();
+            self.graph.fuse(&self.plan, &pinned)
+        });
+        let x = self.layout.constrain(row);
+        let latents = self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()));
+        let values = self
+            .graph
+            .forward_fused(&self.plan, fusion, latents, &self.fft)
+            .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let mut seeds: Vec<(NodeId, Value)> = Vec::new();
         let mut log_lik = 0.0;
         let node = |id: NodeId| {
@@ -239,7 +260,7 @@ impl GraphPosterior {
         }
         let grads = self
             .graph
-            .backward_planned(&self.plan, &values, &seeds, &self.fft)
+            .backward_fused(&self.plan, fusion, &values, &seeds, &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let mut grad = self.layout.flatten(&grads);
         log_lik += self.layout.chain_rule(row, &mut grad);
