@@ -11,6 +11,8 @@
 //! the corrector's acceptance, step, jump and prior evaluations per sample. `-- annealed` measures
 //! annealed HMC on the same model with the analytic N(0, 1) prior (σ 1 → 0.02, γ 0.98, 4 leapfrog
 //! steps, 512 independent runs with one draw each) after K = 0, 5, 10, 20, 50 corrector transitions.
+//! `-- strided` measures fewer strided steps (250, 150, 100) with ζ raised to keep or exceed the
+//! total guidance of 250 steps at ζ = 1 (β variance).
 
 #[path = "../tests/kernels_util/mod.rs"]
 mod kernels_util;
@@ -132,6 +134,34 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "{{\"annealed_hmc\": true, \"K\": {k}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}, \"jump\": {jump:.3}, \"prior_evals_per_sample\": {:.1}}}",
                 (out.grad_evals + out.score_evals) as f64 / chains as f64
+            );
+        }
+        return Ok(());
+    }
+    if std::env::args().nth(1).as_deref() == Some("strided") {
+        // Fewer strided steps with the step size ζ raised in proportion (β variance): the total
+        // guidance of 250 steps at ζ = 1 spread over 150 or 100 steps, and ζ beyond it.
+        for (steps, zeta) in [
+            (250, 1.0),
+            (250, 1.5),
+            (150, 1.0),
+            (150, 1.667),
+            (150, 2.0),
+            (150, 2.5),
+            (150, 3.0),
+            (100, 2.5),
+            (100, 4.0),
+        ] {
+            let cfg = DpsConfig {
+                zeta,
+                steps,
+                small_variance: false,
+                init: None,
+            };
+            let out = run_dps(&post, &prior, &cfg, chains, 7, &|_| {}, &AtomicBool::new(false))?;
+            let (rms, ratio) = score(&out.samples);
+            println!(
+                "{{\"steps\": {steps}, \"zeta\": {zeta}, \"rms_mean_error_in_sd\": {rms:.3}, \"sd_ratio\": {ratio:.3}}}"
             );
         }
         return Ok(());
