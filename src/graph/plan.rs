@@ -154,8 +154,8 @@ impl Graph {
     }
 
     /// [`Graph::forward_planned`] with `fusion`'s filters (from [`Graph::fuse`] on this graph and
-    /// plan): the fused chains' intermediates get no value, so only the nodes `fuse` was told are
-    /// read, and the others outside fused chains, may be read.
+    /// plan). The intermediates of fused chains get no value; every other node does (the `pinned`
+    /// nodes given to `fuse` among them).
     pub fn forward_fused<'p>(
         &self,
         plan: &'p Plan,
