@@ -96,7 +96,8 @@ impl Graph {
                 };
                 let ok = [i.0, m.0, f.0].iter().all(|&k| only(k) && !fusion.skip[k]);
                 let same = self.nodes.get(r)?.ty.shape == self.nodes.get(a.0)?.ty.shape;
-                (ok && same && live[r] && !live[c.0]).then_some(())?;
+                let varies = live.get(r) == Some(&true) && live.get(c.0) == Some(&false);
+                (ok && same && varies).then_some(())?;
                 let filter = RealFilter::new(self.nodes.get(a.0)?, *a, constant(c.0)?)?;
                 Some((filter, [i.0, m.0, f.0]))
             })();
