@@ -174,12 +174,13 @@ impl RealFilter {
                     }
                 }
                 fft.rows(p, w, false);
-                for (r, row) in p.chunks_exact(w).enumerate() {
-                    for k in 0..w2 {
-                        let (z, zc) = (row[k], row[if k == 0 { 0 } else { w - k }].conj());
-                        let (e, d) = ((z + zc) * 0.5, (z - zc) * 0.5);
-                        t[k * h + 2 * r] = e;
-                        t[k * h + 2 * r + 1] = Complex64::new(d.im, -d.re);
+                // Row pair r: Z = A₂ᵣ + i A₂ᵣ₊₁, so A₂ᵣ(k) = (Z(k) + Z̄(−k))/2, A₂ᵣ₊₁(k) = (Z(k) − Z̄(−k))/2i.
+                for (k, col) in t.chunks_exact_mut(h).enumerate() {
+                    let kc = if k == 0 { 0 } else { w - k };
+                    for (pair, row) in col.chunks_exact_mut(2).zip(p.chunks_exact(w)) {
+                        let (z, c) = (row[k], row[kc]);
+                        pair[0] = Complex64::new(0.5 * (z.re + c.re), 0.5 * (z.im - c.im));
+                        pair[1] = Complex64::new(0.5 * (z.im + c.im), 0.5 * (c.re - z.re));
                     }
                 }
                 fft.rows(t, h, false);
@@ -189,15 +190,17 @@ impl RealFilter {
                     t.iter_mut().zip(spec).for_each(|(z, s)| *z *= s);
                 }
                 fft.rows(t, h, true);
+                // Output rows 2r, 2r + 1 as one complex row B₂ᵣ + i B₂ᵣ₊₁, with B(k) = B̄(w − k) past w/2.
                 for (r, row) in p.chunks_exact_mut(w).enumerate() {
-                    for (k, z) in row.iter_mut().enumerate() {
-                        let (b0, b1) = if k < w2 {
-                            (t[k * h + 2 * r], t[k * h + 2 * r + 1])
-                        } else {
-                            let j = (w - k) * h + 2 * r;
-                            (t[j].conj(), t[j + 1].conj())
-                        };
+                    let (lo, hi) = row.split_at_mut(w2);
+                    for (k, z) in lo.iter_mut().enumerate() {
+                        let (b0, b1) = (t[k * h + 2 * r], t[k * h + 2 * r + 1]);
                         *z = Complex64::new(b0.re - b1.im, b0.im + b1.re);
+                    }
+                    for (j, z) in hi.iter_mut().enumerate() {
+                        let s = (w - w2 - j) * h + 2 * r;
+                        let (b0, b1) = (t[s], t[s + 1]);
+                        *z = Complex64::new(b0.re + b1.im, b1.re - b0.im);
                     }
                 }
                 fft.rows(p, w, true);
