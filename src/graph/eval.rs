@@ -2,7 +2,6 @@
 
 use super::fft::FftCache;
 use super::filter::Fusion;
-use super::ops::tensor::row_major;
 use super::ops::{Op, OpError};
 use super::plan::{has_type, NodeValues, Plan};
 use super::value::{Ty, Value};
@@ -341,10 +340,8 @@ impl Graph {
                     return Err(self.error(i, "internal error: complex cotangent of a real filter"));
                 };
                 if needs[filter.input.0] {
-                    let c = filter.apply(&row_major(&g), true, fft);
-                    let c = ndarray::ArrayD::from_shape_vec(g.raw_dim(), c)
-                        .map_err(|e| self.error(i, format!("internal error: {e}")))?;
-                    accumulate(&mut cot[filter.input.0], Value::Real(c)).map_err(|m| self.error(i, m))?;
+                    let c = Value::Real(filter.apply_array(&g, true, fft));
+                    accumulate(&mut cot[filter.input.0], c).map_err(|m| self.error(i, m))?;
                 }
                 continue;
             }

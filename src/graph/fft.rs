@@ -4,14 +4,14 @@
 use super::nufft::NufftPlan;
 use num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 type Plan = Arc<dyn Fft<f64>>;
 
-/// Plans built once per (length, direction) and reused across calls and threads.
+/// Plans built once per (length, direction) and thread, and reused across calls.
 ///
 /// The 2-D transform of an `h × w` plane runs `w`-point transforms over the rows, transposes,
 /// runs `h`-point transforms over the columns and transposes back, scaled by `1/√(hw)`.
@@ -22,7 +22,8 @@ type Plan = Arc<dyn Fft<f64>>;
 pub struct FftCache {
     /// Tells this cache's entries in the per-thread copies ([`LOCAL`]) from other caches'.
     id: u64,
-    plans: Mutex<HashMap<(usize, bool), Plan>>,
+    /// The (length, direction) pairs planned so far (the plans themselves live per thread).
+    plans: Mutex<HashSet<(usize, bool)>>,
     pub(super) nufft: Mutex<Vec<Arc<NufftPlan>>>,
     /// Spectra of the last few convolution kernels (a kernel is usually a constant of the model),
     /// by the kernel's elements and the plane size, most recently used first.
@@ -63,7 +64,7 @@ impl FftCache {
         Self::default()
     }
 
-    /// Number of cached 1-D plans.
+    /// Number of distinct 1-D plans (length, direction) used through this cache.
     pub fn len(&self) -> usize {
         self.plans.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
@@ -86,11 +87,10 @@ impl FftCache {
         if let Some(p) = hit {
             return p;
         }
-        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-        plans
-            .entry((n, inverse))
-            .or_insert_with(|| build_plan(n, inverse));
-        drop(plans);
+        self.plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((n, inverse));
         let own = build_plan(n, inverse);
         LOCAL.with(|l| {
             let mut l = l.borrow_mut();

@@ -12,7 +12,9 @@
 
 use super::eval::{Graph, NodeId, NodeKind};
 use super::fft::FftCache;
+use super::ops::tensor::row_major;
 use super::value::Value;
+use ndarray::ArrayD;
 use num_complex::Complex64;
 use std::cell::RefCell;
 
@@ -156,7 +158,13 @@ impl RealFilter {
     }
 
     /// The filter of `x` (real, `a`'s shape), or with `adjoint` its transpose (the VJP).
-    pub(super) fn apply(&self, x: &[f64], adjoint: bool, fft: &FftCache) -> Vec<f64> {
+    pub(super) fn apply_array(&self, x: &ArrayD<f64>, adjoint: bool, fft: &FftCache) -> ArrayD<f64> {
+        let out = self.apply(&row_major(x), adjoint, fft);
+        ArrayD::from_shape_vec(x.raw_dim(), out).unwrap_or_else(|_| ArrayD::zeros(x.raw_dim()))
+    }
+
+    /// [`RealFilter::apply_array`] on row-major elements.
+    fn apply(&self, x: &[f64], adjoint: bool, fft: &FftCache) -> Vec<f64> {
         let (h, w) = (self.h, self.w);
         let (hp, w2, n) = (h / 2, w / 2 + 1, h * w);
         let mut out = vec![0.0; x.len()];

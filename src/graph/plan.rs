@@ -185,14 +185,10 @@ impl Graph {
                 continue;
             }
             if let Some(filter) = fusion.and_then(|f| f.filters[i].as_ref()) {
-                let x = match own.get(filter.input.0) {
-                    Some(Some(Value::Real(x))) => x,
-                    _ => return Err(self.error(i, "internal error: the filter's input has no real value")),
+                let Some(Some(Value::Real(x))) = own.get(filter.input.0) else {
+                    return Err(self.error(i, "internal error: the filter's input has no real value"));
                 };
-                let out = filter.apply(&super::ops::tensor::row_major(x), false, fft);
-                let v = ndarray::ArrayD::from_shape_vec(x.raw_dim(), out)
-                    .map_err(|e| self.error(i, format!("internal error: {e}")))?;
-                own.push(Some(Value::Real(v)));
+                own.push(Some(Value::Real(filter.apply_array(x, false, fft))));
                 continue;
             }
             let v = match &self.nodes[i].kind {

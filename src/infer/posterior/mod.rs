@@ -195,11 +195,15 @@ impl GraphPosterior {
 
     /// Evaluate every node of the graph at one flat point (unconstrained scale).
     pub fn forward_values(&self, row: ndarray::ArrayView1<f64>) -> Result<Values<'_>, EvalError> {
-        let x = self.layout.constrain(row);
-        let latents = self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()));
         self.graph
-            .forward_planned(&self.plan, latents, &self.fft)
+            .forward_planned(&self.plan, self.latents(row), &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))
+    }
+
+    /// The latents' values at one flat point (unconstrained scale).
+    fn latents(&self, row: ndarray::ArrayView1<f64>) -> Vec<Value> {
+        let x = self.layout.constrain(row);
+        self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()))
     }
 
     /// Exact log-likelihood and its gradient at one unconstrained point (annealing level `sigma`, the
@@ -222,11 +226,9 @@ impl GraphPosterior {
                 .collect();
             self.graph.fuse(&self.plan, &pinned)
         });
-        let x = self.layout.constrain(row);
-        let latents = self.layout.unflatten(ndarray::ArrayView1::from(x.as_ref()));
         let values = self
             .graph
-            .forward_fused(&self.plan, fusion, latents, &self.fft)
+            .forward_fused(&self.plan, fusion, self.latents(row), &self.fft)
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let mut seeds: Vec<(NodeId, Value)> = Vec::new();
         let mut log_lik = 0.0;
