@@ -1,10 +1,13 @@
-//! Reduced denoising check of the shipped VE prior: Tweedie beats the best Gaussian filter by ≥ 2 dB.
+//! Shipped VE priors: the reduced denoising check (Tweedie ≥ 2 dB over the best Gaussian filter), and
+//! the JAX-trained `mri64_ve2` read by uq giving JAX's scores.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
+use ndarray::{Array2, Array3};
+use uq::score::fast::Precision;
 use uq::score::train::{read_images, DenoiseReport};
-use uq::score::NetworkPrior;
+use uq::score::{NetworkPrior, ScoreModel};
 
 fn find(rel: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -40,5 +43,26 @@ fn shipped_ve_prior_beats_gaussian_filter_by_2db() {
     for sigma in [0.05, 0.1, 0.2] {
         let r = DenoiseReport::run(&prior, &train, &test, 64, sigma, 1, 4).unwrap();
         assert!(r.tweedie_psnr >= r.gaussian_psnr + 2.0, "{r:?}");
+    }
+}
+
+/// `models/mri64_ve2.safetensors` was written by `examples/train_jax/train_ve.py`; its scores in uq
+/// (f32) equal JAX's on the same weights (`examples/train_jax/make_fixture.py`) to 1e-4 relative.
+#[test]
+fn jax_trained_prior_gives_jax_scores() {
+    let mut prior = NetworkPrior::load(&find("models/mri64_ve2.safetensors")).unwrap();
+    prior.set_precision(Precision::F32).unwrap();
+    let dir = find("tests/fixtures/jax_prior");
+    let x: Array3<f32> = ndarray_npy::read_npy(dir.join("x.npy")).unwrap();
+    let rows: Array2<f64> = x.mapv(f64::from).into_shape_with_order((2, 64 * 64)).unwrap();
+    for (sigma, file) in [(0.1, "score_0.1.npy"), (2.0, "score_2.npy")] {
+        let want: Array3<f32> = ndarray_npy::read_npy(dir.join(file)).unwrap();
+        let got = prior.score(rows.view(), sigma).unwrap();
+        let (mut err, mut norm) = (0f64, 0f64);
+        for (g, w) in got.iter().zip(want.iter()) {
+            err = err.max((g - f64::from(*w)).abs());
+            norm = norm.max(f64::from(*w).abs());
+        }
+        assert!(err <= 1e-4 * norm, "σ {sigma}: max |uq − JAX| {err} against max |JAX| {norm}");
     }
 }
