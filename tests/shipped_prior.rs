@@ -63,6 +63,9 @@ fn jax_trained_prior_gives_jax_scores() {
             err = err.max((g - f64::from(*w)).abs());
             norm = norm.max(f64::from(*w).abs());
         }
-        assert!(err <= 1e-4 * norm, "σ {sigma}: max |uq − JAX| {err} against max |JAX| {norm}");
+        assert!(
+            err <= 1e-4 * norm,
+            "σ {sigma}: max |uq − JAX| {err} against max |JAX| {norm}"
+        );
     }
 }
