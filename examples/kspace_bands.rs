@@ -56,14 +56,20 @@ fn main() -> anyhow::Result<()> {
     let mask: Array2<f64> = read_npy(mask)?;
     let (c, n, h, w) = samples.dim();
     if truth.dim() != (h, w) || mask.dim() != (h, w) {
-        anyhow::bail!("the draws are {h}×{w}; truth {:?} and mask {:?} must match", truth.dim(), mask.dim());
+        anyhow::bail!(
+            "the draws are {h}×{w}; truth {:?} and mask {:?} must match",
+            truth.dim(),
+            mask.dim()
+        );
     }
     let draws = samples.into_shape_with_order((c * n, h, w))?;
     let count = draws.len_of(Axis(0));
     if count < 2 {
-        anyhow::bail!("{count} draw: the spread needs at least two");
+        anyhow::bail!("{count} draws in {dir}: the spread needs at least two");
     }
-    let mean = draws.mean_axis(Axis(0)).ok_or_else(|| anyhow::anyhow!("no draws"))?;
+    let mean = draws
+        .mean_axis(Axis(0))
+        .ok_or_else(|| anyhow::anyhow!("no draws"))?;
     let mut planner = FftPlanner::new();
     let err = fft2(&(&mean - &truth), &mut planner).mapv(|v| v.norm_sqr());
     let mut var = Array2::<f64>::zeros((h, w));
@@ -72,7 +78,11 @@ fn main() -> anyhow::Result<()> {
     }
     let edges = [0.0, 0.1, 0.2, 0.3, f64::INFINITY];
     let names: Vec<String> = std::iter::once("measured".to_string())
-        .chain(edges.windows(2).map(|e| format!("unmeasured |k| in [{}, {})", e[0], e[1])))
+        .chain(
+            edges
+                .windows(2)
+                .map(|e| format!("unmeasured |k| in [{}, {})", e[0], e[1])),
+        )
         .collect();
     let mut bands = vec![(0usize, 0.0, 0.0); names.len()];
     for i in 0..h {
@@ -90,9 +100,18 @@ fn main() -> anyhow::Result<()> {
     let px = (h * w) as f64;
     let inflate = 1.0 + 1.0 / count as f64;
     println!("{count} draws; per pixel: error² of the mean, variance of the draws, ratio = error² / (variance (1 + 1/n))");
-    println!("{:<28} {:>6} {:>10} {:>10} {:>6} {:>10}", "band", "coefs", "error²", "variance", "ratio", "deficit");
-    let total = bands.iter().fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-    for (name, &(k, e, v)) in names.iter().zip(&bands).chain(std::iter::once((&"all".to_string(), &total))) {
+    println!(
+        "{:<28} {:>6} {:>10} {:>10} {:>6} {:>10}",
+        "band", "coefs", "error²", "variance", "ratio", "deficit"
+    );
+    let total = bands
+        .iter()
+        .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    for (name, &(k, e, v)) in names
+        .iter()
+        .zip(&bands)
+        .chain(std::iter::once((&"all".to_string(), &total)))
+    {
         println!(
             "{name:<28} {k:>6} {:>10.3e} {:>10.3e} {:>6.2} {:>10.3e}",
             e / px,
