@@ -15,8 +15,8 @@ warmed up over 200 steps then cosine-decayed to lr/20 over the time budget, the 
 (`--ema`; the recipe's `uq train` run used 0.999), and a held-out split by
 NumPy's generator (`--seed`).
 
-`--rotate`, `--scale`, `--aniso`, `--elastic`, `--p-warp` and `--p-sharp` widen the augmentation
-(defaults: uq's); `--snapshots` keeps copies of the averaged weights along the way.
+`--rotate`, `--scale`, `--aniso`, `--elastic`, `--p-warp`, `--p-sharp` and `--p-noise` (with `--noise`)
+widen the augmentation (defaults: uq's); `--snapshots` keeps copies of the averaged weights along the way.
 
 What made `models/mri64_ve2.safetensors` (models/README.md; its metadata records the command):
   python3 examples/train_jax/train_ve.py --data ../shared/data/mri_head_train_64.npy,target/prior-data/brain_train_64.npy \
@@ -95,6 +95,14 @@ def augment_one(key, img, size, aug):
         blur = jax.scipy.signal.convolve(img[0], g[:, None] * g[None, :], mode="same")[None]
         amount = jax.random.uniform(ka, minval=-0.6, maxval=1.0)
         img = jnp.where(jax.random.uniform(ks) < aug.p_sharp, jnp.maximum(img + amount * (img - blur), 0.0), img)
+    if aug.p_noise > 0:
+        # Acquisition noise: a magnitude image |x + s(n₁ + i n₂)| inside the image's support (the sets'
+        # backgrounds are masked to 0), s log-uniform: Colin27 averages 27 scans, one scan is noisier.
+        kn, kp, kl = jax.random.split(jax.random.fold_in(key, 11), 3)
+        s = jnp.exp(jax.random.uniform(kl, minval=math.log(aug.noise[0]), maxval=math.log(aug.noise[1])))
+        n = s * jax.random.normal(kn, (2,) + img.shape)
+        noisy = jnp.where(img > 0, jnp.sqrt((img + n[0]) ** 2 + n[1] ** 2), 0.0)
+        img = jnp.where(jax.random.uniform(kp) < aug.p_noise, noisy, img)
     return img
 
 
@@ -126,10 +134,13 @@ def main():
     ap.add_argument("--elastic", type=float, default=1.5, help="sd of the warp grid's offsets, px at 64×64")
     ap.add_argument("--p-warp", type=float, default=0.75, help="probability of the geometric warp")
     ap.add_argument("--p-sharp", type=float, default=0.0, help="probability of a random blur or sharpening")
+    ap.add_argument("--p-noise", type=float, default=0.0, help="probability of Rician acquisition noise")
+    ap.add_argument("--noise", default="0.005,0.05", help="range of the log-uniform noise sd")
     ap.add_argument("--snapshots", default="", help="also keep the averaged weights at these seconds, as OUT.<s>s")
     ap.add_argument("--save-every", type=float, default=60.0, help="seconds between saves of the averaged weights")
     a = ap.parse_args()
     a.scale = [float(v) for v in a.scale.split(",")]
+    a.noise = [float(v) for v in a.noise.split(",")]
     snapshots = sorted(float(v) for v in a.snapshots.split(",") if v)
     t_start = time.time()
 
