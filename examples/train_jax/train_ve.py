@@ -140,7 +140,12 @@ def main():
     ap.add_argument("--save-every", type=float, default=60.0, help="seconds between saves of the averaged weights")
     a = ap.parse_args()
     a.scale = [float(v) for v in a.scale.split(",")]
-    a.noise = [float(v) for v in a.noise.split(",")]
+    try:
+        a.noise = [float(v) for v in a.noise.split(",")]
+    except ValueError:
+        raise SystemExit(f"--noise takes LO,HI (two numbers); got {a.noise!r}")
+    if len(a.noise) != 2 or not 0 < a.noise[0] <= a.noise[1] or not 0 <= a.p_noise <= 1:
+        raise SystemExit(f"--noise takes LO,HI with 0 < LO <= HI and --p-noise a probability; got {a.noise}, {a.p_noise}")
     snapshots = sorted(float(v) for v in a.snapshots.split(",") if v)
     t_start = time.time()
 
