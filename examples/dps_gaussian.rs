@@ -23,7 +23,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use uq::check::{bind_data, check_file};
 use uq::infer::{
-    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, MhMode, VpLevel,
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, Denoise, DpsConfig, MhMode,
+    VpLevel,
 };
 use uq::score::VpNormalPrior;
 use uq::session::build;
@@ -114,7 +115,7 @@ fn main() -> anyhow::Result<()> {
                 target_accept: None,
                 level_adapt: 0.0,
                 draws: 1,
-                eds: true,
+                denoise: Denoise::Mean,
                 correct: k,
             };
             let init = Array2::from_shape_fn((chains, d), |_| normal_vector(&mut r, 1, 1.0)[0]);

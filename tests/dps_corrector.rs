@@ -11,8 +11,8 @@ use model_util::load;
 use ndarray::{array, Array1, Array2, Axis};
 use std::sync::atomic::AtomicBool;
 use uq::infer::{
-    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, GraphPosterior,
-    MhMode, VpLevel,
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, Denoise, DpsConfig,
+    GraphPosterior, MhMode, VpLevel,
 };
 use uq::session::Built;
 
@@ -241,7 +241,7 @@ fn mixture_case(seed: u64, y: &Array1<f64>) {
         target_accept: None,
         level_adapt: 0.0,
         draws: 1,
-        eds: true,
+        denoise: Denoise::Mean,
         correct: K,
     };
     let mut r = rng(seed + 100);

@@ -14,7 +14,9 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::write_npy;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use uq::infer::{annealed_hmc, AnnealedConfig, KernelKind, Mass, MhMode, Posterior, RunConfig, RunOutput};
+use uq::infer::{
+    annealed_hmc, AnnealedConfig, Denoise, KernelKind, Mass, MhMode, Posterior, RunConfig, RunOutput,
+};
 use uq::session::Built;
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ fn annealed_hmc_matches_the_last_level_posterior() {
         target_accept: None,
         level_adapt: 0.0,
         draws: 1000,
-        eds: true,
+        denoise: Denoise::Mean,
         correct: 0,
     };
     let mut r = ChaCha8Rng::seed_from_u64(16);
@@ -357,7 +359,7 @@ fn independent_rounds(level_adapt: f64, what: &str) {
         target_accept: None,
         level_adapt,
         draws: 1,
-        eds: true,
+        denoise: Denoise::Mean,
         correct: 0,
     };
     let mut r = ChaCha8Rng::seed_from_u64(17);

@@ -13,7 +13,8 @@ use model_util::load;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use std::sync::atomic::AtomicBool;
 use uq::infer::{
-    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, DpsConfig, MhMode, VpLevel,
+    annealed_hmc, correct, run_dps, vp_prior, AnnealedConfig, CorrectorConfig, Denoise, DpsConfig, MhMode,
+    VpLevel,
 };
 use uq::score::{NoiseKind, NormalPrior, ScoreError, ScoreModel, VeView, VpNormalPrior};
 use uq::session::Built;
@@ -63,7 +64,7 @@ fn annealed_hmc_on_the_ve_view_of_a_vp_prior_matches_the_posterior() {
         target_accept: None,
         level_adapt: 0.0,
         draws: 1000,
-        eds: true,
+        denoise: Denoise::Mean,
         correct: 0,
     };
     let mut r = rng(31);

@@ -23,7 +23,7 @@ pub use kernels::{
     evaluate_points, hmc_step, mala_step, score_path_delta, simpson_weights, ChainState, HmcParams,
     KernelError, LowRank, MalaParams, Metric, MhMode, StepInfo, DIVERGENCE_THRESHOLD,
 };
-pub use posterior::{GraphPosterior, Layout, Observation, PriorTerm, SupnLatent, SupnLinear};
+pub use posterior::{AffineObs, GraphPosterior, Layout, Observation, PriorTerm, SupnLatent, SupnLinear};
 pub(crate) use run::particle_stream;
 pub(crate) use run::stream_rngs;
 pub use run::{
@@ -32,12 +32,13 @@ pub use run::{
 pub use run_config::{HMC_TARGET_ACCEPT, MALA_TARGET_ACCEPT, STAN_DRAWS, STAN_WARMUP};
 pub use sample_stats::SampleStats;
 pub use samplers::{
-    annealed_hmc, annealed_hmc_from, annealed_langevin, correct, correct_streams, run_dps, run_dps_streams,
-    vp_prior, AnnealedConfig, AnnealedOutput, AnnealedProgress, CorrectorConfig, CorrectorOutput, DpsConfig,
-    DpsOutput, DpsProgress, Gibbs, LangevinConfig, Respaced, VpLevel, CORRECTOR_SIGMA,
+    annealed_hmc, annealed_hmc_from, annealed_langevin, correct, correct_streams, denoise_draw, run_dps,
+    run_dps_streams, vp_prior, AnnealedConfig, AnnealedOutput, AnnealedProgress, CorrectorConfig,
+    CorrectorOutput, Denoise, DpsConfig, DpsOutput, DpsProgress, DrawStats, Gibbs, LangevinConfig, Respaced,
+    VpLevel, CORRECTOR_SIGMA, DENOISE_LANCZOS,
 };
 pub use supn::{
     nc_target as supn_nc_target, objective as supn_objective, supn_gibbs, supn_map, z_target, CgStats,
     Conditional, Decoded, SupnChain, SupnGibbsConfig, SupnMap, ZPoint,
 };
-pub use target::{Eval, EvalError, Posterior};
+pub use target::{Eval, EvalError, LinearGaussian, Posterior};

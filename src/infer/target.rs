@@ -1,6 +1,6 @@
 //! The interface samplers see: a batched posterior on flat real vectors, at a noise level.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 /// Everything a kernel needs at one point.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +53,22 @@ pub trait Posterior: Sync {
     fn gibbs_coords(&self) -> Vec<usize> {
         Vec::new()
     }
+    /// Row-wise `vᵀ ∂s(x, σ)/∂x`, the prior score's vector-Jacobian product: with it the
+    /// denoising posterior's covariance σ² (I + σ² ∂s/∂x) (annealed HMC's `denoise = draw`).
+    fn prior_score_vjp(
+        &self,
+        xs: ArrayView2<f64>,
+        sigma: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, EvalError> {
+        let _ = (xs, sigma, v);
+        Err(EvalError::Fatal("this target has no prior score VJP".into()))
+    }
+    /// The data as one Gaussian observation linear in the whole row, `y ~ Normal(A x + b, σ_n)`:
+    /// an error saying why when the model is not of that form.
+    fn linear_gaussian(&self) -> Result<Box<dyn LinearGaussian + '_>, String> {
+        Err("this target does not expose its likelihood as a linear Gaussian".into())
+    }
     /// The log-likelihood alone (no prior score: no network evaluation) of every row.
     fn log_likelihood(&self, xs: ArrayView2<f64>, sigma: f64) -> Vec<Result<f64, EvalError>> {
         self.evaluate(xs, sigma)
@@ -60,4 +76,17 @@ pub trait Posterior: Sync {
             .map(|e| e.map(|e| e.log_lik))
             .collect()
     }
+}
+
+/// A likelihood `y ~ Normal(A x + b, σ_n)` with `A` linear in the whole row `x`, on the observed
+/// entries (real-interleaved where complex).
+pub trait LinearGaussian: Sync {
+    /// σ_n, the same for every entry.
+    fn noise(&self) -> f64;
+    /// `y − b` on the observed entries.
+    fn resid(&self) -> &[f64];
+    /// `A x`.
+    fn apply(&self, x: ArrayView1<f64>) -> Result<Vec<f64>, EvalError>;
+    /// `Aᵀ r` for `r` on the observed entries.
+    fn adjoint(&self, r: &[f64]) -> Result<Array1<f64>, EvalError>;
 }

@@ -299,7 +299,7 @@ fn supn_fit(model: &Model, post: &GraphPosterior) -> Option<SupnFit> {
     };
     Some(match linear {
         Ok(lin) => SupnFit {
-            x: name_at(lin.x.0).unwrap_or_else(x_name),
+            x: name_at(lin.obs.x.0).unwrap_or_else(x_name),
             z: match &lin.z {
                 SupnLatent::Latent { offset, .. } => name_at(*offset),
                 SupnLatent::Fixed(_) => None,

@@ -108,6 +108,12 @@ pub const OPTIONS: &[OptionDef] = &[
         "Annealed HMC: gain κ of a per-run step adaptation across the levels, ln ε += κ (a_i − target_accept) after each level (a_i its acceptance); for likelihoods that dominate the prior (radial, many coils), where one fixed ε is too small at the late levels or too large at the first.",
     ),
     real("sigma_min", 0.0, f64::INFINITY, "Last noise level σ_min of the schedule."),
+    OptionDef {
+        key: "denoise",
+        alias: None,
+        kind: Kind::Word(&["mean", "draw"]),
+        help: "Annealed HMC's last step on every draw x at σ_min: `mean`, the EDS step x + σ_min² s(x, σ_min) (the paper's: the denoising posterior's mean), or `draw`, a draw of the clean image given x and the data: the denoising posterior's second-order Tweedie approximation N(mean, σ_min² ∂mean/∂x) conditioned on the data (Lanczos and conjugate gradients on the score's VJPs; one Normal observation linear in the image with a constant σ).",
+    },
     real("zeta", 0.0, f64::INFINITY, "DPS step size ζ, relative to the measurement operator's norm."),
     count("dps_steps", 1, 100_000, "DPS reverse steps (fewer than the prior's T give a strided schedule)."),
     OptionDef {

@@ -1,12 +1,12 @@
-//! The structure SUPN inference needs from a model: `prior x ~ supn(file, z)` with z a latent (or
-//! fixed), one `Normal` observation whose mean is affine in x, `A x + b`, with one constant σ; and
-//! the products `A v` and `Aᵀ r` through the graph (real-interleaved, observed entries only).
+//! One `Normal` observation whose mean is affine in an image latent, `A x + b`, with one constant σ,
+//! and the products `A v` and `Aᵀ r` through the graph (real-interleaved, observed entries only):
+//! what SUPN inference (`prior x ~ supn(file, z)`) and annealed HMC's `denoise = draw` need.
 
 use super::GraphPosterior;
 use crate::graph::{NodeId, NodeKind, Value};
-use crate::infer::target::EvalError;
+use crate::infer::target::{EvalError, LinearGaussian};
 use crate::supn::SupnModel;
-use ndarray::{Array1, ArrayD, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayView1, IxDyn};
 use num_complex::Complex64;
 
 /// Where the SUPN latent z comes from.
@@ -21,9 +21,14 @@ pub enum SupnLatent {
 /// A model `z ~ p(z)`, `x | z ~ supn(file, z)`, `y ~ Normal(A x + b, σ)` as SUPN inference sees it.
 pub struct SupnLinear {
     pub model: &'static SupnModel,
+    pub z: SupnLatent,
+    pub obs: AffineObs,
+}
+
+/// `y ~ Normal(A x + b, σ)` with x one latent's slot.
+pub struct AffineObs {
     /// x's place in the row (offset, length).
     pub x: (usize, usize),
-    pub z: SupnLatent,
     pub sigma: f64,
     /// `y − b` on the observed entries (real-interleaved).
     pub resid: Vec<f64>,
@@ -92,6 +97,13 @@ impl GraphPosterior {
         if self.layout.slots.len() != latents {
             return Err("the model has latents besides the image and z".into());
         }
+        let obs = self.affine_obs(xj, x)?;
+        Ok(SupnLinear { model, z, obs })
+    }
+
+    /// The model's one observation as `Normal(A x + b, σ)` in latent `xj` (at `x` in the row), or
+    /// why it is not one.
+    pub(crate) fn affine_obs(&self, xj: usize, x: (usize, usize)) -> Result<AffineObs, String> {
         let [obs] = self.observations.as_slice() else {
             return Err(format!(
                 "the Gaussian conditional needs exactly one observation, the model has {}",
@@ -146,10 +158,8 @@ impl GraphPosterior {
         };
         let b: Vec<f64> = rows.iter().map(|&i| b_all[i]).collect();
         let resid = rows.iter().zip(&b).map(|(&i, b)| y_all[i] - b).collect();
-        let lin = SupnLinear {
-            model,
+        let lin = AffineObs {
             x,
-            z,
             sigma,
             resid,
             node,
@@ -164,7 +174,7 @@ impl GraphPosterior {
 
     /// A(u + v) = A u + A v and A(2u) = 2 A u at two fixed points (an affine check; the exact
     /// conditional would be wrong for a non-linear mean).
-    fn check_affine(&self, lin: &SupnLinear) -> Result<(), String> {
+    fn check_affine(&self, lin: &AffineObs) -> Result<(), String> {
         let n = lin.x.1;
         let u: Vec<f64> = (0..n).map(|j| ((j * 7919) % 13) as f64 / 13.0 - 0.5).collect();
         let v: Vec<f64> = (0..n).map(|j| ((j * 104_729) % 17) as f64 / 17.0 - 0.3).collect();
@@ -184,7 +194,7 @@ impl GraphPosterior {
     }
 }
 
-impl SupnLinear {
+impl AffineObs {
     /// Rows of `A` (observed entries, real-interleaved).
     pub fn rows(&self) -> usize {
         self.rows.len()
@@ -224,5 +234,57 @@ impl SupnLinear {
             .map_err(|e| EvalError::NonFinite(e.to_string()))?;
         let flat = post.layout.flatten(&grads);
         Ok(flat[self.x.0..self.x.0 + self.x.1].to_vec())
+    }
+}
+
+/// An [`AffineObs`] with its posterior: the [`LinearGaussian`] that annealed HMC's last step sees.
+pub(super) struct BoundObs<'a> {
+    pub post: &'a GraphPosterior,
+    pub obs: AffineObs,
+}
+
+impl LinearGaussian for BoundObs<'_> {
+    fn noise(&self) -> f64 {
+        self.obs.sigma
+    }
+
+    fn resid(&self) -> &[f64] {
+        &self.obs.resid
+    }
+
+    fn apply(&self, x: ArrayView1<f64>) -> Result<Vec<f64>, EvalError> {
+        let (off, len) = self.obs.x;
+        self.obs
+            .apply(self.post, &x.slice(ndarray::s![off..off + len]).to_vec())
+    }
+
+    fn adjoint(&self, r: &[f64]) -> Result<Array1<f64>, EvalError> {
+        let (off, len) = self.obs.x;
+        let mut out = Array1::zeros(self.post.layout.dim);
+        out.slice_mut(ndarray::s![off..off + len])
+            .assign(&Array1::from(self.obs.adjoint(self.post, r)?));
+        Ok(out)
+    }
+}
+
+impl GraphPosterior {
+    /// The model as `denoise = draw` needs it: one latent, with a score prior, seen by one
+    /// `Normal` observation whose mean is affine in it with a constant σ.
+    pub(super) fn bound_obs(&self) -> Result<BoundObs<'_>, String> {
+        if self.layout.slots.len() != 1 || self.is_term(0) {
+            return Err(
+                "the model has more than one latent, or its latent's prior is not a score model".into(),
+            );
+        }
+        let x = self
+            .layout
+            .slots
+            .first()
+            .map(|(_, off, len)| (*off, *len))
+            .ok_or("no latent")?;
+        Ok(BoundObs {
+            post: self,
+            obs: self.affine_obs(0, x)?,
+        })
     }
 }

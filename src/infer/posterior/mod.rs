@@ -9,9 +9,9 @@ mod terms;
 use terms::{density, masked_density, seed_params};
 
 pub use layout::Layout;
-pub use linear::{SupnLatent, SupnLinear};
+pub use linear::{AffineObs, SupnLatent, SupnLinear};
 
-use super::target::{Eval, EvalError, Posterior};
+use super::target::{Eval, EvalError, LinearGaussian, Posterior};
 use crate::dist::Call;
 use crate::graph::{FftCache, Fusion, Graph, NodeId, Plan, Value, Values};
 use crate::score::ScoreModel;
@@ -336,6 +336,30 @@ impl Posterior for GraphPosterior {
 
     fn has_prior_density(&self) -> bool {
         self.has_density
+    }
+
+    fn prior_score_vjp(
+        &self,
+        xs: ArrayView2<f64>,
+        sigma: f64,
+        v: ArrayView2<f64>,
+    ) -> Result<Array2<f64>, EvalError> {
+        let mut out = Array2::zeros(xs.raw_dim());
+        for (prior, (_, off, len)) in self.priors.iter().zip(&self.layout.slots) {
+            let cols = ndarray::s![.., *off..*off + *len];
+            let g = prior
+                .score_vjp(xs.slice(cols), sigma, v.slice(cols))
+                .map_err(|e| EvalError::Fatal(e.to_string()))?;
+            out.slice_mut(cols).assign(&g);
+        }
+        if !out.iter().all(|v| v.is_finite()) {
+            return Err(EvalError::NonFinite("prior score VJP".into()));
+        }
+        Ok(out)
+    }
+
+    fn linear_gaussian(&self) -> Result<Box<dyn LinearGaussian + '_>, String> {
+        Ok(Box::new(self.bound_obs()?))
     }
 
     fn gibbs_coords(&self) -> Vec<usize> {

@@ -1,5 +1,5 @@
 //! Annealed HMC (Ramzi et al. 2020): one HMC transition per level of a geometric σ schedule with the
-//! score-only Metropolis correction, then a sampling phase at σ_min and the EDS denoising step.
+//! score-only Metropolis correction, then a sampling phase at σ_min and a denoising step.
 //!
 //! At level i the target is `p_σi(x | y)`: likelihood variance `σ_n² + σ_i²`, prior score
 //! `s(x, σ_i)`; σ_{i+1} = γ σ_i; the leapfrog step is `α_i = ε (σ_i/σ_0)^1.5` (their appendix A.3).
@@ -10,7 +10,7 @@
 //! `warmup` transitions that adapt the step size by dual averaging and `draws` kept transitions. A
 //! chain's draws are its rounds' draws in order. Every kept draw gets the expected-denoised-sample
 //! step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau et al. 2020), as the paper does to its
-//! final samples. `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
+//! final samples, or (`Denoise::Draw`) a draw of p(x | x_σmin, y) around it (`denoise.rs`). `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
 //! is the paper's independent-samples scheme. With `level_adapt = κ > 0` (not in the paper) each run
 //! also scales its ε after every level by exp(κ (a_i − target_accept)), so that the step follows
 //! likelihoods the fixed rule misjudges.
@@ -21,6 +21,7 @@ use std::time::Instant;
 use ndarray::{Array1, Array2, Array3, Axis};
 
 use super::corrector::{correct_streams, CorrectorConfig, CorrectorOutput};
+use super::denoise::{Denoise, DrawStats};
 use super::gibbs::Gibbs;
 use super::rounds::{by_chain, finish, merge_last};
 use crate::infer::heuristic::{init_step_size, transition};
@@ -61,8 +62,8 @@ pub struct AnnealedConfig {
     /// each level's transition (a_i its acceptance probability); 0 keeps the paper's fixed rule.
     pub level_adapt: f64,
     pub draws: usize,
-    /// Apply the EDS step to every kept draw.
-    pub eds: bool,
+    /// The step applied to every kept draw.
+    pub denoise: Denoise,
     /// Corrector transitions (MALA at σ_min, step adapted to 0.574) after the last level, before
     /// the warm-up and draws at σ_min; 0 for none.
     pub correct: usize,
@@ -103,6 +104,13 @@ impl AnnealedConfig {
         if self.eps.is_some_and(|e| !(e.is_finite() && e > 0.0)) {
             return bad("the step size ε must be positive");
         }
+        if self.denoise == Denoise::Draw {
+            if let Err(why) = target.linear_gaussian() {
+                return Err(RunError::Config(format!(
+                    "`denoise = draw` needs one Normal observation linear in a single score-prior image with a constant σ: {why}; use `denoise = mean` (the EDS step)"
+                )));
+            }
+        }
         if self.mh == MhMode::Exact && !target.has_prior_density() {
             return bad(
                 "exact Metropolis–Hastings is not available on a score prior; use the score-only correction",
@@ -129,7 +137,7 @@ pub enum AnnealedProgress<'a> {
 /// Draws and statistics of an annealed HMC run.
 #[derive(Clone, Debug)]
 pub struct AnnealedOutput {
-    /// `[chains, draws, dim]`: the EDS-denoised draws (or the raw ones when `eds` is off).
+    /// `[chains, draws, dim]`: the draws after the denoising step (the raw ones when it is off).
     pub draws: Array3<f64>,
     /// The raw draws at σ_min (the last level's target, before EDS).
     pub raw: Array3<f64>,
@@ -154,6 +162,9 @@ pub struct AnnealedOutput {
     /// Per batch: the corrector's output and the points it started from (particle `r · chains + c`
     /// of a batch is round `r` of chain `c`).
     pub corrections: Vec<(CorrectorOutput, Array2<f64>)>,
+    /// The cost and solves of `Denoise::Draw` (`None` for the other steps, and for a stopped run, whose
+    /// draws get the EDS mean).
+    pub denoise: Option<DrawStats>,
 }
 
 /// The chains' current positions as rows.
@@ -308,7 +319,7 @@ pub fn annealed_hmc_from(
     let last = merge_last(&lasts, chains, &raw);
     let mut out = finish(
         target,
-        cfg,
+        (cfg, seed, first),
         raw,
         sigma,
         sigmas,

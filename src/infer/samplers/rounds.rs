@@ -1,12 +1,14 @@
 //! Annealed HMC's rounds: the batches' per-particle draws and σ_min statistics laid out per chain,
-//! and the final EDS step.
+//! and the final denoising step (EDS's mean or `denoise.rs`'s draw).
 
 use std::time::Instant;
 
 use ndarray::{Array2, Array3, Axis};
 
 use super::annealed::{AnnealedConfig, AnnealedOutput};
+use super::denoise::{denoise_draw, normals, Denoise, DrawStats};
 use crate::infer::kernels::KernelError;
+use crate::infer::run::{particle_stream, stream_rngs};
 use crate::infer::run::{RunError, RunOutput};
 use crate::infer::sample_stats::SampleStats;
 use crate::infer::target::{EvalError, Posterior};
@@ -133,10 +135,43 @@ fn eds(target: &dyn Posterior, raw: &Array3<f64>, sigma: f64) -> Result<(Array3<
     Ok((out, n))
 }
 
+/// Draws of p(x | x_σ, y) for every raw draw (`denoise.rs`), `batch` rows at a time; draw `j` of
+/// global chain `first + c` uses its own stream, so shards equal the same chains of one run.
+fn draws(
+    target: &dyn Posterior,
+    raw: &Array3<f64>,
+    sigma: f64,
+    (batch, seed, first): (usize, u64, usize),
+) -> Result<(Array3<f64>, DrawStats), RunError> {
+    let fatal = |e: EvalError| RunError::Kernel(KernelError::Fatal(format!("the denoising draw: {e}")));
+    let lg = target
+        .linear_gaussian()
+        .map_err(|e| RunError::Config(format!("`denoise = draw`: {e}")))?;
+    let (chains, n, dim) = raw.dim();
+    let obs = lg.resid().len();
+    let mut out = raw.clone();
+    let mut stats = DrawStats::default();
+    let index: Vec<(usize, usize)> = (0..chains).flat_map(|c| (0..n).map(move |j| (c, j))).collect();
+    for part in index.chunks(batch.max(1)) {
+        let xs = Array2::from_shape_fn((part.len(), dim), |(r, k)| raw[[part[r].0, part[r].1, k]]);
+        let (mut z, mut e) = (Array2::zeros((part.len(), dim)), Array2::zeros((part.len(), obs)));
+        for (r, &(c, j)) in part.iter().enumerate() {
+            let mut rng = stream_rngs(seed ^ 0xd2a_3d1e, &[particle_stream(first + c, j)]).remove(0);
+            z.row_mut(r).assign(&normals(&mut rng, 1, dim).row(0));
+            e.row_mut(r).assign(&normals(&mut rng, 1, obs).row(0));
+        }
+        let x = denoise_draw(target, lg.as_ref(), xs.view(), sigma, (&z, &e), &mut stats).map_err(fatal)?;
+        for (r, &(c, j)) in part.iter().enumerate() {
+            out.slice_mut(ndarray::s![c, j, ..]).assign(&x.row(r));
+        }
+    }
+    Ok((out, stats))
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish(
     target: &dyn Posterior,
-    cfg: &AnnealedConfig,
+    (cfg, seed, first): (&AnnealedConfig, u64, usize),
     raw: Array3<f64>,
     sigma: f64,
     sigmas: Vec<f64>,
@@ -147,12 +182,27 @@ pub(super) fn finish(
     started: Instant,
     partial: bool,
 ) -> Result<AnnealedOutput, RunError> {
-    let draws = if cfg.eds && raw.len_of(Axis(1)) > 0 {
-        let (d, n) = eds(target, &raw, sigma)?;
-        score_evals += n;
-        d
-    } else {
-        raw.clone()
+    let mut denoise = None;
+    let draws = match cfg.denoise {
+        _ if raw.len_of(Axis(1)) == 0 => raw.clone(),
+        Denoise::Off => raw.clone(),
+        // A stopped run keeps what it has at once: the EDS mean instead of the solves of a draw.
+        Denoise::Mean | Denoise::Draw if partial => {
+            let (d, n) = eds(target, &raw, sigma)?;
+            score_evals += n;
+            d
+        }
+        Denoise::Mean => {
+            let (d, n) = eds(target, &raw, sigma)?;
+            score_evals += n;
+            d
+        }
+        Denoise::Draw => {
+            let (d, stats) = draws(target, &raw, sigma, (cfg.batch, seed, first))?;
+            score_evals += stats.score_evals;
+            denoise = Some(stats);
+            d
+        }
     };
     Ok(AnnealedOutput {
         draws,
@@ -169,6 +219,7 @@ pub(super) fn finish(
         levels_planned: 0,
         rounds_done: 0,
         corrections: Vec::new(),
+        denoise,
     })
 }
 

@@ -87,7 +87,7 @@ impl<'a> Conditional<'a> {
         if let Some(&c) = self.shift.get() {
             return Ok(c);
         }
-        let n = self.lin.x.1;
+        let n = self.lin.obs.x.1;
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut total = 0.0;
         for _ in 0..SHIFT_PROBES {
@@ -104,9 +104,15 @@ impl<'a> Conditional<'a> {
                     }
                 })
                 .collect();
-            total += self.lin.apply(self.post, &v)?.iter().map(|a| a * a).sum::<f64>();
+            total += self
+                .lin
+                .obs
+                .apply(self.post, &v)?
+                .iter()
+                .map(|a| a * a)
+                .sum::<f64>();
         }
-        let s2 = self.lin.sigma * self.lin.sigma;
+        let s2 = self.lin.obs.sigma * self.lin.obs.sigma;
         let c = (total / (SHIFT_PROBES * n) as f64 / s2).max(0.0);
         Ok(*self.shift.get_or_init(|| if c.is_finite() { c } else { 0.0 }))
     }
@@ -135,10 +141,10 @@ impl<'a> Conditional<'a> {
 
     /// `P v = Λ v + Aᵀ A v / σ²`.
     pub fn precision_mul(&self, d: &Decoded, v: &[f64]) -> Result<Vec<f64>, EvalError> {
-        let av = self.lin.apply(self.post, v)?;
-        let s2 = self.lin.sigma * self.lin.sigma;
+        let av = self.lin.obs.apply(self.post, v)?;
+        let s2 = self.lin.obs.sigma * self.lin.obs.sigma;
         let scaled: Vec<f64> = av.iter().map(|a| a / s2).collect();
-        let ata = self.lin.adjoint(self.post, &scaled)?;
+        let ata = self.lin.obs.adjoint(self.post, &scaled)?;
         let lam = d.factor.precision_mul(v);
         Ok(lam.iter().zip(&ata).map(|(a, b)| a + b).collect())
     }
@@ -164,15 +170,15 @@ impl<'a> Conditional<'a> {
 
     /// The data part `Aᵀ r / σ²` of a right-hand side.
     fn data_rhs(&self, r: &[f64]) -> Result<Vec<f64>, EvalError> {
-        let s2 = self.lin.sigma * self.lin.sigma;
+        let s2 = self.lin.obs.sigma * self.lin.obs.sigma;
         let scaled: Vec<f64> = r.iter().map(|a| a / s2).collect();
-        self.lin.adjoint(self.post, &scaled)
+        self.lin.obs.adjoint(self.post, &scaled)
     }
 
     /// The conditional mean `P⁻¹ (Λμ + Aᵀ(y − b)/σ²)`.
     pub fn mean(&self, d: &Decoded, x0: Vec<f64>) -> Result<CgSolve, EvalError> {
         let prior = d.factor.precision_mul(&d.mean);
-        let data = self.data_rhs(&self.lin.resid)?;
+        let data = self.data_rhs(&self.lin.obs.resid)?;
         let rhs: Vec<f64> = prior.iter().zip(&data).map(|(a, b)| a + b).collect();
         self.solve(d, &rhs, x0)
     }
@@ -181,9 +187,10 @@ impl<'a> Conditional<'a> {
     pub fn draw(&self, d: &Decoded, rng: &mut dyn RngCore, x0: Vec<f64>) -> Result<CgSolve, EvalError> {
         let n = d.mean.len();
         let e1: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
-        let sigma = self.lin.sigma;
+        let sigma = self.lin.obs.sigma;
         let r: Vec<f64> = self
             .lin
+            .obs
             .resid
             .iter()
             .map(|r| {
@@ -202,24 +209,24 @@ impl<'a> Conditional<'a> {
 
     /// `log N(y; A x + b, σ² I)` on the observed entries (with its normalising constant).
     pub fn log_likelihood(&self, x: &[f64]) -> Result<f64, EvalError> {
-        let ax = self.lin.apply(self.post, x)?;
+        let ax = self.lin.obs.apply(self.post, x)?;
         Ok(self.log_likelihood_of(&self.residual(&ax)))
     }
 
     /// [`Conditional::log_likelihood`] and its gradient in x, `Aᵀ(y − b − A x)/σ²`.
     pub fn log_likelihood_grad(&self, x: &[f64]) -> Result<(f64, Vec<f64>), EvalError> {
-        let ax = self.lin.apply(self.post, x)?;
+        let ax = self.lin.obs.apply(self.post, x)?;
         let r = self.residual(&ax);
         Ok((self.log_likelihood_of(&r), self.data_rhs(&r)?))
     }
 
     /// `y − b − A x` from `A x`.
     fn residual(&self, ax: &[f64]) -> Vec<f64> {
-        self.lin.resid.iter().zip(ax).map(|(r, a)| r - a).collect()
+        self.lin.obs.resid.iter().zip(ax).map(|(r, a)| r - a).collect()
     }
 
     fn log_likelihood_of(&self, r: &[f64]) -> f64 {
-        let s2 = self.lin.sigma * self.lin.sigma;
+        let s2 = self.lin.obs.sigma * self.lin.obs.sigma;
         let q: f64 = r.iter().map(|r| r * r).sum();
         let k = r.len() as f64;
         -0.5 * q / s2 - 0.5 * k * (2.0 * std::f64::consts::PI * s2).ln()

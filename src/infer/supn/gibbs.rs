@@ -73,7 +73,7 @@ fn chain(
 ) -> Result<SupnChain, EvalError> {
     let post = cond.post;
     let dim = post.layout().dim;
-    let (x_off, n) = cond.lin.x;
+    let (x_off, n) = cond.lin.obs.x;
     let z_slot = match &cond.lin.z {
         crate::infer::posterior::SupnLatent::Latent { offset, len, .. } => Some((*offset, *len)),
         crate::infer::posterior::SupnLatent::Fixed(_) => None,

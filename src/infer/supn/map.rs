@@ -50,7 +50,7 @@ pub fn supn_map(
     stop: &AtomicBool,
 ) -> Result<SupnMap, EvalError> {
     let mut cg = CgStats::default();
-    let n = cond.lin.x.1;
+    let n = cond.lin.obs.x.1;
     if let Some(z) = cond.fixed_z() {
         let d = cond.decode(z)?;
         let s = cond.mean(&d, vec![0.0; n])?;

@@ -8,8 +8,8 @@ use super::{
     start_estimate, SamplerDef, Uses,
 };
 use crate::infer::{
-    annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Levels, MhMode,
-    RunChecks, HMC_TARGET_ACCEPT,
+    annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Denoise, Levels,
+    MhMode, RunChecks, HMC_TARGET_ACCEPT,
 };
 use crate::output::PhaseCount;
 use crate::score::NoiseKind;
@@ -26,7 +26,7 @@ pub const ANNEALED_CORRECT: u64 = 50;
 
 pub const ANNEALED_HMC: SamplerDef = SamplerDef {
     name: "annealed_hmc",
-    about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and the EDS step",
+    about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and the EDS step (or, with `denoise = draw`, a draw of the clean image given that draw and the data)",
     options: &[
         Uses { key: "draws", default: super::OptDefault::CountNoted(1, "per round, at σ_min") },
         Uses { key: "warmup", default: super::OptDefault::CountNoted(0, "per round, at σ_min") },
@@ -43,6 +43,7 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         Uses::auto("init", "none: start from the scaled adjoint + N(0, σ_0²)"),
         Uses::real("t0", 0.2),
         Uses::count("correct", ANNEALED_CORRECT),
+        Uses::word("denoise", "mean"),
     ],
     auto: |m| {
         m.ve().filter(|_| m.vp().is_none() && m.complex_ve().is_none()).map(|n| {
@@ -102,7 +103,10 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             target_accept: Some(s.real("target_accept")?),
             level_adapt: s.opt_real("level_adapt").unwrap_or(0.0),
             draws: s.count("draws")?,
-            eds: true,
+            denoise: match s.word("denoise") {
+                Some("draw") => Denoise::Draw,
+                _ => Denoise::Mean,
+            },
             correct: s.count("correct")?,
         };
         // σ_min-phase iterations of the current batch, for how far an interrupted run got.
@@ -162,11 +166,23 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             serde_json::json!({
                 "sigma0": cfg.sigma0, "sigma_min": cfg.sigma_min, "gamma": cfg.gamma,
                 "levels": out.sigmas.len(), "leapfrog_steps": cfg.steps, "eps_per_chain": out.eps,
-                "step_rule": "eps * (sigma_i / sigma0)^1.5", "level_adapt": cfg.level_adapt, "start": from, "eds": cfg.eds,
+                "step_rule": "eps * (sigma_i / sigma0)^1.5", "level_adapt": cfg.level_adapt, "start": from, "denoise": format!("{:?}", cfg.denoise).to_lowercase(),
                 "rounds": cfg.rounds, "batch": cfg.batch,
                 "mh": format!("{:?}", cfg.mh),
             }),
         );
+        if cfg.denoise == Denoise::Draw && out.denoise.is_none() {
+            summary.extra.insert(
+                "denoise_draw".into(),
+                serde_json::json!("not done: the run was stopped, and its draws got the EDS mean instead"),
+            );
+        }
+        if let Some(d) = &out.denoise {
+            summary.extra.insert(
+                "denoise_draw".into(),
+                serde_json::json!({"lanczos_steps": crate::infer::DENOISE_LANCZOS, "cg_iterations": d.cg_iterations, "cg_residual": d.cg_residual, "score_evals": d.score_evals}),
+            );
+        }
         summary.extra.insert("level_accept".into(), serde_json::json!(out.level_accept));
         summary.extra.insert(
             "level_accept_mean".into(),
