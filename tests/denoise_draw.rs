@@ -196,3 +196,43 @@ fn annealed_hmc_with_the_draw_step_gives_its_closed_form() {
     );
     assert!(pm.max(pv) < em.max(ev), "the EDS mean is as close to p(x | y)");
 }
+
+/// On a likelihood the step cannot condition on (Poisson), annealed HMC with `Denoise::Draw` stops
+/// before annealing, with an error that names the requirement and the alternative.
+#[test]
+fn the_draw_step_refuses_a_poisson_likelihood_before_the_run() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("denoise_draw");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tag = format!("{}_{:?}", std::process::id(), std::thread::current().id());
+    let (a, y) = (dir.join(format!("a_{tag}.npy")), dir.join(format!("y_{tag}.npy")));
+    write_npy(&a, &Array2::<f64>::eye(4)).unwrap();
+    write_npy(&y, &Array1::from_elem(4, 5.0)).unwrap();
+    let built = load(
+        "poisson4.uq",
+        &[("A".to_string(), a.clone()), ("y".to_string(), y.clone())],
+    );
+    let (_, _) = (std::fs::remove_file(&a), std::fs::remove_file(&y));
+    let cfg = AnnealedConfig {
+        sigma0: 1.0,
+        sigma_min: 0.1,
+        gamma: 0.9,
+        steps: 2,
+        eps: None,
+        mh: MhMode::ScoreOnly { points: 4 },
+        rounds: 1,
+        batch: 4,
+        warmup: 0,
+        target_accept: None,
+        level_adapt: 0.0,
+        draws: 1,
+        denoise: Denoise::Draw,
+        correct: 0,
+    };
+    let init = Array2::zeros((CHAINS, 4));
+    let err = annealed_hmc(&built.posterior, &cfg, init, 1, &|_| {}, &AtomicBool::new(false)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("denoise = draw") && msg.contains("Poisson") && msg.contains("denoise = mean"),
+        "{msg}"
+    );
+}
