@@ -6,7 +6,7 @@ use std::time::Instant;
 use ndarray::{Array2, Array3, Axis};
 
 use super::annealed::{AnnealedConfig, AnnealedOutput};
-use super::denoise::{denoise_draw, normals, Denoise, DrawStats};
+use super::denoise::{denoise_draw, normals, Denoise, DrawStats, LANCZOS as DENOISE_LANCZOS};
 use crate::infer::kernels::KernelError;
 use crate::infer::run::{particle_stream, stream_rngs};
 use crate::infer::run::{RunError, RunOutput};
@@ -152,7 +152,9 @@ fn draws(
     let mut out = raw.clone();
     let mut stats = DrawStats::default();
     let index: Vec<(usize, usize)> = (0..chains).flat_map(|c| (0..n).map(move |j| (c, j))).collect();
-    for part in index.chunks(batch.max(1)) {
+    // The Lanczos basis holds LANCZOS + 1 vectors per row: at most 256 MiB of it at a time.
+    let rows = (256usize << 20) / ((DENOISE_LANCZOS + 1) * dim.max(1) * 8);
+    for part in index.chunks(batch.min(rows).max(1)) {
         let xs = Array2::from_shape_fn((part.len(), dim), |(r, k)| raw[[part[r].0, part[r].1, k]]);
         let (mut z, mut e) = (Array2::zeros((part.len(), dim)), Array2::zeros((part.len(), obs)));
         for (r, &(c, j)) in part.iter().enumerate() {
