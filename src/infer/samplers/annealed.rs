@@ -10,8 +10,9 @@
 //! `warmup` transitions that adapt the step size by dual averaging and `draws` kept transitions. A
 //! chain's draws are its rounds' draws in order. Every kept draw gets the expected-denoised-sample
 //! step `x̂ = x + σ_min² s(x, σ_min)` (Jolicoeur-Martineau et al. 2020), as the paper does to its
-//! final samples, or (`Denoise::Draw`) a draw of p(x | x_σmin, y) around it (`denoise.rs`). `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds
-//! is the paper's independent-samples scheme. With `level_adapt = κ > 0` (not in the paper) each run
+//! final samples, or (`Denoise::Draw`) a draw of p(x | x_σmin, y) around it (`denoise.rs`).
+//! `rounds = 1` is one long chain at σ_min; `draws = 1, warmup = 0` with many rounds is the paper's
+//! independent-samples scheme. With `level_adapt = κ > 0` (not in the paper) each run
 //! also scales its ε after every level by exp(κ (a_i − target_accept)), so that the step follows
 //! likelihoods the fixed rule misjudges.
 

@@ -70,10 +70,6 @@ impl Cov<'_> {
     }
 }
 
-fn dot(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
-    a.dot(&b)
-}
-
 /// `C^½ z` for every row `z` of `zs`, by `steps` Lanczos steps with full re-orthogonalisation:
 /// ‖z‖ Q f(T) e₁ with f = √max(·, 0) of the tridiagonal T.
 fn sqrt_times(
@@ -102,16 +98,16 @@ fn sqrt_times(
                 w.row_mut(r).fill(0.0);
                 continue;
             }
-            let a = dot(cur.row(r), w.row(r));
+            let a = cur.row(r).dot(&w.row(r));
             alpha[r].push(a);
             // α = qᵀ C q; the rest of C q, orthogonalised twice against every basis vector, gives β.
             for _ in 0..2 {
                 for b in &basis {
-                    let c = dot(b.row(r), w.row(r));
+                    let c = b.row(r).dot(&w.row(r));
                     w.row_mut(r).scaled_add(-c, &b.row(r));
                 }
             }
-            let bn = dot(w.row(r), w.row(r)).sqrt();
+            let bn = w.row(r).dot(&w.row(r)).sqrt();
             let scale = alpha[r].iter().map(|a: &f64| a.abs()).fold(0.0, f64::max);
             if bn <= 1e-10 * scale.max(f64::MIN_POSITIVE) {
                 live[r] = false;

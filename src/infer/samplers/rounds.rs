@@ -8,8 +8,7 @@ use ndarray::{Array2, Array3, Axis};
 use super::annealed::{AnnealedConfig, AnnealedOutput};
 use super::denoise::{denoise_draw, normals, Denoise, DrawStats, LANCZOS as DENOISE_LANCZOS};
 use crate::infer::kernels::KernelError;
-use crate::infer::run::{particle_stream, stream_rngs};
-use crate::infer::run::{RunError, RunOutput};
+use crate::infer::run::{particle_stream, stream_rngs, RunError, RunOutput};
 use crate::infer::sample_stats::SampleStats;
 use crate::infer::target::{EvalError, Posterior};
 
