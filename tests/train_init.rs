@@ -1,5 +1,6 @@
 //! `uq train --init MODEL`: a run starts from a model file's weights; a model of another kind or
-//! architecture, or `--init` with `--resume`, is an error that says which.
+//! architecture, or `--init` with `--resume`, is an error that says which. And the augmentation and
+//! schedule flags: the shipped prior's recipe runs; a flag out of range or without effect is refused.
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
@@ -80,4 +81,37 @@ fn init_starts_from_a_model_and_refuses_a_mismatch() {
     let e = stderr(&train(&data, &out, &both).failure());
     assert!(e.contains("cannot be used with"), "{e}");
     assert!(!out.exists(), "no model written by a refused run");
+}
+
+#[test]
+fn wide_augmentation_runs_and_stray_flags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("images.npy");
+    let images = Array3::from_shape_fn((8, 16, 16), |(i, y, x)| {
+        ((y as f32 - 8.0).powi(2) + (x as f32 - 7.0).powi(2) < 18.0 + i as f32) as u8 as f32 * 0.7
+    });
+    ndarray_npy::write_npy(&data, &images).unwrap();
+    let out = dir.path().join("m.safetensors");
+    let base = ["--kind", "ve", "--channels", "4,8", "--steps", "3"];
+    let wide = [
+        "--augment", "full", "--rotate", "20", "--scale", "0.8,1.25", "--aniso", "--elastic", "3",
+        "--p-warp", "0.9", "--p-sharp", "0.5", "--p-bias", "0.5", "--bias", "0.1", "--p-noise",
+        "0.5", "--noise", "0.005,0.03", "--lr-schedule", "cosine", "--warmup", "2",
+    ];
+    train(&data, &out, &[&base[..], &wide[..]].concat()).success();
+    assert!(out.is_file());
+
+    let fresh = dir.path().join("n.safetensors");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--p-bias", "0.5"], "add --augment full"),
+        (&["--warmup", "50"], "add --lr-schedule cosine"),
+        (&["--augment", "full", "--scale", "1.1"], "--scale takes LO,HI"),
+        (&["--augment", "full", "--p-warp", "2"], "--p-warp 2 must be a probability"),
+        (&["--augment", "full", "--noise", "0.1,0.01"], "--noise 0.1,0.01 needs 0 < LO <= HI"),
+    ];
+    for (flags, want) in cases {
+        let e = stderr(&train(&data, &fresh, &[&base[..], flags].concat()).failure());
+        assert!(e.contains(want), "{flags:?}: {e}");
+        assert!(!fresh.exists(), "{flags:?}: nothing written");
+    }
 }

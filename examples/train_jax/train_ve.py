@@ -15,8 +15,9 @@ warmed up over 200 steps then cosine-decayed to lr/20 over the time budget, the 
 (`--ema`; the recipe's `uq train` run used 0.999), and a held-out split by
 NumPy's generator (`--seed`).
 
-`--rotate`, `--scale`, `--aniso`, `--elastic`, `--p-warp`, `--p-sharp` and `--p-noise` (with `--noise`)
-widen the augmentation (defaults: uq's); `--snapshots` keeps copies of the averaged weights along the way.
+`--rotate`, `--scale`, `--aniso`, `--elastic`, `--p-warp`, `--p-sharp`, `--p-bias` (with `--bias`) and
+`--p-noise` (with `--noise`) widen the augmentation as `uq train`'s flags of the same names do (defaults:
+uq's); `--snapshots` keeps copies of the averaged weights along the way.
 
 What made `models/mri64_ve2.safetensors` (models/README.md; its metadata records the command):
   python3 examples/train_jax/train_ve.py --data ../shared/data/mri_head_train_64.npy,target/prior-data/brain_train_64.npy \
@@ -95,6 +96,16 @@ def augment_one(key, img, size, aug):
         blur = jax.scipy.signal.convolve(img[0], g[:, None] * g[None, :], mode="same")[None]
         amount = jax.random.uniform(ka, minval=-0.6, maxval=1.0)
         img = jnp.where(jax.random.uniform(ks) < aug.p_sharp, jnp.maximum(img + amount * (img - blur), 0.0), img)
+    if aug.p_bias > 0:
+        # Bias field x · exp(b), b = Σ c_ij P_i(u) P_j(v) over Legendre polynomials, 1 ≤ i + j ≤ 3,
+        # c_ij ~ N(0, bias²), u along columns and v along rows in [−1, 1] (augment.rs's `bias_field`).
+        kb, kp = jax.random.split(jax.random.fold_in(key, 13))
+        u = jnp.linspace(-1.0, 1.0, size)
+        leg = [jnp.ones_like(u), u, 0.5 * (3 * u**2 - 1), 0.5 * (5 * u**3 - 3 * u)]
+        terms = [(i, j) for i in range(4) for j in range(4 - i) if i + j > 0]
+        c = aug.bias * jax.random.normal(kb, (len(terms),))
+        b = sum(c[k] * leg[j][:, None] * leg[i][None, :] for k, (i, j) in enumerate(terms))
+        img = jnp.where(jax.random.uniform(kp) < aug.p_bias, img * jnp.exp(b)[None], img)
     if aug.p_noise > 0:
         # Acquisition noise: a magnitude image |x + s(n₁ + i n₂)| inside the image's support (the sets'
         # backgrounds are masked to 0), s log-uniform: Colin27 averages 27 scans, one scan is noisier.
@@ -134,6 +145,8 @@ def main():
     ap.add_argument("--elastic", type=float, default=1.5, help="sd of the warp grid's offsets, px at 64×64")
     ap.add_argument("--p-warp", type=float, default=0.75, help="probability of the geometric warp")
     ap.add_argument("--p-sharp", type=float, default=0.0, help="probability of a random blur or sharpening")
+    ap.add_argument("--p-bias", type=float, default=0.0, help="probability of a smooth multiplicative bias field")
+    ap.add_argument("--bias", type=float, default=0.1, help="sd of the bias field's Legendre coefficients (log scale)")
     ap.add_argument("--p-noise", type=float, default=0.0, help="probability of Rician acquisition noise")
     ap.add_argument("--noise", default="0.005,0.05", help="range of the log-uniform noise sd")
     ap.add_argument("--snapshots", default="", help="also keep the averaged weights at these seconds, as OUT.<s>s")
@@ -144,6 +157,8 @@ def main():
         a.noise = [float(v) for v in a.noise.split(",")]
     except ValueError:
         raise SystemExit(f"--noise takes LO,HI (two numbers); got {a.noise!r}")
+    if not 0 <= a.p_bias <= 1 or not 0 <= a.bias <= 2:
+        raise SystemExit(f"--p-bias takes a probability and --bias a value in [0, 2]; got {a.p_bias}, {a.bias}")
     if len(a.noise) != 2 or not 0 < a.noise[0] <= a.noise[1] or not 0 <= a.p_noise <= 1:
         raise SystemExit(f"--noise takes LO,HI with 0 < LO <= HI and --p-noise a probability; got {a.noise}, {a.p_noise}")
     snapshots = sorted(float(v) for v in a.snapshots.split(",") if v)

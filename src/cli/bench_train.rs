@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use uq::score::fast::Isa;
-use uq::score::train::{Augment, ImageSet, PhaseAug, SigmaDist, TrainConfig, Trainer};
+use uq::score::train::{Augment, AugmentParams, ImageSet, LrSchedule, PhaseAug, SigmaDist, TrainConfig, Trainer};
 use uq::score::NetKind;
 
 #[derive(Clone, Debug, Args)]
@@ -78,6 +78,8 @@ fn trainer(a: &TrainBenchArgs, fast: bool) -> anyhow::Result<Trainer> {
         holdout: 0.1,
         phase: PhaseAug::None,
         augment: Augment::Full,
+        augment_params: AugmentParams::default(),
+        lr_schedule: LrSchedule::Constant,
         ema: 0.999,
     };
     let mut t = Trainer::new(cfg, data)?;

@@ -20,6 +20,7 @@ mod stack;
 mod stack_merge;
 mod stack_run;
 mod train;
+mod train_aug;
 mod train_supn;
 mod traj;
 

@@ -11,8 +11,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::train_aug::AugmentFlags;
 use uq::score::train::{
-    max_rotated_distance, read_training_images, Augment, PhaseAug, SigmaDist, TrainConfig, Trainer,
+    max_rotated_distance, read_training_images, PhaseAug, SigmaDist, TrainConfig, Trainer,
 };
 use uq::score::train::{read_checkpoint, read_images, write_checkpoint, DenoiseReport, ImageSet};
 use uq::score::{
@@ -40,14 +41,6 @@ pub enum SigmaDistArg {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AugmentArg {
-    /// Random flips only.
-    Flips,
-    /// Flips, rotation, scale, elastic warp and intensity remapping.
-    Full,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PhaseArg {
     /// Train on the images as they are: real → 1-channel network, complex → 2-channel (re, im).
     None,
@@ -65,11 +58,8 @@ pub struct TrainArgs {
     /// are concatenated (same size and kind) before the held-out split.
     #[arg(long, value_delimiter = ',', required = true)]
     pub data: Vec<PathBuf>,
-    /// `flips`: random horizontal and vertical flips. `full`: flips, then with probability 0.75 a
-    /// random rotation (±15°), scale (0.9–1.1) and smooth elastic warp, and (real images) with
-    /// probability 0.5 an intensity remapping c·x^γ (γ 0.7–1.4, c 0.85–1.15).
-    #[arg(long, value_enum, default_value_t = AugmentArg::Flips)]
-    pub augment: AugmentArg,
+    #[command(flatten)]
+    pub aug: AugmentFlags,
     /// Keep an exponential moving average of the weights with this decay (e.g. 0.999) and write it
     /// as the model (checkpoints keep both); 0 writes the raw weights.
     #[arg(long, default_value_t = 0.0)]
@@ -226,6 +216,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }),
         },
     };
+    let (augment, augment_params, lr_schedule) = args.aug.settings()?;
     let cfg = TrainConfig {
         kind,
         channels: args.channels.clone(),
@@ -241,10 +232,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         timesteps: 1000,
         holdout: args.holdout,
         phase,
-        augment: match args.augment {
-            AugmentArg::Flips => Augment::Flips,
-            AugmentArg::Full => Augment::Full,
-        },
+        augment,
+        augment_params,
+        lr_schedule,
         ema: args.ema,
     };
     let ckpt_path = args

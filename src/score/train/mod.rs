@@ -15,7 +15,7 @@ mod phase;
 mod step;
 
 pub use adam::Adam;
-pub use augment::Augment;
+pub use augment::{Augment, AugmentParams};
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint};
 pub use data::{flipped, read_images, read_training_images, ImageSet};
 pub use eval::{gaussian_filter, psnr, tune_gaussian_width, DenoiseReport};
@@ -34,6 +34,17 @@ pub enum SigmaDist {
     Normal { s: f64 },
     /// |σ| log-uniform in `[min, max]`, sign ±1 with probability ½ each.
     LogUniform { min: f64, max: f64 },
+}
+
+/// How the learning rate moves over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum LrSchedule {
+    /// `--lr` throughout (uq's original recipe).
+    #[default]
+    Constant,
+    /// Linear warm-up over `warmup` steps, then a cosine decay from `--lr` to `--lr`/20 at `--steps`
+    /// (the recipe of `mri64_ve2`).
+    Cosine { warmup: usize },
 }
 
 /// Everything that determines a training run (saved in checkpoints; `steps` may change on resume).
@@ -61,6 +72,12 @@ pub struct TrainConfig {
     /// Augmentation of training draws (older checkpoints: flips only).
     #[serde(default)]
     pub augment: Augment,
+    /// The settings of `Augment::Full` (older checkpoints: uq's original recipe).
+    #[serde(default)]
+    pub augment_params: AugmentParams,
+    /// Learning-rate schedule (older checkpoints: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Decay of the exponential moving average of the weights that the model file holds (0: none,
     /// the file holds the raw weights; older checkpoints: 0).
     #[serde(default)]
@@ -82,6 +99,19 @@ impl TrainConfig {
                 .and_then(|s| serde_json::from_str(&s).ok())
         };
         matches!((strip(self), strip(other)), (Some(a), Some(b)) if a == b)
+    }
+
+    /// The learning rate of the step after `step` steps.
+    pub fn lr_at(&self, step: usize) -> f64 {
+        match self.lr_schedule {
+            LrSchedule::Constant => self.lr,
+            LrSchedule::Cosine { warmup } => {
+                let ramp = ((step + 1) as f64 / warmup.max(1) as f64).min(1.0);
+                let frac = (step as f64 / self.steps.max(1) as f64).min(1.0);
+                let cosine = 0.5 * (1.0 + (std::f64::consts::PI * frac).cos());
+                self.lr * ramp * (0.05 + 0.95 * cosine)
+            }
+        }
     }
 
     /// The VE σ range recorded in the model file.

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::adam::Adam;
-use super::augment::{remap_intensity, warp, Augment, P_GAMMA, P_WARP};
+use super::augment::{augment_full, Augment};
 use super::checkpoint::{Checkpoint, HistoryEntry};
 use super::data::{flipped, ImageSet};
 use super::phase::{rotate, smooth_phase, PhaseAug};
@@ -220,12 +220,8 @@ impl Trainer {
                 flipped(plane, s, fh, fv, &mut one);
             }
             if augment && self.cfg.augment == Augment::Full {
-                if rng.random::<f64>() < P_WARP {
-                    warp(rng, &mut one, s);
-                }
-                if self.data.channels == 1 && rng.random::<f64>() < P_GAMMA {
-                    remap_intensity(rng, &mut one);
-                }
+                let real = self.data.channels == 1;
+                augment_full(rng, &mut one, s, real, &self.cfg.augment_params);
             }
             if self.cfg.phase == PhaseAug::Smooth {
                 // Held-out batches draw their phase from their own fixed stream too.
@@ -311,6 +307,7 @@ impl Trainer {
             .collect();
         let imgs: Vec<&Vec<f32>> = idx.iter().filter_map(|&i| self.data.train.get(i)).collect();
         let batch = self.make_batch(&mut rng, &imgs, true);
+        self.adam.lr = self.cfg.lr_at(self.step);
         let l = match self.fast_net() {
             Some(fast) => {
                 let (l, grads) = self.fast_loss(&fast, &batch)?;
@@ -502,6 +499,9 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
     }
     if !(1..=2).contains(&cfg.image_channels) {
         return bad("image channels must be 1 or 2".into());
+    }
+    if let Some(m) = cfg.augment_params.invalid() {
+        return bad(m);
     }
     if cfg.phase == PhaseAug::Smooth && cfg.image_channels != 2 {
         return bad("a random phase makes complex images: the network needs 2 image channels".into());

@@ -39,6 +39,8 @@ fn cfg(kind: NetKind, steps: usize) -> TrainConfig {
         holdout: 0.25,
         phase: PhaseAug::None,
         augment: Augment::Flips,
+        augment_params: AugmentParams::default(),
+        lr_schedule: LrSchedule::Constant,
         ema: 0.0,
     }
 }
@@ -302,4 +304,21 @@ fn init_from_model_weights() {
         e.contains("--init `m.safetensors`") && e.contains("has shape"),
         "{e}"
     );
+}
+
+#[test]
+fn cosine_schedule_warms_up_then_decays_to_a_twentieth() {
+    let c = TrainConfig {
+        lr: 1e-3,
+        lr_schedule: LrSchedule::Cosine { warmup: 10 },
+        ..cfg(NetKind::Ve, 1000)
+    };
+    assert!((c.lr_at(0) - 1e-4).abs() < 1e-12, "first step: lr/warmup");
+    assert!(c.lr_at(4) < c.lr_at(9), "rising during warm-up");
+    let top = c.lr_at(9);
+    assert!(top < 1e-3 && top > 0.999e-3, "{top}");
+    assert!((c.lr_at(500) - 1e-3 * (0.05 + 0.95 * 0.5)).abs() < 1e-12, "half way");
+    assert!((c.lr_at(1000) - 5e-5).abs() < 1e-12, "end: lr/20");
+    assert!(c.lr_at(700) > c.lr_at(800), "decaying");
+    assert_eq!(cfg(NetKind::Ve, 1000).lr_at(123), cfg(NetKind::Ve, 1000).lr);
 }
