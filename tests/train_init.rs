@@ -94,9 +94,31 @@ fn wide_augmentation_runs_and_stray_flags_are_refused() {
     let out = dir.path().join("m.safetensors");
     let base = ["--kind", "ve", "--channels", "4,8", "--steps", "3"];
     let wide = [
-        "--augment", "full", "--rotate", "20", "--scale", "0.8,1.25", "--aniso", "--elastic", "3",
-        "--p-warp", "0.9", "--p-sharp", "0.5", "--p-bias", "0.5", "--bias", "0.1", "--p-noise",
-        "0.5", "--noise", "0.005,0.03", "--lr-schedule", "cosine", "--warmup", "2",
+        "--augment",
+        "full",
+        "--rotate",
+        "20",
+        "--scale",
+        "0.8,1.25",
+        "--aniso",
+        "--elastic",
+        "3",
+        "--p-warp",
+        "0.9",
+        "--p-sharp",
+        "0.5",
+        "--p-bias",
+        "0.5",
+        "--bias",
+        "0.1",
+        "--p-noise",
+        "0.5",
+        "--noise",
+        "0.005,0.03",
+        "--lr-schedule",
+        "cosine",
+        "--warmup",
+        "2",
     ];
     train(&data, &out, &[&base[..], &wide[..]].concat()).success();
     assert!(out.is_file());
@@ -106,8 +128,14 @@ fn wide_augmentation_runs_and_stray_flags_are_refused() {
         (&["--p-bias", "0.5"], "add --augment full"),
         (&["--warmup", "50"], "add --lr-schedule cosine"),
         (&["--augment", "full", "--scale", "1.1"], "--scale takes LO,HI"),
-        (&["--augment", "full", "--p-warp", "2"], "--p-warp 2 must be a probability"),
-        (&["--augment", "full", "--noise", "0.1,0.01"], "--noise 0.1,0.01 needs 0 < LO <= HI"),
+        (
+            &["--augment", "full", "--p-warp", "2"],
+            "--p-warp 2 must be a probability",
+        ),
+        (
+            &["--augment", "full", "--noise", "0.1,0.01"],
+            "--noise 0.1,0.01 needs 0 < LO <= HI",
+        ),
     ];
     for (flags, want) in cases {
         let e = stderr(&train(&data, &fresh, &[&base[..], flags].concat()).failure());

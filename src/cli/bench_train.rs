@@ -9,7 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use uq::score::fast::Isa;
-use uq::score::train::{Augment, AugmentParams, ImageSet, LrSchedule, PhaseAug, SigmaDist, TrainConfig, Trainer};
+use uq::score::train::{
+    Augment, AugmentParams, ImageSet, LrSchedule, PhaseAug, SigmaDist, TrainConfig, Trainer,
+};
 use uq::score::NetKind;
 
 #[derive(Clone, Debug, Args)]

@@ -36,7 +36,13 @@ pub struct AugmentFlags {
     #[arg(long, default_value_t = 15.0, value_name = "DEG")]
     pub rotate: f64,
     /// Range of the log-uniform scale about the image centre.
-    #[arg(long, value_delimiter = ',', num_args = 1, default_value = "0.9,1.1", value_name = "LO,HI")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 1,
+        default_value = "0.9,1.1",
+        value_name = "LO,HI"
+    )]
     pub scale: Vec<f64>,
     /// Scale the two axes independently (heads differ in width against length).
     #[arg(long)]
@@ -64,7 +70,13 @@ pub struct AugmentFlags {
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub p_noise: f64,
     /// Range of the log-uniform noise standard deviation s.
-    #[arg(long, value_delimiter = ',', num_args = 1, default_value = "0.005,0.05", value_name = "LO,HI")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 1,
+        default_value = "0.005,0.05",
+        value_name = "LO,HI"
+    )]
     pub noise: Vec<f64>,
     /// Learning-rate schedule.
     #[arg(long, value_enum, default_value_t = LrScheduleArg::Constant)]
@@ -116,9 +128,7 @@ impl AugmentFlags {
                 anyhow::bail!("--warmup sets `--lr-schedule cosine`'s warm-up: add --lr-schedule cosine")
             }
             LrScheduleArg::Constant => LrSchedule::Constant,
-            LrScheduleArg::Cosine => LrSchedule::Cosine {
-                warmup: self.warmup,
-            },
+            LrScheduleArg::Cosine => LrSchedule::Cosine { warmup: self.warmup },
         };
         Ok((augment, params, schedule))
     }

@@ -98,7 +98,10 @@ impl AugmentParams {
         let [lo, hi] = self.scale;
         let [nlo, nhi] = self.noise;
         if !(self.rotate_deg.is_finite() && (0.0..=180.0).contains(&self.rotate_deg)) {
-            Some(format!("--rotate {} must be in [0, 180] degrees", self.rotate_deg))
+            Some(format!(
+                "--rotate {} must be in [0, 180] degrees",
+                self.rotate_deg
+            ))
         } else if !(lo > 0.0 && lo <= hi && hi.is_finite()) {
             Some(format!("--scale {lo},{hi} needs 0 < LO <= HI"))
         } else if !(self.elastic_px.is_finite() && self.elastic_px >= 0.0) {
@@ -114,13 +117,7 @@ impl AugmentParams {
 }
 
 /// One `--augment full` draw on the planes of one image (after its flips); `real`: one real plane.
-pub fn augment_full(
-    rng: &mut ChaCha8Rng,
-    planes: &mut [f32],
-    size: usize,
-    real: bool,
-    a: &AugmentParams,
-) {
+pub fn augment_full(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, real: bool, a: &AugmentParams) {
     if rng.random::<f64>() < a.p_warp {
         warp(rng, planes, size, a);
     }

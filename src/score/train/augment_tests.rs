@@ -90,7 +90,10 @@ fn aniso_scales_the_axes_apart_and_iso_does_not() {
         }
     }
     // Two independent log-uniform scales in [0.7, 1.4] differ by over 5 % in ~85 % of draws.
-    assert!(far >= 12, "{far} of 20 anisotropic draws were visibly anisotropic");
+    assert!(
+        far >= 12,
+        "{far} of 20 anisotropic draws were visibly anisotropic"
+    );
 }
 
 #[test]
@@ -109,7 +112,10 @@ fn sharpen_scales_a_checkerboard_by_its_formula() {
             for x in 2..size - 2 {
                 let i = y * size + x;
                 let want = 0.5 + 0.25 * gain * f64::from(checker(i));
-                assert!((f64::from(out[i]) - want).abs() < 1e-5, "a {amount} at ({y}, {x})");
+                assert!(
+                    (f64::from(out[i]) - want).abs() < 1e-5,
+                    "a {amount} at ({y}, {x})"
+                );
             }
         }
     }
@@ -152,7 +158,10 @@ fn bias_field_is_a_smooth_cubic_of_the_stated_spread() {
     let mean = per_draw.iter().sum::<f64>() / draws as f64;
     let var = per_draw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (draws - 1) as f64;
     let se = (var / draws as f64).sqrt();
-    assert!((mean - want).abs() < 4.0 * se, "mean b² {mean} vs {want} (se {se})");
+    assert!(
+        (mean - want).abs() < 4.0 * se,
+        "mean b² {mean} vs {want} (se {se})"
+    );
 }
 
 #[test]
@@ -166,11 +175,19 @@ fn rician_noise_keeps_the_background_and_adds_two_s_squared() {
         noise: [s, s],
         ..AugmentParams::default()
     };
-    let img: Vec<f32> = (0..size * size).map(|i| if i % 3 == 0 { 0.0 } else { 0.4 }).collect();
+    let img: Vec<f32> = (0..size * size)
+        .map(|i| if i % 3 == 0 { 0.0 } else { 0.4 })
+        .collect();
     let mut excess = Vec::new();
     for seed in 0..50 {
         let mut out = img.clone();
-        augment_full(&mut ChaCha8Rng::seed_from_u64(seed), &mut out, size, true, &params);
+        augment_full(
+            &mut ChaCha8Rng::seed_from_u64(seed),
+            &mut out,
+            size,
+            true,
+            &params,
+        );
         for (o, x) in out.iter().zip(&img) {
             if *x == 0.0 {
                 assert_eq!(*o, 0.0, "background stays 0");
@@ -206,7 +223,11 @@ fn default_settings_draw_what_the_original_recipe_drew() {
             remap_intensity(&mut rb, &mut b);
         }
         assert_eq!(a, b, "seed {seed}");
-        assert_eq!(ra.random::<u64>(), rb.random::<u64>(), "seed {seed}: same stream after");
+        assert_eq!(
+            ra.random::<u64>(),
+            rb.random::<u64>(),
+            "seed {seed}: same stream after"
+        );
     }
 }
 
@@ -215,9 +236,25 @@ fn bad_settings_name_their_flag() {
     let bad = |p: AugmentParams| p.invalid().unwrap();
     let d = AugmentParams::default;
     assert!(bad(AugmentParams { p_bias: 1.5, ..d() }).contains("--p-bias"));
-    assert!(bad(AugmentParams { scale: [1.2, 0.9], ..d() }).contains("--scale"));
-    assert!(bad(AugmentParams { noise: [0.0, 0.1], ..d() }).contains("--noise"));
-    assert!(bad(AugmentParams { rotate_deg: f64::NAN, ..d() }).contains("--rotate"));
-    assert!(bad(AugmentParams { elastic_px: -1.0, ..d() }).contains("--elastic"));
+    assert!(bad(AugmentParams {
+        scale: [1.2, 0.9],
+        ..d()
+    })
+    .contains("--scale"));
+    assert!(bad(AugmentParams {
+        noise: [0.0, 0.1],
+        ..d()
+    })
+    .contains("--noise"));
+    assert!(bad(AugmentParams {
+        rotate_deg: f64::NAN,
+        ..d()
+    })
+    .contains("--rotate"));
+    assert!(bad(AugmentParams {
+        elastic_px: -1.0,
+        ..d()
+    })
+    .contains("--elastic"));
     assert!(d().invalid().is_none());
 }

@@ -317,7 +317,10 @@ fn cosine_schedule_warms_up_then_decays_to_a_twentieth() {
     assert!(c.lr_at(4) < c.lr_at(9), "rising during warm-up");
     let top = c.lr_at(9);
     assert!(top < 1e-3 && top > 0.999e-3, "{top}");
-    assert!((c.lr_at(500) - 1e-3 * (0.05 + 0.95 * 0.5)).abs() < 1e-12, "half way");
+    assert!(
+        (c.lr_at(500) - 1e-3 * (0.05 + 0.95 * 0.5)).abs() < 1e-12,
+        "half way"
+    );
     assert!((c.lr_at(1000) - 5e-5).abs() < 1e-12, "end: lr/20");
     assert!(c.lr_at(700) > c.lr_at(800), "decaying");
     assert_eq!(cfg(NetKind::Ve, 1000).lr_at(123), cfg(NetKind::Ve, 1000).lr);
