@@ -1,5 +1,6 @@
 //! Score-based samplers beyond plain MALA/HMC: DPS (with CCDF), annealed HMC and their corrector.
 
+mod anneal_batch;
 mod annealed;
 mod corrector;
 mod denoise;
