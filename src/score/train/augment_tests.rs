@@ -99,7 +99,13 @@ fn aniso_scales_the_axes_apart_and_iso_does_not() {
 #[test]
 fn sharpen_scales_a_checkerboard_by_its_formula() {
     let size = 16;
-    let checker = |i: usize| if (i / size + i % size) % 2 == 0 { 1.0 } else { -1.0 };
+    let checker = |i: usize| {
+        if (i / size + i % size).is_multiple_of(2) {
+            1.0
+        } else {
+            -1.0
+        }
+    };
     let img: Vec<f32> = (0..size * size).map(|i| 0.5 + 0.25 * checker(i)).collect();
     // G₁ of (−1)^(y+x) in the interior: (Σ w_k (−1)^k / Σ w_k)² times it.
     let w = [-2.0f64, -1.0, 0.0, 1.0, 2.0].map(|d| (-0.5 * d * d).exp());
