@@ -32,14 +32,20 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
-#[test]
-fn init_starts_from_a_model_and_refuses_a_mismatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("images.npy");
+/// Eight 16 × 16 discs of growing radius, as `images.npy` in `dir`.
+fn discs(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("images.npy");
     let images = Array3::from_shape_fn((8, 16, 16), |(i, y, x)| {
         ((y as f32 - 8.0).powi(2) + (x as f32 - 8.0).powi(2) < 20.0 + i as f32) as u8 as f32 * 0.8
     });
     ndarray_npy::write_npy(&data, &images).unwrap();
+    data
+}
+
+#[test]
+fn init_starts_from_a_model_and_refuses_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = discs(dir.path());
     let first = dir.path().join("first.safetensors");
     let ve = ["--kind", "ve", "--channels", "4,8", "--steps", "2"];
     train(&data, &first, &ve).success();
@@ -86,11 +92,7 @@ fn init_starts_from_a_model_and_refuses_a_mismatch() {
 #[test]
 fn wide_augmentation_runs_and_stray_flags_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("images.npy");
-    let images = Array3::from_shape_fn((8, 16, 16), |(i, y, x)| {
-        ((y as f32 - 8.0).powi(2) + (x as f32 - 7.0).powi(2) < 18.0 + i as f32) as u8 as f32 * 0.7
-    });
-    ndarray_npy::write_npy(&data, &images).unwrap();
+    let data = discs(dir.path());
     let out = dir.path().join("m.safetensors");
     let base = ["--kind", "ve", "--channels", "4,8", "--steps", "3"];
     let wide = [
