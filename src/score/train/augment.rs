@@ -135,7 +135,7 @@ pub fn augment_full(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, real:
     }
     if real && a.p_noise > 0.0 && rng.random::<f64>() < a.p_noise {
         let [lo, hi] = a.noise;
-        let s = (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp();
+        let s = log_uniform(rng, lo, hi);
         for v in planes.iter_mut().filter(|v| **v > 0.0) {
             let n1 = s * rng.sample::<f64, _>(StandardNormal);
             let n2 = s * rng.sample::<f64, _>(StandardNormal);
@@ -216,12 +216,17 @@ pub fn bias_field(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, sd: f64
     }
 }
 
+/// exp(U(ln lo, ln hi)): one uniform draw.
+fn log_uniform(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
+    (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp()
+}
+
 /// Resample every plane (`planes` = C planes of `size × size`) through one random rotation, scale and
 /// elastic warp.
 pub fn warp(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, a: &AugmentParams) {
     let theta = (rng.random::<f64>() * 2.0 - 1.0) * a.rotate_deg.to_radians();
-    let [lo, hi] = a.scale.map(f64::ln);
-    let scale = (lo + rng.random::<f64>() * (hi - lo)).exp();
+    let [lo, hi] = a.scale;
+    let scale = log_uniform(rng, lo, hi);
     let amp = a.elastic_px * size as f64 / 64.0;
     let mut field = [[[0f64; 2]; GRID]; GRID];
     for row in field.iter_mut() {
@@ -233,11 +238,7 @@ pub fn warp(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, a: &AugmentPa
         }
     }
     // With `aniso` the x axis draws its own scale (after the field, so the isotropic stream is unchanged).
-    let scale_x = if a.aniso {
-        (lo + rng.random::<f64>() * (hi - lo)).exp()
-    } else {
-        scale
-    };
+    let scale_x = if a.aniso { log_uniform(rng, lo, hi) } else { scale };
     let n = size * size;
     let c = (size as f64 - 1.0) / 2.0;
     let (cos, sin) = (theta.cos() / scale, theta.sin() / scale);
@@ -292,7 +293,7 @@ fn bilinear(img: &[f32], size: usize, y: f64, x: f64) -> f32 {
 
 /// `x ← c · max(x, 0)^γ` on a real image, with a fresh γ and c.
 pub fn remap_intensity(rng: &mut ChaCha8Rng, img: &mut [f32]) {
-    let gamma = (0.7f64.ln() + rng.random::<f64>() * (1.4f64.ln() - 0.7f64.ln())).exp() as f32;
+    let gamma = log_uniform(rng, 0.7, 1.4) as f32;
     let c = 0.85 + 0.3 * rng.random::<f32>();
     img.iter_mut().for_each(|v| *v = c * v.max(0.0).powf(gamma));
 }
