@@ -1,10 +1,11 @@
 //! Annealed HMC's `denoise = draw` step against closed forms: on the 8×8 deblurring model with a
 //! Gaussian prior of per-pixel scales, noisy draws of p(x | y) go back to exact draws of p(x | y)
 //! (where the EDS mean is measurably too narrow), and annealed HMC with the step gives its closed
-//! form.
+//! form; the draw is the default where the model allows it.
 
 mod kernels_util;
 mod model_util;
+mod net_util;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -15,11 +16,12 @@ use kernels_util::{
 use model_util::{load, CHAINS};
 use ndarray::{Array1, Array2, Axis};
 use ndarray_npy::write_npy;
+use net_util::{tiny_network, QUICK_ANNEALED};
 use rand::Rng;
 use uq::infer::{
     annealed_hmc, denoise_draw, AnnealedConfig, Denoise, DrawStats, GraphPosterior, MhMode, Posterior,
 };
-use uq::score::NormalPrior;
+use uq::score::{HeaderKind, NetKind, NormalPrior};
 
 const SIDE: usize = 8;
 const NOISE: f64 = 0.2;
@@ -235,4 +237,63 @@ fn the_draw_step_refuses_a_poisson_likelihood_before_the_run() {
         msg.contains("denoise = draw") && msg.contains("Poisson") && msg.contains("denoise = mean"),
         "{msg}"
     );
+}
+
+/// Annealed HMC's last step by default: the draw where the model is one Normal observation linear
+/// in one score-prior image with a constant σ, the EDS mean where σ is a latent, and the mean on
+/// request; the summary says which (a tiny seeded VE network, 8×8).
+#[test]
+fn the_draw_is_the_default_last_step_where_the_model_allows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ve = HeaderKind::Ve {
+        sigma_min: 0.05,
+        sigma_max: 3.0,
+    };
+    tiny_network(&tmp.path().join("ve.safetensors"), 1, NetKind::Ve, ve, 7);
+    let y = Array2::<f64>::from_shape_fn((SIDE, SIDE), |(i, j)| 0.1 * ((2 * i + 3 * j) % 7) as f64 - 0.3);
+    write_npy(tmp.path().join("y.npy"), &y).unwrap();
+    let run = |name: &str, likelihood: &str, extra: &[&str]| -> serde_json::Value {
+        let model = tmp.path().join(format!("{name}.uq"));
+        let text = format!(
+            "data y : real[8, 8] = \"y.npy\"\nprior x : real[8, 8] ~ score(\"ve.safetensors\")\n{likelihood}\n"
+        );
+        std::fs::write(&model, text).unwrap();
+        let out = tmp.path().join(name);
+        assert_cmd::Command::cargo_bin("uq")
+            .unwrap()
+            .arg("sample")
+            .arg(&model)
+            .args([
+                "--quiet",
+                "--seed",
+                "1",
+                "--sampler",
+                "annealed-hmc",
+                "--rounds",
+                "1",
+                "--out",
+            ])
+            .arg(&out)
+            .args(QUICK_ANNEALED)
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let s = run("known", "y ~ Normal(x, 0.1)", &[]);
+    assert_eq!(s["extra"]["schedule"]["denoise"], "draw", "{}", s["extra"]);
+    assert!(
+        s["extra"]["denoise_draw"]["cg_iterations"].as_u64().is_some(),
+        "{}",
+        s["extra"]
+    );
+    let s = run("asked", "y ~ Normal(x, 0.1)", &["--denoise", "mean"]);
+    assert_eq!(s["extra"]["schedule"]["denoise"], "mean", "{}", s["extra"]);
+    assert!(s["extra"].get("denoise_draw").is_none(), "{}", s["extra"]);
+    let s = run(
+        "unknown",
+        "prior sigma ~ HalfNormal(0.1)\ny ~ Normal(x, sigma)",
+        &[],
+    );
+    assert_eq!(s["extra"]["schedule"]["denoise"], "mean", "{}", s["extra"]);
 }

@@ -62,6 +62,9 @@ fn mri_runs_annealed_hmc() {
     // 2 chains × 2 rounds × 2 draws.
     assert_eq!(s["extra"]["schedule"]["rounds"], 2);
     assert_eq!((s["chains"].as_u64(), s["draws"].as_u64()), (Some(2), Some(4)));
+    // Linear-Gaussian in the image: the last step is a draw given the data, by default.
+    assert_eq!(s["extra"]["schedule"]["denoise"], "draw");
+    assert!(s["extra"]["denoise_draw"]["cg_iterations"].as_u64().is_some());
 }
 
 #[test]

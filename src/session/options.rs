@@ -112,7 +112,7 @@ pub const OPTIONS: &[OptionDef] = &[
         key: "denoise",
         alias: None,
         kind: Kind::Word(&["mean", "draw"]),
-        help: "Annealed HMC's last step on every draw x at σ_min: `mean`, the EDS step x + σ_min² s(x, σ_min) (the paper's: the denoising posterior's mean), or `draw`, a draw of the clean image given x and the data: the denoising posterior's second-order Tweedie approximation N(mean, σ_min² ∂mean/∂x) conditioned on the data (Lanczos and conjugate gradients on the score's VJPs; one Normal observation linear in the image with a constant σ).",
+        help: "Annealed HMC's last step on every draw x at σ_min: `mean`, the EDS step x + σ_min² s(x, σ_min) (the paper's: the denoising posterior's mean), or `draw`, a draw of the clean image given x and the data: the denoising posterior's second-order Tweedie approximation N(mean, σ_min² ∂mean/∂x) conditioned on the data (Lanczos and conjugate gradients on the score's VJPs; one Normal observation linear in the image with a constant σ). By default `draw` where the model allows it (better means and intervals on every MRI slice measured, for ~4% more score evaluations: docs/samplers.md), else `mean`.",
     },
     real("zeta", 0.0, f64::INFINITY, "DPS step size ζ, relative to the measurement operator's norm."),
     count("dps_steps", 1, 100_000, "DPS reverse steps (fewer than the prior's T give a strided schedule)."),

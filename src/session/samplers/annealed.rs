@@ -9,7 +9,7 @@ use super::{
 };
 use crate::infer::{
     annealed_hmc_from, particle_stream, stream_rngs, AnnealedConfig, AnnealedProgress, Denoise, Levels,
-    MhMode, RunChecks, HMC_TARGET_ACCEPT,
+    MhMode, Posterior, RunChecks, HMC_TARGET_ACCEPT,
 };
 use crate::output::PhaseCount;
 use crate::score::NoiseKind;
@@ -26,7 +26,7 @@ pub const ANNEALED_CORRECT: u64 = 50;
 
 pub const ANNEALED_HMC: SamplerDef = SamplerDef {
     name: "annealed_hmc",
-    about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and the EDS step (or, with `denoise = draw`, a draw of the clean image given that draw and the data)",
+    about: "annealed HMC (Ramzi et al. 2020): a geometric noise schedule σ_0 → σ_min, step ε(σ_i/σ_0)^1.5, score-only Metropolis correction, independent annealing runs per chain, then draws at σ_min and a draw of the clean image given that draw and the data (`denoise = draw`, the default on a linear-Gaussian model) or the EDS step (`denoise = mean`)",
     options: &[
         Uses { key: "draws", default: super::OptDefault::CountNoted(1, "per round, at σ_min") },
         Uses { key: "warmup", default: super::OptDefault::CountNoted(0, "per round, at σ_min") },
@@ -43,7 +43,10 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
         Uses::auto("init", "none: start from the scaled adjoint + N(0, σ_0²)"),
         Uses::real("t0", 0.2),
         Uses::count("correct", ANNEALED_CORRECT),
-        Uses::word("denoise", "mean"),
+        Uses::auto(
+            "denoise",
+            "draw where the model is one Normal observation linear in a single score-prior image with a constant σ, else mean",
+        ),
     ],
     auto: |m| {
         m.ve().filter(|_| m.vp().is_none() && m.complex_ve().is_none()).map(|n| {
@@ -105,7 +108,11 @@ pub const ANNEALED_HMC: SamplerDef = SamplerDef {
             draws: s.count("draws")?,
             denoise: match s.word("denoise") {
                 Some("draw") => Denoise::Draw,
-                _ => Denoise::Mean,
+                Some(_) => Denoise::Mean,
+                // The draw widens the intervals to the data's own uncertainty at σ_min for ~4% more
+                // score evaluations (docs/samplers.md); it needs a linear-Gaussian model.
+                None if post.linear_gaussian().is_ok() => Denoise::Draw,
+                None => Denoise::Mean,
             },
             correct: s.count("correct")?,
         };
