@@ -11,6 +11,7 @@ mod fmt;
 mod lsp;
 mod merge;
 mod out_folder;
+mod prior_bench;
 mod prior_eval;
 mod repl;
 mod report;
@@ -72,9 +73,9 @@ pub enum Command {
     /// Train a score prior (VE or VP U-Net) on images by denoising score matching.
     Train(train::TrainArgs),
     /// Denoising check of a VE prior: Tweedie vs the best Gaussian filter.
-    EvalPrior(train::EvalArgs),
+    EvalPrior(prior_bench::EvalArgs),
     /// Time batched score and VJP evaluations of a prior file.
-    TimePrior(train::TimeArgs),
+    TimePrior(prior_bench::TimeArgs),
     /// A prior network's raw output for a batch of inputs (ε, v or x₀ of a diffusers model at
     /// timestep --t; the score of a uq VE model at --sigma; ε of a uq VP model at --t), to check an
     /// import against the framework it came from.
@@ -107,8 +108,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Repl(args) => repl::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Train(args) => train::run(args),
-        Command::EvalPrior(args) => train::run_eval(args),
-        Command::TimePrior(args) => train::run_time(args),
+        Command::EvalPrior(args) => prior_bench::run_eval(args),
+        Command::TimePrior(args) => prior_bench::run_time(args),
         Command::PriorEval(args) => prior_eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Traj(args) => traj::run(args),
