@@ -217,7 +217,7 @@ pub fn bias_field(rng: &mut ChaCha8Rng, planes: &mut [f32], size: usize, sd: f64
 }
 
 /// exp(U(ln lo, ln hi)): one uniform draw.
-fn log_uniform(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
+pub(super) fn log_uniform(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
     (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp()
 }
 

@@ -6,7 +6,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::super::augment::{augment_full, Augment};
+use super::super::augment::{augment_full, log_uniform, Augment};
 use super::super::data::flipped;
 use super::super::phase::{rotate, smooth_phase, PhaseAug};
 use super::super::{SigmaDist, TrainError};
@@ -29,7 +29,7 @@ impl Trainer {
                 let s = match self.cfg.sigma {
                     SigmaDist::Normal { s } => s * rng.sample::<f64, _>(StandardNormal),
                     SigmaDist::LogUniform { min, max } => {
-                        let mag = (min.ln() + rng.random::<f64>() * (max.ln() - min.ln())).exp();
+                        let mag = log_uniform(rng, min, max);
                         if rng.random::<bool>() {
                             mag
                         } else {
