@@ -13,6 +13,7 @@ mod merge;
 mod out_folder;
 mod prior_bench;
 mod prior_eval;
+mod recipe;
 mod repl;
 mod report;
 mod sample;
@@ -70,7 +71,9 @@ pub enum Command {
     /// simulated from the likelihood, the planned sampler run on each; rank histograms, a
     /// uniformity test, the calibration curve and a verdict in OUT/calibration.json.
     Calibrate(calibrate::CalibrateArgs),
-    /// Train a score prior (VE or VP U-Net) on images by denoising score matching.
+    /// Train a score prior (VE or VP U-Net, or SUPN) on images by denoising score matching; `--recipe
+    /// FILE` reads flags from a file (models/recipes/), `--dry-run` prints the resolved settings.
+    #[command(args_override_self = true)]
     Train(train::TrainArgs),
     /// Denoising check of a VE prior: Tweedie vs the best Gaussian filter.
     EvalPrior(prior_bench::EvalArgs),
@@ -100,7 +103,15 @@ pub enum Command {
 
 /// Parse the arguments (clap exits with 2 on usage errors) and run the subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let args = match recipe::expand(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let _ = EXPANDED.set(args.clone());
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sample(args) => sample::run(args),
@@ -124,11 +135,18 @@ pub const EXIT_MODEL_ERROR: u8 = 1;
 /// Exit code for usage errors (clap's own, and flag values that only the plan can judge).
 pub const EXIT_USAGE: u8 = 2;
 
-/// The command line as typed (lossy UTF-8), recorded in summaries.
+/// The command line after `--recipe` expansion, as `run` parsed it.
+static EXPANDED: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
+
+/// The command line as typed, with `uq train --recipe`'s flags in place (lossy UTF-8), recorded in
+/// summaries and model files.
 pub fn command_line() -> Vec<String> {
-    std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
+    match EXPANDED.get() {
+        Some(args) => args.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        None => std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+    }
 }
 
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset.

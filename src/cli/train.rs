@@ -55,7 +55,7 @@ pub struct TrainArgs {
     /// Training images, (n, H, W): float32/float64 in [0, 1] (a real prior, unless --phase smooth) or
     /// complex64/complex128 (a complex prior with re, im channels). Several files, comma-separated,
     /// are concatenated (same size and kind) before the held-out split.
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(long, value_delimiter = ',', required = true, action = clap::ArgAction::Set)]
     pub data: Vec<PathBuf>,
     #[command(flatten)]
     pub aug: AugmentFlags,
@@ -77,7 +77,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 64)]
     pub size: usize,
     /// U-Net channels per scale, top to bottom.
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64", action = clap::ArgAction::Set)]
     pub channels: Vec<usize>,
     /// Total optimiser steps (on resume: the total to reach).
     #[arg(long, default_value_t = 2000)]
@@ -136,6 +136,16 @@ pub struct TrainArgs {
     /// SUPN: stage 1's fixed standard deviation σ₀ (stage 2 starts from precision I/σ₀²).
     #[arg(long, default_value_t = 0.1)]
     pub sigma0: f64,
+    /// Read flags from FILE and put them here, in place: a flag given later (on the command line or
+    /// in a later recipe) overrides an earlier one. Whitespace separates, `#` starts a comment,
+    /// quotes and a trailing backslash work as in a shell; paths are relative to where uq runs. The
+    /// shipped priors' recipes are in models/recipes/.
+    #[arg(long, value_name = "FILE")]
+    pub recipe: Option<PathBuf>,
+    /// Read the data, check every setting (and --init / --resume) and print the resolved training
+    /// settings as JSON on stdout; train nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Every `--data` file, concatenated along the image axis (all must share size and kind).
@@ -264,6 +274,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             t
         }
     };
+    if args.dry_run {
+        let config = serde_json::to_value(&trainer.cfg)?;
+        let counts = (trainer.data.train.len(), trainer.data.heldout.len());
+        return super::recipe::print_plan(&args, config, trainer.step, &data_name, counts, &ckpt_path);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -349,10 +364,7 @@ fn write_model(trainer: &Trainer, out: &Path, data_name: &str) -> anyhow::Result
         "heldout_images".to_string(),
         trainer.data.heldout.len().to_string(),
     );
-    extra.insert(
-        "train_command".to_string(),
-        std::env::args().collect::<Vec<_>>().join(" "),
-    );
+    extra.insert("train_command".to_string(), super::command_line().join(" "));
     let meta = trainer.model_metadata(&extra);
     write_safetensors(out, &trainer.model_weights()?, meta)?;
     Ok(())

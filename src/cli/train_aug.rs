@@ -39,6 +39,7 @@ pub struct AugmentFlags {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         num_args = 1,
         default_value = "0.9,1.1",
         value_name = "LO,HI"
@@ -73,6 +74,7 @@ pub struct AugmentFlags {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         num_args = 1,
         default_value = "0.005,0.05",
         value_name = "LO,HI"

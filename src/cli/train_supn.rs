@@ -49,6 +49,7 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
         .checkpoint
         .clone()
         .unwrap_or_else(|| args.out.with_extension("ckpt.safetensors"));
+    let counts = (data.train.len(), data.heldout.len());
     let mut trainer = match &args.resume {
         Some(p) => SupnTrainer::resume(
             p,
@@ -68,6 +69,10 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
             args.resume.as_deref().unwrap_or(Path::new("?")).display(),
             trainer.cfg.seed
         );
+    }
+    if args.dry_run {
+        let config = serde_json::to_value(&trainer.cfg)?;
+        return super::recipe::print_plan(args, config, trainer.step, data_name, counts, &ckpt);
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -139,7 +144,7 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
 fn write_model(trainer: &SupnTrainer, out: &Path, data_name: &str) -> anyhow::Result<()> {
     let extra = [
         ("train_data", data_name.to_string()),
-        ("train_command", std::env::args().collect::<Vec<_>>().join(" ")),
+        ("train_command", super::command_line().join(" ")),
     ];
     trainer.export(out, &extra)?;
     Ok(())
