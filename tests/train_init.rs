@@ -1,6 +1,7 @@
 //! `uq train --init MODEL`: a run starts from a model file's weights; a model of another kind or
 //! architecture, or `--init` with `--resume`, is an error that says which. And the augmentation and
 //! schedule flags: the shipped prior's recipe runs; a flag out of range or without effect is refused.
+//! And `--out` / the checkpoint replace only files uq wrote.
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
@@ -144,4 +145,44 @@ fn wide_augmentation_runs_and_stray_flags_are_refused() {
         assert!(e.contains(want), "{flags:?}: {e}");
         assert!(!fresh.exists(), "{flags:?}: nothing written");
     }
+}
+
+#[test]
+fn train_replaces_its_own_files_and_never_one_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = discs(dir.path());
+    let base = ["--kind", "ve", "--channels", "4,8", "--steps", "2"];
+    let notes = dir.path().join("notes.safetensors");
+    std::fs::write(&notes, "my notes").unwrap();
+    let e = stderr(&train(&data, &notes, &base).failure());
+    assert!(
+        e.contains("exists and is not a model or checkpoint uq wrote"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
+
+    let before = std::fs::read(&data).unwrap();
+    let e = stderr(&train(&data, &data, &base).failure());
+    assert!(
+        e.contains("--out") && e.contains("uq replaces only its own files"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&data).unwrap(), before, "the data are untouched");
+
+    let out = dir.path().join("m.safetensors");
+    let foreign = dir.path().join("ck.bin");
+    std::fs::write(&foreign, "x").unwrap();
+    let with_ck = [&base[..], &["--checkpoint", foreign.to_str().unwrap()]].concat();
+    let e = stderr(&train(&data, &out, &with_ck).failure());
+    assert!(e.contains("the checkpoint (--checkpoint)"), "{e}");
+    assert!(!out.exists() && std::fs::read(&foreign).unwrap() == b"x");
+
+    let e = stderr(&train(&data, dir.path(), &base).failure());
+    assert!(e.contains("is a folder"), "{e}");
+
+    // uq's own model and checkpoint are replaced by a second run.
+    train(&data, &out, &base).success();
+    train(&data, &out, &base).success();
+    assert!(uq::score::written_by_uq(&out));
+    assert!(uq::score::written_by_uq(&dir.path().join("m.ckpt.safetensors")));
 }

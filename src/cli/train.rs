@@ -17,7 +17,8 @@ use uq::score::train::{
 };
 use uq::score::train::{read_checkpoint, write_checkpoint, ImageSet};
 use uq::score::{
-    max_pairwise_distance, net_config, read_safetensors, write_safetensors, NetKind, ScoreHeader,
+    max_pairwise_distance, net_config, read_safetensors, write_safetensors, written_by_uq, NetKind,
+    ScoreHeader,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -176,12 +177,39 @@ fn read_all(paths: &[PathBuf]) -> anyhow::Result<ndarray::Array4<f32>> {
     Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
 }
 
-fn default_checkpoint(out: &Path) -> PathBuf {
+/// The default checkpoint beside `--out` (`m.safetensors` → `m.ckpt.safetensors`).
+pub(super) fn default_checkpoint(out: &Path) -> PathBuf {
     out.with_extension("ckpt.safetensors")
+}
+
+/// uq replaces a model or checkpoint file it wrote, never another file: refuse a folder, or an
+/// existing file without uq's metadata, before any work.
+fn replaceable(path: &Path, what: &str) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "{what} `{}` is a folder: give a file path (e.g. `{}/model.safetensors`)",
+            path.display(),
+            path.display()
+        );
+    }
+    if path.exists() && !written_by_uq(path) {
+        anyhow::bail!(
+            "{what} `{}` exists and is not a model or checkpoint uq wrote: uq replaces only its own \
+             files; choose another path, or move that file away",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Run `uq train`. Exit 0 when done, 130 after Ctrl-C (checkpoint written), errors as `anyhow`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let ckpt_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&args.out));
+    replaceable(&args.out, "--out")?;
+    replaceable(&ckpt_path, "the checkpoint (--checkpoint)")?;
     let images = read_all(&args.data)?;
     let data_name = args
         .data
@@ -246,10 +274,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         lr_schedule,
         ema: args.ema,
     };
-    let ckpt_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| default_checkpoint(&args.out));
     let mut trainer = match &args.resume {
         Some(p) => {
             let ck = read_checkpoint(p)?;

@@ -48,7 +48,7 @@ pub fn run(args: &TrainArgs, images: &ndarray::Array4<f32>, data_name: &str) -> 
     let ckpt = args
         .checkpoint
         .clone()
-        .unwrap_or_else(|| args.out.with_extension("ckpt.safetensors"));
+        .unwrap_or_else(|| super::train::default_checkpoint(&args.out));
     let counts = (data.train.len(), data.heldout.len());
     let mut trainer = match &args.resume {
         Some(p) => SupnTrainer::resume(

@@ -1,7 +1,7 @@
 //! Reading and writing score-model `.safetensors` files: tensors plus the uq `__metadata__`, with typed errors.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use candle_core::safetensors::Load;
@@ -141,6 +141,32 @@ pub fn write_safetensors(
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.to_string()))?;
     Ok(())
+}
+
+/// Whether the file at `path` is a `.safetensors` that uq wrote (a model, with `uq_format` in its
+/// metadata, or a training checkpoint, with `uq_checkpoint`), judged from its header alone.
+pub fn written_by_uq(path: &Path) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut len = [0u8; 8];
+    if f.read_exact(&mut len).is_err() {
+        return false;
+    }
+    // safetensors caps the header at 100 MB; anything larger is not one.
+    let n = u64::from_le_bytes(len);
+    if n > 100_000_000 {
+        return false;
+    }
+    let mut head = Vec::new();
+    if f.take(n).read_to_end(&mut head).is_err() || head.len() as u64 != n {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&head) else {
+        return false;
+    };
+    let m = &v["__metadata__"];
+    m.get("uq_format").is_some() || m.get("uq_checkpoint").is_some()
 }
 
 /// Tensors by name and the raw `__metadata__` map of a safetensors file.

@@ -299,7 +299,7 @@ mod unet;
 mod ve_view;
 mod vp_view;
 pub use file::{header_metadata, load_net, net_config, read_safetensors, write_safetensors, LoadedNet};
-pub use file::{load_prior, read_prior_header, ScoreFileError, ARCHITECTURE};
+pub use file::{load_prior, read_prior_header, written_by_uq, ScoreFileError, ARCHITECTURE};
 pub use init::{expected_tensors, seeded_builder, VarStore};
 pub use network::{evaluation_label, Backend, NetworkPrior};
 pub use schedule::{max_pairwise_distance, VpSchedule};
