@@ -55,7 +55,8 @@ pub enum PhaseArg {
 pub struct TrainArgs {
     /// Training images, (n, H, W): float32/float64 in [0, 1] (a real prior, unless --phase smooth) or
     /// complex64/complex128 (a complex prior with re, im channels). Several files, comma-separated,
-    /// are concatenated (same size and kind) before the held-out split.
+    /// are concatenated (same size and kind) before the held-out split; a later --data replaces an
+    /// earlier one (as every flag does: see --recipe).
     #[arg(long, value_delimiter = ',', required = true, action = clap::ArgAction::Set)]
     pub data: Vec<PathBuf>,
     #[command(flatten)]
