@@ -21,38 +21,28 @@ pub fn expand(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     let mut rest = args.into_iter().peekable();
     out.extend(rest.by_ref().take(2));
     while let Some(arg) = rest.next() {
-        let Some(s) = arg.to_str() else {
-            out.push(arg);
-            continue;
-        };
-        if s == "--" {
-            out.push(arg);
-            out.extend(rest);
-            break;
-        }
-        let file = if s == FLAG {
-            match rest.peek().and_then(|f| f.to_str()) {
-                // A missing value is clap's to report.
-                Some(f) if !f.starts_with('-') => {
-                    let f = f.to_string();
-                    out.push(arg);
-                    out.push(rest.next().unwrap_or_default());
-                    f
-                }
-                _ => {
-                    out.push(arg);
-                    continue;
-                }
+        let text = arg.to_str().map(str::to_owned);
+        out.push(arg);
+        let file = match text.as_deref() {
+            Some("--") => {
+                out.extend(rest);
+                break;
             }
-        } else if let Some(f) = s.strip_prefix("--recipe=") {
-            let f = f.to_string();
-            out.push(arg);
-            f
-        } else {
-            out.push(arg);
-            continue;
+            // A missing value (nothing, or another flag next) is clap's to report.
+            Some(FLAG) => match rest.next_if(|f| !f.as_encoded_bytes().starts_with(b"-")) {
+                Some(f) => {
+                    out.push(f.clone());
+                    PathBuf::from(f)
+                }
+                None => continue,
+            },
+            Some(t) => match t.strip_prefix("--recipe=") {
+                Some(f) => PathBuf::from(f),
+                None => continue,
+            },
+            None => continue,
         };
-        out.extend(read(Path::new(&file))?.into_iter().map(OsString::from));
+        out.extend(read(&file)?.into_iter().map(OsString::from));
     }
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! Reading and writing score-model `.safetensors` files: tensors plus the uq `__metadata__`, with typed errors.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use candle_core::safetensors::Load;
@@ -146,27 +146,8 @@ pub fn write_safetensors(
 /// Whether the file at `path` is a `.safetensors` that uq wrote (a model, with `uq_format` in its
 /// metadata, or a training checkpoint, with `uq_checkpoint`), judged from its header alone.
 pub fn written_by_uq(path: &Path) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut len = [0u8; 8];
-    if f.read_exact(&mut len).is_err() {
-        return false;
-    }
-    // safetensors caps the header at 100 MB; anything larger is not one.
-    let n = u64::from_le_bytes(len);
-    if n > 100_000_000 {
-        return false;
-    }
-    let mut head = Vec::new();
-    if f.take(n).read_to_end(&mut head).is_err() || head.len() as u64 != n {
-        return false;
-    }
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&head) else {
-        return false;
-    };
-    let m = &v["__metadata__"];
-    m.get("uq_format").is_some() || m.get("uq_checkpoint").is_some()
+    super::header::read_metadata(path)
+        .is_ok_and(|m| m.contains_key("uq_format") || m.contains_key("uq_checkpoint"))
 }
 
 /// Tensors by name and the raw `__metadata__` map of a safetensors file.

@@ -118,49 +118,54 @@ impl ScoreHeader {
     /// Read only the JSON header of a safetensors file (cheap: no tensor data is loaded); only a
     /// regular file (or a symlink to one) is read.
     pub fn read(path: &Path) -> Result<Self, HeaderError> {
-        let p = path.display().to_string();
-        let io = |e: std::io::Error| HeaderError::Io {
-            path: p.clone(),
-            reason: e.to_string(),
-        };
-        let fmt = |reason: String| HeaderError::Format {
-            path: p.clone(),
-            reason,
-        };
-        // Opening a FIFO would block and a device never ends: only regular files are read.
-        if !std::fs::metadata(path).map_err(io)?.is_file() {
-            return Err(HeaderError::Io {
-                path: p.clone(),
-                reason: NOT_REGULAR.into(),
-            });
-        }
-        let mut f = std::fs::File::open(path).map_err(io)?;
-        let file_len = f.metadata().map_err(io)?.len();
-        let mut len = [0u8; 8];
-        f.read_exact(&mut len)
-            .map_err(|_| fmt("shorter than the 8-byte header length".into()))?;
-        let n = u64::from_le_bytes(len);
-        if n == 0 || n > 100_000_000 || n + 8 > file_len {
-            return Err(fmt(format!(
-                "header length {n} does not fit a {file_len}-byte file (truncated?)"
-            )));
-        }
-        let mut buf = vec![0u8; n as usize];
-        f.read_exact(&mut buf)
-            .map_err(|_| fmt("truncated header".into()))?;
-        let json: serde_json::Value =
-            serde_json::from_slice(&buf).map_err(|e| fmt(format!("header is not JSON ({e})")))?;
-        let meta = json
-            .get("__metadata__")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| HeaderError::Metadata {
-                path: p.clone(),
-                reason: "no `__metadata__`; was it written by `uq train`?".into(),
-            })?;
-        let meta: HashMap<String, String> = meta
-            .iter()
-            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-            .collect();
-        Self::from_metadata(&p, &meta)
+        Self::from_metadata(&path.display().to_string(), &read_metadata(path)?)
     }
+}
+
+/// The `__metadata__` of a safetensors file, from its JSON header alone (no tensor data is loaded);
+/// only a regular file (or a symlink to one) is read.
+pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>, HeaderError> {
+    let p = path.display().to_string();
+    let io = |e: std::io::Error| HeaderError::Io {
+        path: p.clone(),
+        reason: e.to_string(),
+    };
+    let fmt = |reason: String| HeaderError::Format {
+        path: p.clone(),
+        reason,
+    };
+    // Opening a FIFO would block and a device never ends: only regular files are read.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(HeaderError::Io {
+            path: p.clone(),
+            reason: NOT_REGULAR.into(),
+        });
+    }
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let file_len = f.metadata().map_err(io)?.len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| fmt("shorter than the 8-byte header length".into()))?;
+    let n = u64::from_le_bytes(len);
+    if n == 0 || n > 100_000_000 || n + 8 > file_len {
+        return Err(fmt(format!(
+            "header length {n} does not fit a {file_len}-byte file (truncated?)"
+        )));
+    }
+    let mut buf = vec![0u8; n as usize];
+    f.read_exact(&mut buf)
+        .map_err(|_| fmt("truncated header".into()))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&buf).map_err(|e| fmt(format!("header is not JSON ({e})")))?;
+    let meta = json
+        .get("__metadata__")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| HeaderError::Metadata {
+            path: p.clone(),
+            reason: "no `__metadata__`; was it written by `uq train`?".into(),
+        })?;
+    Ok(meta
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect())
 }
