@@ -137,6 +137,25 @@ fn later_flags_override_earlier_ones_and_bad_recipes_name_their_line() {
     assert_eq!(after["config"]["batch"], 4);
     let before = dry_run(&["--batch", "4", "--recipe", vp, "--data", data, "--out", out]).unwrap();
     assert_eq!(before["config"]["batch"], 8);
+    let aniso = |flags: &[&str]| {
+        let mut argv = vec![
+            "--recipe",
+            "models/recipes/mri64_ve3.flags",
+            "--data",
+            data,
+            "--out",
+            out,
+        ];
+        argv.extend_from_slice(flags);
+        dry_run(&argv).unwrap()["config"]["augment_params"]["aniso"].clone()
+    };
+    assert_eq!(aniso(&[]), true, "the recipe's --aniso");
+    assert_eq!(aniso(&["--no-aniso"]), false, "a later --no-aniso undoes it");
+    assert_eq!(
+        aniso(&["--no-aniso", "--aniso"]),
+        true,
+        "the later of the two wins"
+    );
     let command: Vec<&str> = before["command"]
         .as_array()
         .unwrap()

@@ -46,8 +46,11 @@ pub struct AugmentFlags {
     )]
     pub scale: Vec<f64>,
     /// Scale the two axes independently (heads differ in width against length).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_aniso")]
     pub aniso: bool,
+    /// Scale both axes alike: undoes an earlier --aniso (a recipe's, say); the later of the two wins.
+    #[arg(long, overrides_with = "aniso")]
+    no_aniso: bool,
     /// Standard deviation of the elastic warp's offsets (a 5 × 5 grid), pixels at 64 × 64.
     #[arg(long, default_value_t = 1.5, value_name = "PX")]
     pub elastic: f64,
@@ -103,7 +106,7 @@ impl AugmentFlags {
         let params = AugmentParams {
             rotate_deg: self.rotate,
             scale: pair("scale", &self.scale)?,
-            aniso: self.aniso,
+            aniso: self.aniso && !self.no_aniso,
             elastic_px: self.elastic,
             p_warp: self.p_warp,
             p_sharp: self.p_sharp,
